@@ -1,0 +1,131 @@
+//! /sync handlers: the queue's state, starting a run, requeueing FAILED changes.
+
+use serde::{Deserialize, Serialize};
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::{JsonBody, Listing, Query};
+use crate::db::local;
+use crate::models::{QueueEntry, SyncStatus};
+use crate::services::sync::RunError;
+use crate::services::sync::status::{self, SyncStatusReport};
+use crate::startup::AppState;
+use crate::utils::http_error::{ApiError, respond};
+
+#[derive(Serialize)]
+struct StatusResponse {
+    #[serde(flatten)]
+    report: SyncStatusReport,
+    entries: Listing<QueueEntry>,
+}
+
+pub async fn status(raw_query: String, state: AppState) -> Response {
+    let result = async {
+        let query = Query::parse(&raw_query, &["status", "limit", "after_id"])?;
+        let page = query.page()?;
+        let filter = match query.get("status") {
+            None => None,
+            Some(s) => Some(SyncStatus::parse(s).ok_or_else(|| {
+                ApiError::bad_request("status must be one of PENDING, SYNCED, FAILED")
+            })?),
+        };
+        let report = status::status(
+            &state.local,
+            state.engine.is_online(),
+            state.engine.is_running(),
+        )
+        .await
+        .map_err(database)?;
+        let entries = status::entries(&state.local, filter, page.after_id, page.limit)
+            .await
+            .map_err(database)?;
+        Ok(StatusResponse {
+            report,
+            entries: Listing::new(entries, page, |e| e.id),
+        })
+    };
+    respond(result.await, StatusCode::OK)
+}
+
+/// Starts a run in the background: 202, or 409 while one is already running here.
+pub async fn run(state: AppState) -> Response {
+    if state.engine.is_running() {
+        return ApiError::new(
+            StatusCode::CONFLICT,
+            "sync_running",
+            "a sync run is already in progress",
+        )
+        .into();
+    }
+    let engine = state.engine.clone();
+    tokio::spawn(async move {
+        match engine.run().await {
+            Ok(_) => {}
+            Err(RunError::AlreadyRunning) => {
+                tracing::info!("requested sync run skipped: another run holds the lock")
+            }
+            Err(err) => tracing::error!(error = %err, "requested sync run failed"),
+        }
+    });
+    respond(
+        Ok::<_, ApiError>(serde_json::json!({ "started": true })),
+        StatusCode::ACCEPTED,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequeueRequest {
+    id: Option<i64>,
+    #[serde(default)]
+    all_failed: bool,
+}
+
+#[derive(Serialize)]
+struct RequeueResponse {
+    requeued: usize,
+    ids: Vec<i64>,
+}
+
+/// FAILED → PENDING for one change (`{"id": n}`) or all (`{"all_failed": true}`).
+pub async fn requeue(body: JsonBody, state: AppState) -> Response {
+    let result = async {
+        let input: RequeueRequest = body.parse()?;
+        let id = match (input.id, input.all_failed) {
+            (Some(id), false) => Some(id),
+            (None, true) => None,
+            _ => {
+                return Err(ApiError::unprocessable(
+                    None,
+                    "give either \"id\" or \"all_failed\": true",
+                ));
+            }
+        };
+        let entries = local::requeue_failed(&state.local, id)
+            .await
+            .map_err(database)?;
+        if let (Some(id), true) = (id, entries.is_empty()) {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no FAILED change with id {id}"),
+            ));
+        }
+        for entry in &entries {
+            tracing::info!(
+                queue_id = entry.id,
+                last_error = entry.last_error.as_deref().unwrap_or(""),
+                "FAILED change requeued"
+            );
+        }
+        Ok(RequeueResponse {
+            requeued: entries.len(),
+            ids: entries.iter().map(|e| e.id).collect(),
+        })
+    };
+    respond(result.await, StatusCode::OK)
+}
+
+fn database(err: sqlx::Error) -> ApiError {
+    crate::services::ServiceError::Database(err).into()
+}

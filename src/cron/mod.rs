@@ -1,0 +1,3 @@
+//! Scheduling of background work.
+
+pub mod sync_cron;

@@ -1,0 +1,409 @@
+//! The sync engine: replays PENDING changes from db_a's `sync_queue` into db_b.
+//!
+//! A run takes the run lock, checks that the system is online, then repeatedly reads a
+//! batch of due changes in id order, applies it to db_b in one transaction
+//! ([`apply::apply_changes`]) and marks it SYNCED — until no due change is left.
+//! When a batch is rejected, it is split until the change(s) at fault are found; each of
+//! those gets a retry with backoff (or FAILED), while the rest of the batch is applied.
+//! Later changes of a record whose change is backing off wait behind it.
+
+pub mod apply;
+pub mod change;
+pub mod status;
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sqlx::mysql::{MySqlConnection, MySqlPool};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::SyncSettings;
+use crate::db::central::{self, Table};
+use crate::db::{self, local};
+use change::Change;
+
+/// How long db_b gets to answer before a run counts as offline.
+const CENTRAL_PING_TIMEOUT: Duration = Duration::from_secs(5);
+/// A batch that takes longer than this is abandoned (rolled back) as an interruption:
+/// a connection that hangs must not hold the run lock forever.
+const BATCH_TIMEOUT: Duration = Duration::from_secs(300);
+/// Longest wait between retries of a failing change.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// SYNCED rows deleted per statement when purging old history.
+const PURGE_CHUNK: u32 = 5000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Every due change was applied or parked.
+    Synced,
+    /// `IS_ONLINE=false` or db_b did not answer: nothing was touched.
+    Offline,
+    /// db_b went away mid-run, or shutdown was requested: the open batch rolled back.
+    Interrupted,
+    /// db_a failed under the run (the queue could not be read or marked).
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Synced => "synced",
+            Outcome::Offline => "offline",
+            Outcome::Interrupted => "interrupted",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub outcome: Outcome,
+    /// Changes now SYNCED (written to db_b, or superseded by a newer one already there).
+    pub applied: u64,
+    /// Failed attempts in this run (each now backing off, or FAILED).
+    pub failed: u64,
+    /// PENDING changes left after the run (backing off, waiting, or newer than the run).
+    pub remaining: i64,
+    pub elapsed_ms: u128,
+    pub message: Option<String>,
+}
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "sync run {}: {} — applied {}, failed {}, remaining {}, elapsed {:.2}s",
+            self.run_id,
+            self.outcome,
+            self.applied,
+            self.failed,
+            self.remaining,
+            self.elapsed_ms as f64 / 1000.0
+        )?;
+        if let Some(message) = &self.message {
+            write!(f, " ({message})")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("a sync run is already in progress")]
+    AlreadyRunning,
+    #[error("the local database (db_a) failed: {0}")]
+    Local(#[from] sqlx::Error),
+}
+
+/// Shared by the scheduler, the HTTP API and the CLI; one run at a time.
+pub struct SyncEngine {
+    local: MySqlPool,
+    central: MySqlPool,
+    settings: SyncSettings,
+    is_online: bool,
+    /// `GET_LOCK` name, per db_a, so processes syncing the same db_a exclude each other.
+    lock_name: String,
+    running: tokio::sync::Mutex<()>,
+    shutdown: CancellationToken,
+}
+
+impl SyncEngine {
+    pub fn new(
+        local: MySqlPool,
+        central: MySqlPool,
+        settings: SyncSettings,
+        is_online: bool,
+        local_database: &str,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        let lock_name: String = format!("dbsync.sync.{local_database}")
+            .chars()
+            .take(64)
+            .collect();
+        Arc::new(SyncEngine {
+            local,
+            central,
+            settings,
+            is_online,
+            lock_name,
+            running: tokio::sync::Mutex::new(()),
+            shutdown,
+        })
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.is_online
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running.try_lock().is_err()
+    }
+
+    pub fn local_pool(&self) -> &MySqlPool {
+        &self.local
+    }
+
+    /// One run. `Err(AlreadyRunning)` when another run holds the lock (here or in another
+    /// process); nothing is recorded then.
+    pub async fn run(&self) -> Result<RunReport, RunError> {
+        let _in_process = self
+            .running
+            .try_lock()
+            .map_err(|_| RunError::AlreadyRunning)?;
+        let mut lock_conn = self.local.acquire().await?;
+        if !local::try_run_lock(&mut lock_conn, &self.lock_name).await? {
+            return Err(RunError::AlreadyRunning);
+        }
+        let result = self.locked_run(&mut lock_conn).await;
+        // Releasing can only fail with the connection; the session end releases it then.
+        if let Err(err) = local::release_run_lock(&mut lock_conn, &self.lock_name).await {
+            tracing::warn!(error = %err, "could not release the sync run lock");
+        }
+        result
+    }
+
+    async fn locked_run(&self, conn: &mut MySqlConnection) -> Result<RunReport, RunError> {
+        let started = Instant::now();
+        let run_id = local::start_run(&self.local).await?;
+        let mut tally = Tally::default();
+        let (outcome, message) = match self.reason_offline().await {
+            Some(reason) => (Outcome::Offline, Some(reason)),
+            None => match self.drain(conn, &mut tally).await {
+                Ok(outcome) => (outcome, tally.note.take()),
+                Err(err) => (Outcome::Failed, Some(format!("db_a error: {err}"))),
+            },
+        };
+        if outcome == Outcome::Synced {
+            self.purge_history().await;
+        }
+        let remaining = local::queue_counts(&self.local)
+            .await
+            .map(|c| c[0])
+            .unwrap_or(-1);
+        local::finish_run(
+            &self.local,
+            run_id,
+            outcome.as_str(),
+            tally.applied,
+            tally.failed,
+            message.as_deref(),
+        )
+        .await?;
+        let report = RunReport {
+            run_id,
+            outcome,
+            applied: tally.applied,
+            failed: tally.failed,
+            remaining,
+            elapsed_ms: started.elapsed().as_millis(),
+            message,
+        };
+        tracing::info!(
+            run_id,
+            outcome = %report.outcome,
+            applied = report.applied,
+            failed = report.failed,
+            remaining = report.remaining,
+            elapsed_ms = report.elapsed_ms as u64,
+            message = report.message.as_deref().unwrap_or(""),
+            "sync run finished"
+        );
+        Ok(report)
+    }
+
+    /// `Some(reason)` when this run must not touch anything.
+    async fn reason_offline(&self) -> Option<String> {
+        if !self.is_online {
+            return Some("IS_ONLINE is false".to_string());
+        }
+        match tokio::time::timeout(CENTRAL_PING_TIMEOUT, central::ping(&self.central)).await {
+            Ok(Ok(())) => None,
+            Ok(Err(err)) => Some(format!("db_b unreachable: {}", describe(&err))),
+            Err(_) => Some(format!(
+                "db_b did not answer within {}s",
+                CENTRAL_PING_TIMEOUT.as_secs()
+            )),
+        }
+    }
+
+    /// Reads and applies batches until no due change is left. `Err` only for db_a errors.
+    async fn drain(
+        &self,
+        conn: &mut MySqlConnection,
+        tally: &mut Tally,
+    ) -> Result<Outcome, sqlx::Error> {
+        let mut waiting: HashSet<(Table, i64)> = local::backing_off_records(conn)
+            .await?
+            .into_iter()
+            .filter_map(|(table, record_id, _)| Table::parse(&table).map(|t| (t, record_id)))
+            .collect();
+        let mut cursor = 0;
+        loop {
+            if self.shutdown.is_cancelled() {
+                tally.note = Some("shutdown requested".to_string());
+                return Ok(Outcome::Interrupted);
+            }
+            let rows = local::due_changes(conn, cursor, self.settings.batch_size).await?;
+            let Some(last) = rows.last() else {
+                return Ok(Outcome::Synced);
+            };
+            cursor = last.id;
+            let mut changes = Vec::with_capacity(rows.len());
+            for row in &rows {
+                match change::decode(row) {
+                    Ok(change) => changes.push(change),
+                    Err(reason) => {
+                        tracing::warn!(queue_id = row.id, table = %row.table_name, record_id = row.record_id, error = %reason, "change parked as FAILED");
+                        local::record_failed_attempt(
+                            conn,
+                            row.id,
+                            row.retry_count + 1,
+                            &reason,
+                            None,
+                        )
+                        .await?;
+                        tally.failed += 1;
+                    }
+                }
+            }
+            if let Err(interruption) = self.apply_batch(conn, changes, &mut waiting, tally).await? {
+                tally.note = Some(interruption);
+                return Ok(Outcome::Interrupted);
+            }
+        }
+    }
+
+    /// Applies `changes`, splitting rejected pieces until each fault is one change.
+    /// Outer `Err` is a db_a error; inner `Err` says why db_b interrupted the run.
+    async fn apply_batch(
+        &self,
+        conn: &mut MySqlConnection,
+        changes: Vec<Change>,
+        waiting: &mut HashSet<(Table, i64)>,
+        tally: &mut Tally,
+    ) -> Result<Result<(), String>, sqlx::Error> {
+        let mut pieces: VecDeque<Vec<Change>> = VecDeque::from([changes]);
+        while let Some(piece) = pieces.pop_front() {
+            let ready: Vec<&Change> = piece
+                .iter()
+                .filter(|c| !waiting.contains(&c.key()))
+                .collect();
+            if ready.is_empty() {
+                continue;
+            }
+            let attempt =
+                tokio::time::timeout(BATCH_TIMEOUT, apply::apply_changes(&self.central, &ready))
+                    .await;
+            let err = match attempt {
+                Err(_) => {
+                    return Ok(Err(format!(
+                        "db_b batch timed out after {}s",
+                        BATCH_TIMEOUT.as_secs()
+                    )));
+                }
+                Ok(Ok(applied)) => {
+                    tally.applied += local::mark_synced(conn, &applied.done).await?;
+                    continue;
+                }
+                Ok(Err(err)) => err,
+            };
+            if db::is_connection_error(&err) || db::is_transient_error(&err) {
+                return Ok(Err(format!("db_b: {}", describe(&err))));
+            }
+            if let [only] = ready.as_slice() {
+                self.record_rejection(conn, only, &err, waiting).await?;
+                tally.failed += 1;
+            } else {
+                let mut first: Vec<Change> = ready.into_iter().cloned().collect();
+                let second = first.split_off(first.len() / 2);
+                pieces.push_front(second);
+                pieces.push_front(first);
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    async fn record_rejection(
+        &self,
+        conn: &mut MySqlConnection,
+        change: &Change,
+        err: &sqlx::Error,
+        waiting: &mut HashSet<(Table, i64)>,
+    ) -> Result<(), sqlx::Error> {
+        let attempts = change.retry_count + 1;
+        let reason = describe(err);
+        let retry_in =
+            (attempts < self.settings.max_retries as i32).then(|| self.backoff(change.retry_count));
+        match retry_in {
+            Some(delay) => {
+                waiting.insert(change.key());
+                tracing::warn!(queue_id = change.queue_id, table = change.table.as_str(), record_id = change.record_id, attempts, retry_in_ms = delay.as_millis() as u64, error = %reason, "change rejected by db_b; will retry");
+            }
+            None => {
+                tracing::error!(queue_id = change.queue_id, table = change.table.as_str(), record_id = change.record_id, attempts, error = %reason, "change rejected by db_b; parked as FAILED");
+            }
+        }
+        local::record_failed_attempt(conn, change.queue_id, attempts, &reason, retry_in).await
+    }
+
+    /// `SYNC_RETRY_BACKOFF` doubled per earlier failure, capped at an hour.
+    fn backoff(&self, earlier_failures: i32) -> Duration {
+        let factor = 2u32.saturating_pow(earlier_failures.clamp(0, 20) as u32);
+        self.settings
+            .retry_backoff
+            .saturating_mul(factor)
+            .min(MAX_BACKOFF)
+    }
+
+    async fn purge_history(&self) {
+        if self.settings.retention.is_zero() {
+            return;
+        }
+        let Ok(retention) = chrono::Duration::from_std(self.settings.retention) else {
+            return;
+        };
+        let cutoff = chrono::Utc::now() - retention;
+        match local::purge_synced(&self.local, cutoff, PURGE_CHUNK).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged old SYNCED queue rows"),
+            Err(err) => tracing::warn!(error = %err, "could not purge old SYNCED queue rows"),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    applied: u64,
+    failed: u64,
+    note: Option<String>,
+}
+
+/// A database error as a short sentence for `last_error` and logs: the server's message,
+/// or the kind of connection failure. Never includes credentials.
+fn describe(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Database(db) => {
+            if db::mysql_error_number(db.as_ref()) == Some(1048) && db.message().contains("'id'") {
+                // The upsert guard in db::central fired.
+                "clashes with a different row in db_b on a unique key (such as email)".to_string()
+            } else {
+                db.message().to_string()
+            }
+        }
+        sqlx::Error::Io(io) => format!("connection error: {io}"),
+        sqlx::Error::PoolTimedOut => "no connection to db_b in time".to_string(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,55 @@
+//! The operator's picture of the queue: counts, the last run, the oldest pending change.
+
+use serde::Serialize;
+use sqlx::mysql::MySqlPool;
+
+use crate::db::local;
+use crate::models::{QueueEntry, SyncRun, SyncStatus};
+
+#[derive(Debug, Serialize)]
+pub struct QueueCounts {
+    pub pending: i64,
+    pub synced: i64,
+    pub failed: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SyncStatusReport {
+    /// The `IS_ONLINE` setting: whether runs try to reach db_b at all.
+    pub online: bool,
+    /// Whether a run is in progress in this process.
+    pub running: bool,
+    pub counts: QueueCounts,
+    pub oldest_pending_age_seconds: Option<i64>,
+    pub last_run: Option<SyncRun>,
+}
+
+pub async fn status(
+    local_pool: &MySqlPool,
+    online: bool,
+    running: bool,
+) -> Result<SyncStatusReport, sqlx::Error> {
+    let [pending, synced, failed] = local::queue_counts(local_pool).await?;
+    let oldest = local::oldest_pending_at(local_pool).await?;
+    Ok(SyncStatusReport {
+        online,
+        running,
+        counts: QueueCounts {
+            pending,
+            synced,
+            failed,
+        },
+        oldest_pending_age_seconds: oldest.map(|at| (chrono::Utc::now() - at).num_seconds().max(0)),
+        last_run: local::last_run(local_pool).await?,
+    })
+}
+
+/// One page of queue entries, optionally of one status, in id order after `after_id`.
+pub async fn entries(
+    local_pool: &MySqlPool,
+    status: Option<SyncStatus>,
+    after_id: i64,
+    limit: u32,
+) -> Result<Vec<QueueEntry>, sqlx::Error> {
+    local::queue_entries(local_pool, status, after_id, limit).await
+}
