@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use sqlx::QueryBuilder;
-use sqlx::mysql::{MySql, MySqlConnection, MySqlPool};
+use sqlx::mysql::{MySql, MySqlConnection};
 
 use crate::models::{Order, User};
 
@@ -143,8 +143,8 @@ pub async fn advance_ledger(
     Ok(())
 }
 
-/// Answers within the pool's acquire timeout, or says why not.
-pub async fn ping(pool: &MySqlPool) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1").execute(pool).await?;
+/// Checks that db_b answers a query.
+pub async fn ping(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(conn).await?;
     Ok(())
 }

@@ -181,7 +181,7 @@ async fn rejection_to_json(rejection: Rejection) -> Result<Response, Infallible>
     } else if rejection.is_not_found() {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            "no_route",
             "no such path; see /openapi.json",
         )
     } else {

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sqlx::mysql::{MySqlConnection, MySqlPool};
+use sqlx::{ConnectOptions, Connection};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::SyncSettings;
@@ -228,7 +229,14 @@ impl SyncEngine {
         if !self.is_online {
             return Some("IS_ONLINE is false".to_string());
         }
-        match tokio::time::timeout(CENTRAL_PING_TIMEOUT, central::ping(&self.central)).await {
+        // A fresh connection, not the pool: the pool retries a refused connection until its
+        // timeout, and its error no longer says why.
+        let check = async {
+            let mut conn = self.central.connect_options().connect().await?;
+            central::ping(&mut conn).await?;
+            conn.close().await
+        };
+        match tokio::time::timeout(CENTRAL_PING_TIMEOUT, check).await {
             Ok(Ok(())) => None,
             Ok(Err(err)) => Some(format!("db_b unreachable: {}", describe(&err))),
             Err(_) => Some(format!(

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every test against a real database server (DBSYNC_TEST_DB_HOST/PORT/USER/PASSWORD,
+# default 127.0.0.1:3306 root with no password); starts one where none answers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DB_HOST=${DBSYNC_TEST_DB_HOST:-127.0.0.1} DB_PORT=${DBSYNC_TEST_DB_PORT:-3306} \
+DB_USER=${DBSYNC_TEST_DB_USER:-root} DB_PASSWORD=${DBSYNC_TEST_DB_PASSWORD:-} \
+  scripts/ensure-db.sh
+# The tests wait on the database far more than on the CPU: run more of them than cores.
+export RUST_TEST_THREADS=${RUST_TEST_THREADS:-6}
+cargo test --all-targets "$@"

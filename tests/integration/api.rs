@@ -1,0 +1,489 @@
+//! The REST API on db_a: every endpoint's happy path, every input rule with a bad value, and
+//! for each write the right row and exactly one queue entry captured by the triggers.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestDb, error_code, into_json};
+
+async fn queue_ops(db: &TestDb) -> Vec<(String, i64, String)> {
+    db.queue()
+        .await
+        .into_iter()
+        .map(|r| (r.table_name, r.record_id, r.operation))
+        .collect()
+}
+
+#[tokio::test]
+async fn users_crud_and_each_write_queued_once() {
+    let db = TestDb::new(&[]).await;
+    let app = TestApp::spawn(&db).await;
+
+    let (status, created) = app
+        .post(
+            "/users",
+            json!({"name": "  Zoë 🙂 ", "email": "zoe@example.com"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(created["name"], "Zoë 🙂", "trimmed, utf8mb4 kept");
+    assert_eq!(created["email"], "zoe@example.com");
+    assert!(created["updated_at"].is_string());
+    assert_eq!(
+        queue_ops(&db).await,
+        vec![("users".into(), id, "INSERT".into())]
+    );
+
+    let (status, fetched) = app.get(&format!("/users/{id}")).await;
+    assert_eq!((status, &fetched), (200, &created));
+
+    let (status, updated) = app
+        .put(&format!("/users/{id}"), json!({"name": "Zoé"}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (updated["name"].as_str(), updated["email"].as_str()),
+        (Some("Zoé"), Some("zoe@example.com"))
+    );
+    let stored: String = sqlx::query_scalar("SELECT name FROM users WHERE id = ?")
+        .bind(id)
+        .fetch_one(&db.local)
+        .await
+        .unwrap();
+    assert_eq!(stored, "Zoé");
+    assert_eq!(queue_ops(&db).await.len(), 2);
+    assert_eq!(
+        queue_ops(&db).await[1],
+        ("users".into(), id, "UPDATE".into())
+    );
+
+    let (status, body) = app.delete(&format!("/users/{id}")).await;
+    assert_eq!((status, body), (200, json!({"deleted": id})));
+    assert_eq!(
+        queue_ops(&db).await[2],
+        ("users".into(), id, "DELETE".into())
+    );
+    let (status, body) = app.get(&format!("/users/{id}")).await;
+    assert_eq!((status, error_code(&body)), (404, "not_found"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn user_listing_pages_by_id() {
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'a', 'a@x.io'), (2, 'b', 'b@x.io'), (3, 'c', 'c@x.io')").await;
+    let app = TestApp::spawn(&db).await;
+    let (status, page) = app.get("/users?limit=2").await;
+    assert_eq!(status, 200);
+    let ids: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!((ids, page["next_after_id"].as_i64()), (vec![1, 2], Some(2)));
+    let (_, page) = app.get("/users?limit=2&after_id=2").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert!(page["next_after_id"].is_null());
+    for bad in [
+        "/users?limit=0",
+        "/users?limit=501",
+        "/users?limit=x",
+        "/users?after_id=-1",
+        "/users?color=red",
+    ] {
+        let (status, body) = app.get(bad).await;
+        assert_eq!((status, error_code(&body)), (400, "bad_request"), "{bad}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn user_input_rules() {
+    let db = TestDb::new(&[]).await;
+    let app = TestApp::spawn(&db).await;
+    let (_, first) = app
+        .post("/users", json!({"name": "First", "email": "first@x.io"}))
+        .await;
+    let id = first["id"].as_i64().unwrap();
+    let queued = db.queue().await.len();
+
+    let long_name = "é".repeat(101);
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (json!({"name": "", "email": "a@x.io"}), 422, "name"),
+        (json!({"name": "   ", "email": "a@x.io"}), 422, "name"),
+        (json!({"name": long_name, "email": "a@x.io"}), 422, "name"),
+        (json!({"name": "A", "email": "not-an-email"}), 422, "email"),
+        (
+            json!({"name": "A", "email": format!("{}@x.io", "a".repeat(100))}),
+            422,
+            "email",
+        ),
+        (json!({"name": "A", "email": "FIRST@x.io"}), 409, ""),
+        (json!({"name": "A"}), 400, ""),
+        (json!({"name": 5, "email": "a@x.io"}), 400, ""),
+        (
+            json!({"name": "A", "email": "a@x.io", "admin": true}),
+            400,
+            "",
+        ),
+    ];
+    for (body, expected, field) in cases {
+        let (status, answer) = app.post("/users", body.clone()).await;
+        assert_eq!(status, expected, "{body} → {answer}");
+        error_code(&answer);
+        if !field.is_empty() {
+            assert_eq!(answer["error"]["field"], field, "{body}");
+        }
+        if expected == 409 {
+            assert_eq!(error_code(&answer), "email_taken");
+        }
+    }
+    assert!(
+        app.post(
+            "/users",
+            json!({"name": "é".repeat(100), "email": "ok@x.io"})
+        )
+        .await
+        .0 == 201
+    );
+
+    let (status, body) = app.put(&format!("/users/{id}"), json!({})).await;
+    assert_eq!((status, error_code(&body)), (422, "validation_failed"));
+    let (status, body) = app
+        .put(&format!("/users/{id}"), json!({"email": "ok@x.io"}))
+        .await;
+    assert_eq!((status, error_code(&body)), (409, "email_taken"));
+    let (status, body) = app.put("/users/999999", json!({"name": "Nobody"})).await;
+    assert_eq!((status, error_code(&body)), (404, "not_found"));
+    let (status, _) = app.delete("/users/999999").await;
+    assert_eq!(status, 404);
+
+    // Invalid input changed nothing: one more user (the valid one), one more queue row.
+    assert_eq!(db.queue().await.len(), queued + 1);
+    assert_eq!(db.count(&db.local, "SELECT COUNT(*) FROM users").await, 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn orders_crud_filters_and_exact_money() {
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'a', 'a@x.io'), (2, 'b', 'b@x.io')")
+        .await;
+    let app = TestApp::spawn(&db).await;
+    let before = db.queue().await.len();
+
+    let (status, order) = app
+        .post("/orders", json!({"user_id": 1, "amount": 0.1}))
+        .await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(
+        (order["amount"].as_str(), order["status"].as_str()),
+        (Some("0.10"), Some("pending"))
+    );
+    let id = order["id"].as_i64().unwrap();
+    let stored: String = sqlx::query_scalar("SELECT CAST(amount AS CHAR) FROM orders WHERE id = ?")
+        .bind(id)
+        .fetch_one(&db.local)
+        .await
+        .unwrap();
+    assert_eq!(stored, "0.10");
+    let queue = db.queue().await;
+    assert_eq!(queue.len(), before + 1);
+    assert_eq!(
+        (
+            queue[before].table_name.as_str(),
+            queue[before].operation.as_str()
+        ),
+        ("orders", "INSERT")
+    );
+
+    let (status, second) = app
+        .post(
+            "/orders",
+            json!({"user_id": 2, "amount": "99999999.99", "status": "shipped"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(second["amount"], "99999999.99");
+    let (status, third) = app
+        .post(
+            "/orders",
+            json!({"user_id": 1, "amount": 0.2, "status": "delivered"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // 0.1 + 0.2 style values stay exact.
+    let sum: String =
+        sqlx::query_scalar("SELECT CAST(SUM(amount) AS CHAR) FROM orders WHERE user_id = 1")
+            .fetch_one(&db.local)
+            .await
+            .unwrap();
+    assert_eq!(sum, "0.30");
+
+    let (_, page) = app.get("/orders?user_id=1").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let (_, page) = app.get("/orders?status=shipped").await;
+    assert_eq!(page["items"][0]["id"], second["id"]);
+    let (_, page) = app.get("/orders?user_id=1&status=delivered").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"][0]["id"], third["id"]);
+    let (status, _) = app.get("/orders?status=lost").await;
+    assert_eq!(status, 422);
+
+    let (status, updated) = app
+        .put(
+            &format!("/orders/{id}"),
+            json!({"amount": "12.5", "status": "cancelled"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            updated["amount"].as_str(),
+            updated["status"].as_str(),
+            updated["user_id"].as_i64()
+        ),
+        (Some("12.50"), Some("cancelled"), Some(1))
+    );
+    let (status, fetched) = app.get(&format!("/orders/{id}")).await;
+    assert_eq!((status, &fetched), (200, &updated));
+    assert_eq!(db.queue().await.last().unwrap().operation, "UPDATE");
+
+    let (status, _) = app.delete(&format!("/orders/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(db.queue().await.last().unwrap().operation, "DELETE");
+    let (status, body) = app.get(&format!("/orders/{id}")).await;
+    assert_eq!((status, error_code(&body)), (404, "not_found"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn order_input_rules() {
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'a', 'a@x.io')")
+        .await;
+    db.exec("INSERT INTO orders (id, user_id, amount) VALUES (1, 1, 5.00)")
+        .await;
+    let app = TestApp::spawn(&db).await;
+    let queued = db.queue().await.len();
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (json!({"user_id": 1, "amount": 12.345}), 422, "amount"),
+        (json!({"user_id": 1, "amount": "12.345"}), 422, "amount"),
+        (json!({"user_id": 1, "amount": -1}), 422, "amount"),
+        (json!({"user_id": 1, "amount": 100000000}), 422, "amount"),
+        (json!({"user_id": 1, "amount": "ten"}), 422, "amount"),
+        (json!({"user_id": 1, "amount": true}), 422, "amount"),
+        (
+            json!({"user_id": 1, "amount": 1, "status": "lost"}),
+            422,
+            "status",
+        ),
+        (
+            json!({"user_id": 1, "amount": 1, "status": "PENDING"}),
+            422,
+            "status",
+        ),
+        (json!({"user_id": 424242, "amount": 1}), 422, "user_id"),
+        (json!({"user_id": 0, "amount": 1}), 422, "user_id"),
+        (json!({"user_id": "1", "amount": 1}), 400, ""),
+        (json!({"amount": 1}), 400, ""),
+        (json!({"user_id": 1, "amount": 1, "note": "x"}), 400, ""),
+    ];
+    for (body, expected, field) in cases {
+        let (status, answer) = app.post("/orders", body.clone()).await;
+        assert_eq!(status, expected, "{body} → {answer}");
+        error_code(&answer);
+        if !field.is_empty() {
+            assert_eq!(answer["error"]["field"], field, "{body} → {answer}");
+        }
+    }
+    let (status, body) = app.put("/orders/1", json!({"user_id": 999})).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("user_id"))
+    );
+    let (status, _) = app.put("/orders/1", json!({})).await;
+    assert_eq!(status, 422);
+    let (status, _) = app.put("/orders/1", json!({"amount": null})).await;
+    assert_eq!(status, 422);
+    let (status, _) = app.put("/orders/77", json!({"status": "shipped"})).await;
+    assert_eq!(status, 404);
+
+    // A user with orders cannot be deleted.
+    let (status, body) = app.delete("/users/1").await;
+    assert_eq!((status, error_code(&body)), (409, "user_has_orders"));
+
+    assert_eq!(
+        db.queue().await.len(),
+        queued,
+        "no bad request changed anything"
+    );
+    assert_eq!(db.count(&db.local, "SELECT COUNT(*) FROM orders").await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_requests_get_json_errors() {
+    let db = TestDb::new(&[]).await;
+    let app = TestApp::spawn(&db).await;
+    let client = &app.client;
+
+    let (status, body) = into_json(
+        client
+            .post(app.url("/users"))
+            .header("content-type", "application/json")
+            .body("{\"name\": ")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, error_code(&body)), (400, "bad_request"));
+
+    let (status, body) = into_json(
+        client
+            .post(app.url("/users"))
+            .header("content-type", "text/plain")
+            .body("name=a")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, error_code(&body)), (415, "unsupported_media_type"));
+
+    let huge = format!(
+        "{{\"name\": \"{}\", \"email\": \"a@x.io\"}}",
+        "a".repeat(70 * 1024)
+    );
+    let (status, body) = into_json(
+        client
+            .post(app.url("/users"))
+            .header("content-type", "application/json")
+            .body(huge)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, error_code(&body)), (413, "payload_too_large"));
+
+    let (status, body) = into_json(client.patch(app.url("/users/1")).send().await.unwrap()).await;
+    assert_eq!((status, error_code(&body)), (405, "method_not_allowed"));
+    let (status, body) = into_json(client.delete(app.url("/users")).send().await.unwrap()).await;
+    assert_eq!((status, error_code(&body)), (405, "method_not_allowed"));
+    let (status, body) = app.get("/nothing/here").await;
+    assert_eq!((status, error_code(&body)), (404, "no_route"));
+    let (status, _) = app.get("/users/abc").await;
+    assert_eq!(status, 404);
+
+    assert!(db.queue().await.is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sync_endpoints_show_run_and_requeue() {
+    let db = TestDb::new(&[("SYNC_MAX_RETRIES", "1")]).await;
+    db.exec_central(
+        "INSERT INTO users (id, name, email, updated_at) VALUES (999, 'c', 'dup@x.io', NOW(6))",
+    )
+    .await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'a', 'a@x.io'), (2, 'p', 'dup@x.io')")
+        .await;
+    let app = TestApp::spawn(&db).await;
+
+    let (status, report) = app.get("/sync/status").await;
+    assert_eq!(status, 200);
+    assert_eq!(report["online"], true);
+    assert_eq!(
+        report["counts"],
+        json!({"pending": 2, "synced": 0, "failed": 0})
+    );
+    assert!(report["last_run"].is_null());
+    assert!(report["oldest_pending_age_seconds"].as_i64().is_some());
+    assert_eq!(report["entries"]["items"].as_array().unwrap().len(), 2);
+
+    let (status, _) = app.post("/sync/run", json!({})).await;
+    assert_eq!(status, 202);
+    let mut report = Value::Null;
+    for _ in 0..100 {
+        report = app.get("/sync/status").await.1;
+        if report["last_run"]["outcome"] == "synced" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        report["counts"],
+        json!({"pending": 0, "synced": 1, "failed": 1}),
+        "{report}"
+    );
+    assert_eq!(report["last_run"]["applied"], 1);
+    assert_eq!(report["last_run"]["failed"], 1);
+
+    let (status, failed) = app.get("/sync/status?status=FAILED").await;
+    assert_eq!(status, 200);
+    let entry = &failed["entries"]["items"][0];
+    assert_eq!(
+        (entry["record_id"].as_i64(), entry["operation"].as_str()),
+        (Some(2), Some("INSERT"))
+    );
+    assert!(entry["last_error"].as_str().unwrap().contains("unique"));
+    let (_, page) = app.get("/sync/status?limit=1").await;
+    assert_eq!(page["entries"]["next_after_id"], 1);
+    let (status, _) = app.get("/sync/status?status=LOST").await;
+    assert_eq!(status, 400);
+
+    let (status, body) = app.post("/sync/requeue", json!({"id": 12345})).await;
+    assert_eq!((status, error_code(&body)), (404, "not_found"));
+    let (status, body) = app.post("/sync/requeue", json!({})).await;
+    assert_eq!((status, error_code(&body)), (422, "validation_failed"));
+    db.exec_central("DELETE FROM users WHERE id = 999").await;
+    let (status, body) = app.post("/sync/requeue", json!({"id": entry["id"]})).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"requeued": 1, "ids": [entry["id"]]}))
+    );
+    db.sync().await;
+    db.assert_converged().await;
+
+    let (status, body) = app.get("/health").await;
+    assert_eq!((status, body), (200, json!({"status": "ok"})));
+    app.stop().await;
+}
+
+/// The OpenAPI document and the server agree: every documented operation answers (no
+/// 404 "no_route", no 405), and on every documented path each undocumented method is a 405.
+#[tokio::test]
+async fn openapi_document_matches_the_routes() {
+    let db = TestDb::new(&[]).await;
+    let app = TestApp::spawn(&db).await;
+    let (status, spec) = app.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(spec["openapi"], "3.0.3");
+    let paths = spec["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 9);
+    for (template, item) in paths {
+        let path = template.replace("{id}", "1");
+        for method in ["get", "post", "put", "delete", "patch"] {
+            let request = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), app.url(&path))
+                .header("content-type", "application/json")
+                .body("{}");
+            let (status, body) = into_json(request.send().await.unwrap()).await;
+            let routed = status != 405 && !(status == 404 && body["error"]["code"] == "no_route");
+            let documented = item.get(method).is_some();
+            assert_eq!(routed, documented, "{method} {path}: {status} {body}");
+            if documented && status != 202 {
+                let responses = &item[method]["responses"];
+                assert!(
+                    responses.get(status.to_string()).is_some(),
+                    "{method} {path} answered {status}, not documented"
+                );
+            }
+        }
+    }
+    app.stop().await;
+}

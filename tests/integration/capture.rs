@@ -1,0 +1,145 @@
+//! The triggers: every write by plain SQL queues exactly the right change.
+
+use crate::helpers::TestDb;
+
+#[tokio::test]
+async fn inserts_updates_and_deletes_queue_one_row_each_with_its_image() {
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'Zoë', 'zoe@example.com')")
+        .await;
+    db.exec("INSERT INTO orders (id, user_id, amount, status) VALUES (10, 1, 0.30, 'pending')")
+        .await;
+    db.exec("UPDATE users SET name = 'Zoé' WHERE id = 1").await;
+    db.exec("UPDATE orders SET status = 'shipped' WHERE id = 10")
+        .await;
+    db.exec("DELETE FROM orders WHERE id = 10").await;
+    db.exec("DELETE FROM users WHERE id = 1").await;
+
+    let queue = db.queue().await;
+    let summary: Vec<(&str, i64, &str, &str)> = queue
+        .iter()
+        .map(|r| {
+            (
+                r.table_name.as_str(),
+                r.record_id,
+                r.operation.as_str(),
+                r.status.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("users", 1, "INSERT", "PENDING"),
+            ("orders", 10, "INSERT", "PENDING"),
+            ("users", 1, "UPDATE", "PENDING"),
+            ("orders", 10, "UPDATE", "PENDING"),
+            ("orders", 10, "DELETE", "PENDING"),
+            ("users", 1, "DELETE", "PENDING"),
+        ]
+    );
+    assert!(queue.iter().all(|r| r.retry_count == 0));
+    assert_eq!(queue[0].payload()["name"], "Zoë");
+    assert_eq!(queue[0].payload()["email"], "zoe@example.com");
+    assert_eq!(queue[1].payload()["amount"], "0.30");
+    assert_eq!(queue[1].payload()["user_id"], 1);
+    assert_eq!(queue[2].payload()["name"], "Zoé");
+    assert_eq!(queue[3].payload()["status"], "shipped");
+    // A delete carries the row as it was.
+    assert_eq!(queue[4].payload()["status"], "shipped");
+    assert_eq!(queue[5].payload()["name"], "Zoé");
+}
+
+#[tokio::test]
+async fn multi_row_statements_queue_one_row_per_row() {
+    let db = TestDb::new(&[]).await;
+    db.exec(
+        "INSERT INTO users (name, email) VALUES ('a', 'a@x.io'), ('b', 'b@x.io'), ('c', 'c@x.io')",
+    )
+    .await;
+    db.exec("UPDATE users SET name = UPPER(name)").await;
+    db.exec("DELETE FROM users WHERE email <> 'b@x.io'").await;
+    let ops: Vec<String> = db.queue().await.into_iter().map(|r| r.operation).collect();
+    assert_eq!(
+        ops,
+        [
+            "INSERT", "INSERT", "INSERT", "UPDATE", "UPDATE", "UPDATE", "DELETE", "DELETE"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn rolled_back_writes_and_no_op_updates_queue_nothing() {
+    let db = TestDb::new(&[]).await;
+    let mut tx = db.local.begin().await.unwrap();
+    sqlx::query("INSERT INTO users (name, email) VALUES ('ghost', 'ghost@x.io')")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sync_queue")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap(),
+        1,
+        "the queue row is written inside the writer's transaction"
+    );
+    tx.rollback().await.unwrap();
+    assert!(db.queue().await.is_empty());
+
+    db.exec("INSERT INTO users (id, name, email) VALUES (5, 'same', 'same@x.io')")
+        .await;
+    db.exec("UPDATE users SET name = 'same', email = 'same@x.io' WHERE id = 5")
+        .await;
+    db.exec("UPDATE users SET name = name").await;
+    assert_eq!(db.queue().await.len(), 1, "only the insert is queued");
+
+    // A case-only change is a change, even though the collation calls the values equal.
+    db.exec("UPDATE users SET name = 'SAME' WHERE id = 5").await;
+    assert_eq!(db.queue().await.len(), 2);
+}
+
+#[tokio::test]
+async fn primary_key_update_queues_delete_of_old_and_insert_of_new() {
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (7, 'mover', 'mover@x.io')")
+        .await;
+    db.exec("UPDATE users SET id = 70 WHERE id = 7").await;
+    let queue = db.queue().await;
+    assert_eq!(queue.len(), 3);
+    assert_eq!(
+        (queue[1].record_id, queue[1].operation.as_str()),
+        (7, "DELETE")
+    );
+    assert_eq!(
+        (queue[2].record_id, queue[2].operation.as_str()),
+        (70, "INSERT")
+    );
+    assert_eq!(queue[2].payload()["id"], 70);
+}
+
+#[tokio::test]
+async fn explicit_change_of_updated_at_alone_is_captured() {
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'a', 'a@x.io')")
+        .await;
+    let stored: String = sqlx::query_scalar(
+        "SELECT DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') FROM users WHERE id = 1",
+    )
+    .fetch_one(&db.local)
+    .await
+    .unwrap();
+    db.exec("UPDATE users SET updated_at = '2020-01-02 03:04:05.678900' WHERE id = 1")
+        .await;
+    let queue = db.queue().await;
+    assert_eq!(
+        queue[0].payload()["updated_at"],
+        stored.as_str(),
+        "the image holds the stored time, to the microsecond"
+    );
+    assert_eq!(queue.len(), 2);
+    assert_eq!(
+        queue[1].payload()["updated_at"],
+        "2020-01-02 03:04:05.678900"
+    );
+}

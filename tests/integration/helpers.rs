@@ -1,0 +1,395 @@
+//! Test harness: a fresh, uniquely named pair of databases per test on a real server
+//! (`DBSYNC_TEST_DB_HOST/PORT/USER/PASSWORD`, default 127.0.0.1:3306 root, no password),
+//! dropped when the test ends, so tests run in parallel.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dbsync::config::Config;
+use dbsync::db::{self, PoolSettings};
+use dbsync::services::setup;
+use dbsync::services::sync::{RunReport, SyncEngine};
+use dbsync::startup::Service;
+use serde_json::Value;
+use sqlx::mysql::MySqlPool;
+use sqlx::{ConnectOptions, Connection};
+use tokio_util::sync::CancellationToken;
+
+pub fn server_env() -> Vec<(&'static str, String)> {
+    let var =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
+    vec![
+        ("DB_HOST", var("DBSYNC_TEST_DB_HOST", "127.0.0.1")),
+        ("DB_PORT", var("DBSYNC_TEST_DB_PORT", "3306")),
+        ("DB_USER", var("DBSYNC_TEST_DB_USER", "root")),
+        ("DB_PASSWORD", var("DBSYNC_TEST_DB_PASSWORD", "")),
+    ]
+}
+
+/// One test's databases and configuration.
+pub struct TestDb {
+    pub env: HashMap<String, String>,
+    pub config: Config,
+    pub local: MySqlPool,
+    pub central: MySqlPool,
+}
+
+const TEST_POOL: PoolSettings = PoolSettings {
+    max_connections: 4,
+    acquire_timeout: Duration::from_secs(10),
+};
+
+impl TestDb {
+    /// Fresh db_a and db_b with schema and triggers; `extra` overrides environment values.
+    pub async fn new(extra: &[(&str, &str)]) -> TestDb {
+        // Logs only when asked: TEST_LOG=1 cargo test -- --nocapture
+        if std::env::var_os("TEST_LOG").is_some() {
+            dbsync::telemetry::init();
+        }
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let mut env: HashMap<String, String> = server_env()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        env.insert("DB_OFFLINE_DB".into(), format!("dbsync_t_{}_a", &tag[..12]));
+        env.insert("DB_CENTRAL_DB".into(), format!("dbsync_t_{}_b", &tag[..12]));
+        env.insert("IS_ONLINE".into(), "true".into());
+        env.insert("PORT".into(), "0".into());
+        env.insert("SYNC_RETRY_BACKOFF".into(), "0".into());
+        for (k, v) in extra {
+            env.insert(k.to_string(), v.to_string());
+        }
+        let config = config_from(&env);
+        setup::init(&config, false)
+            .await
+            .expect("init test databases");
+        let local = db::connect_pool("local (db_a)", &config.local, TEST_POOL)
+            .await
+            .expect("db_a pool");
+        let central = db::connect_pool("central (db_b)", &config.central, TEST_POOL)
+            .await
+            .expect("db_b pool");
+        TestDb {
+            env,
+            config,
+            local,
+            central,
+        }
+    }
+
+    /// A configuration for these databases with some values changed.
+    pub fn config_with(&self, changes: &[(&str, &str)]) -> Config {
+        let mut env = self.env.clone();
+        for (k, v) in changes {
+            env.insert(k.to_string(), v.to_string());
+        }
+        config_from(&env)
+    }
+
+    pub fn engine(&self) -> Arc<SyncEngine> {
+        self.engine_with(&self.config)
+    }
+
+    pub fn engine_with(&self, config: &Config) -> Arc<SyncEngine> {
+        SyncEngine::new(
+            self.local.clone(),
+            db::lazy_pool(&config.central, TEST_POOL),
+            config.sync.clone(),
+            config.is_online,
+            &config.local.database,
+            CancellationToken::new(),
+        )
+    }
+
+    /// One sync run that must start and end as `synced`.
+    pub async fn sync(&self) -> RunReport {
+        let report = self.engine().run().await.expect("sync run");
+        assert_eq!(
+            report.outcome,
+            dbsync::services::sync::Outcome::Synced,
+            "{report}"
+        );
+        report
+    }
+
+    /// Runs the `dbsync` binary with this test's environment, in an empty directory
+    /// (so no `.env` is read).
+    pub fn cli(&self, args: &[&str]) -> Output {
+        run_cli(&self.env, args)
+    }
+
+    pub async fn exec(&self, sql: &str) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&self.local)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    pub async fn exec_central(&self, sql: &str) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&self.central)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Queue rows as (table, record_id, operation, status, payload).
+    pub async fn queue(&self) -> Vec<QueueRow> {
+        sqlx::query_as(
+            "SELECT id, table_name, record_id, CAST(operation AS CHAR) AS operation, CAST(sync_status AS CHAR) AS status, \
+             retry_count, CAST(payload AS CHAR) AS payload, last_error FROM sync_queue ORDER BY id",
+        )
+        .fetch_all(&self.local)
+        .await
+        .expect("read queue")
+    }
+
+    pub async fn count(&self, pool: &MySqlPool, sql: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    pub async fn assert_converged(&self) {
+        let report = dbsync::services::verify::verify(&self.local, &self.central)
+            .await
+            .expect("verify");
+        assert!(report.is_equal(), "db_a and db_b differ: {report:?}");
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueueRow {
+    pub id: i64,
+    pub table_name: String,
+    pub record_id: i64,
+    pub operation: String,
+    pub status: String,
+    pub retry_count: i32,
+    pub payload: Option<String>,
+    pub last_error: Option<String>,
+}
+
+impl QueueRow {
+    pub fn payload(&self) -> Value {
+        serde_json::from_str(self.payload.as_deref().unwrap_or("null")).expect("payload is JSON")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let config = self.config.clone();
+        // Drop runs outside async; a thread with its own runtime does the cleanup.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut conn = db::connect_options(&config.local, false)
+                    .connect()
+                    .await
+                    .ok()?;
+                for name in [&config.local.database, &config.central.database] {
+                    let _ = db::schema::drop_database(&mut conn, name).await;
+                }
+                let _ = conn.close().await;
+                Some(())
+            })
+        })
+        .join();
+    }
+}
+
+fn config_from(env: &HashMap<String, String>) -> Config {
+    Config::from_lookup(|k| env.get(k).cloned()).expect("test config")
+}
+
+pub fn run_cli(env: &HashMap<String, String>, args: &[&str]) -> Output {
+    let dir = std::env::temp_dir().join(format!("dbsync-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let output = cli_command(env, args, &dir).output().expect("run dbsync");
+    let _ = std::fs::remove_dir_all(&dir);
+    output
+}
+
+pub fn cli_command(env: &HashMap<String, String>, args: &[&str], dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dbsync"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("RUST_LOG", "warn");
+    if let Ok(path) = std::env::var("PATH") {
+        command.env("PATH", path);
+    }
+    command.envs(env);
+    command
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The service running on port 0 over a test's databases.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    pub async fn spawn(db: &TestDb) -> TestApp {
+        let shutdown = CancellationToken::new();
+        let service = Service::build(&db.config, shutdown.clone())
+            .await
+            .expect("build service");
+        let addr = service.local_addr().expect("bound address");
+        let handle = tokio::spawn(async move {
+            service.run().await.expect("service runs");
+        });
+        TestApp {
+            addr,
+            client: reqwest::Client::new(),
+            shutdown,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        into_json(self.client.get(self.url(path)).send().await.expect("GET")).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        into_json(
+            self.client
+                .post(self.url(path))
+                .json(&body)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        into_json(
+            self.client
+                .put(self.url(path))
+                .json(&body)
+                .send()
+                .await
+                .expect("PUT"),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        into_json(
+            self.client
+                .delete(self.url(path))
+                .send()
+                .await
+                .expect("DELETE"),
+        )
+        .await
+    }
+
+    /// Stops the service the way a signal does and waits for it to finish.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.handle).await;
+    }
+}
+
+pub async fn into_json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let value = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text}"));
+    (status, value)
+}
+
+/// Asserts the JSON error shape and returns its code.
+pub fn error_code(body: &Value) -> &str {
+    let error = &body["error"];
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "no error message in {body}"
+    );
+    error["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+/// A TCP proxy to the database server that a test can cut, to play a network that drops.
+pub struct CuttableProxy {
+    pub port: u16,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+    connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl CuttableProxy {
+    pub async fn start(target: String) -> CuttableProxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("proxy bind");
+        let port = listener.local_addr().expect("proxy addr").port();
+        let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let (cut_flag, conns) = (cut.clone(), connections.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if cut_flag.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees the connection closed
+                }
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                conns.lock().expect("proxy list").push(task.abort_handle());
+            }
+        });
+        CuttableProxy {
+            port,
+            cut,
+            connections,
+            accept,
+        }
+    }
+
+    /// Closes every open connection and refuses new ones until [`restore`](Self::restore).
+    pub fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for task in self.connections.lock().expect("proxy list").drain(..) {
+            task.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for CuttableProxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests against a real MySQL/MariaDB server. One binary, one module per area.
+
+mod api;
+mod capture;
+mod cli;
+mod helpers;
+mod sync;

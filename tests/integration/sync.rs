@@ -1,0 +1,579 @@
+//! The sync engine, one test (at least) per property of the design's "Sync semantics".
+
+use std::time::Duration;
+
+use dbsync::services::sync::{Outcome, RunError};
+use serde_json::json;
+
+use crate::helpers::{CuttableProxy, TestApp, TestDb, cli_command, stderr, stdout};
+
+/// (status, count) of the whole queue.
+async fn statuses(db: &TestDb) -> Vec<(String, i64)> {
+    sqlx::query_as("SELECT CAST(sync_status AS CHAR), COUNT(*) FROM sync_queue GROUP BY sync_status ORDER BY 1")
+        .fetch_all(&db.local)
+        .await
+        .expect("statuses")
+}
+
+async fn all_synced(db: &TestDb) {
+    let counts = statuses(db).await;
+    assert!(
+        counts.iter().all(|(s, _)| s == "SYNCED"),
+        "not all SYNCED: {counts:?}"
+    );
+}
+
+/// Writes `n` users and `n` orders with plain SQL, then updates and deletes some (≈70/25/5).
+async fn write_mix(db: &TestDb, n: usize) {
+    let users: Vec<String> = (1..=n)
+        .map(|i| format!("({i}, 'user {i}', 'user{i}@example.com')"))
+        .collect();
+    for chunk in users.chunks(1000) {
+        db.exec(&format!(
+            "INSERT INTO users (id, name, email) VALUES {}",
+            chunk.join(",")
+        ))
+        .await;
+    }
+    let orders: Vec<String> = (1..=n)
+        .map(|i| format!("({i}, {}, {}.{:02}, 'pending')", i, i % 1000, i % 100))
+        .collect();
+    for chunk in orders.chunks(1000) {
+        db.exec(&format!(
+            "INSERT INTO orders (id, user_id, amount, status) VALUES {}",
+            chunk.join(",")
+        ))
+        .await;
+    }
+    db.exec("UPDATE orders SET status = 'shipped' WHERE id % 3 = 0")
+        .await;
+    db.exec("UPDATE users SET name = CONCAT(name, ' (vip)') WHERE id % 5 = 0")
+        .await;
+    db.exec("DELETE FROM orders WHERE id % 10 = 0").await;
+}
+
+#[tokio::test]
+async fn api_and_sql_changes_all_reach_central() {
+    let db = TestDb::new(&[]).await;
+    let app = TestApp::spawn(&db).await;
+    let (status, user) = app
+        .post("/users", json!({"name": "Ana", "email": "ana@example.com"}))
+        .await;
+    assert_eq!(status, 201);
+    let user_id = user["id"].as_i64().unwrap();
+    let (status, order) = app
+        .post("/orders", json!({"user_id": user_id, "amount": "19.99"}))
+        .await;
+    assert_eq!(status, 201);
+    app.put(
+        &format!("/orders/{}", order["id"]),
+        json!({"status": "shipped"}),
+    )
+    .await;
+    app.stop().await;
+
+    db.exec("INSERT INTO users (id, name, email) VALUES (100, 'Bo', 'bo@x.io'), (101, 'Cy', 'cy@x.io'), (102, 'Di', 'di@x.io')").await;
+    db.exec("INSERT INTO orders (user_id, amount, status) VALUES (100, 0.10, 'pending'), (100, 0.20, 'delivered')").await;
+    db.exec("UPDATE users SET name = 'Bo B.' WHERE id = 100")
+        .await;
+    db.exec("UPDATE users SET id = 200 WHERE id = 101").await;
+    db.exec("DELETE FROM users WHERE id = 102").await;
+
+    let report = db.sync().await;
+    assert_eq!(report.failed, 0);
+    assert_eq!(report.remaining, 0);
+    db.assert_converged().await;
+    all_synced(&db).await;
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM users WHERE id IN (101, 102)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        db.count(&db.central, "SELECT COUNT(*) FROM users WHERE id = 200")
+            .await,
+        1
+    );
+
+    // The CLI agrees.
+    let out = db.cli(&["verify"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[tokio::test]
+async fn email_swap_in_three_statements_converges() {
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x.io'), (2, 'B', 'b@x.io')")
+        .await;
+    db.sync().await;
+    db.exec("UPDATE users SET email = 'swap@x.io' WHERE id = 1")
+        .await;
+    db.exec("UPDATE users SET email = 'a@x.io' WHERE id = 2")
+        .await;
+    db.exec("UPDATE users SET email = 'b@x.io' WHERE id = 1")
+        .await;
+    let report = db.sync().await;
+    assert_eq!((report.applied, report.failed), (3, 0));
+    db.assert_converged().await;
+}
+
+#[tokio::test]
+async fn foreign_keys_hold_within_one_batch() {
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x.io')")
+        .await;
+    db.exec("INSERT INTO orders (id, user_id, amount) VALUES (1, 1, 5.00), (2, 1, 6.00)")
+        .await;
+    db.exec("DELETE FROM orders WHERE user_id = 1").await;
+    db.exec("DELETE FROM users WHERE id = 1").await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (2, 'B', 'b@x.io')")
+        .await;
+    db.exec("INSERT INTO orders (id, user_id, amount) VALUES (3, 2, 7.00)")
+        .await;
+    let report = db.sync().await;
+    assert_eq!(report.failed, 0);
+    db.assert_converged().await;
+    all_synced(&db).await;
+}
+
+#[tokio::test]
+async fn offline_changes_nothing_then_online_converges() {
+    let db = TestDb::new(&[]).await;
+    write_mix(&db, 50).await;
+    let before = db.queue().await;
+    let offline = db.engine_with(&db.config_with(&[("IS_ONLINE", "false")]));
+    let report = offline.run().await.unwrap();
+    assert_eq!(report.outcome, Outcome::Offline);
+    assert_eq!(report.applied + report.failed, 0);
+    let after = db.queue().await;
+    assert_eq!(
+        format!("{before:?}"),
+        format!("{after:?}"),
+        "the queue is untouched"
+    );
+    assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM users").await, 0);
+    // Writes keep being captured while offline.
+    db.exec("INSERT INTO users (id, name, email) VALUES (9999, 'late', 'late@x.io')")
+        .await;
+    db.sync().await;
+    db.assert_converged().await;
+}
+
+#[tokio::test]
+async fn unreachable_central_counts_as_offline() {
+    let db = TestDb::new(&[]).await;
+    write_mix(&db, 20).await;
+    let engine = db.engine_with(&db.config_with(&[("DB_CENTRAL_PORT", "1")]));
+    let report = engine.run().await.unwrap();
+    assert_eq!(report.outcome, Outcome::Offline, "{report}");
+    assert!(report.message.unwrap_or_default().contains("unreachable"));
+    let queued = db.count(&db.local, "SELECT COUNT(*) FROM sync_queue").await;
+    assert_eq!(statuses(&db).await, vec![("PENDING".to_string(), queued)]);
+    assert_eq!(
+        db.count(
+            &db.local,
+            "SELECT CAST(COALESCE(SUM(retry_count), 0) AS SIGNED) FROM sync_queue"
+        )
+        .await,
+        0
+    );
+    db.sync().await;
+    db.assert_converged().await;
+}
+
+#[tokio::test]
+async fn central_lost_mid_run_interrupts_without_blaming_changes() {
+    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;
+    write_mix(&db, 2000).await;
+    let proxy = CuttableProxy::start(format!(
+        "{}:{}",
+        db.config.central.host, db.config.central.port
+    ))
+    .await;
+    let port = proxy.port.to_string();
+    let engine = db.engine_with(&db.config_with(&[("DB_CENTRAL_PORT", &port)]));
+    let run = tokio::spawn(async move { engine.run().await });
+    // Cut once some batches are in.
+    for _ in 0..400 {
+        if db
+            .count(
+                &db.local,
+                "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'SYNCED'",
+            )
+            .await
+            > 100
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    proxy.cut();
+    let report = run.await.unwrap().unwrap();
+    assert_eq!(report.outcome, Outcome::Interrupted, "{report}");
+    assert!(
+        report.remaining > 0,
+        "the cut came before the end: {report}"
+    );
+    assert_eq!(
+        db.count(
+            &db.local,
+            "SELECT COUNT(*) FROM sync_queue WHERE retry_count > 0 OR sync_status = 'FAILED'"
+        )
+        .await,
+        0
+    );
+    proxy.restore();
+    db.sync().await;
+    db.assert_converged().await;
+    all_synced(&db).await;
+}
+
+#[tokio::test]
+async fn a_poison_change_retries_then_fails_alone_and_requeue_converges() {
+    let db = TestDb::new(&[("SYNC_MAX_RETRIES", "3")]).await;
+    // An email that exists only in db_b.
+    db.exec_central("INSERT INTO users (id, name, email, updated_at) VALUES (999, 'central only', 'dup@x.io', NOW(6))").await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'Poison', 'dup@x.io'), (2, 'Fine', 'fine@x.io')").await;
+    db.exec("UPDATE users SET name = 'Poison 2' WHERE id = 1")
+        .await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (3, 'Also fine', 'also@x.io')")
+        .await;
+
+    let report = db.sync().await;
+    assert_eq!(report.failed, 1);
+    let queue = db.queue().await;
+    let insert = &queue[0];
+    assert_eq!((insert.status.as_str(), insert.retry_count), ("PENDING", 1));
+    assert!(
+        insert
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("unique"),
+        "{:?}",
+        insert.last_error
+    );
+    // The later change of the same user waited behind it, untouched.
+    let later = &queue[2];
+    assert_eq!(
+        (later.record_id, later.status.as_str(), later.retry_count),
+        (1, "PENDING", 0)
+    );
+    // Everyone else is through.
+    assert_eq!(
+        db.count(&db.central, "SELECT COUNT(*) FROM users WHERE id IN (2, 3)")
+            .await,
+        2
+    );
+    assert_eq!(
+        db.count(&db.central, "SELECT COUNT(*) FROM users WHERE id = 1")
+            .await,
+        0
+    );
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM users WHERE id = 999 AND name = 'central only'"
+        )
+        .await,
+        1,
+        "the clashing row is not overwritten"
+    );
+
+    db.sync().await;
+    db.sync().await;
+    let queue = db.queue().await;
+    assert_eq!(
+        (queue[0].status.as_str(), queue[0].retry_count),
+        ("FAILED", 3)
+    );
+
+    // An operator fixes db_b and requeues: everything converges.
+    db.exec_central("DELETE FROM users WHERE id = 999").await;
+    let out = db.cli(&["requeue", "--all-failed"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    db.sync().await;
+    for _ in 0..3 {
+        if db
+            .count(
+                &db.local,
+                "SELECT COUNT(*) FROM sync_queue WHERE sync_status <> 'SYNCED'",
+            )
+            .await
+            == 0
+        {
+            break;
+        }
+        let _ = db.cli(&["requeue", "--all-failed"]);
+        db.sync().await;
+    }
+    db.assert_converged().await;
+    all_synced(&db).await;
+}
+
+#[tokio::test]
+async fn backoff_delays_the_next_attempt() {
+    let db = TestDb::new(&[("SYNC_RETRY_BACKOFF", "1h")]).await;
+    db.exec_central(
+        "INSERT INTO users (id, name, email, updated_at) VALUES (999, 'c', 'dup@x.io', NOW(6))",
+    )
+    .await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'P', 'dup@x.io')")
+        .await;
+    db.sync().await;
+    db.sync().await;
+    let queue = db.queue().await;
+    assert_eq!(queue[0].retry_count, 1, "not retried before its time");
+    let waits = db
+        .count(&db.local, "SELECT TIMESTAMPDIFF(MINUTE, CURRENT_TIMESTAMP(6), next_attempt_at) FROM sync_queue WHERE id = 1")
+        .await;
+    assert!(
+        (58..=60).contains(&waits),
+        "next attempt in about an hour, got {waits} min"
+    );
+}
+
+#[tokio::test]
+async fn a_hand_written_queue_row_cannot_inject_sql() {
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x.io')")
+        .await;
+    db.exec(
+        "INSERT INTO sync_queue (table_name, record_id, operation, payload) VALUES \
+         ('users; DROP TABLE users', 1, 'INSERT', '{\"id\": 1}'), \
+         ('users', 1, 'UPDATE', '{\"id\": 1, \"name\": 5}')",
+    )
+    .await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (2, 'B', 'b@x.io')")
+        .await;
+    let report = db.sync().await;
+    assert_eq!(report.failed, 2);
+    let queue = db.queue().await;
+    assert_eq!(queue[1].status, "FAILED");
+    assert!(
+        queue[1]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("unknown table_name")
+    );
+    assert_eq!(queue[2].status, "FAILED");
+    assert!(
+        queue[2]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("unreadable")
+    );
+    assert_eq!(
+        db.count(&db.central, "SELECT COUNT(*) FROM users").await,
+        2,
+        "users still there, both synced"
+    );
+}
+
+#[tokio::test]
+async fn killing_the_sync_process_mid_run_loses_and_duplicates_nothing() {
+    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "100")]).await;
+    write_mix(&db, 4000).await;
+    let dir = std::env::temp_dir();
+    for round in 0..3 {
+        let mut child = cli_command(&db.env, &["sync"], &dir)
+            .spawn()
+            .expect("spawn sync");
+        let target = 1000 * (round + 1);
+        for _ in 0..2000 {
+            if db
+                .count(
+                    &db.local,
+                    "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'SYNCED'",
+                )
+                .await
+                >= target
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+    }
+    let out = db.cli(&["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("synced"), "{}", stdout(&out));
+    db.assert_converged().await;
+    all_synced(&db).await;
+    assert_eq!(
+        db.count(
+            &db.local,
+            "SELECT CAST(COALESCE(SUM(retry_count), 0) AS SIGNED) FROM sync_queue"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn one_run_at_a_time_across_processes() {
+    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "50")]).await;
+    write_mix(&db, 1000).await;
+    // Another process holds the run lock: a run does not start and touches nothing.
+    let mut holder = db.local.acquire().await.unwrap();
+    let lock_name = format!("dbsync.sync.{}", db.config.local.database);
+    let got: i64 = sqlx::query_scalar("SELECT GET_LOCK(?, 0)")
+        .bind(&lock_name)
+        .fetch_one(&mut *holder)
+        .await
+        .unwrap();
+    assert_eq!(got, 1);
+    let out = db.cli(&["sync"]);
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("another sync run is in progress"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(matches!(
+        db.engine().run().await,
+        Err(RunError::AlreadyRunning)
+    ));
+    let queued = db.count(&db.local, "SELECT COUNT(*) FROM sync_queue").await;
+    assert_eq!(statuses(&db).await, vec![("PENDING".to_string(), queued)]);
+    sqlx::query("SELECT RELEASE_LOCK(?)")
+        .bind(&lock_name)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+
+    // Two processes at once: one runs, the other waits its turn or skips; all converges.
+    let dir = std::env::temp_dir();
+    let first = cli_command(&db.env, &["sync"], &dir).spawn().unwrap();
+    let second = cli_command(&db.env, &["sync"], &dir).spawn().unwrap();
+    for child in [first, second] {
+        assert!(child.wait_with_output().unwrap().status.success());
+    }
+    db.sync().await;
+    db.assert_converged().await;
+    all_synced(&db).await;
+    assert_eq!(
+        db.count(
+            &db.local,
+            "SELECT CAST(COALESCE(SUM(retry_count), 0) AS SIGNED) FROM sync_queue"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn requeued_old_change_never_moves_a_record_back() {
+    let db = TestDb::new(&[("SYNC_MAX_RETRIES", "1")]).await;
+    db.exec_central(
+        "INSERT INTO users (id, name, email, updated_at) VALUES (999, 'c', 'dup@x.io', NOW(6))",
+    )
+    .await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'old', 'dup@x.io')")
+        .await;
+    db.sync().await;
+    assert_eq!(db.queue().await[0].status, "FAILED");
+    db.exec_central("DELETE FROM users WHERE id = 999").await;
+    db.exec("UPDATE users SET name = 'new', email = 'new@x.io' WHERE id = 1")
+        .await;
+    db.sync().await;
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM users WHERE id = 1 AND name = 'new'"
+        )
+        .await,
+        1
+    );
+
+    let out = db.cli(&["requeue", "--id", &db.queue().await[0].id.to_string()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    db.sync().await;
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM users WHERE id = 1 AND name = 'new'"
+        )
+        .await,
+        1,
+        "still the newer state"
+    );
+    db.assert_converged().await;
+    all_synced(&db).await;
+}
+
+#[tokio::test]
+async fn replaying_synced_changes_is_idempotent() {
+    let db = TestDb::new(&[]).await;
+    write_mix(&db, 100).await;
+    db.sync().await;
+    // As if the process died after db_b committed but before the queue was marked.
+    db.exec("UPDATE sync_queue SET sync_status = 'PENDING'")
+        .await;
+    let report = db.sync().await;
+    assert_eq!(report.failed, 0);
+    db.assert_converged().await;
+    all_synced(&db).await;
+}
+
+#[tokio::test]
+async fn old_synced_history_is_purged() {
+    let db = TestDb::new(&[("SYNC_RETENTION", "1d")]).await;
+    write_mix(&db, 30).await;
+    db.sync().await;
+    db.exec("UPDATE sync_queue SET last_updated_at = CURRENT_TIMESTAMP(6) - INTERVAL 2 DAY WHERE id <= 40").await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (5000, 'x', 'x5000@x.io')")
+        .await;
+    db.sync().await;
+    assert_eq!(
+        db.count(&db.local, "SELECT COUNT(*) FROM sync_queue WHERE id <= 40")
+            .await,
+        0
+    );
+    assert!(db.count(&db.local, "SELECT COUNT(*) FROM sync_queue").await > 0);
+}
+
+#[tokio::test]
+async fn resync_rebuilds_a_drifted_central_and_verify_reports_ids() {
+    let db = TestDb::new(&[]).await;
+    write_mix(&db, 40).await;
+    db.sync().await;
+    db.exec_central("DELETE FROM orders WHERE id IN (1, 2)")
+        .await;
+    db.exec_central("UPDATE users SET name = 'drift' WHERE id = 3")
+        .await;
+    let out = db.cli(&["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("orders: 2 differing id(s): 1, 2"), "{text}");
+    assert!(text.contains("users: 1 differing id(s): 3"), "{text}");
+
+    let out = db.cli(&["resync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    db.sync().await;
+    db.assert_converged().await;
+}
+
+#[tokio::test]
+async fn status_command_reports_counts_and_last_run() {
+    let db = TestDb::new(&[]).await;
+    write_mix(&db, 10).await;
+    let synced = db.sync().await.applied;
+    assert_eq!(synced, 26);
+    db.exec("INSERT INTO users (id, name, email) VALUES (77, 'n', 'n77@x.io')")
+        .await;
+    let out = db.cli(&["status", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["counts"]["pending"], 1);
+    assert_eq!(report["counts"]["synced"], 26);
+    assert_eq!(report["last_run"]["outcome"], "synced");
+    assert_eq!(report["last_run"]["applied"], 26);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("password"));
+}
