@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 DB_HOST=${DBSYNC_TEST_DB_HOST:-127.0.0.1} DB_PORT=${DBSYNC_TEST_DB_PORT:-3306} \
 DB_USER=${DBSYNC_TEST_DB_USER:-root} DB_PASSWORD=${DBSYNC_TEST_DB_PASSWORD:-} \
   scripts/ensure-db.sh
+# Generated requests against a live server first, so cargo's summary is the last word.
+scripts/api-fuzz.sh
 # The tests wait on the database far more than on the CPU: run more of them than cores.
 export RUST_TEST_THREADS=${RUST_TEST_THREADS:-6}
 cargo test --all-targets "$@"

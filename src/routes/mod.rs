@@ -1,6 +1,7 @@
 //! warp filters: which path and method reach which handler. No logic lives here.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -19,6 +20,7 @@ pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 /// Every route, with JSON errors for unknown paths, wrong methods and oversized bodies, and
 /// one log line per request.
 pub fn api(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let allowed = Arc::new(AllowedMethods::from_openapi());
     users(state.clone())
         .or(orders(state.clone()))
         .unify()
@@ -26,14 +28,16 @@ pub fn api(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infa
         .unify()
         .or(misc(state))
         .unify()
-        .recover(rejection_to_json)
+        .or(unrouted())
+        .unify()
+        .recover(move |rejection| rejection_to_json(rejection, allowed.clone()))
         .unify()
         .with(warp::log::custom(|info| {
             tracing::info!(
                 method = %info.method(),
                 path = info.path(),
                 status = info.status().as_u16(),
-                latency_ms = info.elapsed().as_secs_f64() * 1000.0,
+                latency_ms = %format_args!("{:.3}", info.elapsed().as_secs_f64() * 1000.0),
                 "request"
             );
         }))
@@ -156,10 +160,60 @@ fn misc(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection
         .unify()
 }
 
+/// Matches every request no route took and remembers its path, so a 405 can list the
+/// methods that path does accept.
+#[derive(Debug)]
+struct Unrouted(String);
+
+impl warp::reject::Reject for Unrouted {}
+
+fn unrouted() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path::full().and_then(|path: warp::path::FullPath| async move {
+        Err::<Response, _>(warp::reject::custom(Unrouted(path.as_str().to_string())))
+    })
+}
+
+/// Methods per path template, read from the OpenAPI document (its test keeps it true).
+struct AllowedMethods(Vec<(Vec<String>, String)>);
+
+impl AllowedMethods {
+    fn from_openapi() -> Self {
+        let spec: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap_or_default();
+        let mut table = Vec::new();
+        if let Some(paths) = spec["paths"].as_object() {
+            for (template, item) in paths {
+                let segments = template.split('/').map(str::to_string).collect();
+                let methods: Vec<String> = ["get", "post", "put", "delete"]
+                    .iter()
+                    .filter(|m| item.get(**m).is_some())
+                    .map(|m| m.to_uppercase())
+                    .collect();
+                table.push((segments, methods.join(", ")));
+            }
+        }
+        AllowedMethods(table)
+    }
+
+    fn for_path(&self, path: &str) -> Option<&str> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(template, methods)| {
+            let matches = template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()));
+            matches.then_some(methods.as_str())
+        })
+    }
+}
+
 /// Filter-level rejections as JSON errors. The order follows warp's own preference:
 /// a specific 4xx over 405, and 405 over 404.
-async fn rejection_to_json(rejection: Rejection) -> Result<Response, Infallible> {
-    use warp::reject::{LengthRequired, MethodNotAllowed, PayloadTooLarge};
+async fn rejection_to_json(
+    rejection: Rejection,
+    allowed: Arc<AllowedMethods>,
+) -> Result<Response, Infallible> {
+    use warp::reject::{InvalidHeader, LengthRequired, MethodNotAllowed, PayloadTooLarge};
     let error = if rejection.find::<PayloadTooLarge>().is_some() {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -172,13 +226,21 @@ async fn rejection_to_json(rejection: Rejection) -> Result<Response, Infallible>
             "length_required",
             "send a Content-Length header with the body",
         )
+    } else if let Some(header) = rejection.find::<InvalidHeader>() {
+        ApiError::bad_request(format!("the {} header is not valid", header.name()))
     } else if rejection.find::<MethodNotAllowed>().is_some() {
-        ApiError::new(
+        let path = rejection
+            .find::<Unrouted>()
+            .map(|u| u.0.as_str())
+            .unwrap_or_default();
+        let allow = allowed.for_path(path).unwrap_or_default().to_string();
+        let error = ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
-            "this path does not accept that method",
-        )
-    } else if rejection.is_not_found() {
+            format!("this path accepts {allow}"),
+        );
+        return Ok(warp::reply::with_header(error, "allow", allow).into_response());
+    } else if rejection.is_not_found() || rejection.find::<Unrouted>().is_some() {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "no_route",
