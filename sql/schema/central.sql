@@ -31,3 +31,13 @@ CREATE TABLE IF NOT EXISTS sync_ledger (
   last_change_id BIGINT      NOT NULL,
   PRIMARY KEY (table_name, record_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- The highest queue change id ever applied, in one row. A change above it cannot have been
+-- superseded, so only changes at or below it (retries, requeues, replays) need the ledger
+-- looked up; in a steady drain that is none. Its row lock also serializes appliers.
+CREATE TABLE IF NOT EXISTS sync_watermark (
+  id             TINYINT NOT NULL,
+  last_change_id BIGINT  NOT NULL,
+  PRIMARY KEY (id)
+) ENGINE=InnoDB;
+INSERT IGNORE INTO sync_watermark (id, last_change_id) VALUES (1, 0);

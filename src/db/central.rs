@@ -143,6 +143,29 @@ pub async fn advance_ledger(
     Ok(())
 }
 
+/// The highest change id applied so far, locked for this transaction.
+pub async fn lock_watermark(conn: &mut MySqlConnection) -> Result<i64, sqlx::Error> {
+    let mark: Option<i64> =
+        sqlx::query_scalar("SELECT last_change_id FROM sync_watermark WHERE id = 1 FOR UPDATE")
+            .fetch_optional(conn)
+            .await?;
+    Ok(mark.unwrap_or(0))
+}
+
+pub async fn raise_watermark(
+    conn: &mut MySqlConnection,
+    change_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sync_watermark (id, last_change_id) VALUES (1, ?) \
+         ON DUPLICATE KEY UPDATE last_change_id = GREATEST(last_change_id, VALUES(last_change_id))",
+    )
+    .bind(change_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Checks that db_b answers a query.
 pub async fn ping(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(conn).await?;

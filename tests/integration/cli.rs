@@ -53,7 +53,7 @@ async fn init_recreates_a_missing_central_database() {
             ),
         )
         .await;
-    assert_eq!(tables, 3, "users, orders, sync_ledger");
+    assert_eq!(tables, 4, "users, orders, sync_ledger, sync_watermark");
 }
 
 fn base_env() -> HashMap<String, String> {

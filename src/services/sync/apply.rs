@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use sqlx::Connection;
-use sqlx::mysql::MySqlPool;
+use sqlx::mysql::MySqlConnection;
 
 use super::change::{Action, Change};
 use crate::db::central::{self, Table};
@@ -23,17 +23,18 @@ pub struct Applied {
 /// as superseded: this is what keeps a requeued or replayed change from moving a record
 /// back in time.
 pub async fn apply_changes(
-    central_pool: &MySqlPool,
+    conn: &mut MySqlConnection,
     changes: &[&Change],
 ) -> Result<Applied, sqlx::Error> {
-    let mut conn = central_pool.acquire().await?;
     let mut tx = conn.begin().await?;
 
+    // Only a change at or below the watermark can have been superseded: look those up.
+    let watermark = central::lock_watermark(&mut tx).await?;
     let mut newest_applied: HashMap<(Table, i64), i64> = HashMap::new();
     for table in [Table::Users, Table::Orders] {
         let ids: Vec<i64> = changes
             .iter()
-            .filter(|c| c.table == table)
+            .filter(|c| c.table == table && c.queue_id <= watermark)
             .map(|c| c.record_id)
             .collect();
         for (record_id, change_id) in central::ledger_entries(&mut tx, table, &ids).await? {
@@ -90,6 +91,9 @@ pub async fn apply_changes(
     // A stable order keeps two writers of the ledger from deadlocking on each other.
     ledger.sort_unstable();
     central::advance_ledger(&mut tx, &ledger).await?;
+    if let Some(newest) = fresh.iter().map(|c| c.queue_id).max() {
+        central::raise_watermark(&mut tx, newest).await?;
+    }
     tx.commit().await?;
 
     Ok(Applied {

@@ -247,6 +247,9 @@ impl SyncEngine {
     }
 
     /// Reads and applies batches until no due change is left. `Err` only for db_a errors.
+    ///
+    /// Two stages overlap: while db_b applies batch k, db_a marks batch k-1 SYNCED and reads
+    /// batch k+1. A batch is marked only after its db_b transaction committed.
     async fn drain(
         &self,
         conn: &mut MySqlConnection,
@@ -257,51 +260,85 @@ impl SyncEngine {
             .into_iter()
             .filter_map(|(table, record_id, _)| Table::parse(&table).map(|t| (t, record_id)))
             .collect();
-        let mut cursor = 0;
-        loop {
+        let batch_size = self.settings.batch_size;
+        let mut rows = local::due_changes(conn, 0, batch_size).await?;
+        if rows.is_empty() {
+            return Ok(Outcome::Synced);
+        }
+        // One db_b connection for the whole run: no pool round trip per batch.
+        let mut central = match self.central.acquire().await {
+            Ok(conn) => conn,
+            Err(err) => {
+                tally.note = Some(format!("db_b: {}", describe(&err)));
+                return Ok(Outcome::Interrupted);
+            }
+        };
+        let mut unmarked: Vec<i64> = Vec::new();
+        let outcome = loop {
             if self.shutdown.is_cancelled() {
                 tally.note = Some("shutdown requested".to_string());
-                return Ok(Outcome::Interrupted);
+                break Outcome::Interrupted;
             }
-            let rows = local::due_changes(conn, cursor, self.settings.batch_size).await?;
             let Some(last) = rows.last() else {
-                return Ok(Outcome::Synced);
+                break Outcome::Synced;
             };
-            cursor = last.id;
-            let mut changes = Vec::with_capacity(rows.len());
-            for row in &rows {
-                match change::decode(row) {
-                    Ok(change) => changes.push(change),
-                    Err(reason) => {
-                        tracing::warn!(queue_id = row.id, table = %row.table_name, record_id = row.record_id, error = %reason, "change parked as FAILED");
-                        local::record_failed_attempt(
-                            conn,
-                            row.id,
-                            row.retry_count + 1,
-                            &reason,
-                            None,
-                        )
-                        .await?;
-                        tally.failed += 1;
-                    }
+            let cursor = last.id;
+            let changes = self.decode_batch(conn, &rows, tally).await?;
+            let previous = std::mem::take(&mut unmarked);
+            let (batch, db_a_stage) = tokio::join!(
+                self.apply_batch(&mut central, changes, &mut waiting),
+                async {
+                    let marked = local::mark_synced(conn, &previous).await?;
+                    let next = local::due_changes(conn, cursor, batch_size).await?;
+                    Ok::<_, sqlx::Error>((marked, next))
                 }
-            }
-            if let Err(interruption) = self.apply_batch(conn, changes, &mut waiting, tally).await? {
+            );
+            let batch = batch?;
+            let (marked, next) = db_a_stage?;
+            tally.applied += marked;
+            tally.failed += batch.failed;
+            unmarked = batch.done;
+            rows = next;
+            if let Some(interruption) = batch.interruption {
                 tally.note = Some(interruption);
-                return Ok(Outcome::Interrupted);
+                break Outcome::Interrupted;
             }
-        }
+        };
+        tally.applied += local::mark_synced(conn, &unmarked).await?;
+        Ok(outcome)
     }
 
-    /// Applies `changes`, splitting rejected pieces until each fault is one change.
-    /// Outer `Err` is a db_a error; inner `Err` says why db_b interrupted the run.
-    async fn apply_batch(
+    /// Typed changes of `rows`; a row that cannot be decoded is parked as FAILED at once.
+    async fn decode_batch(
         &self,
         conn: &mut MySqlConnection,
+        rows: &[local::QueuedChange],
+        tally: &mut Tally,
+    ) -> Result<Vec<Change>, sqlx::Error> {
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in rows {
+            match change::decode(row) {
+                Ok(change) => changes.push(change),
+                Err(reason) => {
+                    tracing::warn!(queue_id = row.id, table = %row.table_name, record_id = row.record_id, error = %reason, "change parked as FAILED");
+                    local::record_failed_attempt(conn, row.id, row.retry_count + 1, &reason, None)
+                        .await?;
+                    tally.failed += 1;
+                }
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Applies `changes` to db_b, splitting rejected pieces until each fault is one change.
+    /// `Err` is a db_a error (recording a rejection failed).
+    async fn apply_batch(
+        &self,
+        central: &mut MySqlConnection,
         changes: Vec<Change>,
         waiting: &mut HashSet<(Table, i64)>,
-        tally: &mut Tally,
-    ) -> Result<Result<(), String>, sqlx::Error> {
+    ) -> Result<BatchResult, sqlx::Error> {
+        let mut result = BatchResult::default();
         let mut pieces: VecDeque<Vec<Change>> = VecDeque::from([changes]);
         while let Some(piece) = pieces.pop_front() {
             let ready: Vec<&Change> = piece
@@ -312,27 +349,28 @@ impl SyncEngine {
                 continue;
             }
             let attempt =
-                tokio::time::timeout(BATCH_TIMEOUT, apply::apply_changes(&self.central, &ready))
-                    .await;
+                tokio::time::timeout(BATCH_TIMEOUT, apply::apply_changes(central, &ready)).await;
             let err = match attempt {
                 Err(_) => {
-                    return Ok(Err(format!(
+                    result.interruption = Some(format!(
                         "db_b batch timed out after {}s",
                         BATCH_TIMEOUT.as_secs()
-                    )));
+                    ));
+                    return Ok(result);
                 }
                 Ok(Ok(applied)) => {
-                    tally.applied += local::mark_synced(conn, &applied.done).await?;
+                    result.done.extend(applied.done);
                     continue;
                 }
                 Ok(Err(err)) => err,
             };
             if db::is_connection_error(&err) || db::is_transient_error(&err) {
-                return Ok(Err(format!("db_b: {}", describe(&err))));
+                result.interruption = Some(format!("db_b: {}", describe(&err)));
+                return Ok(result);
             }
             if let [only] = ready.as_slice() {
-                self.record_rejection(conn, only, &err, waiting).await?;
-                tally.failed += 1;
+                self.record_rejection(only, &err, waiting).await?;
+                result.failed += 1;
             } else {
                 let mut first: Vec<Change> = ready.into_iter().cloned().collect();
                 let second = first.split_off(first.len() / 2);
@@ -340,12 +378,11 @@ impl SyncEngine {
                 pieces.push_front(first);
             }
         }
-        Ok(Ok(()))
+        Ok(result)
     }
 
     async fn record_rejection(
         &self,
-        conn: &mut MySqlConnection,
         change: &Change,
         err: &sqlx::Error,
         waiting: &mut HashSet<(Table, i64)>,
@@ -363,7 +400,9 @@ impl SyncEngine {
                 tracing::error!(queue_id = change.queue_id, table = change.table.as_str(), record_id = change.record_id, attempts, error = %reason, "change rejected by db_b; parked as FAILED");
             }
         }
-        local::record_failed_attempt(conn, change.queue_id, attempts, &reason, retry_in).await
+        // The run's own db_a connection is busy reading ahead; a rejection is rare.
+        let mut conn = self.local.acquire().await?;
+        local::record_failed_attempt(&mut conn, change.queue_id, attempts, &reason, retry_in).await
     }
 
     /// `SYNC_RETRY_BACKOFF` doubled per earlier failure, capped at an hour.
@@ -389,6 +428,17 @@ impl SyncEngine {
             Err(err) => tracing::warn!(error = %err, "could not purge old SYNCED queue rows"),
         }
     }
+}
+
+/// What applying one batch did.
+#[derive(Default)]
+struct BatchResult {
+    /// Queue ids committed to db_b, to be marked SYNCED.
+    done: Vec<i64>,
+    /// Changes rejected (now backing off, or FAILED).
+    failed: u64,
+    /// Why db_b stopped the run, if it did.
+    interruption: Option<String>,
 }
 
 #[derive(Default)]
