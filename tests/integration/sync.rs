@@ -525,15 +525,22 @@ async fn replaying_synced_changes_is_idempotent() {
 #[tokio::test]
 async fn a_replayed_older_change_never_overwrites_a_newer_one() {
     let db = TestDb::new(&[]).await;
-    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'v1', 'v1@x.io')").await;
-    db.exec("UPDATE users SET name = 'v2', email = 'v2@x.io' WHERE id = 1").await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'v1', 'v1@x.io')")
+        .await;
+    db.exec("UPDATE users SET name = 'v2', email = 'v2@x.io' WHERE id = 1")
+        .await;
     db.sync().await;
     // The first change is unmarked, as after a crash between db_b's commit and the mark
     // while the second was already applied.
-    db.exec("UPDATE sync_queue SET sync_status = 'PENDING' WHERE id = 1").await;
+    db.exec("UPDATE sync_queue SET sync_status = 'PENDING' WHERE id = 1")
+        .await;
     let report = db.sync().await;
     assert_eq!((report.applied, report.failed), (1, 0));
-    assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM users WHERE name = 'v2'").await, 1);
+    assert_eq!(
+        db.count(&db.central, "SELECT COUNT(*) FROM users WHERE name = 'v2'")
+            .await,
+        1
+    );
     db.assert_converged().await;
 }
 
