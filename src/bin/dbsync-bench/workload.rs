@@ -34,6 +34,13 @@ impl BenchDbs {
             ("SYNC_RETENTION".into(), "0".into()),
             ("RUST_LOG".into(), "warn".into()),
         ];
+        let mut env = env;
+        // Engine settings under test pass through, e.g. SYNC_BATCH_SIZE=2000 dbsync-bench.
+        for name in ["SYNC_BATCH_SIZE"] {
+            if let Ok(value) = std::env::var(name) {
+                env.push((name.into(), value));
+            }
+        }
         let lookup = env.clone();
         let config =
             Config::from_lookup(|k| lookup.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
