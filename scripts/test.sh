@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 DB_HOST=${DBSYNC_TEST_DB_HOST:-127.0.0.1} DB_PORT=${DBSYNC_TEST_DB_PORT:-3306} \
 DB_USER=${DBSYNC_TEST_DB_USER:-root} DB_PASSWORD=${DBSYNC_TEST_DB_PASSWORD:-} \
   scripts/ensure-db.sh
+# Chromium and playwright-core for the status page's browser test.
+scripts/browser-setup.sh
 # Generated requests against a live server first, so cargo's summary is the last word.
 scripts/api-fuzz.sh
 # The tests wait on the database far more than on the CPU: run more of them than cores.

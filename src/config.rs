@@ -42,10 +42,23 @@ pub struct SyncSettings {
     pub retention: Duration,
 }
 
+/// The bearer token the API asks for; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiToken(pub String);
+
+impl fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiToken(<hidden>)")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind_addr: IpAddr,
     pub port: u16,
+    /// When set, every request but /health, /metrics and the status page's HTML needs
+    /// `Authorization: Bearer <token>`.
+    pub api_token: Option<ApiToken>,
     pub local: DbTarget,
     pub central: DbTarget,
     pub is_online: bool,
@@ -160,6 +173,7 @@ impl Config {
             port: vars.parsed("PORT", 3000, "a TCP port number (0-65535)", |v| {
                 v.parse().ok()
             })?,
+            api_token: vars.raw("API_TOKEN").map(ApiToken),
             local,
             central,
             is_online,
@@ -269,7 +283,9 @@ mod tests {
 
     #[test]
     fn defaults_and_central_fallbacks() {
-        let c = config(&[("DB_PASSWORD", "s3cret")]).unwrap();
+        let c = config(&[("DB_PASSWORD", "s3cret"), ("API_TOKEN", "t0ken")]).unwrap();
+        assert_eq!(c.api_token, Some(ApiToken("t0ken".into())));
+        assert!(!format!("{c:?}").contains("t0ken"));
         assert_eq!(c.port, 3000);
         assert_eq!(c.local.port, 3306);
         assert_eq!(c.central.host, "127.0.0.1");

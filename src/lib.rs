@@ -17,6 +17,7 @@ pub mod config;
 pub mod controllers;
 pub mod cron;
 pub mod db;
+pub mod metrics;
 pub mod models;
 pub mod routes;
 pub mod services;

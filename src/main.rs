@@ -133,7 +133,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
             );
         }
         Command::Sync => {
-            let engine = startup::connect(&config, shutdown)
+            let engine = startup::connect(&config, shutdown, metrics()?)
                 .await
                 .map_err(|e| e.to_string())?;
             match engine.run().await {
@@ -145,7 +145,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
             }
         }
         Command::Status { json } => {
-            let engine = startup::connect(&config, shutdown)
+            let engine = startup::connect(&config, shutdown, metrics()?)
                 .await
                 .map_err(|e| e.to_string())?;
             let report = status::status(engine.local_pool(), config.is_online, false)
@@ -212,7 +212,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
             });
         }
         Command::Requeue { id, all_failed: _ } => {
-            let engine = startup::connect(&config, shutdown)
+            let engine = startup::connect(&config, shutdown, metrics()?)
                 .await
                 .map_err(|e| e.to_string())?;
             let entries = local::requeue_failed(engine.local_pool(), id)
@@ -232,7 +232,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
             println!("requeued {} change(s)", entries.len());
         }
         Command::Resync => {
-            let engine = startup::connect(&config, shutdown)
+            let engine = startup::connect(&config, shutdown, metrics()?)
                 .await
                 .map_err(|e| e.to_string())?;
             let queued = local::queue_snapshot(engine.local_pool())
@@ -242,6 +242,13 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A registry for one-shot commands (their counters are only logged, never scraped).
+fn metrics() -> Result<std::sync::Arc<dbsync::metrics::Metrics>, String> {
+    dbsync::metrics::Metrics::new()
+        .map(std::sync::Arc::new)
+        .map_err(|e| e.to_string())
 }
 
 /// SIGINT or SIGTERM cancels `shutdown`: the server drains, the run in hand finishes its batch.

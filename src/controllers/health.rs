@@ -1,7 +1,8 @@
-//! GET /health: 200 when db_a answers, 503 otherwise.
+//! GET /health (200 when db_a answers, 503 otherwise) and GET /metrics (Prometheus text).
 
 use std::time::Duration;
 
+use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
@@ -26,4 +27,25 @@ pub async fn health(state: AppState) -> Response {
         )
         .into(),
     }
+}
+
+/// Prometheus text format. Queue gauges are read from db_a now; if it does not answer they
+/// keep their last value and the rest is still served.
+pub async fn metrics(state: AppState) -> Response {
+    let metrics = state.engine.metrics();
+    if let Ok([pending, synced, failed]) = crate::db::local::queue_counts(&state.local).await {
+        for (status, count) in [("PENDING", pending), ("SYNCED", synced), ("FAILED", failed)] {
+            metrics.queue_depth.with_label_values(&[status]).set(count);
+        }
+    }
+    if let Ok(oldest) = crate::db::local::oldest_pending_at(&state.local).await {
+        let age = oldest.map_or(0, |at| (chrono::Utc::now() - at).num_seconds().max(0));
+        metrics.oldest_pending_age.set(age);
+    }
+    warp::reply::with_header(
+        metrics.render(),
+        "content-type",
+        "text/plain; version=0.0.4",
+    )
+    .into_response()
 }

@@ -129,3 +129,12 @@ pub async fn requeue(body: JsonBody, state: AppState) -> Response {
 fn database(err: sqlx::Error) -> ApiError {
     crate::services::ServiceError::Database(err).into()
 }
+
+/// Queue depth samples of the last hour (for the status page's chart).
+pub async fn history(state: AppState) -> Response {
+    let samples = state.history.samples();
+    respond(
+        Ok::<_, ApiError>(serde_json::json!({ "samples": samples })),
+        StatusCode::OK,
+    )
+}

@@ -165,37 +165,33 @@ pub struct QueuedChange {
     pub operation: String,
     pub payload: Option<String>,
     pub retry_count: i32,
+    /// 1 when the change may be tried now, 0 while it backs off after a failure.
+    pub due: i64,
 }
 
-/// PENDING changes with `id > after_id` that are due now, in id order.
-pub async fn due_changes(
+impl QueuedChange {
+    pub fn is_due(&self) -> bool {
+        self.due != 0
+    }
+}
+
+/// PENDING changes with `id > after_id`, in id order, whether due or backing off: reading
+/// the backing-off ones in order is how the engine knows which records must wait, with no
+/// scan of the whole queue.
+pub async fn pending_changes(
     conn: &mut MySqlConnection,
     after_id: i64,
     limit: u32,
 ) -> Result<Vec<QueuedChange>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, table_name, record_id, operation, CAST(payload AS CHAR) AS payload, retry_count \
+        "SELECT id, table_name, record_id, operation, CAST(payload AS CHAR) AS payload, retry_count, \
+           CAST(next_attempt_at IS NULL OR next_attempt_at <= CURRENT_TIMESTAMP(6) AS SIGNED) AS due \
          FROM sync_queue \
          WHERE sync_status = 'PENDING' AND id > ? \
-           AND (next_attempt_at IS NULL OR next_attempt_at <= CURRENT_TIMESTAMP(6)) \
          ORDER BY id LIMIT ?",
     )
     .bind(after_id)
     .bind(limit)
-    .fetch_all(conn)
-    .await
-}
-
-/// Records whose earliest PENDING change is backing off: their later changes must wait.
-/// Returns (table_name, record_id, id of that waiting change).
-pub async fn backing_off_records(
-    conn: &mut MySqlConnection,
-) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT table_name, record_id, MIN(id) FROM sync_queue \
-         WHERE sync_status = 'PENDING' AND next_attempt_at > CURRENT_TIMESTAMP(6) \
-         GROUP BY table_name, record_id",
-    )
     .fetch_all(conn)
     .await
 }
@@ -260,6 +256,13 @@ pub async fn queue_counts(pool: &MySqlPool) -> Result<[i64; 3], sqlx::Error> {
         }
     }
     Ok(counts)
+}
+
+/// PENDING changes: a range of the status index, cheap however much SYNCED history there is.
+pub async fn pending_count(conn: &mut MySqlConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'")
+        .fetch_one(conn)
+        .await
 }
 
 /// When the oldest PENDING change was queued (or last retried).

@@ -7,6 +7,9 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use subtle::ConstantTimeEq;
+
+use crate::config::ApiToken;
 use crate::controllers::{self, JsonBody};
 use crate::startup::AppState;
 use crate::utils::http_error::ApiError;
@@ -17,22 +20,48 @@ pub const MAX_BODY_BYTES: u64 = 64 * 1024;
 /// The OpenAPI 3 description of every route below.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 
-/// Every route, with JSON errors for unknown paths, wrong methods and oversized bodies, and
-/// one log line per request.
+/// The status page: one self-contained HTML file, compiled in.
+pub const STATUS_PAGE_HTML: &str = include_str!("status_page.html");
+
+/// Every route, with JSON errors for unknown paths, wrong methods and oversized bodies,
+/// the bearer-token check, and one log line and metric per request.
 pub fn api(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
-    let allowed = Arc::new(AllowedMethods::from_openapi());
-    users(state.clone())
-        .or(orders(state.clone()))
-        .unify()
-        .or(sync(state.clone()))
-        .unify()
-        .or(misc(state))
+    let routes = Arc::new(RouteTable::from_openapi());
+    let metrics = state.engine.metrics().clone();
+    let table = routes.clone();
+    // /health and /metrics are for probes and scrapers; the page's HTML holds no data
+    // (its requests for data carry the token).
+    let public = misc(state.clone());
+    let protected = authorized(state.api_token.clone()).and(
+        users(state.clone())
+            .or(orders(state.clone()))
+            .unify()
+            .or(sync(state))
+            .unify()
+            .or(warp::path!("openapi.json").and(warp::get()).map(|| {
+                warp::reply::with_header(OPENAPI_JSON, "content-type", "application/json")
+                    .into_response()
+            }))
+            .unify(),
+    );
+    public
+        .or(protected)
         .unify()
         .or(unrouted())
         .unify()
-        .recover(move |rejection| rejection_to_json(rejection, allowed.clone()))
+        .recover(move |rejection| rejection_to_json(rejection, routes.clone()))
         .unify()
-        .with(warp::log::custom(|info| {
+        .with(warp::log::custom(move |info| {
+            let route = table.template_for(info.path()).unwrap_or("unmatched");
+            let status = info.status().as_u16().to_string();
+            metrics
+                .http_requests
+                .with_label_values(&[route, info.method().as_str(), &status])
+                .inc();
+            metrics
+                .http_duration
+                .with_label_values(&[route])
+                .observe(info.elapsed().as_secs_f64());
             tracing::info!(
                 method = %info.method(),
                 path = info.path(),
@@ -42,6 +71,35 @@ pub fn api(state: AppState) -> impl Filter<Extract = (impl Reply,), Error = Infa
             );
         }))
 }
+
+/// Passes when no token is configured, or the request carries `Bearer <token>`.
+/// Compared in constant time; the token is never logged.
+fn authorized(
+    token: Option<Arc<ApiToken>>,
+) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::optional::<String>("authorization")
+        .and_then(move |header: Option<String>| {
+            let token = token.clone();
+            async move {
+                let Some(token) = token else { return Ok(()) };
+                let offered = header
+                    .as_deref()
+                    .and_then(|h| h.strip_prefix("Bearer "))
+                    .unwrap_or("");
+                if bool::from(offered.as_bytes().ct_eq(token.0.as_bytes())) {
+                    Ok(())
+                } else {
+                    Err(warp::reject::custom(Unauthorized))
+                }
+            }
+        })
+        .untuple_one()
+}
+
+#[derive(Debug)]
+struct Unauthorized;
+
+impl warp::reject::Reject for Unauthorized {}
 
 fn with_state(state: AppState) -> impl Filter<Extract = (AppState,), Error = Infallible> + Clone {
     warp::any().map(move || state.clone())
@@ -143,19 +201,35 @@ fn sync(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection
         .or(warp::path!("sync" / "requeue")
             .and(warp::post())
             .and(json_body())
-            .and(with_state(state))
+            .and(with_state(state.clone()))
             .then(sync::requeue))
+        .unify()
+        .or(warp::path!("sync" / "history")
+            .and(warp::get())
+            .and(with_state(state))
+            .then(sync::history))
         .unify()
 }
 
 fn misc(state: AppState) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("health")
         .and(warp::get())
-        .and(with_state(state))
+        .and(with_state(state.clone()))
         .then(controllers::health::health)
-        .or(warp::path!("openapi.json").and(warp::get()).map(|| {
-            warp::reply::with_header(OPENAPI_JSON, "content-type", "application/json")
-                .into_response()
+        .or(warp::path!("metrics")
+            .and(warp::get())
+            .and(with_state(state))
+            .then(controllers::health::metrics))
+        .unify()
+        .or(warp::path::end().and(warp::get()).map(|| {
+            let page = warp::reply::html(STATUS_PAGE_HTML);
+            warp::reply::with_header(
+                page,
+                "content-security-policy",
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                 connect-src 'self'; img-src 'self' data:",
+            )
+            .into_response()
         }))
         .unify()
 }
@@ -173,37 +247,55 @@ fn unrouted() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     })
 }
 
-/// Methods per path template, read from the OpenAPI document (its test keeps it true).
-struct AllowedMethods(Vec<(Vec<String>, String)>);
+/// Path templates and their methods, read from the OpenAPI document (its test keeps it
+/// true): the `Allow` header of a 405 and the `route` label of the HTTP metrics.
+struct RouteTable(Vec<Route>);
 
-impl AllowedMethods {
+struct Route {
+    template: String,
+    segments: Vec<String>,
+    methods: String,
+}
+
+impl RouteTable {
     fn from_openapi() -> Self {
         let spec: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap_or_default();
-        let mut table = Vec::new();
+        let mut routes = Vec::new();
         if let Some(paths) = spec["paths"].as_object() {
             for (template, item) in paths {
-                let segments = template.split('/').map(str::to_string).collect();
                 let methods: Vec<String> = ["get", "post", "put", "delete"]
                     .iter()
                     .filter(|m| item.get(**m).is_some())
                     .map(|m| m.to_uppercase())
                     .collect();
-                table.push((segments, methods.join(", ")));
+                routes.push(Route {
+                    template: template.clone(),
+                    segments: template.split('/').map(str::to_string).collect(),
+                    methods: methods.join(", "),
+                });
             }
         }
-        AllowedMethods(table)
+        RouteTable(routes)
     }
 
-    fn for_path(&self, path: &str) -> Option<&str> {
+    fn find(&self, path: &str) -> Option<&Route> {
         let segments: Vec<&str> = path.split('/').collect();
-        self.0.iter().find_map(|(template, methods)| {
-            let matches = template.len() == segments.len()
-                && template
+        self.0.iter().find(|route| {
+            route.segments.len() == segments.len()
+                && route
+                    .segments
                     .iter()
                     .zip(&segments)
-                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()));
-            matches.then_some(methods.as_str())
+                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
         })
+    }
+
+    fn template_for(&self, path: &str) -> Option<&str> {
+        self.find(path).map(|r| r.template.as_str())
+    }
+
+    fn methods_for(&self, path: &str) -> Option<&str> {
+        self.find(path).map(|r| r.methods.as_str())
     }
 }
 
@@ -211,10 +303,17 @@ impl AllowedMethods {
 /// a specific 4xx over 405, and 405 over 404.
 async fn rejection_to_json(
     rejection: Rejection,
-    allowed: Arc<AllowedMethods>,
+    routes: Arc<RouteTable>,
 ) -> Result<Response, Infallible> {
     use warp::reject::{InvalidHeader, LengthRequired, MethodNotAllowed, PayloadTooLarge};
-    let error = if rejection.find::<PayloadTooLarge>().is_some() {
+    let error = if rejection.find::<Unauthorized>().is_some() {
+        let error = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send Authorization: Bearer <API_TOKEN>",
+        );
+        return Ok(warp::reply::with_header(error, "www-authenticate", "Bearer").into_response());
+    } else if rejection.find::<PayloadTooLarge>().is_some() {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
@@ -233,7 +332,7 @@ async fn rejection_to_json(
             .find::<Unrouted>()
             .map(|u| u.0.as_str())
             .unwrap_or_default();
-        let allow = allowed.for_path(path).unwrap_or_default().to_string();
+        let allow = routes.methods_for(path).unwrap_or_default().to_string();
         let error = ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",

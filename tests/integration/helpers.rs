@@ -101,6 +101,7 @@ impl TestDb {
             config.is_online,
             &config.local.database,
             CancellationToken::new(),
+            Arc::new(dbsync::metrics::Metrics::new().expect("metrics")),
         )
     }
 

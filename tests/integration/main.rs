@@ -4,4 +4,5 @@ mod api;
 mod capture;
 mod cli;
 mod helpers;
+mod operate;
 mod sync;

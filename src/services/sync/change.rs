@@ -18,11 +18,30 @@ pub enum Action {
     Delete,
 }
 
+/// The captured operation, kept for metrics and logs (INSERT and UPDATE apply alike).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Insert => "INSERT",
+            Operation::Update => "UPDATE",
+            Operation::Delete => "DELETE",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub queue_id: i64,
     pub table: Table,
     pub record_id: i64,
+    pub operation: Operation,
     pub retry_count: i32,
     pub action: Action,
 }
@@ -63,9 +82,15 @@ pub fn decode(raw: &QueuedChange) -> Result<Change, String> {
             truncate(&raw.table_name)
         )
     })?;
-    let action = match raw.operation.as_str() {
-        "DELETE" => Action::Delete,
-        "INSERT" | "UPDATE" => {
+    let operation = match raw.operation.as_str() {
+        "INSERT" => Operation::Insert,
+        "UPDATE" => Operation::Update,
+        "DELETE" => Operation::Delete,
+        other => return Err(format!("unknown operation {:?}", truncate(other))),
+    };
+    let action = match operation {
+        Operation::Delete => Action::Delete,
+        Operation::Insert | Operation::Update => {
             let payload = raw
                 .payload
                 .as_deref()
@@ -75,12 +100,12 @@ pub fn decode(raw: &QueuedChange) -> Result<Change, String> {
                 Table::Orders => Action::UpsertOrder(decode_order(payload, raw.record_id)?),
             }
         }
-        other => return Err(format!("unknown operation {:?}", truncate(other))),
     };
     Ok(Change {
         queue_id: raw.id,
         table,
         record_id: raw.record_id,
+        operation,
         retry_count: raw.retry_count,
         action,
     })
@@ -159,6 +184,7 @@ mod tests {
             operation: op.into(),
             payload: payload.map(Into::into),
             retry_count: 0,
+            due: 1,
         }
     }
 

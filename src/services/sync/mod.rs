@@ -9,6 +9,7 @@
 
 pub mod apply;
 pub mod change;
+pub mod history;
 pub mod status;
 
 use std::collections::{HashSet, VecDeque};
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::SyncSettings;
 use crate::db::central::{self, Table};
 use crate::db::{self, local};
+use crate::metrics::Metrics;
 use change::Change;
 
 /// How long db_b gets to answer before a run counts as offline.
@@ -118,6 +120,9 @@ pub struct SyncEngine {
     lock_name: String,
     running: tokio::sync::Mutex<()>,
     shutdown: CancellationToken,
+    metrics: Arc<Metrics>,
+    /// Woken at the end of every run (the status page's sampler listens).
+    run_finished: tokio::sync::Notify,
 }
 
 impl SyncEngine {
@@ -128,6 +133,7 @@ impl SyncEngine {
         is_online: bool,
         local_database: &str,
         shutdown: CancellationToken,
+        metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let lock_name: String = format!("dbsync.sync.{local_database}")
             .chars()
@@ -141,6 +147,8 @@ impl SyncEngine {
             lock_name,
             running: tokio::sync::Mutex::new(()),
             shutdown,
+            metrics,
+            run_finished: tokio::sync::Notify::new(),
         })
     }
 
@@ -156,6 +164,15 @@ impl SyncEngine {
         &self.local
     }
 
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Resolves when the next run ends.
+    pub async fn run_finished(&self) {
+        self.run_finished.notified().await
+    }
+
     /// One run. `Err(AlreadyRunning)` when another run holds the lock (here or in another
     /// process); nothing is recorded then.
     pub async fn run(&self) -> Result<RunReport, RunError> {
@@ -168,6 +185,7 @@ impl SyncEngine {
             return Err(RunError::AlreadyRunning);
         }
         let result = self.locked_run(&mut lock_conn).await;
+        self.run_finished.notify_waiters();
         // Releasing can only fail with the connection; the session end releases it then.
         if let Err(err) = local::release_run_lock(&mut lock_conn, &self.lock_name).await {
             tracing::warn!(error = %err, "could not release the sync run lock");
@@ -189,10 +207,7 @@ impl SyncEngine {
         if outcome == Outcome::Synced {
             self.purge_history().await;
         }
-        let remaining = local::queue_counts(&self.local)
-            .await
-            .map(|c| c[0])
-            .unwrap_or(-1);
+        let remaining = local::pending_count(conn).await.unwrap_or(-1);
         local::finish_run(
             &self.local,
             run_id,
@@ -202,6 +217,14 @@ impl SyncEngine {
             message.as_deref(),
         )
         .await?;
+        self.metrics
+            .runs
+            .with_label_values(&[outcome.as_str()])
+            .inc();
+        self.metrics
+            .run_duration
+            .with_label_values(&[outcome.as_str()])
+            .observe(started.elapsed().as_secs_f64());
         let report = RunReport {
             run_id,
             outcome,
@@ -255,13 +278,10 @@ impl SyncEngine {
         conn: &mut MySqlConnection,
         tally: &mut Tally,
     ) -> Result<Outcome, sqlx::Error> {
-        let mut waiting: HashSet<(Table, i64)> = local::backing_off_records(conn)
-            .await?
-            .into_iter()
-            .filter_map(|(table, record_id, _)| Table::parse(&table).map(|t| (t, record_id)))
-            .collect();
+        // Records whose earliest PENDING change is backing off; their later changes wait.
+        let mut waiting: HashSet<(Table, i64)> = HashSet::new();
         let batch_size = self.settings.batch_size;
-        let mut rows = local::due_changes(conn, 0, batch_size).await?;
+        let mut rows = local::pending_changes(conn, 0, batch_size).await?;
         if rows.is_empty() {
             return Ok(Outcome::Synced);
         }
@@ -283,13 +303,13 @@ impl SyncEngine {
                 break Outcome::Synced;
             };
             let cursor = last.id;
-            let changes = self.decode_batch(conn, &rows, tally).await?;
+            let changes = self.decode_batch(conn, &rows, &mut waiting, tally).await?;
             let previous = std::mem::take(&mut unmarked);
             let (batch, db_a_stage) = tokio::join!(
                 self.apply_batch(&mut central, changes, &mut waiting),
                 async {
                     let marked = local::mark_synced(conn, &previous).await?;
-                    let next = local::due_changes(conn, cursor, batch_size).await?;
+                    let next = local::pending_changes(conn, cursor, batch_size).await?;
                     Ok::<_, sqlx::Error>((marked, next))
                 }
             );
@@ -308,21 +328,41 @@ impl SyncEngine {
         Ok(outcome)
     }
 
-    /// Typed changes of `rows`; a row that cannot be decoded is parked as FAILED at once.
+    /// Typed changes of `rows` that may be applied now. A backing-off row makes its record
+    /// wait; a row that cannot be decoded is parked as FAILED at once.
     async fn decode_batch(
         &self,
         conn: &mut MySqlConnection,
         rows: &[local::QueuedChange],
+        waiting: &mut HashSet<(Table, i64)>,
         tally: &mut Tally,
     ) -> Result<Vec<Change>, sqlx::Error> {
         let mut changes = Vec::with_capacity(rows.len());
         for row in rows {
+            let key = Table::parse(&row.table_name).map(|table| (table, row.record_id));
+            if !row.is_due() {
+                waiting.extend(key);
+                continue;
+            }
+            if key.is_some_and(|key| waiting.contains(&key)) {
+                continue;
+            }
             match change::decode(row) {
                 Ok(change) => changes.push(change),
                 Err(reason) => {
                     tracing::warn!(queue_id = row.id, table = %row.table_name, record_id = row.record_id, error = %reason, "change parked as FAILED");
                     local::record_failed_attempt(conn, row.id, row.retry_count + 1, &reason, None)
                         .await?;
+                    // Hand-written rows can name anything: keep the label set bounded.
+                    let table = Table::parse(&row.table_name).map_or("invalid", Table::as_str);
+                    let operation = match row.operation.as_str() {
+                        op @ ("INSERT" | "UPDATE" | "DELETE") => op,
+                        _ => "invalid",
+                    };
+                    self.metrics
+                        .changes_failed
+                        .with_label_values(&[table, operation])
+                        .inc();
                     tally.failed += 1;
                 }
             }
@@ -359,6 +399,12 @@ impl SyncEngine {
                     return Ok(result);
                 }
                 Ok(Ok(applied)) => {
+                    for change in &ready {
+                        self.metrics
+                            .changes_applied
+                            .with_label_values(&[change.table.as_str(), change.operation.as_str()])
+                            .inc();
+                    }
                     result.done.extend(applied.done);
                     continue;
                 }
@@ -389,6 +435,10 @@ impl SyncEngine {
     ) -> Result<(), sqlx::Error> {
         let attempts = change.retry_count + 1;
         let reason = describe(err);
+        self.metrics
+            .changes_failed
+            .with_label_values(&[change.table.as_str(), change.operation.as_str()])
+            .inc();
         let retry_in =
             (attempts < self.settings.max_retries as i32).then(|| self.backoff(change.retry_count));
         match retry_in {

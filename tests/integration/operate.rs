@@ -1,0 +1,330 @@
+//! Operating dbsync: metrics, the bearer token, the status page in a real browser, and a
+//! clean stop on SIGTERM in the middle of a run.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestDb, cli_command, error_code, stderr, stdout};
+
+/// The value of one sample line of a Prometheus text page, e.g.
+/// `dbsync_queue_depth{status="PENDING"}`.
+fn metric(page: &str, series: &str) -> Option<f64> {
+    page.lines()
+        .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_move_as_changes_sync() {
+    let db = TestDb::new(&[]).await;
+    let app = TestApp::spawn(&db).await;
+    for i in 0..3 {
+        let (status, _) = app
+            .post(
+                "/users",
+                json!({"name": format!("M{i}"), "email": format!("m{i}@x.io")}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let scrape = || async {
+        app.client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let page = scrape().await;
+    assert_eq!(
+        metric(&page, r#"dbsync_queue_depth{status="PENDING"}"#),
+        Some(3.0),
+        "{page}"
+    );
+    assert_eq!(
+        metric(&page, r#"dbsync_queue_depth{status="SYNCED"}"#),
+        Some(0.0)
+    );
+    assert!(metric(&page, "dbsync_oldest_pending_age_seconds").is_some());
+    assert_eq!(
+        metric(
+            &page,
+            r#"dbsync_http_requests_total{method="POST",route="/users",status="201"}"#
+        ),
+        Some(3.0),
+        "{page}"
+    );
+
+    assert_eq!(app.post("/sync/run", json!({})).await.0, 202);
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = scrape().await;
+        if metric(&page, r#"dbsync_sync_runs_total{outcome="synced"}"#) == Some(1.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        metric(&page, r#"dbsync_sync_runs_total{outcome="synced"}"#),
+        Some(1.0),
+        "{page}"
+    );
+    assert_eq!(
+        metric(&page, r#"dbsync_queue_depth{status="PENDING"}"#),
+        Some(0.0)
+    );
+    assert_eq!(
+        metric(&page, r#"dbsync_queue_depth{status="SYNCED"}"#),
+        Some(3.0)
+    );
+    assert_eq!(
+        metric(
+            &page,
+            r#"dbsync_changes_applied_total{operation="INSERT",table="users"}"#
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        metric(
+            &page,
+            r#"dbsync_sync_run_duration_seconds_count{outcome="synced"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&page, "dbsync_oldest_pending_age_seconds"),
+        Some(0.0)
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn api_token_guards_everything_but_health_metrics_and_the_page() {
+    let db = TestDb::new(&[("API_TOKEN", "s3cret-token")]).await;
+    let app = TestApp::spawn(&db).await;
+    let send = |path: &str, token: Option<&str>| {
+        let mut request = app.client.get(app.url(path));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request.send()
+    };
+    for path in [
+        "/users",
+        "/orders/1",
+        "/sync/status",
+        "/openapi.json",
+        "/nowhere",
+    ] {
+        for token in [None, Some("wrong"), Some("s3cret-token-and-more")] {
+            let response = send(path, token).await.unwrap();
+            assert_eq!(response.status().as_u16(), 401, "{path} {token:?}");
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(error_code(&body), "unauthorized");
+        }
+    }
+    assert_eq!(
+        send("/users", Some("s3cret-token"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let posted = app
+        .client
+        .post(app.url("/users"))
+        .json(&json!({"name": "T", "email": "t@x.io"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status().as_u16(), 401);
+    assert!(
+        db.queue().await.is_empty(),
+        "an unauthorized write changed nothing"
+    );
+    for path in ["/health", "/metrics", "/"] {
+        assert_eq!(
+            send(path, None).await.unwrap().status().as_u16(),
+            200,
+            "{path}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn status_page_is_one_self_contained_document() {
+    let db = TestDb::new(&[]).await;
+    let app = TestApp::spawn(&db).await;
+    let response = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let html = response.text().await.unwrap();
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "no outside assets"
+    );
+    assert!(!html.contains("innerHTML"), "values are set as text only");
+    let (status, history) = app.get("/sync/history").await;
+    assert_eq!(status, 200);
+    assert!(
+        !history["samples"].as_array().unwrap().is_empty(),
+        "sampled at start"
+    );
+    app.stop().await;
+}
+
+fn artifacts_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifact dir");
+    dir
+}
+
+/// The status page in headless Chromium: counts equal the API's, "Sync now" drains the
+/// queue, a FAILED change is requeued with one click, a hostile value stays text.
+/// Screenshots go to target/test-artifacts/.
+#[tokio::test]
+async fn status_page_in_a_real_browser() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let playwright = root.join("target/browser/node_modules/playwright-core");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        playwright.exists() && PathBuf::from(&chromium).exists(),
+        "the browser test needs Chromium and playwright-core: run scripts/browser-setup.sh (scripts/test.sh does)"
+    );
+
+    let db = TestDb::new(&[("SYNC_MAX_RETRIES", "1")]).await;
+    db.exec_central(
+        "INSERT INTO users (id, name, email, updated_at) VALUES (999, 'c', 'dup@x.io', NOW(6))",
+    )
+    .await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'Ana', 'ana@x.io'), (2, 'Clash', 'dup@x.io')").await;
+    db.exec(
+        "INSERT INTO sync_queue (table_name, record_id, operation, payload) \
+         VALUES ('<script>alert(1)</script>', 1, 'DELETE', NULL)",
+    )
+    .await;
+    db.sync().await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (3, 'Later', 'later@x.io')")
+        .await;
+    let clash_id = db
+        .queue()
+        .await
+        .iter()
+        .find(|r| r.record_id == 2)
+        .map(|r| r.id)
+        .expect("clash change");
+
+    let app = TestApp::spawn(&db).await;
+    let output = tokio::task::spawn_blocking({
+        let url = app.url("");
+        let artifacts = artifacts_dir();
+        move || {
+            Command::new("node")
+                .arg(root.join("tests/browser/status_page.cjs"))
+                .args([url, artifacts.display().to_string(), clash_id.to_string()])
+                .env("PLAYWRIGHT_CORE", playwright)
+                .env("CHROMIUM", chromium)
+                .output()
+                .expect("node runs (install Node.js)")
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(artifacts_dir().join("status-page.png").exists());
+    let queue = db.queue().await;
+    let clash = queue.iter().find(|r| r.id == clash_id).unwrap();
+    assert_eq!(clash.status, "PENDING", "requeued from the page");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sigterm_mid_run_stops_cleanly_and_the_next_run_converges() {
+    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20"), ("SYNC_CRON", "* * * * * *")]).await;
+    let users: Vec<String> = (1..=6000)
+        .map(|i| format!("({i}, 'u{i}', 'u{i}@x.io')"))
+        .collect();
+    for chunk in users.chunks(1000) {
+        db.exec(&format!(
+            "INSERT INTO users (id, name, email) VALUES {}",
+            chunk.join(",")
+        ))
+        .await;
+    }
+    let mut child = cli_command(&db.env, &["serve"], &std::env::temp_dir())
+        .spawn()
+        .expect("serve");
+    let started = Instant::now();
+    while db
+        .count(
+            &db.local,
+            "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'SYNCED'",
+        )
+        .await
+        == 0
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no run started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "exit status {status:?}");
+    let remaining = db
+        .count(
+            &db.local,
+            "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'",
+        )
+        .await;
+    assert!(remaining > 0, "the signal came mid-run");
+    let outcome: String =
+        sqlx::query_scalar("SELECT outcome FROM sync_runs ORDER BY id DESC LIMIT 1")
+            .fetch_one(&db.local)
+            .await
+            .unwrap();
+    assert_eq!(outcome, "interrupted");
+
+    let out = db.cli(&["sync"]);
+    assert!(stdout(&out).contains("synced"), "{}", stdout(&out));
+    db.assert_converged().await;
+}
