@@ -7,13 +7,13 @@ CREATE TRIGGER orders_after_update AFTER UPDATE ON orders FOR EACH ROW
 BEGIN
   IF NOT (NEW.id <=> OLD.id) THEN
     INSERT INTO sync_queue (table_name, record_id, operation, payload)
-    VALUES ('orders', OLD.id, 'DELETE', JSON_OBJECT('id', OLD.id, 'user_id', OLD.user_id, 'amount', CAST(OLD.amount AS CHAR), 'status', OLD.status, 'updated_at', DATE_FORMAT(OLD.updated_at, '%Y-%m-%d %H:%i:%s.%f'))),
-           ('orders', NEW.id, 'INSERT', JSON_OBJECT('id', NEW.id, 'user_id', NEW.user_id, 'amount', CAST(NEW.amount AS CHAR), 'status', NEW.status, 'updated_at', DATE_FORMAT(NEW.updated_at, '%Y-%m-%d %H:%i:%s.%f')));
+    VALUES ('orders', OLD.id, 'DELETE', JSON_OBJECT('id', OLD.id, 'user_id', OLD.user_id, 'amount', CAST(OLD.amount AS CHAR), 'status', OLD.status, 'updated_at', OLD.updated_at)),
+           ('orders', NEW.id, 'INSERT', JSON_OBJECT('id', NEW.id, 'user_id', NEW.user_id, 'amount', CAST(NEW.amount AS CHAR), 'status', NEW.status, 'updated_at', NEW.updated_at));
   ELSEIF NOT (NEW.user_id <=> OLD.user_id AND NEW.amount <=> OLD.amount AND BINARY NEW.status <=> BINARY OLD.status) THEN
     INSERT INTO sync_queue (table_name, record_id, operation, payload)
-    VALUES ('orders', NEW.id, 'UPDATE', JSON_OBJECT('id', NEW.id, 'user_id', NEW.user_id, 'amount', CAST(NEW.amount AS CHAR), 'status', NEW.status, 'updated_at', DATE_FORMAT(NEW.updated_at, '%Y-%m-%d %H:%i:%s.%f')));
+    VALUES ('orders', NEW.id, 'UPDATE', JSON_OBJECT('id', NEW.id, 'user_id', NEW.user_id, 'amount', CAST(NEW.amount AS CHAR), 'status', NEW.status, 'updated_at', NEW.updated_at));
   ELSEIF NOT (OLD.updated_at <=> (SELECT updated_at FROM orders WHERE id = NEW.id)) THEN
     INSERT INTO sync_queue (table_name, record_id, operation, payload)
-    VALUES ('orders', NEW.id, 'UPDATE', JSON_OBJECT('id', NEW.id, 'user_id', NEW.user_id, 'amount', CAST(NEW.amount AS CHAR), 'status', NEW.status, 'updated_at', DATE_FORMAT(NEW.updated_at, '%Y-%m-%d %H:%i:%s.%f')));
+    VALUES ('orders', NEW.id, 'UPDATE', JSON_OBJECT('id', NEW.id, 'user_id', NEW.user_id, 'amount', CAST(NEW.amount AS CHAR), 'status', NEW.status, 'updated_at', NEW.updated_at));
   END IF;
 END

@@ -7,13 +7,13 @@ CREATE TRIGGER users_after_update AFTER UPDATE ON users FOR EACH ROW
 BEGIN
   IF NOT (NEW.id <=> OLD.id) THEN
     INSERT INTO sync_queue (table_name, record_id, operation, payload)
-    VALUES ('users', OLD.id, 'DELETE', JSON_OBJECT('id', OLD.id, 'name', OLD.name, 'email', OLD.email, 'updated_at', DATE_FORMAT(OLD.updated_at, '%Y-%m-%d %H:%i:%s.%f'))),
-           ('users', NEW.id, 'INSERT', JSON_OBJECT('id', NEW.id, 'name', NEW.name, 'email', NEW.email, 'updated_at', DATE_FORMAT(NEW.updated_at, '%Y-%m-%d %H:%i:%s.%f')));
+    VALUES ('users', OLD.id, 'DELETE', JSON_OBJECT('id', OLD.id, 'name', OLD.name, 'email', OLD.email, 'updated_at', OLD.updated_at)),
+           ('users', NEW.id, 'INSERT', JSON_OBJECT('id', NEW.id, 'name', NEW.name, 'email', NEW.email, 'updated_at', NEW.updated_at));
   ELSEIF NOT (BINARY NEW.name <=> BINARY OLD.name AND BINARY NEW.email <=> BINARY OLD.email) THEN
     INSERT INTO sync_queue (table_name, record_id, operation, payload)
-    VALUES ('users', NEW.id, 'UPDATE', JSON_OBJECT('id', NEW.id, 'name', NEW.name, 'email', NEW.email, 'updated_at', DATE_FORMAT(NEW.updated_at, '%Y-%m-%d %H:%i:%s.%f')));
+    VALUES ('users', NEW.id, 'UPDATE', JSON_OBJECT('id', NEW.id, 'name', NEW.name, 'email', NEW.email, 'updated_at', NEW.updated_at));
   ELSEIF NOT (OLD.updated_at <=> (SELECT updated_at FROM users WHERE id = NEW.id)) THEN
     INSERT INTO sync_queue (table_name, record_id, operation, payload)
-    VALUES ('users', NEW.id, 'UPDATE', JSON_OBJECT('id', NEW.id, 'name', NEW.name, 'email', NEW.email, 'updated_at', DATE_FORMAT(NEW.updated_at, '%Y-%m-%d %H:%i:%s.%f')));
+    VALUES ('users', NEW.id, 'UPDATE', JSON_OBJECT('id', NEW.id, 'name', NEW.name, 'email', NEW.email, 'updated_at', NEW.updated_at));
   END IF;
 END

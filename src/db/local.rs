@@ -363,7 +363,7 @@ pub async fn queue_snapshot(pool: &MySqlPool) -> Result<u64, sqlx::Error> {
     let users = sqlx::query(
         "INSERT INTO sync_queue (table_name, record_id, operation, payload) \
          SELECT 'users', id, 'INSERT', JSON_OBJECT('id', id, 'name', name, 'email', email, \
-           'updated_at', DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f')) \
+           'updated_at', updated_at) \
          FROM users ORDER BY id LOCK IN SHARE MODE",
     )
     .execute(&mut *tx)
@@ -373,7 +373,7 @@ pub async fn queue_snapshot(pool: &MySqlPool) -> Result<u64, sqlx::Error> {
         "INSERT INTO sync_queue (table_name, record_id, operation, payload) \
          SELECT 'orders', id, 'INSERT', JSON_OBJECT('id', id, 'user_id', user_id, \
            'amount', CAST(amount AS CHAR), 'status', status, \
-           'updated_at', DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f')) \
+           'updated_at', updated_at) \
          FROM orders ORDER BY id LOCK IN SHARE MODE",
     )
     .execute(&mut *tx)
