@@ -148,11 +148,13 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
             let engine = startup::connect(&config, shutdown, metrics()?)
                 .await
                 .map_err(|e| e.to_string())?;
-            let report = status::status(engine.local_pool(), config.is_online, false)
-                .await
-                .map_err(|e| format!("reading the queue failed: {e}"))?;
+            let page =
+                status::status_page(engine.local_pool(), config.is_online, false, None, 0, 50)
+                    .await
+                    .map_err(|e| format!("reading the queue failed: {e}"))?;
+            let report = &page.report;
             if json {
-                let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+                let text = serde_json::to_string_pretty(&page).map_err(|e| e.to_string())?;
                 println!("{text}");
             } else {
                 let c = &report.counts;

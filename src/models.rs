@@ -76,3 +76,24 @@ pub struct SyncRun {
     pub failed: i64,
     pub message: Option<String>,
 }
+
+/// A page of a list: pass `next_after_id` back as `after_id` for the next page.
+#[derive(Debug, Serialize)]
+pub struct Listing<T: Serialize> {
+    pub items: Vec<T>,
+    pub next_after_id: Option<i64>,
+}
+
+impl<T: Serialize> Listing<T> {
+    pub fn new(items: Vec<T>, limit: u32, id_of: impl Fn(&T) -> i64) -> Self {
+        let next_after_id = if items.len() as u32 == limit {
+            items.last().map(&id_of)
+        } else {
+            None
+        };
+        Listing {
+            items,
+            next_after_id,
+        }
+    }
+}

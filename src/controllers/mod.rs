@@ -8,7 +8,6 @@ pub mod sync;
 pub mod users;
 
 use bytes::Bytes;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use warp::http::StatusCode;
 
@@ -99,25 +98,4 @@ pub const MAX_PAGE: u32 = 500;
 pub struct Page {
     pub limit: u32,
     pub after_id: i64,
-}
-
-/// A page of a list: pass `next_after_id` back as `after_id` for the next page.
-#[derive(Serialize)]
-pub struct Listing<T: Serialize> {
-    pub items: Vec<T>,
-    pub next_after_id: Option<i64>,
-}
-
-impl<T: Serialize> Listing<T> {
-    pub fn new(items: Vec<T>, page: Page, id_of: impl Fn(&T) -> i64) -> Self {
-        let next_after_id = if items.len() as u32 == page.limit {
-            items.last().map(&id_of)
-        } else {
-            None
-        };
-        Listing {
-            items,
-            next_after_id,
-        }
-    }
 }

@@ -5,7 +5,8 @@ use serde_json::value::RawValue;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{JsonBody, Listing, Query};
+use super::{JsonBody, Query};
+use crate::models::Listing;
 use crate::services::orders::{self, OrderChanges, OrderFilter};
 use crate::startup::AppState;
 use crate::utils::http_error::{ApiError, respond};
@@ -47,7 +48,7 @@ pub async fn list(raw_query: String, state: AppState) -> Response {
             status: query.get("status").map(str::to_string),
         };
         let items = orders::list(&state.local, &filter, page.after_id, page.limit).await?;
-        Ok(Listing::new(items, page, |o| o.id))
+        Ok(Listing::new(items, page.limit, |o| o.id))
     };
     respond(result.await, StatusCode::OK)
 }

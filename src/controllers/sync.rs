@@ -4,20 +4,13 @@ use serde::{Deserialize, Serialize};
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{JsonBody, Listing, Query};
+use super::{JsonBody, Query};
 use crate::db::local;
-use crate::models::{QueueEntry, SyncStatus};
+use crate::models::SyncStatus;
 use crate::services::sync::RunError;
-use crate::services::sync::status::{self, SyncStatusReport};
+use crate::services::sync::status;
 use crate::startup::AppState;
 use crate::utils::http_error::{ApiError, respond};
-
-#[derive(Serialize)]
-struct StatusResponse {
-    #[serde(flatten)]
-    report: SyncStatusReport,
-    entries: Listing<QueueEntry>,
-}
 
 pub async fn status(raw_query: String, state: AppState) -> Response {
     let result = async {
@@ -29,20 +22,16 @@ pub async fn status(raw_query: String, state: AppState) -> Response {
                 ApiError::bad_request("status must be one of PENDING, SYNCED, FAILED")
             })?),
         };
-        let report = status::status(
+        status::status_page(
             &state.local,
             state.engine.is_online(),
             state.engine.is_running(),
+            filter,
+            page.after_id,
+            page.limit,
         )
         .await
-        .map_err(database)?;
-        let entries = status::entries(&state.local, filter, page.after_id, page.limit)
-            .await
-            .map_err(database)?;
-        Ok(StatusResponse {
-            report,
-            entries: Listing::new(entries, page, |e| e.id),
-        })
+        .map_err(database)
     };
     respond(result.await, StatusCode::OK)
 }

@@ -4,7 +4,8 @@ use serde::Deserialize;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-use super::{JsonBody, Listing, Query};
+use super::{JsonBody, Query};
+use crate::models::Listing;
 use crate::services::users::{self, UserChanges};
 use crate::startup::AppState;
 use crate::utils::http_error::{ApiError, respond};
@@ -35,7 +36,7 @@ pub async fn list(raw_query: String, state: AppState) -> Response {
     let result = async {
         let page = Query::parse(&raw_query, &["limit", "after_id"])?.page()?;
         let items = users::list(&state.local, page.after_id, page.limit).await?;
-        Ok(Listing::new(items, page, |u| u.id))
+        Ok(Listing::new(items, page.limit, |u| u.id))
     };
     respond(result.await, StatusCode::OK)
 }

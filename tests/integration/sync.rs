@@ -597,5 +597,10 @@ async fn status_command_reports_counts_and_last_run() {
     assert_eq!(report["counts"]["synced"], 26);
     assert_eq!(report["last_run"]["outcome"], "synced");
     assert_eq!(report["last_run"]["applied"], 26);
+    assert_eq!(
+        report["entries"]["items"].as_array().unwrap().len(),
+        27,
+        "the same page as GET /sync/status"
+    );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("password"));
 }

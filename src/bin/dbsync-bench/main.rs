@@ -737,8 +737,16 @@ async fn server_version(server: &DbTarget) -> String {
         .fetch_one(&mut conn)
         .await
         .unwrap_or_default();
+    // The 1M-change figures depend on whether the queue fits in the buffer pool.
+    let pool: i64 = sqlx::query_scalar("SELECT CAST(@@innodb_buffer_pool_size AS SIGNED)")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or_default();
     let _ = conn.close().await;
-    version
+    format!(
+        "{version}, innodb_buffer_pool_size {} MiB",
+        pool / (1024 * 1024)
+    )
 }
 
 fn thousands(n: u64) -> String {

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::mysql::MySqlPool;
 
 use crate::db::local;
-use crate::models::{QueueEntry, SyncRun, SyncStatus};
+use crate::models::{Listing, QueueEntry, SyncRun, SyncStatus};
 
 #[derive(Debug, Serialize)]
 pub struct QueueCounts {
@@ -52,4 +52,28 @@ pub async fn entries(
     limit: u32,
 ) -> Result<Vec<QueueEntry>, sqlx::Error> {
     local::queue_entries(local_pool, status, after_id, limit).await
+}
+
+/// What `GET /sync/status` and `dbsync status --json` show: the report and a page of entries.
+#[derive(Debug, Serialize)]
+pub struct StatusPage {
+    #[serde(flatten)]
+    pub report: SyncStatusReport,
+    pub entries: Listing<QueueEntry>,
+}
+
+pub async fn status_page(
+    local_pool: &MySqlPool,
+    online: bool,
+    running: bool,
+    filter: Option<SyncStatus>,
+    after_id: i64,
+    limit: u32,
+) -> Result<StatusPage, sqlx::Error> {
+    let report = status(local_pool, online, running).await?;
+    let items = entries(local_pool, filter, after_id, limit).await?;
+    Ok(StatusPage {
+        report,
+        entries: Listing::new(items, limit, |e| e.id),
+    })
 }
