@@ -12,7 +12,7 @@ use crate::utils::http_error::{ApiError, respond};
 pub async fn health(state: AppState) -> Response {
     let check = tokio::time::timeout(
         Duration::from_secs(2),
-        sqlx::query("SELECT 1").execute(&state.local),
+        sqlx::query("SELECT 1 FROM sync_queue LIMIT 1").execute(&state.local),
     )
     .await;
     match check {

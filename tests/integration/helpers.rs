@@ -154,6 +154,29 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// Users 1..=n (`user {i}`, `user{i}@example.com`) by plain SQL, 1000 rows a statement.
+    pub async fn insert_users(&self, n: usize) {
+        let rows: Vec<String> = (1..=n)
+            .map(|i| format!("({i}, 'user {i}', 'user{i}@example.com')"))
+            .collect();
+        for chunk in rows.chunks(1000) {
+            self.exec(&format!(
+                "INSERT INTO users (id, name, email) VALUES {}",
+                chunk.join(",")
+            ))
+            .await;
+        }
+    }
+
+    /// Failed attempts recorded across the whole queue.
+    pub async fn total_retries(&self) -> i64 {
+        self.count(
+            &self.local,
+            "SELECT CAST(COALESCE(SUM(retry_count), 0) AS SIGNED) FROM sync_queue",
+        )
+        .await
+    }
+
     pub async fn assert_converged(&self) {
         let report = dbsync::services::verify::verify(&self.local, &self.central)
             .await

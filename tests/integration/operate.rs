@@ -161,6 +161,18 @@ async fn api_token_guards_everything_but_health_metrics_and_the_page() {
 }
 
 #[tokio::test]
+async fn health_is_503_when_db_a_does_not_answer() {
+    let db = TestDb::new(&[]).await;
+    let app = TestApp::spawn(&db).await;
+    assert_eq!(app.get("/health").await.0, 200);
+    db.exec(&format!("DROP DATABASE {}", db.config.local.database))
+        .await;
+    let (status, body) = app.get("/health").await;
+    assert_eq!((status, error_code(&body)), (503, "unavailable"));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn status_page_is_one_self_contained_document() {
     let db = TestDb::new(&[]).await;
     let app = TestApp::spawn(&db).await;
@@ -266,16 +278,7 @@ async fn status_page_in_a_real_browser() {
 #[tokio::test]
 async fn sigterm_mid_run_stops_cleanly_and_the_next_run_converges() {
     let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20"), ("SYNC_CRON", "* * * * * *")]).await;
-    let users: Vec<String> = (1..=6000)
-        .map(|i| format!("({i}, 'u{i}', 'u{i}@x.io')"))
-        .collect();
-    for chunk in users.chunks(1000) {
-        db.exec(&format!(
-            "INSERT INTO users (id, name, email) VALUES {}",
-            chunk.join(",")
-        ))
-        .await;
-    }
+    db.insert_users(6000).await;
     let mut child = cli_command(&db.env, &["serve"], &std::env::temp_dir())
         .spawn()
         .expect("serve");
