@@ -1,10 +1,10 @@
-//! Logging: `RUST_LOG` picks the level (default `info`), `LOG_FORMAT=json` one JSON object
+//! Logging: `RUST_LOG` picks the level (default `info`, the scheduler crate at `warn`), `LOG_FORMAT=json` one JSON object
 //! per line, anything else human-readable lines. Logs go to stderr; stdout is for results.
 
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
