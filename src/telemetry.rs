@@ -1,5 +1,6 @@
-//! Logging: `RUST_LOG` picks the level (default `info`, the scheduler crate at `warn`), `LOG_FORMAT=json` one JSON object
-//! per line, anything else human-readable lines. Logs go to stderr; stdout is for results.
+//! Logging: `RUST_LOG` picks the level (default `info`, the scheduler crate at `warn`),
+//! `LOG_FORMAT=json` one JSON object per line, anything else human-readable lines.
+//! Logs go to stderr; stdout is for results.
 
 use tracing_subscriber::EnvFilter;
 
