@@ -48,7 +48,10 @@ async fn api_and_sql_changes_all_reach_central() {
     let db = TestDb::new(&[]).await;
     let app = TestApp::spawn(&db).await;
     let (status, user) = app
-        .post("/users", json!({"name": "Ana", "email": "ana@example.com"}))
+        .post(
+            "/users",
+            json!({"name": "Ana O'Brien \"Zoë\" \\ 🙂", "email": "ana@example.com"}),
+        )
         .await;
     assert_eq!(status, 201);
     let user_id = user["id"].as_i64().unwrap();
@@ -75,6 +78,15 @@ async fn api_and_sql_changes_all_reach_central() {
     assert_eq!(report.remaining, 0);
     db.assert_converged().await;
     all_synced(&db).await;
+    let name: String = sqlx::query_scalar("SELECT name FROM users WHERE id = ?")
+        .bind(user_id)
+        .fetch_one(&db.central)
+        .await
+        .unwrap();
+    assert_eq!(
+        name, "Ana O'Brien \"Zoë\" \\ 🙂",
+        "the JSON image keeps every character"
+    );
     assert_eq!(
         db.count(
             &db.central,
