@@ -82,10 +82,12 @@ fn authorized(
             let token = token.clone();
             async move {
                 let Some(token) = token else { return Ok(()) };
+                // The scheme name is case-insensitive (RFC 9110); the token is not.
                 let offered = header
                     .as_deref()
-                    .and_then(|h| h.strip_prefix("Bearer "))
-                    .unwrap_or("");
+                    .and_then(|h| h.split_once(' '))
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                    .map_or("", |(_, token)| token.trim());
                 if bool::from(offered.as_bytes().ct_eq(token.0.as_bytes())) {
                     Ok(())
                 } else {

@@ -130,6 +130,18 @@ async fn api_token_guards_everything_but_health_metrics_and_the_page() {
             assert_eq!(error_code(&body), "unauthorized");
         }
     }
+    let lowercase = app
+        .client
+        .get(app.url("/users"))
+        .header("authorization", "bearer s3cret-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lowercase.status().as_u16(),
+        200,
+        "the scheme is case-insensitive"
+    );
     assert_eq!(
         send("/users", Some("s3cret-token"))
             .await
