@@ -13,8 +13,6 @@ use crate::db::central::{self, Table};
 pub struct Applied {
     /// Queue ids now in db_b (applied, or superseded by a newer applied change): all SYNCED.
     pub done: Vec<i64>,
-    /// How many of `done` were written (the rest were older than the ledger).
-    pub written: usize,
 }
 
 /// Applies `changes` (in queue id order) in one db_b transaction; all or nothing.
@@ -98,6 +96,5 @@ pub async fn apply_changes(
 
     Ok(Applied {
         done: changes.iter().map(|c| c.queue_id).collect(),
-        written: fresh.len(),
     })
 }
