@@ -8,7 +8,8 @@ use tokio_util::sync::CancellationToken;
 use dbsync::config::Config;
 use dbsync::cron::sync_cron;
 use dbsync::db::local;
-use dbsync::services::sync::status;
+use dbsync::services::ServiceError;
+use dbsync::services::sync::{requeue, status};
 use dbsync::services::{setup, verify};
 use dbsync::startup::{self, Service};
 use dbsync::telemetry;
@@ -217,20 +218,17 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
             let engine = startup::connect(&config, shutdown, metrics()?)
                 .await
                 .map_err(|e| e.to_string())?;
-            let entries = local::requeue_failed(engine.local_pool(), id)
-                .await
-                .map_err(|e| format!("requeue failed: {e}"))?;
-            for entry in &entries {
-                tracing::info!(
-                    queue_id = entry.id,
-                    last_error = entry.last_error.as_deref().unwrap_or(""),
-                    "FAILED change requeued"
-                );
-            }
-            if let (Some(id), true) = (id, entries.is_empty()) {
-                eprintln!("dbsync: no FAILED change with id {id}");
-                return Ok(ExitCode::FAILURE);
-            }
+            let entries = match requeue::requeue(engine.local_pool(), id).await {
+                Ok(entries) => entries,
+                Err(ServiceError::NotFound { .. }) => {
+                    eprintln!(
+                        "dbsync: no FAILED change with id {}",
+                        id.unwrap_or_default()
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+                Err(err) => return Err(format!("requeue failed: {err}")),
+            };
             println!("requeued {} change(s)", entries.len());
         }
         Command::Resync => {

@@ -5,10 +5,9 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{JsonBody, Query};
-use crate::db::local;
 use crate::models::SyncStatus;
 use crate::services::sync::RunError;
-use crate::services::sync::status;
+use crate::services::sync::{requeue, status};
 use crate::startup::AppState;
 use crate::utils::http_error::{ApiError, respond};
 
@@ -90,23 +89,7 @@ pub async fn requeue(body: JsonBody, state: AppState) -> Response {
                 ));
             }
         };
-        let entries = local::requeue_failed(&state.local, id)
-            .await
-            .map_err(database)?;
-        if let (Some(id), true) = (id, entries.is_empty()) {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("no FAILED change with id {id}"),
-            ));
-        }
-        for entry in &entries {
-            tracing::info!(
-                queue_id = entry.id,
-                last_error = entry.last_error.as_deref().unwrap_or(""),
-                "FAILED change requeued"
-            );
-        }
+        let entries = requeue::requeue(&state.local, id).await?;
         Ok(RequeueResponse {
             requeued: entries.len(),
             ids: entries.iter().map(|e| e.id).collect(),

@@ -474,6 +474,13 @@ async fn requeued_old_change_never_moves_a_record_back() {
         1
     );
 
+    let out = db.cli(&["requeue", "--id", "999999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no FAILED change with id 999999"),
+        "{}",
+        stderr(&out)
+    );
     let out = db.cli(&["requeue", "--id", &db.queue().await[0].id.to_string()]);
     assert!(out.status.success(), "{}", stderr(&out));
     db.sync().await;

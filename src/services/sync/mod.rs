@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod change;
 pub mod history;
+pub mod requeue;
 pub mod status;
 
 use std::collections::{HashSet, VecDeque};

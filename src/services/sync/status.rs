@@ -44,16 +44,6 @@ pub async fn status(
     })
 }
 
-/// One page of queue entries, optionally of one status, in id order after `after_id`.
-pub async fn entries(
-    local_pool: &MySqlPool,
-    status: Option<SyncStatus>,
-    after_id: i64,
-    limit: u32,
-) -> Result<Vec<QueueEntry>, sqlx::Error> {
-    local::queue_entries(local_pool, status, after_id, limit).await
-}
-
 /// What `GET /sync/status` and `dbsync status --json` show: the report and a page of entries.
 #[derive(Debug, Serialize)]
 pub struct StatusPage {
@@ -71,7 +61,7 @@ pub async fn status_page(
     limit: u32,
 ) -> Result<StatusPage, sqlx::Error> {
     let report = status(local_pool, online, running).await?;
-    let items = entries(local_pool, filter, after_id, limit).await?;
+    let items = local::queue_entries(local_pool, filter, after_id, limit).await?;
     Ok(StatusPage {
         report,
         entries: Listing::new(items, limit, |e| e.id),
