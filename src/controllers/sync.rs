@@ -6,7 +6,6 @@ use warp::reply::Response;
 
 use super::{JsonBody, Query};
 use crate::models::SyncStatus;
-use crate::services::sync::RunError;
 use crate::services::sync::{requeue, status};
 use crate::startup::AppState;
 use crate::utils::http_error::{ApiError, respond};
@@ -37,28 +36,18 @@ pub async fn status(raw_query: String, state: AppState) -> Response {
 
 /// Starts a run in the background: 202, or 409 while one is already running here.
 pub async fn run(state: AppState) -> Response {
-    if state.engine.is_running() {
-        return ApiError::new(
+    match state.engine.start_in_background() {
+        Ok(()) => respond(
+            Ok::<_, ApiError>(serde_json::json!({ "started": true })),
+            StatusCode::ACCEPTED,
+        ),
+        Err(_) => ApiError::new(
             StatusCode::CONFLICT,
             "sync_running",
             "a sync run is already in progress",
         )
-        .into();
+        .into(),
     }
-    let engine = state.engine.clone();
-    tokio::spawn(async move {
-        match engine.run().await {
-            Ok(_) => {}
-            Err(RunError::AlreadyRunning) => {
-                tracing::info!("requested sync run skipped: another run holds the lock")
-            }
-            Err(err) => tracing::error!(error = %err, "requested sync run failed"),
-        }
-    });
-    respond(
-        Ok::<_, ApiError>(serde_json::json!({ "started": true })),
-        StatusCode::ACCEPTED,
-    )
 }
 
 #[derive(Deserialize)]

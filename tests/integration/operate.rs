@@ -105,6 +105,24 @@ async fn metrics_move_as_changes_sync() {
 }
 
 #[tokio::test]
+async fn a_second_run_request_while_one_runs_is_refused() {
+    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "10")]).await;
+    db.insert_users(3000).await;
+    let app = TestApp::spawn(&db).await;
+    assert_eq!(app.post("/sync/run", json!({})).await.0, 202);
+    let (status, body) = app.post("/sync/run", json!({})).await;
+    assert_eq!((status, error_code(&body)), (409, "sync_running"));
+    for _ in 0..200 {
+        if app.get("/sync/status").await.1["running"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    db.assert_converged().await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn api_token_guards_everything_but_health_metrics_and_the_page() {
     let db = TestDb::new(&[("API_TOKEN", "s3cret-token")]).await;
     let app = TestApp::spawn(&db).await;

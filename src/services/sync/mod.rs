@@ -119,7 +119,7 @@ pub struct SyncEngine {
     is_online: bool,
     /// `GET_LOCK` name, per db_a, so processes syncing the same db_a exclude each other.
     lock_name: String,
-    running: tokio::sync::Mutex<()>,
+    running: Arc<tokio::sync::Mutex<()>>,
     shutdown: CancellationToken,
     metrics: Arc<Metrics>,
     /// Woken at the end of every run (the status page's sampler listens).
@@ -146,7 +146,7 @@ impl SyncEngine {
             settings,
             is_online,
             lock_name,
-            running: tokio::sync::Mutex::new(()),
+            running: Arc::new(tokio::sync::Mutex::new(())),
             shutdown,
             metrics,
             run_finished: tokio::sync::Notify::new(),
@@ -177,10 +177,39 @@ impl SyncEngine {
     /// One run. `Err(AlreadyRunning)` when another run holds the lock (here or in another
     /// process); nothing is recorded then.
     pub async fn run(&self) -> Result<RunReport, RunError> {
-        let _in_process = self
+        let slot = self
             .running
-            .try_lock()
+            .clone()
+            .try_lock_owned()
             .map_err(|_| RunError::AlreadyRunning)?;
+        self.run_in_slot(slot).await
+    }
+
+    /// Starts a run on its own task. The in-process slot is taken before returning, so a
+    /// second request right after this one is refused rather than racing it.
+    pub fn start_in_background(self: &Arc<Self>) -> Result<(), RunError> {
+        let slot = self
+            .running
+            .clone()
+            .try_lock_owned()
+            .map_err(|_| RunError::AlreadyRunning)?;
+        let engine = self.clone();
+        tokio::spawn(async move {
+            match engine.run_in_slot(slot).await {
+                Ok(_) => {}
+                Err(RunError::AlreadyRunning) => {
+                    tracing::info!("requested sync run skipped: another process holds the lock")
+                }
+                Err(err) => tracing::error!(error = %err, "requested sync run failed"),
+            }
+        });
+        Ok(())
+    }
+
+    async fn run_in_slot(
+        &self,
+        _slot: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Result<RunReport, RunError> {
         let mut lock_conn = self.local.acquire().await?;
         if !local::try_run_lock(&mut lock_conn, &self.lock_name).await? {
             return Err(RunError::AlreadyRunning);
