@@ -23,6 +23,15 @@ async fn all_synced(db: &TestDb) {
     );
 }
 
+/// One clean run: nothing rejected, db_b equal to db_a, every change SYNCED.
+async fn converge(db: &TestDb) -> dbsync::services::sync::RunReport {
+    let report = db.sync().await;
+    assert_eq!(report.failed, 0, "{report}");
+    db.assert_converged().await;
+    all_synced(db).await;
+    report
+}
+
 /// Writes `n` users and `n` orders with plain SQL, then updates and deletes some (≈70/25/5).
 async fn write_mix(db: &TestDb, n: usize) {
     db.insert_users(n).await;
@@ -136,10 +145,7 @@ async fn foreign_keys_hold_within_one_batch() {
         .await;
     db.exec("INSERT INTO orders (id, user_id, amount) VALUES (3, 2, 7.00)")
         .await;
-    let report = db.sync().await;
-    assert_eq!(report.failed, 0);
-    db.assert_converged().await;
-    all_synced(&db).await;
+    converge(&db).await;
 }
 
 #[tokio::test]
@@ -222,9 +228,7 @@ async fn central_lost_mid_run_interrupts_without_blaming_changes() {
         0
     );
     proxy.restore();
-    db.sync().await;
-    db.assert_converged().await;
-    all_synced(&db).await;
+    converge(&db).await;
 }
 
 #[tokio::test]
@@ -444,9 +448,7 @@ async fn one_run_at_a_time_across_processes() {
     for child in [first, second] {
         assert!(child.wait_with_output().unwrap().status.success());
     }
-    db.sync().await;
-    db.assert_converged().await;
-    all_synced(&db).await;
+    converge(&db).await;
     assert_eq!(db.total_retries().await, 0, "no change was blamed");
 }
 
@@ -505,10 +507,7 @@ async fn replaying_synced_changes_is_idempotent() {
     // As if the process died after db_b committed but before the queue was marked.
     db.exec("UPDATE sync_queue SET sync_status = 'PENDING'")
         .await;
-    let report = db.sync().await;
-    assert_eq!(report.failed, 0);
-    db.assert_converged().await;
-    all_synced(&db).await;
+    converge(&db).await;
 }
 
 #[tokio::test]
