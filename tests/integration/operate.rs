@@ -361,3 +361,25 @@ async fn sigterm_mid_run_stops_cleanly_and_the_next_run_converges() {
     assert!(stdout(&out).contains("synced"), "{}", stdout(&out));
     db.assert_converged().await;
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_with_the_run_summary() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(3).await;
+    let mut env = db.env.clone();
+    env.insert("LOG_FORMAT".into(), "json".into());
+    env.insert("RUST_LOG".into(), "info".into());
+    let out = crate::helpers::run_cli(&env, &["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stderr(&out)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let summary = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "sync run finished")
+        .expect("a run summary line");
+    assert_eq!(summary["fields"]["outcome"], "synced");
+    assert_eq!(summary["fields"]["applied"], 3);
+    assert!(summary["fields"]["run_id"].is_number());
+}

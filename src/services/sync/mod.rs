@@ -271,7 +271,7 @@ impl SyncEngine {
             failed = report.failed,
             remaining = report.remaining,
             elapsed_ms = report.elapsed_ms as u64,
-            message = report.message.as_deref().unwrap_or(""),
+            note = report.message.as_deref().unwrap_or(""),
             "sync run finished"
         );
         Ok(report)
