@@ -99,6 +99,15 @@ fn config_errors_exit_2_naming_the_variable() {
 }
 
 #[test]
+fn a_bad_schedule_stops_serve_with_exit_2() {
+    let mut env = base_env();
+    env.insert("SYNC_CRON".into(), "every two minutes".into());
+    let out = run_cli(&env, &["serve"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("SYNC_CRON"), "{}", stderr(&out));
+}
+
+#[test]
 fn an_unreachable_server_is_one_clear_line() {
     let mut env = base_env();
     env.insert("DB_HOST".into(), "127.0.0.1".into());
