@@ -385,10 +385,7 @@ async fn malformed_requests_get_json_errors() {
 #[tokio::test]
 async fn sync_endpoints_show_run_and_requeue() {
     let db = TestDb::new(&[("SYNC_MAX_RETRIES", "1")]).await;
-    db.exec_central(
-        "INSERT INTO users (id, name, email, updated_at) VALUES (999, 'c', 'dup@x.io', NOW(6))",
-    )
-    .await;
+    db.plant_central_clash().await;
     db.exec("INSERT INTO users (id, name, email) VALUES (1, 'a', 'a@x.io'), (2, 'p', 'dup@x.io')")
         .await;
     let app = TestApp::spawn(&db).await;
@@ -439,7 +436,7 @@ async fn sync_endpoints_show_run_and_requeue() {
     assert_eq!((status, error_code(&body)), (404, "not_found"));
     let (status, body) = app.post("/sync/requeue", json!({})).await;
     assert_eq!((status, error_code(&body)), (422, "validation_failed"));
-    db.exec_central("DELETE FROM users WHERE id = 999").await;
+    db.remove_central_clash().await;
     let (status, body) = app.post("/sync/requeue", json!({"id": entry["id"]})).await;
     assert_eq!(
         (status, body),

@@ -154,6 +154,20 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// A user that exists only in db_b (id 999) holding `dup@x.io`: any db_a change that
+    /// writes that email is refused by db_b's unique key — the standard poison change.
+    pub async fn plant_central_clash(&self) {
+        self.exec_central(
+            "INSERT INTO users (id, name, email, updated_at) VALUES (999, 'central only', 'dup@x.io', NOW(6))",
+        )
+        .await;
+    }
+
+    /// What an operator does to fix the clash before requeueing.
+    pub async fn remove_central_clash(&self) {
+        self.exec_central("DELETE FROM users WHERE id = 999").await;
+    }
+
     /// Users 1..=n (`user {i}`, `user{i}@example.com`) by plain SQL, 1000 rows a statement.
     pub async fn insert_users(&self, n: usize) {
         let rows: Vec<String> = (1..=n)

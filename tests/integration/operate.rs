@@ -255,10 +255,7 @@ async fn status_page_in_a_real_browser() {
     );
 
     let db = TestDb::new(&[("SYNC_MAX_RETRIES", "1")]).await;
-    db.exec_central(
-        "INSERT INTO users (id, name, email, updated_at) VALUES (999, 'c', 'dup@x.io', NOW(6))",
-    )
-    .await;
+    db.plant_central_clash().await;
     db.exec("INSERT INTO users (id, name, email) VALUES (1, 'Ana', 'ana@x.io'), (2, 'Clash', 'dup@x.io')").await;
     db.exec(
         "INSERT INTO sync_queue (table_name, record_id, operation, payload) \

@@ -235,7 +235,7 @@ async fn central_lost_mid_run_interrupts_without_blaming_changes() {
 async fn a_poison_change_retries_then_fails_alone_and_requeue_converges() {
     let db = TestDb::new(&[("SYNC_MAX_RETRIES", "3")]).await;
     // An email that exists only in db_b.
-    db.exec_central("INSERT INTO users (id, name, email, updated_at) VALUES (999, 'central only', 'dup@x.io', NOW(6))").await;
+    db.plant_central_clash().await;
     db.exec("INSERT INTO users (id, name, email) VALUES (1, 'Poison', 'dup@x.io'), (2, 'Fine', 'fine@x.io')").await;
     db.exec("UPDATE users SET name = 'Poison 2' WHERE id = 1")
         .await;
@@ -292,7 +292,7 @@ async fn a_poison_change_retries_then_fails_alone_and_requeue_converges() {
     );
 
     // An operator fixes db_b and requeues: everything converges.
-    db.exec_central("DELETE FROM users WHERE id = 999").await;
+    db.remove_central_clash().await;
     let out = db.cli(&["requeue", "--all-failed"]);
     assert!(out.status.success(), "{}", stderr(&out));
     db.sync().await;
@@ -317,10 +317,7 @@ async fn a_poison_change_retries_then_fails_alone_and_requeue_converges() {
 #[tokio::test]
 async fn backoff_delays_the_next_attempt() {
     let db = TestDb::new(&[("SYNC_RETRY_BACKOFF", "1h")]).await;
-    db.exec_central(
-        "INSERT INTO users (id, name, email, updated_at) VALUES (999, 'c', 'dup@x.io', NOW(6))",
-    )
-    .await;
+    db.plant_central_clash().await;
     db.exec("INSERT INTO users (id, name, email) VALUES (1, 'P', 'dup@x.io')")
         .await;
     db.sync().await;
@@ -455,15 +452,12 @@ async fn one_run_at_a_time_across_processes() {
 #[tokio::test]
 async fn requeued_old_change_never_moves_a_record_back() {
     let db = TestDb::new(&[("SYNC_MAX_RETRIES", "1")]).await;
-    db.exec_central(
-        "INSERT INTO users (id, name, email, updated_at) VALUES (999, 'c', 'dup@x.io', NOW(6))",
-    )
-    .await;
+    db.plant_central_clash().await;
     db.exec("INSERT INTO users (id, name, email) VALUES (1, 'old', 'dup@x.io')")
         .await;
     db.sync().await;
     assert_eq!(db.queue().await[0].status, "FAILED");
-    db.exec_central("DELETE FROM users WHERE id = 999").await;
+    db.remove_central_clash().await;
     db.exec("UPDATE users SET name = 'new', email = 'new@x.io' WHERE id = 1")
         .await;
     db.sync().await;
