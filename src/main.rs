@@ -7,12 +7,12 @@ use tokio_util::sync::CancellationToken;
 
 use dbsync::config::Config;
 use dbsync::cron::sync_cron;
-use dbsync::db::local;
 use dbsync::services::ServiceError;
 use dbsync::services::sync::{requeue, status};
-use dbsync::services::{setup, verify};
+use dbsync::services::{resync, setup, verify};
 use dbsync::startup::{self, Service};
 use dbsync::telemetry;
+use sqlx::mysql::MySqlPool;
 
 #[derive(Parser)]
 #[command(
@@ -185,14 +185,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
             }
         }
         Command::Verify => {
-            let local =
-                dbsync::db::connect_pool("local (db_a)", &config.local, startup::LOCAL_POOL)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            let central =
-                dbsync::db::connect_pool("central (db_b)", &config.central, startup::CENTRAL_POOL)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            let (local, central) = connect_both(&config).await?;
             let report = verify::verify(&local, &central)
                 .await
                 .map_err(|e| format!("verify failed: {e}"))?;
@@ -232,16 +225,29 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
             println!("requeued {} change(s)", entries.len());
         }
         Command::Resync => {
-            let engine = startup::connect(&config, shutdown, metrics()?)
-                .await
-                .map_err(|e| e.to_string())?;
-            let queued = local::queue_snapshot(engine.local_pool())
+            let (local, central) = connect_both(&config).await?;
+            let report = resync::resync(&local, &central)
                 .await
                 .map_err(|e| format!("resync failed: {e}"))?;
-            println!("queued {queued} change(s) for a full resync");
+            println!(
+                "queued a full resync: {} delete(s) of rows only db_b had, {} insert(s) of db_a's rows",
+                report.deletes, report.inserts
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Pools on db_a and db_b for the commands that read both; both must answer.
+async fn connect_both(config: &Config) -> Result<(MySqlPool, MySqlPool), String> {
+    let local = dbsync::db::connect_pool("local (db_a)", &config.local, startup::LOCAL_POOL)
+        .await
+        .map_err(|e| e.to_string())?;
+    let central =
+        dbsync::db::connect_pool("central (db_b)", &config.central, startup::CENTRAL_POOL)
+            .await
+            .map_err(|e| e.to_string())?;
+    Ok((local, central))
 }
 
 /// A registry for one-shot commands (their counters are only logged, never scraped).

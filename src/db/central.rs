@@ -98,6 +98,25 @@ pub async fn delete_rows(
     Ok(())
 }
 
+/// Ids of `table` above `after_id`, in order, on either database (the replicated tables
+/// have the same name and key on both).
+pub async fn record_ids(
+    pool: &sqlx::mysql::MySqlPool,
+    table: Table,
+    after_id: i64,
+    limit: u32,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let sql = match table {
+        Table::Users => "SELECT id FROM users WHERE id > ? ORDER BY id LIMIT ?",
+        Table::Orders => "SELECT id FROM orders WHERE id > ? ORDER BY id LIMIT ?",
+    };
+    sqlx::query_scalar(sql)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+}
+
 /// The newest applied change id of each of `record_ids`, locked for this transaction.
 pub async fn ledger_entries(
     conn: &mut MySqlConnection,

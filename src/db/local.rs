@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use sqlx::mysql::{MySql, MySqlConnection, MySqlPool};
 use sqlx::{QueryBuilder, Row};
 
+use crate::db::central::Table;
 use crate::models::{Order, QueueEntry, SyncRun, SyncStatus, User};
 
 // ---------------------------------------------------------------- users
@@ -354,6 +355,27 @@ pub async fn purge_synced(
             return Ok(purged);
         }
     }
+}
+
+/// Queues a DELETE of each of `ids` in `table` (no row image: a delete needs only the id).
+pub async fn queue_deletes(
+    pool: &MySqlPool,
+    table: Table,
+    ids: &[i64],
+) -> Result<u64, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut query = QueryBuilder::<MySql>::new(
+        "INSERT INTO sync_queue (table_name, record_id, operation, payload) ",
+    );
+    query.push_values(ids, |mut row, id| {
+        row.push_bind(table.as_str())
+            .push_bind(*id)
+            .push("'DELETE'")
+            .push("NULL");
+    });
+    Ok(query.build().execute(pool).await?.rows_affected())
 }
 
 /// Queues an INSERT of every current user and order (users first, for the foreign key), so

@@ -2,6 +2,7 @@
 //! set-up. Errors say what went wrong in domain terms; the HTTP layer picks the status.
 
 pub mod orders;
+pub mod resync;
 pub mod setup;
 pub mod sync;
 pub mod users;

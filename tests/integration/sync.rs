@@ -558,7 +558,17 @@ async fn resync_rebuilds_a_drifted_central_and_verify_reports_ids() {
     assert!(text.contains("orders: 2 differing id(s): 1, 2"), "{text}");
     assert!(text.contains("users: 1 differing id(s): 3"), "{text}");
 
+    // Rows only db_b has: an order and its user, gone from db_a long ago.
+    db.exec_central(
+        "INSERT INTO users (id, name, email, updated_at) VALUES (7000, 'gone', 'gone@x.io', NOW(6))",
+    )
+    .await;
+    db.exec_central(
+        "INSERT INTO orders (id, user_id, amount, status, updated_at) VALUES (7000, 7000, 1.00, 'pending', NOW(6))",
+    )
+    .await;
     let out = db.cli(&["resync"]);
+    assert!(stdout(&out).contains("2 delete(s)"), "{}", stdout(&out));
     assert!(out.status.success(), "{}", stderr(&out));
     db.sync().await;
     db.assert_converged().await;
@@ -585,4 +595,25 @@ async fn status_command_reports_counts_and_last_run() {
         "the same page as GET /sync/status"
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("password"));
+}
+
+#[tokio::test]
+async fn resync_finds_rows_only_db_b_has_across_pages() {
+    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "2000")]).await;
+    db.insert_users(11_000).await;
+    db.sync().await;
+    for id in [11_001, 20_000] {
+        db.exec_central(&format!(
+            "INSERT INTO users (id, name, email, updated_at) VALUES ({id}, 'extra', 'extra{id}@x.io', NOW(6))"
+        ))
+        .await;
+    }
+    let out = db.cli(&["resync"]);
+    assert!(
+        stdout(&out).contains("2 delete(s) of rows only db_b had, 11000 insert(s)"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    converge(&db).await;
 }
