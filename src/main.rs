@@ -134,9 +134,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
             );
         }
         Command::Sync => {
-            let engine = startup::connect(&config, shutdown, metrics()?)
-                .await
-                .map_err(|e| e.to_string())?;
+            let engine = connect_engine(&config, shutdown).await?;
             match engine.run().await {
                 Ok(report) => println!("{report}"),
                 Err(dbsync::services::sync::RunError::AlreadyRunning) => {
@@ -146,9 +144,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
             }
         }
         Command::Status { json } => {
-            let engine = startup::connect(&config, shutdown, metrics()?)
-                .await
-                .map_err(|e| e.to_string())?;
+            let engine = connect_engine(&config, shutdown).await?;
             let page =
                 status::status_page(engine.local_pool(), config.is_online, false, None, 0, 50)
                     .await
@@ -208,9 +204,7 @@ async fn execute(command: Command, config: Config) -> Result<ExitCode, String> {
             });
         }
         Command::Requeue { id, all_failed: _ } => {
-            let engine = startup::connect(&config, shutdown, metrics()?)
-                .await
-                .map_err(|e| e.to_string())?;
+            let engine = connect_engine(&config, shutdown).await?;
             let entries = match requeue::requeue(engine.local_pool(), id).await {
                 Ok(entries) => entries,
                 Err(ServiceError::NotFound { .. }) => {
@@ -250,10 +244,14 @@ async fn connect_both(config: &Config) -> Result<(MySqlPool, MySqlPool), String>
     Ok((local, central))
 }
 
-/// A registry for one-shot commands (their counters are only logged, never scraped).
-fn metrics() -> Result<std::sync::Arc<dbsync::metrics::Metrics>, String> {
-    dbsync::metrics::Metrics::new()
-        .map(std::sync::Arc::new)
+/// The engine for one-shot commands; its metrics registry is never scraped.
+async fn connect_engine(
+    config: &Config,
+    shutdown: CancellationToken,
+) -> Result<std::sync::Arc<dbsync::services::sync::SyncEngine>, String> {
+    let metrics = dbsync::metrics::Metrics::new().map_err(|e| e.to_string())?;
+    startup::connect(config, shutdown, std::sync::Arc::new(metrics))
+        .await
         .map_err(|e| e.to_string())
 }
 

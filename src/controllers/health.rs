@@ -6,6 +6,7 @@ use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
+use crate::services::sync::status::queue_depth;
 use crate::startup::AppState;
 use crate::utils::http_error::{ApiError, respond};
 
@@ -33,14 +34,15 @@ pub async fn health(state: AppState) -> Response {
 /// keep their last value and the rest is still served.
 pub async fn metrics(state: AppState) -> Response {
     let metrics = state.engine.metrics();
-    if let Ok([pending, synced, failed]) = crate::db::local::queue_counts(&state.local).await {
-        for (status, count) in [("PENDING", pending), ("SYNCED", synced), ("FAILED", failed)] {
+    if let Ok((counts, oldest_age)) = queue_depth(&state.local).await {
+        for (status, count) in [
+            ("PENDING", counts.pending),
+            ("SYNCED", counts.synced),
+            ("FAILED", counts.failed),
+        ] {
             metrics.queue_depth.with_label_values(&[status]).set(count);
         }
-    }
-    if let Ok(oldest) = crate::db::local::oldest_pending_at(&state.local).await {
-        let age = oldest.map_or(0, |at| (chrono::Utc::now() - at).num_seconds().max(0));
-        metrics.oldest_pending_age.set(age);
+        metrics.oldest_pending_age.set(oldest_age.unwrap_or(0));
     }
     warp::reply::with_header(
         metrics.render(),

@@ -24,22 +24,34 @@ pub struct SyncStatusReport {
     pub last_run: Option<SyncRun>,
 }
 
+/// Queue counts and the age in seconds of the oldest PENDING change (for status and metrics).
+pub async fn queue_depth(
+    local_pool: &MySqlPool,
+) -> Result<(QueueCounts, Option<i64>), sqlx::Error> {
+    let [pending, synced, failed] = local::queue_counts(local_pool).await?;
+    let oldest = local::oldest_pending_at(local_pool).await?;
+    let age = oldest.map(|at| (chrono::Utc::now() - at).num_seconds().max(0));
+    Ok((
+        QueueCounts {
+            pending,
+            synced,
+            failed,
+        },
+        age,
+    ))
+}
+
 pub async fn status(
     local_pool: &MySqlPool,
     online: bool,
     running: bool,
 ) -> Result<SyncStatusReport, sqlx::Error> {
-    let [pending, synced, failed] = local::queue_counts(local_pool).await?;
-    let oldest = local::oldest_pending_at(local_pool).await?;
+    let (counts, oldest_pending_age_seconds) = queue_depth(local_pool).await?;
     Ok(SyncStatusReport {
         online,
         running,
-        counts: QueueCounts {
-            pending,
-            synced,
-            failed,
-        },
-        oldest_pending_age_seconds: oldest.map(|at| (chrono::Utc::now() - at).num_seconds().max(0)),
+        counts,
+        oldest_pending_age_seconds,
         last_run: local::last_run(local_pool).await?,
     })
 }
