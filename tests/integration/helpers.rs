@@ -59,6 +59,9 @@ impl TestDb {
         env.insert("IS_ONLINE".into(), "true".into());
         env.insert("PORT".into(), "0".into());
         env.insert("SYNC_RETRY_BACKOFF".into(), "0".into());
+        // The service's schedule must not start a run in the middle of a test (the default
+        // fires on every even minute); tests that want it set their own.
+        env.insert("SYNC_CRON".into(), "0 0 0 1 1 *".into());
         for (k, v) in extra {
             env.insert(k.to_string(), v.to_string());
         }
