@@ -1,6 +1,6 @@
-//! Building and running the service: pools, the engine, the HTTP server and the scheduler.
-//! Building binds the listener (port 0 in tests) before anything runs, so callers learn the
-//! real address first.
+//! The composition root: pools, the engine, the HTTP server and the scheduler, wired
+//! together. Building binds the listener (port 0 in tests) before anything runs, so callers
+//! learn the real address first. Nothing else in the crate imports this module.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,22 +10,13 @@ use sqlx::mysql::MySqlPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{ApiToken, Config};
-use crate::cron::sync_cron;
-use crate::db::{self, ConnectError, PoolSettings, local};
+use crate::config::Config;
+use crate::db::{self, ConnectError, PoolSettings, Role, queue};
+use crate::http::{self, AppState};
 use crate::metrics::Metrics;
-use crate::routes;
+use crate::schedule;
 use crate::services::sync::SyncEngine;
 use crate::services::sync::history::{QueueHistory, Sample};
-
-/// What every handler can reach. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub local: MySqlPool,
-    pub engine: Arc<SyncEngine>,
-    pub history: Arc<QueueHistory>,
-    pub api_token: Option<Arc<ApiToken>>,
-}
 
 /// How often the queue depth is sampled for the status page's chart (and after each run).
 const SAMPLE_EVERY: Duration = Duration::from_secs(30);
@@ -35,7 +26,7 @@ pub const LOCAL_POOL: PoolSettings = PoolSettings {
     max_connections: 16,
     acquire_timeout: Duration::from_secs(5),
 };
-/// The engine uses one db_b connection at a time; a short timeout makes "offline" quick.
+/// For commands that read db_b (verify).
 pub const CENTRAL_POOL: PoolSettings = PoolSettings {
     max_connections: 2,
     acquire_timeout: Duration::from_secs(5),
@@ -45,51 +36,40 @@ pub const CENTRAL_POOL: PoolSettings = PoolSettings {
 pub enum StartError {
     #[error(transparent)]
     Connect(#[from] ConnectError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {source} (is another dbsync or program using PORT {port}?)", port = addr.port())]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error(
-        "SYNC_CRON {cron:?} is not a valid six-field cron expression (sec min hour day month weekday): {reason}"
-    )]
+    #[error("SYNC_CRON {cron:?} cannot be scheduled: {reason}")]
     Schedule { cron: String, reason: String },
     #[error("metrics registry: {0}")]
     Metrics(#[from] prometheus::Error),
 }
 
-/// db_a must answer at start; db_b may be away (that is what the queue is for).
-pub async fn connect(
+/// The engine over a db_a pool that must answer now (db_b may be away: that is what the
+/// queue is for).
+pub async fn engine(
     config: &Config,
     shutdown: CancellationToken,
     metrics: Arc<Metrics>,
 ) -> Result<Arc<SyncEngine>, ConnectError> {
-    let local = db::connect_pool("local (db_a)", &config.local, LOCAL_POOL).await?;
-    let central = db::lazy_pool(&config.central, CENTRAL_POOL);
-    Ok(SyncEngine::new(
-        local,
-        central,
-        config.sync.clone(),
-        config.is_online,
-        &config.local.database,
-        shutdown,
-        metrics,
-    ))
+    let local = db::connect_pool(Role::Local, &config.local, LOCAL_POOL).await?;
+    Ok(SyncEngine::new(local, config, shutdown, metrics))
 }
 
 /// A bound, not yet running service.
 pub struct Service {
     listener: TcpListener,
     engine: Arc<SyncEngine>,
-    cron: String,
-    api_token: Option<Arc<ApiToken>>,
+    config: Config,
     shutdown: CancellationToken,
 }
 
 impl Service {
     pub async fn build(config: &Config, shutdown: CancellationToken) -> Result<Self, StartError> {
         let metrics = Arc::new(Metrics::new()?);
-        let engine = connect(config, shutdown.clone(), metrics).await?;
+        let engine = engine(config, shutdown.clone(), metrics).await?;
         let addr = SocketAddr::new(config.bind_addr, config.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -97,8 +77,7 @@ impl Service {
         Ok(Service {
             listener,
             engine,
-            cron: config.sync.cron.clone(),
-            api_token: config.api_token.clone().map(Arc::new),
+            config: config.clone(),
             shutdown,
         })
     }
@@ -110,14 +89,15 @@ impl Service {
     /// Serves until `shutdown` is cancelled; then stops accepting, lets in-flight requests
     /// and the run in hand finish, and returns.
     pub async fn run(self) -> Result<(), StartError> {
-        let scheduler = sync_cron::start(&self.cron, self.engine.clone(), self.shutdown.clone())
+        let cron = self.config.sync.cron.clone();
+        let scheduler = schedule::start(&cron, self.engine.clone(), self.shutdown.clone())
             .await
             .map_err(|reason| StartError::Schedule {
-                cron: self.cron.clone(),
+                cron: cron.clone(),
                 reason,
             })?;
         let history = Arc::new(QueueHistory::default());
-        record_sample(&self.engine, &history).await;
+        record_sample(self.engine.local_pool(), &history).await;
         let sampler = tokio::spawn(sample_queue(
             self.engine.clone(),
             history.clone(),
@@ -127,20 +107,41 @@ impl Service {
             local: self.engine.local_pool().clone(),
             engine: self.engine.clone(),
             history,
-            api_token: self.api_token.clone(),
+            api_token: self.config.api_token.clone().map(Arc::new),
         };
+        self.log_start();
         let shutdown = self.shutdown.clone();
-        tracing::info!(addr = %self.listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "dbsync serving");
-        warp::serve(routes::api(state))
-            .incoming(self.listener)
-            .graceful(async move { shutdown.cancelled().await })
-            .run()
-            .await;
+        http::server::serve(
+            self.listener,
+            state,
+            async move { shutdown.cancelled().await },
+        )
+        .await;
         scheduler.stop().await;
         sampler.abort();
         self.engine.local_pool().close().await;
         tracing::info!("dbsync stopped");
         Ok(())
+    }
+
+    /// One line that says where everything is (never the password).
+    fn log_start(&self) {
+        let addr = self
+            .listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let (local, central) = (&self.config.local, &self.config.central);
+        tracing::info!(
+            url = %format!("http://{addr}/"),
+            schedule = %self.config.sync.cron,
+            online = self.config.is_online,
+            db_a = %format!("{}@{}:{}/{}", local.user, local.host, local.port, local.database),
+            db_b = %format!("{}@{}:{}/{}", central.user, central.host, central.port, central.database),
+            tables = %self.config.sync.tables.join(","),
+            site = self.config.sync.site_id.as_deref().unwrap_or("-"),
+            "dbsync serving: status page at the url, API beside it"
+        );
     }
 }
 
@@ -156,12 +157,12 @@ async fn sample_queue(
             _ = engine.run_finished() => {}
             _ = shutdown.cancelled() => return,
         }
-        record_sample(&engine, &history).await;
+        record_sample(engine.local_pool(), &history).await;
     }
 }
 
-async fn record_sample(engine: &SyncEngine, history: &QueueHistory) {
-    match local::queue_counts(engine.local_pool()).await {
+async fn record_sample(pool: &MySqlPool, history: &QueueHistory) {
+    match queue::queue_counts(pool).await {
         Ok([pending, _, failed]) => history.record(Sample {
             at: chrono::Utc::now(),
             pending,

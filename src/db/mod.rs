@@ -1,59 +1,132 @@
-//! Database access: connection pools and the SQL, one module per database.
+//! Database access: connection pools, session settings, and the SQL of each part of the
+//! pipeline, one module each.
 //!
-//! - [`local`]: db_a — users, orders, the sync queue and the run log.
-//! - [`central`]: db_b — the apply statements and the per-record ledger.
-//! - [`schema`]: creating both databases, their tables and the capture triggers.
+//! - [`records`]: users and orders on db_a (the REST API's CRUD).
+//! - [`queue`]: `sync_queue` on db_a (read, mark, park, requeue, purge).
+//! - [`runs`]: the run lock and `sync_runs` on db_a.
+//! - [`replica`]: db_b — the apply statements, the per-record ledger, the watermark.
+//! - [`catalog`]: table definitions from `information_schema`; [`image`]: the SQL that
+//!   writes and reads row images; [`schema`]: creating tables, triggers and migrations.
+//! - [`error`]: MySQL error numbers by name and their [`error::Kind`].
 
-pub mod central;
-pub mod local;
+pub mod catalog;
+pub mod error;
+pub mod image;
+pub mod load;
+pub mod queue;
+pub mod records;
+pub mod replica;
+pub mod runs;
 pub mod schema;
+pub mod snapshot;
 
 use std::time::Duration;
 
-use sqlx::Executor;
+use secrecy::ExposeSecret;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::{ConnectOptions, Connection};
 
 use crate::config::DbTarget;
 
-/// Every session runs in strict mode, so bad data is an error instead of a silent truncation,
-/// and in UTC (sqlx's default), so both pools read and write `updated_at` the same way.
-const SESSION_SQL_MODE: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
+/// Strict, so a bad value is an error instead of a silent truncation — but without
+/// NO_ZERO_DATE / NO_ZERO_IN_DATE: legacy rows hold zero and partial dates, and db_b must
+/// take exactly what db_a has. READ COMMITTED keeps the engine's reads and writes free of
+/// gap locks that would hold up writers. sqlx sets `time_zone = '+00:00'` on both pools,
+/// so DATETIME values and TIMESTAMP conversions read and write the same on both sides.
+const SESSION_SETUP: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'; \
+     SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
 
-/// A connection problem, told in terms an operator can act on (host, port, user, cause),
-/// never with the password or a stack of driver internals.
+/// Which database a connection is for, and the settings that name it (for messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Local,
+    Central,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Local => "local (db_a)",
+            Role::Central => "central (db_b)",
+        }
+    }
+
+    fn settings(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Role::Local => ("DB_HOST/DB_PORT", "DB_USER/DB_PASSWORD", "DB_OFFLINE_DB"),
+            Role::Central => (
+                "DB_CENTRAL_HOST/DB_CENTRAL_PORT",
+                "DB_CENTRAL_USER/DB_CENTRAL_PASSWORD",
+                "DB_CENTRAL_DB",
+            ),
+        }
+    }
+}
+
+/// A connection problem told in terms an operator can act on: what failed, and what to
+/// check or run next. Never shows the password.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot connect to the {role} database `{database}` at {host}:{port} as {user}: {cause}")]
+#[error("cannot connect to the {} database `{database}` at {host}:{port} as {user}: {reason}", role.label())]
 pub struct ConnectError {
-    pub role: &'static str,
+    pub role: Role,
     pub host: String,
     pub port: u16,
     pub user: String,
     pub database: String,
-    pub cause: String,
+    pub reason: String,
 }
 
 impl ConnectError {
-    pub fn new(role: &'static str, target: &DbTarget, err: &sqlx::Error) -> Self {
+    pub fn new(role: Role, target: &DbTarget, err: &sqlx::Error) -> Self {
         ConnectError {
             role,
             host: target.host.clone(),
             port: target.port,
             user: target.user.clone(),
             database: target.database.clone(),
-            cause: describe_connect_error(err),
+            reason: connect_reason(role, target, err),
         }
     }
 }
 
-fn describe_connect_error(err: &sqlx::Error) -> String {
+fn connect_reason(role: Role, target: &DbTarget, err: &sqlx::Error) -> String {
+    use error::code;
+    let (address, login, database) = role.settings();
     match err {
-        sqlx::Error::Io(io) => io.to_string(),
-        sqlx::Error::Database(db) => db.message().to_string(),
-        sqlx::Error::PoolTimedOut => "no answer in time".to_string(),
+        sqlx::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => {
+                format!("connection refused — is the server running, and is {address} right?")
+            }
+            std::io::ErrorKind::TimedOut => {
+                format!("no answer in time — check {address} and the network or firewall")
+            }
+            _ if io.to_string().contains("failed to lookup address")
+                || io.to_string().contains("Name or service not known") =>
+            {
+                format!("unknown host {:?} — check {address}", target.host)
+            }
+            _ => format!("{io} — check {address}"),
+        },
+        sqlx::Error::Database(db) => match error::number(err) {
+            Some(code::BAD_DB) => format!(
+                "database `{}` does not exist — run `dbsync init` to create it (or fix {database})",
+                target.database
+            ),
+            Some(code::ACCESS_DENIED | code::DB_ACCESS_DENIED) => {
+                format!("access denied — check {login}")
+            }
+            _ => db.message().to_string(),
+        },
+        sqlx::Error::PoolTimedOut => {
+            format!("no answer in time — check {address} and the network or firewall")
+        }
         sqlx::Error::Tls(_) => "TLS negotiation failed".to_string(),
         other => other.to_string(),
     }
 }
+
+/// How long a connection attempt may take before it counts as no answer.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Options for `target`; `with_database = false` connects to the server only (for
 /// `CREATE DATABASE`).
@@ -62,10 +135,14 @@ pub fn connect_options(target: &DbTarget, with_database: bool) -> MySqlConnectOp
         .host(&target.host)
         .port(target.port)
         .username(&target.user)
-        .charset("utf8mb4");
+        .charset("utf8mb4")
+        // The engine logs its own timings; sqlx's "slow statement" warning would print
+        // whole multi-row statements on an operator's terminal.
+        .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(10));
     // An empty password must be sent as none at all, or the server sees "using password: YES".
-    if !target.password.is_empty() {
-        options = options.password(&target.password);
+    let password = target.password.expose_secret();
+    if !password.is_empty() {
+        options = options.password(password);
     }
     if with_database {
         options.database(&target.database)
@@ -81,16 +158,33 @@ pub struct PoolSettings {
     pub acquire_timeout: Duration,
 }
 
-/// Opens a pool on `target` and checks that it answers.
+/// One connection with dbsync's session settings, outside any pool: it closes (and its
+/// session locks go) when dropped.
+pub async fn connect_one(
+    role: Role,
+    target: &DbTarget,
+) -> Result<sqlx::MySqlConnection, ConnectError> {
+    let attempt = async {
+        let mut conn = connect_options(target, true).connect().await?;
+        sqlx::raw_sql(SESSION_SETUP).execute(&mut conn).await?;
+        Ok::<_, sqlx::Error>(conn)
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+        Ok(result) => result.map_err(|err| ConnectError::new(role, target, &err)),
+        Err(_) => Err(ConnectError::new(role, target, &sqlx::Error::PoolTimedOut)),
+    }
+}
+
+/// Opens a pool on `target` after one direct connection proves it answers, so a refused
+/// port or a wrong password is reported at once, in its own words.
 pub async fn connect_pool(
-    role: &'static str,
+    role: Role,
     target: &DbTarget,
     settings: PoolSettings,
 ) -> Result<MySqlPool, ConnectError> {
-    pool_options(settings)
-        .connect_with(connect_options(target, true))
-        .await
-        .map_err(|err| ConnectError::new(role, target, &err))
+    let probe = connect_one(role, target).await?;
+    let _ = probe.close().await;
+    Ok(lazy_pool(target, settings))
 }
 
 /// A pool that connects on first use: the service starts while db_b is away.
@@ -104,44 +198,19 @@ fn pool_options(settings: PoolSettings) -> MySqlPoolOptions {
         .acquire_timeout(settings.acquire_timeout)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                conn.execute(SESSION_SQL_MODE).await?;
+                sqlx::raw_sql(SESSION_SETUP).execute(&mut *conn).await?;
                 Ok(())
             })
         })
 }
 
-/// True when the error means the connection itself is gone or unusable (as opposed to the
-/// server rejecting one statement): the work in hand should stop and be retried later.
-pub fn is_connection_error(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::BeginFailed => true,
-        sqlx::Error::Database(db) => matches!(
-            mysql_error_number(db.as_ref()),
-            // server shutdown, gone away, lost, read-only, killed
-            Some(1053 | 2006 | 2013 | 1290 | 1317 | 1927)
-        ),
-        _ => false,
-    }
+/// Quotes an identifier read from `information_schema` (or a checked configuration value)
+/// for SQL: backticks, with any backtick doubled.
+pub fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
 }
 
-/// True for errors that a retry of the same statement may not hit again
-/// (deadlock, lock wait timeout).
-pub fn is_transient_error(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Database(db) => {
-            matches!(mysql_error_number(db.as_ref()), Some(1205 | 1213))
-        }
-        _ => false,
-    }
-}
-
-pub fn mysql_error_number(err: &dyn sqlx::error::DatabaseError) -> Option<u16> {
-    err.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
-        .map(|e| e.number())
+/// A string literal for generated DDL and trigger bodies (never for data: data is bound).
+pub fn quote_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
 }

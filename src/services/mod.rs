@@ -1,15 +1,19 @@
-//! Domain logic, free of HTTP: users and orders CRUD on db_a, the sync engine, verify and
-//! set-up. Errors say what went wrong in domain terms; the HTTP layer picks the status.
+//! Domain logic, free of HTTP: users and orders CRUD on db_a, the sync engine, verify,
+//! resync (the initial load), rebase and set-up. Errors say what went wrong in domain terms;
+//! the HTTP layer picks the status.
 
+pub mod load;
 pub mod orders;
-pub mod resync;
 pub mod setup;
 pub mod sync;
 pub mod users;
 pub mod verify;
 
-use crate::db;
-use crate::utils::validation::FieldError;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::db::error::{self, Kind};
+use crate::domain::validation::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -22,9 +26,12 @@ pub enum ServiceError {
     /// The change conflicts with stored data (409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// db_a does not answer (503; the client may try again).
+    #[error("the local database (db_a) does not answer: {}", error::describe(.0))]
+    Unavailable(sqlx::Error),
     /// Anything the database did that the caller cannot fix (500; logged, not shown).
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
 }
 
 impl From<FieldError> for ServiceError {
@@ -33,14 +40,36 @@ impl From<FieldError> for ServiceError {
     }
 }
 
-/// The MySQL error number, when `err` is a server error.
-pub(crate) fn error_number(err: &sqlx::Error) -> Option<u16> {
-    match err {
-        sqlx::Error::Database(db_err) => db::mysql_error_number(db_err.as_ref()),
-        _ => None,
+impl From<sqlx::Error> for ServiceError {
+    fn from(err: sqlx::Error) -> Self {
+        match error::classify(&err) {
+            Kind::Connection => ServiceError::Unavailable(err),
+            _ => ServiceError::Database(err),
+        }
     }
 }
 
-pub(crate) const ER_DUP_ENTRY: u16 = 1062;
-pub(crate) const ER_ROW_IS_REFERENCED: u16 = 1451;
-pub(crate) const ER_NO_REFERENCED_ROW: u16 = 1452;
+/// Attempts of one write when the server answers with a deadlock or lock wait.
+const WRITE_ATTEMPTS: u32 = 4;
+
+/// Runs a write, again when it hit a deadlock (1213) or a lock wait (1205): both roll back
+/// the statement cleanly, and under many concurrent clients they are normal, not failures.
+pub(crate) async fn with_retry<T, F, Fut>(mut write: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut attempt = 1;
+    loop {
+        match write().await {
+            Err(err)
+                if attempt < WRITE_ATTEMPTS
+                    && matches!(error::classify(&err), Kind::Conflict | Kind::LockWait) =>
+            {
+                tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}

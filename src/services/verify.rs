@@ -1,166 +1,174 @@
-//! `dbsync verify`: compares db_a and db_b users and orders, every column, page by page so
-//! memory stays flat however large the tables are.
+//! `dbsync verify`: compares every synced table of db_a with db_b (this site's rows), every
+//! column, a key range at a time so memory stays flat however large the tables are. Each
+//! row is compared by a digest of its row image computed by each server, so values are
+//! compared exactly (zero dates, binary bytes and floats included).
 
-use std::cmp::Ordering;
-use std::future::Future;
+use std::collections::HashMap;
 
 use serde::Serialize;
-use sqlx::mysql::MySqlPool;
+use sqlx::QueryBuilder;
+use sqlx::mysql::{MySql, MySqlPool};
 
-use crate::db::local;
+use crate::db::snapshot::{self, KeyedRow, Range, Read, RowBody};
+use crate::services::sync::tables::Tables;
 
 const PAGE: u32 = 5000;
-/// Differing ids listed per table; the counts are always complete.
+/// Differing keys listed per table; the counts are always complete.
 const LISTED: usize = 20;
 
 #[derive(Debug, Default, Serialize)]
 pub struct TableDiff {
+    pub table: String,
     pub compared: u64,
     pub differing: u64,
-    /// Up to 20 ids present in only one database or with different values.
-    pub ids: Vec<i64>,
+    /// Up to 20 keys present in only one database or with different values.
+    pub keys: Vec<String>,
+    /// How many of the listed keys have changes still PENDING or FAILED in db_a's queue:
+    /// those differences are changes not synced yet, not drift.
+    pub listed_with_queued_changes: u64,
 }
 
 #[derive(Debug, Serialize)]
 pub struct VerifyReport {
-    pub users: TableDiff,
-    pub orders: TableDiff,
+    pub tables: Vec<TableDiff>,
+    /// Changes in db_a's queue not applied yet.
+    pub pending: i64,
+    pub failed: i64,
 }
 
 impl VerifyReport {
     pub fn is_equal(&self) -> bool {
-        self.users.differing == 0 && self.orders.differing == 0
+        self.tables.iter().all(|t| t.differing == 0)
     }
 }
 
 pub async fn verify(
     local_pool: &MySqlPool,
     central_pool: &MySqlPool,
+    tables: &Tables,
+    site: Option<&str>,
 ) -> Result<VerifyReport, sqlx::Error> {
-    // The listing queries are the same SQL on both databases.
-    let users = compare(
-        |pool, after| local::list_users(pool, after, PAGE),
-        local_pool,
-        central_pool,
-        |u| u.id,
-    )
-    .await?;
-    let orders = compare(
-        |pool, after| local::list_orders(pool, None, None, after, PAGE),
-        local_pool,
-        central_pool,
-        |o| o.id,
-    )
-    .await?;
-    Ok(VerifyReport { users, orders })
+    let mut report = VerifyReport {
+        tables: Vec::new(),
+        pending: 0,
+        failed: 0,
+    };
+    for spec in tables.iter() {
+        let mut diff = compare_table(local_pool, central_pool, spec, site).await?;
+        diff.listed_with_queued_changes = queued_among(local_pool, &spec.name, &diff.keys).await?;
+        report.tables.push(diff);
+    }
+    let [pending, _, failed] = crate::db::queue::queue_counts(local_pool).await?;
+    report.pending = pending;
+    report.failed = failed;
+    Ok(report)
 }
 
-/// Merges two id-ordered streams of pages and counts the ids that differ.
-async fn compare<'p, T, F, Fut>(
-    page: F,
-    local_pool: &'p MySqlPool,
-    central_pool: &'p MySqlPool,
-    id_of: impl Fn(&T) -> i64,
-) -> Result<TableDiff, sqlx::Error>
-where
-    T: PartialEq,
-    F: Fn(&'p MySqlPool, i64) -> Fut,
-    Fut: Future<Output = Result<Vec<T>, sqlx::Error>>,
-{
-    let mut diff = TableDiff::default();
-    let note = |diff: &mut TableDiff, id: i64| {
+async fn compare_table(
+    local_pool: &MySqlPool,
+    central_pool: &MySqlPool,
+    spec: &crate::domain::table::TableSpec,
+    site: Option<&str>,
+) -> Result<TableDiff, sqlx::Error> {
+    let mut diff = TableDiff {
+        table: spec.name.clone(),
+        ..TableDiff::default()
+    };
+    let mut local = local_pool.acquire().await?;
+    let mut central = central_pool.acquire().await?;
+    let mut after: Option<Vec<Option<String>>> = None;
+    loop {
+        let page = snapshot::read_range(
+            &mut local,
+            &Range {
+                spec,
+                after: after.as_deref(),
+                up_to: None,
+                limit: Some(PAGE),
+                site: None,
+                read: Read::Digest,
+                lock: false,
+            },
+        )
+        .await?;
+        let last_page = page.len() < PAGE as usize;
+        let up_to = if last_page {
+            None
+        } else {
+            page.last().map(|r| r.key.clone())
+        };
+        let other = snapshot::read_range(
+            &mut central,
+            &Range {
+                spec,
+                after: after.as_deref(),
+                up_to: up_to.as_deref(),
+                limit: None,
+                site,
+                read: Read::Digest,
+                lock: false,
+            },
+        )
+        .await?;
+        note_differences(&mut diff, &page, &other);
+        match up_to {
+            Some(last) => after = Some(last),
+            None => return Ok(diff),
+        }
+    }
+}
+
+/// Compares the same key range read from both sides.
+fn note_differences(diff: &mut TableDiff, local: &[KeyedRow], central: &[KeyedRow]) {
+    let digest = |row: &KeyedRow| match &row.body {
+        RowBody::Digest(d) => d.clone(),
+        RowBody::Values(_) => None,
+    };
+    let mut theirs: HashMap<&str, Option<String>> = central
+        .iter()
+        .map(|r| (r.identity.as_str(), digest(r)))
+        .collect();
+    let note = |diff: &mut TableDiff, key: &str| {
         diff.differing += 1;
-        if diff.ids.len() < LISTED {
-            diff.ids.push(id);
+        if diff.keys.len() < LISTED {
+            diff.keys.push(key.to_string());
         }
     };
-    let (mut a, mut b) = (Pager::default(), Pager::default());
-    loop {
-        a.refill(|after| page(local_pool, after), &id_of).await?;
-        b.refill(|after| page(central_pool, after), &id_of).await?;
-        let (row_a, row_b) = (a.peek(), b.peek());
-        match (row_a, row_b) {
-            (None, None) => return Ok(diff),
-            (Some(ra), Some(rb)) => {
-                let (ia, ib) = (id_of(ra), id_of(rb));
-                diff.compared += 1;
-                match ia.cmp(&ib) {
-                    Ordering::Equal => {
-                        if ra != rb {
-                            note(&mut diff, ia);
-                        }
-                        a.advance();
-                        b.advance();
-                    }
-                    Ordering::Less => {
-                        note(&mut diff, ia);
-                        a.advance();
-                    }
-                    Ordering::Greater => {
-                        note(&mut diff, ib);
-                        b.advance();
-                    }
-                }
-            }
-            (Some(ra), None) => {
-                diff.compared += 1;
-                note(&mut diff, id_of(ra));
-                a.advance();
-            }
-            (None, Some(rb)) => {
-                diff.compared += 1;
-                note(&mut diff, id_of(rb));
-                b.advance();
-            }
+    for row in local {
+        diff.compared += 1;
+        match theirs.remove(row.identity.as_str()) {
+            Some(other) if other == digest(row) => {}
+            _ => note(diff, &row.identity),
         }
+    }
+    let mut extra: Vec<&str> = theirs.into_keys().collect();
+    extra.sort_unstable();
+    for key in extra {
+        diff.compared += 1;
+        note(diff, key);
     }
 }
 
-/// One side of the merge: the current page and where the next one starts.
-struct Pager<T> {
-    rows: Vec<T>,
-    at: usize,
-    after: i64,
-    done: bool,
-}
-
-impl<T> Default for Pager<T> {
-    fn default() -> Self {
-        Pager {
-            rows: Vec::new(),
-            at: 0,
-            after: 0,
-            done: false,
-        }
+/// How many of `keys` (record identities) have PENDING or FAILED changes queued.
+async fn queued_among(pool: &MySqlPool, table: &str, keys: &[String]) -> Result<u64, sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(0);
     }
-}
-
-impl<T> Pager<T> {
-    async fn refill<Fut>(
-        &mut self,
-        fetch: impl FnOnce(i64) -> Fut,
-        id_of: impl Fn(&T) -> i64,
-    ) -> Result<(), sqlx::Error>
-    where
-        Fut: Future<Output = Result<Vec<T>, sqlx::Error>>,
-    {
-        if self.at < self.rows.len() || self.done {
-            return Ok(());
-        }
-        self.rows = fetch(self.after).await?;
-        self.at = 0;
-        match self.rows.last() {
-            Some(last) => self.after = id_of(last),
-            None => self.done = true,
-        }
-        Ok(())
+    let mut query = QueryBuilder::<MySql>::new(
+        "SELECT DISTINCT CAST(COALESCE(CAST(record_id AS CHAR), record_key) AS CHAR) FROM sync_queue \
+         WHERE sync_status IN ('PENDING', 'FAILED') AND table_name = ",
+    );
+    query.push_bind(table).push(" AND (record_key IN (");
+    let mut list = query.separated(", ");
+    for key in keys {
+        list.push_bind(key.as_bytes());
     }
-
-    fn peek(&self) -> Option<&T> {
-        self.rows.get(self.at)
+    query.push(") OR record_id IN (");
+    let mut list = query.separated(", ");
+    for key in keys {
+        list.push_bind(key.parse::<i64>().ok());
     }
-
-    fn advance(&mut self) {
-        self.at += 1;
-    }
+    query.push("))");
+    let queued: Vec<String> = query.build_query_scalar().fetch_all(pool).await?;
+    Ok(keys.iter().filter(|k| queued.contains(k)).count() as u64)
 }

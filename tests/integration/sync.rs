@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use dbsync::services::sync::{Outcome, RunError};
+use dbsync::domain::Outcome;
+use dbsync::services::sync::RunError;
 use serde_json::json;
 
 use crate::helpers::{CuttableProxy, TestApp, TestDb, cli_command, stderr, stdout};
@@ -412,7 +413,7 @@ async fn one_run_at_a_time_across_processes() {
     write_mix(&db, 1000).await;
     // Another process holds the run lock: a run does not start and touches nothing.
     let mut holder = db.local.acquire().await.unwrap();
-    let lock_name = format!("dbsync.sync.{}", db.config.local.database);
+    let lock_name = dbsync::db::runs::lock_name(&mut holder).await.unwrap();
     let got: i64 = sqlx::query_scalar("SELECT GET_LOCK(?, 0)")
         .bind(&lock_name)
         .fetch_one(&mut *holder)
@@ -568,7 +569,7 @@ async fn resync_rebuilds_a_drifted_central_and_verify_reports_ids() {
     )
     .await;
     let out = db.cli(&["resync"]);
-    assert!(stdout(&out).contains("2 delete(s)"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("removed 2"), "{}", stdout(&out));
     assert!(out.status.success(), "{}", stderr(&out));
     db.sync().await;
     db.assert_converged().await;
@@ -610,7 +611,7 @@ async fn resync_finds_rows_only_db_b_has_across_pages() {
     }
     let out = db.cli(&["resync"]);
     assert!(
-        stdout(&out).contains("2 delete(s) of rows only db_b had, 11000 insert(s)"),
+        stdout(&out).contains("checked 11000, copied 0, removed 2 (rows only db_b had)"),
         "{}{}",
         stdout(&out),
         stderr(&out)

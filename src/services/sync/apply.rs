@@ -1,42 +1,44 @@
-//! Applies a run of changes to db_b in one transaction, as a few multi-row statements.
+//! Applies changes to db_b in one transaction, as a few multi-row statements, with the
+//! ledger and watermark that keep replays from moving a record back in time.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::Connection;
 use sqlx::mysql::MySqlConnection;
 
 use super::change::{Action, Change};
-use crate::db::central::{self, Table};
+use crate::db::replica::{self, Values};
 
-/// What one committed transaction did.
-#[derive(Debug, Default)]
-pub struct Applied {
-    /// Queue ids now in db_b (applied, or superseded by a newer applied change): all SYNCED.
-    pub done: Vec<i64>,
-}
-
-/// Applies `changes` (in queue id order) in one db_b transaction; all or nothing.
+/// Applies `changes` (in queue id order) in one db_b transaction; all or nothing. Returns
+/// the queue ids now in db_b (applied, or superseded by a newer change already there).
 ///
 /// A change whose record already has a newer change applied (per `sync_ledger`) is skipped
-/// as superseded: this is what keeps a requeued or replayed change from moving a record
-/// back in time.
+/// as superseded: this keeps a requeued or replayed change from moving a record back.
 pub async fn apply_changes(
     conn: &mut MySqlConnection,
     changes: &[&Change],
-) -> Result<Applied, sqlx::Error> {
+    site: &str,
+) -> Result<Vec<i64>, sqlx::Error> {
+    // Single-site (`SITE_ID` unset, site ''): db_b's tables have no site_id column.
+    let site_column = (!site.is_empty()).then_some(site);
     let mut tx = conn.begin().await?;
 
     // Only a change at or below the watermark can have been superseded: look those up.
-    let watermark = central::lock_watermark(&mut tx).await?;
-    let mut newest_applied: HashMap<(Table, i64), i64> = HashMap::new();
-    for table in [Table::Users, Table::Orders] {
-        let ids: Vec<i64> = changes
-            .iter()
-            .filter(|c| c.table == table && c.queue_id <= watermark)
-            .map(|c| c.record_id)
-            .collect();
-        for (record_id, change_id) in central::ledger_entries(&mut tx, table, &ids).await? {
-            newest_applied.insert((table, record_id), change_id);
+    let watermark = replica::lock_watermark(&mut tx, site).await?;
+    let mut suspects: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for change in changes
+        .iter()
+        .filter(|c| c.queue_id <= watermark.last_change_id)
+    {
+        suspects
+            .entry(change.spec.name.as_str())
+            .or_default()
+            .push(change.record.as_str());
+    }
+    let mut newest_applied: HashMap<(&str, String), i64> = HashMap::new();
+    for (table, keys) in suspects {
+        for (key, change_id) in replica::ledger_entries(&mut tx, site, table, &keys).await? {
+            newest_applied.insert((table, key), change_id);
         }
     }
     let fresh: Vec<&Change> = changes
@@ -44,57 +46,70 @@ pub async fn apply_changes(
         .copied()
         .filter(|c| {
             newest_applied
-                .get(&c.key())
+                .get(&(c.spec.name.as_str(), c.record.clone()))
                 .is_none_or(|newest| c.queue_id > *newest)
         })
         .collect();
 
-    // Consecutive changes of one table and kind share a statement; order is kept, so a
-    // user's insert precedes its orders and an order's delete precedes its user's.
-    for group in fresh.chunk_by(|a, b| a.table == b.table && a.is_delete() == b.is_delete()) {
+    // Consecutive changes of one table and kind (and, for upserts, the same columns) share
+    // a statement; order is kept, so a parent's insert precedes its children's and a
+    // child's delete precedes its parent's.
+    let same_statement = |a: &&Change, b: &&Change| {
+        a.table == b.table
+            && match (&a.action, &b.action) {
+                (Action::Delete { .. }, Action::Delete { .. }) => true,
+                (Action::Upsert { present: pa, .. }, Action::Upsert { present: pb, .. }) => {
+                    pa == pb
+                }
+                _ => false,
+            }
+    };
+    for group in fresh.chunk_by(same_statement) {
+        let spec = &group[0].spec;
         match &group[0].action {
-            Action::Delete => {
-                let ids: Vec<i64> = group.iter().map(|c| c.record_id).collect();
-                central::delete_rows(&mut tx, group[0].table, &ids).await?;
-            }
-            Action::UpsertUser(_) => {
-                let users: Vec<_> = group
+            Action::Delete { .. } => {
+                let keys: Vec<&Values> = group
                     .iter()
                     .filter_map(|c| match &c.action {
-                        Action::UpsertUser(user) => Some(user),
-                        _ => None,
+                        Action::Delete { key } => Some(key.as_slice()),
+                        Action::Upsert { .. } => None,
                     })
                     .collect();
-                central::upsert_users(&mut tx, &users).await?;
+                replica::delete_rows(&mut tx, spec, &keys, site_column).await?;
             }
-            Action::UpsertOrder(_) => {
-                let orders: Vec<_> = group
+            Action::Upsert { present, .. } => {
+                let rows: Vec<&Values> = group
                     .iter()
                     .filter_map(|c| match &c.action {
-                        Action::UpsertOrder(order) => Some(order),
-                        _ => None,
+                        Action::Upsert { values, .. } => Some(values.as_slice()),
+                        Action::Delete { .. } => None,
                     })
                     .collect();
-                central::upsert_orders(&mut tx, &orders).await?;
+                replica::upsert_rows(&mut tx, spec, present, &rows, site_column).await?;
             }
         }
     }
 
-    let mut ledger: HashMap<(Table, i64), i64> = HashMap::new();
+    let mut ledger: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     for change in &fresh {
-        ledger.insert(change.key(), change.queue_id);
+        ledger.insert(
+            (change.spec.name.as_str(), change.record.as_str()),
+            change.queue_id,
+        );
     }
-    let mut ledger: Vec<(Table, i64, i64)> =
-        ledger.into_iter().map(|((t, r), c)| (t, r, c)).collect();
-    // A stable order keeps two writers of the ledger from deadlocking on each other.
-    ledger.sort_unstable();
-    central::advance_ledger(&mut tx, &ledger).await?;
-    if let Some(newest) = fresh.iter().map(|c| c.queue_id).max() {
-        central::raise_watermark(&mut tx, newest).await?;
+    // A stable (sorted) order keeps two writers of the ledger from deadlocking each other.
+    let ledger: Vec<(&str, &str, i64)> =
+        ledger.into_iter().map(|((t, k), id)| (t, k, id)).collect();
+    replica::advance_ledger(&mut tx, site, &ledger).await?;
+    if let Some(newest) = fresh.iter().max_by_key(|c| c.queue_id) {
+        replica::raise_watermark(
+            &mut tx,
+            site,
+            newest.queue_id,
+            Some((newest.queue_id, newest.fingerprint)),
+        )
+        .await?;
     }
     tx.commit().await?;
-
-    Ok(Applied {
-        done: changes.iter().map(|c| c.queue_id).collect(),
-    })
+    Ok(changes.iter().map(|c| c.queue_id).collect())
 }

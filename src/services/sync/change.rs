@@ -1,232 +1,325 @@
 //! Turns a raw `sync_queue` row into a typed [`Change`], or says why it cannot be applied.
-//! A row that fails here never reaches SQL: its table name and payload are data, not code.
+//! A queue row is data, never code: its table name must be a synced table, its key must
+//! match its image, and each value must fit its column exactly before anything reaches SQL.
 
-use chrono::NaiveDateTime;
-use rust_decimal::Decimal;
-use serde::Deserialize;
+use std::sync::Arc;
 
-use crate::db::central::Table;
-use crate::db::local::QueuedChange;
-use crate::models::{ORDER_STATUSES, Order, User};
+use serde_json::Value;
 
-/// What applying a change does to its record in db_b.
+use super::tables::Tables;
+use crate::db::queue::QueuedChange;
+use crate::domain::Operation;
+use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
+
+/// A record's identity: its table (by index in [`Tables`]) and its key as text (the integer,
+/// or the JSON array of a composite or string key). Changes of one record apply in id order.
+pub type RecordKey = (usize, String);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// INSERT and UPDATE both write the full row image: replaying either is idempotent.
-    UpsertUser(User),
-    UpsertOrder(Order),
-    Delete,
+    /// `values` follow the table's image columns; `present` marks those the image carried
+    /// (an image written before a column was added lacks it).
+    Upsert {
+        values: Vec<Option<String>>,
+        present: Vec<bool>,
+    },
+    /// The key column values, in key order.
+    Delete { key: Vec<Option<String>> },
 }
 
-/// The captured operation, kept for metrics and logs (INSERT and UPDATE apply alike).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Insert,
-    Update,
-    Delete,
-}
-
-impl Operation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Insert => "INSERT",
-            Operation::Update => "UPDATE",
-            Operation::Delete => "DELETE",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Change {
     pub queue_id: i64,
-    pub table: Table,
-    pub record_id: i64,
+    pub table: usize,
+    pub spec: Arc<TableSpec>,
+    pub record: String,
     pub operation: Operation,
     pub retry_count: i32,
     pub action: Action,
+    /// Identifies this exact change, for the check that the queue did not go backwards.
+    pub fingerprint: i64,
 }
 
 impl Change {
-    /// The (table, record) this change belongs to: changes of one key apply in id order.
-    pub fn key(&self) -> (Table, i64) {
-        (self.table, self.record_id)
+    pub fn key(&self) -> RecordKey {
+        (self.table, self.record.clone())
     }
 
     pub fn is_delete(&self) -> bool {
-        matches!(self.action, Action::Delete)
+        matches!(self.action, Action::Delete { .. })
     }
 }
 
-#[derive(Deserialize)]
-struct UserImage {
-    id: i64,
-    name: String,
-    email: String,
-    updated_at: String,
+/// A stable digest of what a queue row says (table, key, operation, image): the same row
+/// always gives the same number, a different change practically never does.
+pub fn fingerprint(raw: &QueuedChange) -> i64 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(raw.table_name.as_bytes());
+    hasher.update(&[0x1f]);
+    if let Some(id) = raw.record_id {
+        hasher.update(id.to_string().as_bytes());
+    }
+    hasher.update(&[0x1f]);
+    hasher.update(raw.record_key.as_deref().unwrap_or_default());
+    hasher.update(&[0x1f]);
+    hasher.update(raw.operation.as_bytes());
+    hasher.update(&[0x1f]);
+    hasher.update(raw.payload.as_deref().unwrap_or_default().as_bytes());
+    i64::from(hasher.finalize())
 }
 
-#[derive(Deserialize)]
-struct OrderImage {
-    id: i64,
-    user_id: i64,
-    amount: String,
-    status: String,
-    updated_at: String,
+/// The record a queue row names, when it names one of a synced table.
+pub fn record_key_of(raw: &QueuedChange, tables: &Tables) -> Option<RecordKey> {
+    let (index, spec) = tables.find(&raw.table_name)?;
+    record_identity(raw, spec)
+        .ok()
+        .map(|(record, _)| (index, record))
 }
 
-/// Decodes one queue row. The error is the `last_error` to store with the FAILED change.
-pub fn decode(raw: &QueuedChange) -> Result<Change, String> {
-    let table = Table::parse(&raw.table_name).ok_or_else(|| {
+/// A metrics and log label for a queue row's table: its name when it is synced, else
+/// `invalid` (hand-written rows can name anything; the label set stays bounded).
+pub fn label<'a>(table_name: &'a str, tables: &Tables) -> &'a str {
+    if tables.find(table_name).is_some() {
+        table_name
+    } else {
+        "invalid"
+    }
+}
+
+/// Hand-written rows can hold anything; error texts quote at most this much of a value.
+fn short(value: &str) -> String {
+    let cut: String = value.chars().take(64).collect();
+    if cut.len() < value.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    }
+}
+
+/// Decodes one queue row. The error is the `last_error` to park it with.
+pub fn decode(raw: &QueuedChange, tables: &Tables) -> Result<Change, String> {
+    let (table, spec) = tables.find(&raw.table_name).ok_or_else(|| {
         format!(
-            "unknown table_name {:?}: only users and orders are synced",
-            truncate(&raw.table_name)
+            "unknown table_name {:?}: not a synced table (SYNC_TABLES: {})",
+            short(&raw.table_name),
+            tables.names().join(", ")
         )
     })?;
-    let operation = match raw.operation.as_str() {
-        "INSERT" => Operation::Insert,
-        "UPDATE" => Operation::Update,
-        "DELETE" => Operation::Delete,
-        other => return Err(format!("unknown operation {:?}", truncate(other))),
-    };
-    let action = match operation {
-        Operation::Delete => Action::Delete,
-        Operation::Insert | Operation::Update => {
-            let payload = raw
-                .payload
-                .as_deref()
-                .ok_or_else(|| format!("{} change has no payload (row image)", raw.operation))?;
-            match table {
-                Table::Users => Action::UpsertUser(decode_user(payload, raw.record_id)?),
-                Table::Orders => Action::UpsertOrder(decode_order(payload, raw.record_id)?),
-            }
+    let operation = Operation::parse(&raw.operation)
+        .ok_or_else(|| format!("unknown operation {:?}", short(&raw.operation)))?;
+    let (record, key) = record_identity(raw, spec)?;
+    let action = match (operation, raw.payload.as_deref()) {
+        (Operation::Delete, None) => Action::Delete { key },
+        (Operation::Delete, Some(payload)) => {
+            let (values, present) = decode_image(payload, spec)?;
+            check_key(spec, &values, &present, &key)?;
+            Action::Delete { key }
+        }
+        (Operation::Insert | Operation::Update, None) => {
+            return Err(format!(
+                "{} change has no payload (row image)",
+                raw.operation
+            ));
+        }
+        (Operation::Insert | Operation::Update, Some(payload)) => {
+            let (values, present) = decode_image(payload, spec)?;
+            check_key(spec, &values, &present, &key)?;
+            Action::Upsert { values, present }
         }
     };
     Ok(Change {
         queue_id: raw.id,
         table,
-        record_id: raw.record_id,
+        spec: spec.clone(),
+        record,
         operation,
         retry_count: raw.retry_count,
         action,
+        fingerprint: fingerprint(raw),
     })
 }
 
-fn decode_user(payload: &str, record_id: i64) -> Result<User, String> {
-    let image: UserImage =
-        serde_json::from_str(payload).map_err(|e| format!("unreadable users payload: {e}"))?;
-    check_id(image.id, record_id)?;
-    Ok(User {
-        id: image.id,
-        name: image.name,
-        email: image.email,
-        updated_at: parse_timestamp(&image.updated_at)?,
-    })
-}
-
-fn decode_order(payload: &str, record_id: i64) -> Result<Order, String> {
-    let image: OrderImage =
-        serde_json::from_str(payload).map_err(|e| format!("unreadable orders payload: {e}"))?;
-    check_id(image.id, record_id)?;
-    let amount: Decimal = image.amount.parse().map_err(|_| {
-        format!(
-            "unreadable orders payload: amount {:?} is not a decimal",
-            truncate(&image.amount)
-        )
-    })?;
-    if !ORDER_STATUSES.contains(&image.status.as_str()) {
+/// The record's identity text and its key values, from `record_id` (one integer column) or
+/// `record_key` (the JSON array of the key values).
+fn record_identity(
+    raw: &QueuedChange,
+    spec: &TableSpec,
+) -> Result<(String, Vec<Option<String>>), String> {
+    if spec.has_integer_key() {
+        let id = raw
+            .record_id
+            .ok_or("queue row has no record_id for a table keyed by one integer column")?;
+        return Ok((id.to_string(), vec![Some(id.to_string())]));
+    }
+    let text = raw
+        .record_key
+        .as_deref()
+        .ok_or("queue row has no record_key")
+        .and_then(|bytes| std::str::from_utf8(bytes).map_err(|_| "record_key is not UTF-8 text"))?;
+    let array: Vec<Value> = serde_json::from_str(text)
+        .map_err(|_| format!("record_key {:?} is not a JSON array", short(text)))?;
+    if array.len() != spec.key.len() {
         return Err(format!(
-            "unreadable orders payload: status {:?} is not a known status",
-            truncate(&image.status)
+            "record_key {:?} has {} value(s); the key of {} has {}",
+            short(text),
+            array.len(),
+            spec.name,
+            spec.key.len()
         ));
     }
-    Ok(Order {
-        id: image.id,
-        user_id: image.user_id,
-        amount,
-        status: image.status,
-        updated_at: parse_timestamp(&image.updated_at)?,
-    })
-}
-
-fn check_id(payload_id: i64, record_id: i64) -> Result<(), String> {
-    if payload_id == record_id {
-        Ok(())
-    } else {
-        Err(format!(
-            "payload id {payload_id} does not match record_id {record_id}"
-        ))
+    let mut key = Vec::with_capacity(array.len());
+    for (value, column) in array.iter().zip(spec.key_columns()) {
+        key.push(json_value(value, column)?);
     }
+    Ok((text.to_string(), key))
 }
 
-fn parse_timestamp(value: &str) -> Result<NaiveDateTime, String> {
-    NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M:%S%.f").map_err(|_| {
-        format!(
-            "unreadable payload: updated_at {:?} is not a timestamp",
-            truncate(value)
-        )
-    })
+/// The image's values aligned with the table's image columns. Keys the table no longer has
+/// (a dropped column) are ignored; columns the image lacks (added since) are not present.
+fn decode_image(
+    payload: &str,
+    spec: &TableSpec,
+) -> Result<(Vec<Option<String>>, Vec<bool>), String> {
+    let object: serde_json::Map<String, Value> = serde_json::from_str(payload)
+        .map_err(|e| format!("unreadable payload: {}", short(&e.to_string())))?;
+    let columns: Vec<&ColumnSpec> = spec.image_columns().collect();
+    let mut values = vec![None; columns.len()];
+    let mut present = vec![false; columns.len()];
+    for (i, column) in columns.iter().enumerate() {
+        if let Some(value) = object.get(&column.name) {
+            values[i] = json_value(value, column)?;
+            present[i] = true;
+        }
+    }
+    Ok((values, present))
 }
 
-/// Hand-written rows can hold anything; keep error texts short.
-fn truncate(value: &str) -> String {
-    value.chars().take(64).collect()
+/// One image value as the text bound in db_b, checked against its column.
+fn json_value(value: &Value, column: &ColumnSpec) -> Result<Option<String>, String> {
+    // Only integer columns are written as JSON numbers by the triggers; every other value
+    // is a JSON string (its exact text), so a number there means a hand-made image.
+    let text = match value {
+        Value::Null => return Ok(None),
+        Value::String(s) => s.clone(),
+        Value::Number(n) if column.class == ValueClass::Integer && (n.is_i64() || n.is_u64()) => {
+            n.to_string()
+        }
+        other => {
+            let expected = if column.class == ValueClass::Integer {
+                "an integer"
+            } else {
+                "a JSON string"
+            };
+            return Err(format!(
+                "unreadable payload: {} holds {}, not {expected}",
+                column.name,
+                short(&other.to_string())
+            ));
+        }
+    };
+    check_value(&text, column)?;
+    Ok(Some(text))
+}
+
+/// Refuses a value the server would round or misread instead of rejecting: decimals with
+/// too many digits, text where a number or hex bytes belong.
+fn check_value(text: &str, column: &ColumnSpec) -> Result<(), String> {
+    let bad = |what: &str| {
+        Err(format!(
+            "unreadable payload: {} {:?} is not {what}",
+            column.name,
+            short(text)
+        ))
+    };
+    match column.class {
+        ValueClass::Integer => {
+            if text.parse::<i128>().is_err() {
+                return bad("an integer");
+            }
+        }
+        ValueClass::Decimal { precision, scale } => {
+            let digits = text.strip_prefix('-').unwrap_or(text);
+            let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+            let numeric = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+            if whole.is_empty() || !numeric(whole) || !numeric(fraction) {
+                return bad("a decimal number");
+            }
+            let whole_digits = whole.trim_start_matches('0').len() as u32;
+            if fraction.len() as u32 > scale || whole_digits > precision.saturating_sub(scale) {
+                return bad(&format!(
+                    "a DECIMAL({precision},{scale}) value (it would be rounded)"
+                ));
+            }
+        }
+        ValueClass::Binary | ValueClass::Bit => {
+            if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return bad("hex bytes");
+            }
+        }
+        ValueClass::Timestamp { .. } => {
+            let ok =
+                text.split_once('.')
+                    .map_or(text.bytes().all(|b| b.is_ascii_digit()), |(s, f)| {
+                        s.bytes().all(|b| b.is_ascii_digit())
+                            && f.bytes().all(|b| b.is_ascii_digit())
+                    });
+            if text.is_empty() || !ok {
+                return bad("epoch seconds");
+            }
+        }
+        ValueClass::Temporal { fraction_digits } => {
+            if let Some((_, fraction)) = text.rsplit_once('.')
+                && fraction.len() as u32 > fraction_digits
+                && fraction.trim_end_matches('0').len() as u32 > fraction_digits
+            {
+                return bad("a time with that many fraction digits (it would be rounded)");
+            }
+        }
+        ValueClass::Float | ValueClass::Double | ValueClass::Text | ValueClass::CastText => {}
+    }
+    Ok(())
+}
+
+/// The image's key values must be the queue row's key: the engine must never act on a
+/// record the row does not name.
+fn check_key(
+    spec: &TableSpec,
+    values: &[Option<String>],
+    present: &[bool],
+    key: &[Option<String>],
+) -> Result<(), String> {
+    for (column, expected) in spec.key_columns().zip(key) {
+        let at = spec
+            .image_columns()
+            .position(|c| c.name == column.name)
+            .ok_or_else(|| format!("key column {} is not in the image", column.name))?;
+        if !present.get(at).copied().unwrap_or(false) {
+            return Err(format!("payload has no {} (a key column)", column.name));
+        }
+        let found = values.get(at).cloned().flatten();
+        let same = match (&found, expected) {
+            (Some(a), Some(b))
+                if column.class == ValueClass::Binary || column.class == ValueClass::Bit =>
+            {
+                a.eq_ignore_ascii_case(b)
+            }
+            (a, b) => a == b,
+        };
+        if !same {
+            return Err(format!(
+                "payload {} {} does not match the queue row's key {}",
+                column.name,
+                found.as_deref().map(short).unwrap_or_else(|| "NULL".into()),
+                expected
+                    .as_deref()
+                    .map(short)
+                    .unwrap_or_else(|| "NULL".into()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn raw(table: &str, op: &str, payload: Option<&str>) -> QueuedChange {
-        QueuedChange {
-            id: 7,
-            table_name: table.into(),
-            record_id: 3,
-            operation: op.into(),
-            payload: payload.map(Into::into),
-            retry_count: 0,
-            due: 1,
-        }
-    }
-
-    #[test]
-    fn decodes_row_images_exactly() {
-        let change = decode(&raw(
-            "orders",
-            "UPDATE",
-            Some(r#"{"id": 3, "user_id": 1, "amount": "0.30", "status": "shipped", "updated_at": "2026-01-02 03:04:05.123456"}"#),
-        ))
-        .unwrap();
-        let Action::UpsertOrder(order) = change.action else {
-            panic!("not an order upsert")
-        };
-        assert_eq!(order.amount.to_string(), "0.30");
-        assert_eq!(order.updated_at.to_string(), "2026-01-02 03:04:05.123456");
-    }
-
-    #[test]
-    fn rejects_what_cannot_be_applied() {
-        assert!(
-            decode(&raw("users; DROP TABLE users", "DELETE", None))
-                .unwrap_err()
-                .contains("unknown table_name")
-        );
-        assert!(
-            decode(&raw("users", "INSERT", None))
-                .unwrap_err()
-                .contains("no payload")
-        );
-        assert!(
-            decode(&raw("users", "INSERT", Some("{oops")))
-                .unwrap_err()
-                .contains("unreadable")
-        );
-        let wrong_id =
-            r#"{"id": 4, "name": "a", "email": "a@x", "updated_at": "2026-01-02 03:04:05"}"#;
-        assert!(
-            decode(&raw("users", "INSERT", Some(wrong_id)))
-                .unwrap_err()
-                .contains("does not match")
-        );
-        assert!(decode(&raw("users", "DELETE", None)).is_ok());
-    }
-}
+mod tests;

@@ -8,6 +8,9 @@ use serde::Serialize;
 
 /// Samples older than this are dropped.
 const KEEP: Duration = Duration::hours(1);
+/// A sample in the same 10-second slot as the previous one replaces it, so however often
+/// runs end the history holds at most one sample per slot: 360 in the hour.
+const SLOT_SECONDS: i64 = 10;
 
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Sample {
@@ -25,6 +28,13 @@ impl QueueHistory {
     pub fn record(&self, sample: Sample) {
         // A poisoned lock only means a panic elsewhere mid-push; the data is still usable.
         let mut samples = self.samples.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = |s: &Sample| s.at.timestamp().div_euclid(SLOT_SECONDS);
+        if samples
+            .back()
+            .is_some_and(|last| slot(last) == slot(&sample))
+        {
+            samples.pop_back();
+        }
         samples.push_back(sample);
         while samples.front().is_some_and(|s| sample.at - s.at > KEEP) {
             samples.pop_front();
@@ -59,5 +69,25 @@ mod tests {
         let samples = history.samples();
         assert_eq!(samples.first().map(|s| s.pending), Some(29));
         assert_eq!(samples.len(), 61);
+    }
+
+    #[test]
+    fn frequent_samples_share_a_slot() {
+        let history = QueueHistory::default();
+        let start = Utc::now();
+        for ms in 0..10_000 {
+            history.record(Sample {
+                at: start + Duration::milliseconds(ms * 10),
+                pending: ms,
+                failed: 0,
+            });
+        }
+        let samples = history.samples();
+        assert!(samples.len() <= 11, "{} samples for 100 s", samples.len());
+        assert_eq!(
+            samples.last().map(|s| s.pending),
+            Some(9_999),
+            "the newest is kept"
+        );
     }
 }

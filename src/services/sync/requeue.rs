@@ -1,27 +1,36 @@
-//! FAILED → PENDING, for the CLI and the API alike.
+//! Putting stuck changes back in line, for the CLI, the API and the status page alike:
+//! FAILED changes get a fresh retry budget, and changes backing off after a rejection can
+//! be made due now (after the cause was fixed in db_b, nobody should wait out the backoff).
 
 use sqlx::mysql::MySqlPool;
 
-use crate::db::local;
-use crate::models::QueueEntry;
+use crate::db::queue::{self, RequeueSelection};
+use crate::domain::QueueEntry;
 use crate::services::ServiceError;
 
-/// Requeues one FAILED change (`Some(id)`) or all of them (`None`) with a fresh retry
-/// budget, logging the error each one failed with. A given id that is not FAILED is
-/// `NotFound`.
-pub async fn requeue(pool: &MySqlPool, id: Option<i64>) -> Result<Vec<QueueEntry>, ServiceError> {
-    let entries = local::requeue_failed(pool, id).await?;
-    if let (Some(id), true) = (id, entries.is_empty()) {
+/// Requeues the selected changes, logging the error each one failed with. A given id that
+/// is neither FAILED nor waiting is `NotFound`.
+pub async fn requeue(
+    pool: &MySqlPool,
+    selection: &RequeueSelection,
+) -> Result<Vec<QueueEntry>, ServiceError> {
+    let entries = queue::requeue(pool, selection).await?;
+    if let (Some(id), true) = (selection.id, entries.is_empty()) {
         return Err(ServiceError::NotFound {
-            entity: "FAILED change",
+            entity: if selection.include_waiting {
+                "FAILED or waiting change"
+            } else {
+                "FAILED change"
+            },
             id,
         });
     }
     for entry in &entries {
         tracing::info!(
             queue_id = entry.id,
+            status = entry.sync_status.as_str(),
             last_error = entry.last_error.as_deref().unwrap_or(""),
-            "FAILED change requeued"
+            "change requeued"
         );
     }
     Ok(entries)

@@ -1,10 +1,12 @@
 //! The operator's picture of the queue: counts, the last run, the oldest pending change.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::mysql::MySqlPool;
 
-use crate::db::local;
-use crate::models::{Listing, QueueEntry, SyncRun, SyncStatus};
+use crate::db::load::{self, LoadState};
+use crate::db::{queue, runs};
+use crate::domain::{Listing, QueueEntry, SyncRun, SyncStatus};
 
 #[derive(Debug, Serialize)]
 pub struct QueueCounts {
@@ -20,17 +22,21 @@ pub struct SyncStatusReport {
     /// Whether a run is in progress in this process.
     pub running: bool,
     pub counts: QueueCounts,
-    pub oldest_pending_age_seconds: Option<i64>,
+    /// Age of the oldest PENDING change since it was captured (0 when none is pending).
+    pub oldest_pending_age_seconds: i64,
+    /// PENDING changes backing off after a rejection, and when the first is due again.
+    pub waiting: i64,
+    pub next_retry_at: Option<DateTime<Utc>>,
     pub last_run: Option<SyncRun>,
+    /// The newest run that rejected changes (it may be older than `last_run`).
+    pub last_run_with_rejections: Option<SyncRun>,
 }
 
 /// Queue counts and the age in seconds of the oldest PENDING change (for status and metrics).
-pub async fn queue_depth(
-    local_pool: &MySqlPool,
-) -> Result<(QueueCounts, Option<i64>), sqlx::Error> {
-    let [pending, synced, failed] = local::queue_counts(local_pool).await?;
-    let oldest = local::oldest_pending_at(local_pool).await?;
-    let age = oldest.map(|at| (chrono::Utc::now() - at).num_seconds().max(0));
+pub async fn queue_depth(local_pool: &MySqlPool) -> Result<(QueueCounts, i64), sqlx::Error> {
+    let [pending, synced, failed] = queue::queue_counts(local_pool).await?;
+    let oldest = queue::oldest_pending_at(local_pool).await?;
+    let age = oldest.map_or(0, |at| (Utc::now() - at).num_seconds().max(0));
     Ok((
         QueueCounts {
             pending,
@@ -47,12 +53,17 @@ pub async fn status(
     running: bool,
 ) -> Result<SyncStatusReport, sqlx::Error> {
     let (counts, oldest_pending_age_seconds) = queue_depth(local_pool).await?;
+    let mut conn = local_pool.acquire().await?;
+    let (waiting, next_retry_at) = queue::backing_off(&mut conn).await?;
     Ok(SyncStatusReport {
         online,
         running,
         counts,
         oldest_pending_age_seconds,
-        last_run: local::last_run(local_pool).await?,
+        waiting,
+        next_retry_at,
+        last_run: runs::last_run(local_pool).await?,
+        last_run_with_rejections: runs::last_run_with_rejections(local_pool).await?,
     })
 }
 
@@ -61,6 +72,8 @@ pub async fn status(
 pub struct StatusPage {
     #[serde(flatten)]
     pub report: SyncStatusReport,
+    /// The initial load's progress per table (empty when no load was ever started).
+    pub load: Vec<LoadState>,
     pub entries: Listing<QueueEntry>,
 }
 
@@ -73,9 +86,10 @@ pub async fn status_page(
     limit: u32,
 ) -> Result<StatusPage, sqlx::Error> {
     let report = status(local_pool, online, running).await?;
-    let items = local::queue_entries(local_pool, filter, after_id, limit).await?;
+    let items = queue::queue_entries(local_pool, filter, after_id, limit).await?;
     Ok(StatusPage {
         report,
+        load: load::states_in(local_pool).await?,
         entries: Listing::new(items, limit, |e| e.id),
     })
 }

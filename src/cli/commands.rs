@@ -1,0 +1,223 @@
+//! One function per command.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{CliError, Command, RequeueArgs, RetryArgs, outcome_code, print};
+use crate::config::Config;
+use crate::db::queue::RequeueSelection;
+use crate::db::{self, Role, schema};
+use crate::metrics::Metrics;
+use crate::services::sync::tables::Tables;
+use crate::services::sync::{Preparation, RunError, SyncEngine, requeue, status};
+use crate::services::{ServiceError, setup, verify};
+use crate::startup::{self, Service};
+
+pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliError> {
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    match command {
+        Command::Serve => {
+            Service::build(&config, shutdown).await?.run().await?;
+            Ok(0)
+        }
+        Command::Init { seed, load } => init(&config, seed, load, shutdown).await,
+        Command::Sync => sync(&engine(&config, shutdown).await?).await,
+        Command::Status { json } => status(&config, json).await,
+        Command::Verify { json } => verify_command(&config, json).await,
+        Command::Requeue(args) => requeue_command(&config, requeue_selection(args)).await,
+        Command::Retry(args) => requeue_command(&config, retry_selection(args)).await,
+        Command::Resync => {
+            prepare_and_run(&engine(&config, shutdown).await?, Preparation::Resync).await
+        }
+        Command::Rebase => {
+            prepare_and_run(&engine(&config, shutdown).await?, Preparation::Rebase).await
+        }
+    }
+}
+
+/// The engine for one-shot commands (its metrics registry is never scraped).
+async fn engine(config: &Config, shutdown: CancellationToken) -> Result<Arc<SyncEngine>, CliError> {
+    let metrics = Arc::new(Metrics::new().map_err(|e| CliError::Usage(e.to_string()))?);
+    Ok(startup::engine(config, shutdown, metrics).await?)
+}
+
+async fn init(
+    config: &Config,
+    seed: bool,
+    load: bool,
+    shutdown: CancellationToken,
+) -> Result<u8, CliError> {
+    let report = setup::init(config, seed).await?;
+    print::init_report(config, &report, seed);
+    if load {
+        return prepare_and_run(&engine(config, shutdown).await?, Preparation::Resync).await;
+    }
+    Ok(0)
+}
+
+async fn sync(engine: &Arc<SyncEngine>) -> Result<u8, CliError> {
+    match engine.run().await {
+        Ok(report) => {
+            println!("{report}");
+            Ok(outcome_code(report.outcome))
+        }
+        Err(RunError::AlreadyRunning) => {
+            println!("sync not started: another sync run is in progress");
+            Ok(0)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// `resync` and `rebase`: set the copy up under the run lock, then run (with progress on
+/// the terminal while rows are copied).
+async fn prepare_and_run(
+    engine: &Arc<SyncEngine>,
+    preparation: Preparation,
+) -> Result<u8, CliError> {
+    engine.prepare(preparation).await?;
+    let watcher = tokio::spawn(print::load_progress(engine.watch_load()));
+    let code = sync(engine).await;
+    watcher.abort();
+    print::end_progress_line();
+    code
+}
+
+async fn status(config: &Config, json: bool) -> Result<u8, CliError> {
+    let pool = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
+    let page = status::status_page(&pool, config.is_online, false, None, 0, 50)
+        .await
+        .map_err(|source| CliError::Database {
+            context: "reading the queue failed",
+            source,
+        })?;
+    if json {
+        print::json(&page)?;
+    } else {
+        print::status(&page.report, &page.load);
+    }
+    Ok(0)
+}
+
+async fn verify_command(config: &Config, json: bool) -> Result<u8, CliError> {
+    let local = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
+    let central = db::connect_pool(Role::Central, &config.central, startup::CENTRAL_POOL).await?;
+    let tables = synced_tables(&local, config).await?;
+    let report = verify::verify(&local, &central, &tables, config.sync.site_id.as_deref())
+        .await
+        .map_err(|source| CliError::Database {
+            context: "verify failed",
+            source,
+        })?;
+    if json {
+        print::json(&report)?;
+    } else {
+        print::verify(&report);
+    }
+    Ok(if report.is_equal() { 0 } else { 1 })
+}
+
+/// The synced tables as `init` captured them.
+async fn synced_tables(pool: &sqlx::MySqlPool, config: &Config) -> Result<Tables, CliError> {
+    let mut conn = pool.acquire().await.map_err(|source| CliError::Database {
+        context: "db_a",
+        source,
+    })?;
+    let specs = schema::captured_specs(&mut conn)
+        .await
+        .map_err(|source| CliError::Database {
+            context: "reading sync_tables failed (run `dbsync init`)",
+            source,
+        })?;
+    let missing: Vec<&String> = config
+        .sync
+        .tables
+        .iter()
+        .filter(|t| !specs.iter().any(|s| &s.name == *t))
+        .collect();
+    if !missing.is_empty() {
+        return Err(CliError::Usage(format!(
+            "SYNC_TABLES lists {} but `dbsync init` has not set {} up; run `dbsync init`",
+            missing
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        )));
+    }
+    Ok(Tables::new(
+        specs
+            .into_iter()
+            .filter(|s| config.sync.tables.contains(&s.name))
+            .collect(),
+    ))
+}
+
+fn requeue_selection(args: RequeueArgs) -> RequeueSelection {
+    RequeueSelection {
+        id: args.id,
+        table: None,
+        include_waiting: false,
+    }
+}
+
+fn retry_selection(args: RetryArgs) -> RequeueSelection {
+    RequeueSelection {
+        id: args.id,
+        table: args.table,
+        include_waiting: true,
+    }
+}
+
+async fn requeue_command(config: &Config, selection: RequeueSelection) -> Result<u8, CliError> {
+    let pool = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
+    match requeue::requeue(&pool, &selection).await {
+        Ok(entries) => {
+            println!("requeued {} change(s)", entries.len());
+            if entries.is_empty() {
+                println!(
+                    "nothing was FAILED{}",
+                    if selection.include_waiting {
+                        " or waiting"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(0)
+        }
+        Err(ServiceError::NotFound { entity, id }) => Err(CliError::NotFound(format!(
+            "no {entity} with id {id} (see `dbsync status`)"
+        ))),
+        Err(err) => Err(CliError::Usage(format!("requeue failed: {err}"))),
+    }
+}
+
+/// SIGINT or SIGTERM cancels `shutdown`: the server drains, the run in hand finishes its batch.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutdown requested");
+    shutdown.cancel();
+}

@@ -1,0 +1,181 @@
+//! The `dbsync` command line: arguments (clap), configuration, one command, an exit code.
+//!
+//! Exit codes, for scripts and cron:
+//!
+//! | code | meaning |
+//! | --- | --- |
+//! | 0 | done; for `sync`: every change due was applied (`synced`), or another run holds the lock |
+//! | 1 | an error (a database failed or could not be reached); `verify`: the databases differ |
+//! | 2 | a configuration or usage problem (the message names the setting) |
+//! | 3 | `sync`: the run went through but changes were rejected or are waiting to be retried (`partial`) |
+//! | 4 | `sync`: interrupted (db_b lost mid-run, shutdown); the next run carries on |
+//! | 5 | `sync`: offline (`IS_ONLINE=false`, or db_b did not answer); nothing was touched |
+//! | 6 | `sync`: refused until an operator acts (`rewound`: run `dbsync rebase`; `schema_changed`: run `dbsync init`) |
+
+mod commands;
+mod print;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::env_file::{EnvFile, EnvFileError};
+use crate::config::{Config, ConfigError};
+use crate::domain::Outcome;
+
+#[derive(Parser)]
+#[command(
+    name = "dbsync",
+    version,
+    about = "Sync an offline MySQL database (db_a) into a central one (db_b)",
+    after_help = "Exit codes: 0 done, 1 error, 2 configuration, 3 partial, 4 interrupted, 5 offline, 6 needs an operator (see README)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API and the scheduled sync until SIGINT/SIGTERM.
+    Serve,
+    /// Create both databases, db_a's tables, the capture triggers and db_b's tables;
+    /// after a schema change, update them (idempotent).
+    Init {
+        /// Also load the sample data into an empty db_a.
+        #[arg(long)]
+        seed: bool,
+        /// Then copy every row of db_a to db_b (the initial load), as `resync` does.
+        #[arg(long)]
+        load: bool,
+    },
+    /// Run one sync now and print a one-line summary (exit code: see --help).
+    Sync,
+    /// Show the queue counts, the last run and any load in progress.
+    Status {
+        /// Print JSON (the same as GET /sync/status).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare db_a and db_b, every synced table and column; exit 1 when they differ.
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put FAILED changes back to PENDING with a fresh retry budget.
+    Requeue(RequeueArgs),
+    /// Make stuck changes due now: FAILED ones and ones backing off after a rejection.
+    Retry(RetryArgs),
+    /// Copy every row of db_a to db_b in key-ordered chunks while writers go on, and
+    /// delete rows only db_b has (resumable; progress on the terminal).
+    Resync,
+    /// After db_a's queue went backwards (TRUNCATE, a restored backup): forget what db_b
+    /// knows of this site's queue and copy every row again.
+    Rebase,
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct RequeueArgs {
+    /// The queue id of one FAILED change.
+    #[arg(long)]
+    id: Option<i64>,
+    /// Every FAILED change.
+    #[arg(long)]
+    all_failed: bool,
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct RetryArgs {
+    /// The queue id of one FAILED or waiting change.
+    #[arg(long)]
+    id: Option<i64>,
+    /// Every FAILED and waiting change.
+    #[arg(long)]
+    all: bool,
+    /// Every FAILED and waiting change of this table.
+    #[arg(long)]
+    table: Option<String>,
+}
+
+/// Why a command stopped. Each variant has its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    EnvFile(#[from] EnvFileError),
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Connect(#[from] crate::db::ConnectError),
+    #[error(transparent)]
+    Init(#[from] crate::services::setup::InitError),
+    #[error(transparent)]
+    Run(#[from] crate::services::sync::RunError),
+    #[error(transparent)]
+    Start(#[from] crate::startup::StartError),
+    #[error("{context}: {}", crate::db::error::describe(.source))]
+    Database {
+        context: &'static str,
+        source: sqlx::Error,
+    },
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Config(_) | CliError::EnvFile(_) | CliError::Usage(_) => 2,
+            CliError::Init(err) if err.is_configuration() => 2,
+            CliError::Run(crate::services::sync::RunError::Refused(_)) => 6,
+            _ => 1,
+        }
+    }
+}
+
+/// The exit code of `dbsync sync` for a run's outcome.
+pub fn outcome_code(outcome: Outcome) -> u8 {
+    match outcome {
+        Outcome::Synced => 0,
+        Outcome::Failed | Outcome::Running => 1,
+        Outcome::Partial => 3,
+        Outcome::Interrupted => 4,
+        Outcome::Offline => 5,
+        Outcome::Rewound | Outcome::SchemaChanged => 6,
+    }
+}
+
+/// Parses the arguments, reads the configuration and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match start(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("dbsync: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn start(cli: Cli) -> Result<u8, CliError> {
+    let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    let env_file = EnvFile::load(&dir)?;
+    let config = Config::from_lookup(|name| env_file.lookup(name), &env_file.missing_hint())?;
+    crate::telemetry::init(config.log_format, &config.log_filter);
+    for warning in env_file
+        .warnings
+        .iter()
+        .chain(&crate::config::env_file::environment_warnings())
+    {
+        tracing::warn!("{warning}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| CliError::Usage(format!("cannot start the async runtime: {err}")))?;
+    runtime.block_on(commands::execute(cli.command, config))
+}

@@ -1,0 +1,180 @@
+//! What the commands print: plain lines for people, JSON on request.
+
+use std::io::{IsTerminal, Write};
+
+use chrono::{DateTime, Local, Utc};
+use serde::Serialize;
+
+use super::CliError;
+use crate::config::Config;
+use crate::db::load::LoadState;
+use crate::services::load::LoadProgress;
+use crate::services::setup::InitReport;
+use crate::services::sync::status::SyncStatusReport;
+use crate::services::verify::VerifyReport;
+
+pub(super) fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Usage(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// A time in the machine's local zone, with the zone: `2026-11-29 14:03:07 +01:00`.
+fn local(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M:%S %:z")
+        .to_string()
+}
+
+pub(super) fn init_report(config: &Config, report: &InitReport, seed: bool) {
+    println!(
+        "initialised {} (local) and {} (central): tables {}; {} trigger(s) created",
+        config.local.database,
+        config.central.database,
+        report.tables.join(", "),
+        3 * report.triggers_written.len()
+    );
+    for change in &report.central_changes {
+        println!("db_b: {change}");
+    }
+    for table in &report.reloads {
+        println!("{table}: columns were added; the next run copies its rows again (resumable)");
+    }
+    match (seed, report.seeded) {
+        (false, _) => {}
+        (true, true) => println!("sample data loaded"),
+        (true, false) => println!("sample data skipped (db_a already has users)"),
+    }
+}
+
+pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
+    let c = &report.counts;
+    println!("online: {}", report.online);
+    println!(
+        "pending: {}  synced: {}  failed: {}",
+        c.pending, c.synced, c.failed
+    );
+    println!(
+        "oldest pending change: {}s old",
+        report.oldest_pending_age_seconds
+    );
+    if report.waiting > 0 {
+        let next = report.next_retry_at.map(local).unwrap_or_default();
+        println!(
+            "waiting to be retried: {} (next at {next}); `dbsync retry --all` makes them due now",
+            report.waiting
+        );
+    }
+    if c.failed > 0 {
+        println!("FAILED changes need a fix in db_b, then `dbsync requeue --all-failed`");
+    }
+    match &report.last_run {
+        Some(run) => println!(
+            "last run #{}: {} at {} (applied {}, failed {}){}",
+            run.id,
+            run.outcome,
+            local(run.started_at),
+            run.applied,
+            run.failed,
+            run.message
+                .as_deref()
+                .map(|m| format!(" — {m}"))
+                .unwrap_or_default()
+        ),
+        None => println!("last run: none yet"),
+    }
+    if let Some(run) = &report.last_run_with_rejections
+        && report
+            .last_run
+            .as_ref()
+            .is_some_and(|last| last.id != run.id)
+    {
+        println!(
+            "last run that rejected changes: #{} at {} (failed {})",
+            run.id,
+            local(run.started_at),
+            run.failed
+        );
+    }
+    for load in loads.iter().filter(|l| l.finished_at.is_none()) {
+        println!(
+            "initial load of {}: {} of about {} rows copied (resumes with the next run)",
+            load.table_name, load.rows_copied, load.rows_estimate
+        );
+    }
+}
+
+pub(super) fn verify(report: &VerifyReport) {
+    for table in &report.tables {
+        if table.differing == 0 {
+            println!("{}: equal ({} rows)", table.table, table.compared);
+        } else {
+            println!(
+                "{}: {} differing id(s): {}{}",
+                table.table,
+                table.differing,
+                table.keys.join(", "),
+                if table.listed_with_queued_changes > 0 {
+                    format!(
+                        " — {} of them have changes not synced yet",
+                        table.listed_with_queued_changes
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    if !report.is_equal() && report.pending > 0 {
+        println!(
+            "{} change(s) are still pending in db_a's queue (not synced yet): run `dbsync sync`, then verify again",
+            report.pending
+        );
+    }
+    if !report.is_equal() && report.failed > 0 {
+        println!(
+            "{} change(s) are FAILED: see `dbsync status`",
+            report.failed
+        );
+    }
+}
+
+/// Prints load progress (rows/s, ETA) on one updating line while a terminal watches, or
+/// a line every ten seconds otherwise, until the task is aborted.
+pub(super) async fn load_progress(mut updates: tokio::sync::watch::Receiver<Option<LoadProgress>>) {
+    let terminal = std::io::stderr().is_terminal();
+    let mut last_line = std::time::Instant::now();
+    while updates.changed().await.is_ok() {
+        let Some(p) = updates.borrow_and_update().clone() else {
+            continue;
+        };
+        if !terminal && last_line.elapsed().as_secs() < 10 {
+            continue;
+        }
+        last_line = std::time::Instant::now();
+        let seconds = p.elapsed.as_secs_f64().max(0.001);
+        let rate = p.copied as f64 / seconds;
+        let eta = if rate > 0.0 && p.estimate > p.copied {
+            format!("{:.0}s", (p.estimate - p.copied) as f64 / rate)
+        } else {
+            "-".to_string()
+        };
+        let line = format!(
+            "loading {}: {} of ~{} rows, {:.0} rows/s, ETA {eta}",
+            p.table, p.copied, p.estimate, rate
+        );
+        let mut err = std::io::stderr();
+        let _ = if terminal {
+            write!(err, "\r\x1b[2K{line}")
+        } else {
+            writeln!(err, "{line}")
+        };
+        let _ = err.flush();
+    }
+}
+
+pub(super) fn end_progress_line() {
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K");
+    }
+}

@@ -1,3 +1,0 @@
-//! Scheduling of background work.
-
-pub mod sync_cron;

@@ -1,0 +1,310 @@
+//! Table definitions read from `information_schema`: the columns, key, indexes and foreign
+//! keys of a table, classified into a [`TableSpec`]. This is where table and column names
+//! come from before they reach SQL (always quoted with [`super::quote_ident`]).
+
+use std::collections::BTreeMap;
+
+use sqlx::mysql::MySqlConnection;
+
+use crate::domain::table::{ColumnSpec, ForeignKeySpec, IndexSpec, TableSpec, ValueClass};
+
+/// Why a configured table cannot be synced.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("table `{0}` does not exist in the database")]
+    NoSuchTable(String),
+    #[error("table `{0}` has no primary key: every synced table needs one")]
+    NoPrimaryKey(String),
+    #[error(
+        "table `{table}`: column `{column}` has type {column_type}, which dbsync cannot copy exactly"
+    )]
+    UnsupportedType {
+        table: String,
+        column: String,
+        column_type: String,
+    },
+    #[error("table `{0}` is not an InnoDB table: capture triggers need transactions")]
+    NotTransactional(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+#[derive(sqlx::FromRow)]
+struct ColumnRow {
+    name: String,
+    data_type: String,
+    column_type: String,
+    is_nullable: String,
+    extra: String,
+    precision: Option<u64>,
+    scale: Option<u64>,
+    fraction: Option<u64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct IndexRow {
+    index_name: String,
+    non_unique: i64,
+    column_name: String,
+    sub_part: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ForeignKeyRow {
+    name: String,
+    column_name: String,
+    parent_table: String,
+    parent_column: String,
+    delete_rule: String,
+    update_rule: String,
+}
+
+/// The definition of `table` in the connection's current database.
+pub async fn table_spec(
+    conn: &mut MySqlConnection,
+    table: &str,
+) -> Result<TableSpec, CatalogError> {
+    let options: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT CAST(ENGINE AS CHAR), CAST(TABLE_COLLATION AS CHAR), \
+           CAST(CCSA.CHARACTER_SET_NAME AS CHAR) \
+         FROM information_schema.TABLES T \
+         LEFT JOIN information_schema.COLLATION_CHARACTER_SET_APPLICABILITY CCSA \
+           ON CCSA.COLLATION_NAME = T.TABLE_COLLATION \
+         WHERE T.TABLE_SCHEMA = DATABASE() AND T.TABLE_NAME = ? AND T.TABLE_TYPE = 'BASE TABLE'",
+    )
+    .bind(table)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((engine, collation, charset)) = options else {
+        return Err(CatalogError::NoSuchTable(table.to_string()));
+    };
+    if !engine.eq_ignore_ascii_case("InnoDB") {
+        return Err(CatalogError::NotTransactional(table.to_string()));
+    }
+    let mut table_options = "ENGINE=InnoDB".to_string();
+    if let (Some(charset), Some(collation)) = (charset, collation) {
+        table_options.push_str(&format!(" DEFAULT CHARSET={charset} COLLATE={collation}"));
+    }
+
+    let rows: Vec<ColumnRow> = sqlx::query_as(
+        "SELECT CAST(COLUMN_NAME AS CHAR) AS name, CAST(DATA_TYPE AS CHAR) AS data_type, \
+           CAST(COLUMN_TYPE AS CHAR) AS column_type, CAST(IS_NULLABLE AS CHAR) AS is_nullable, \
+           CAST(EXTRA AS CHAR) AS extra, CAST(NUMERIC_PRECISION AS UNSIGNED) AS `precision`, \
+           CAST(NUMERIC_SCALE AS UNSIGNED) AS scale, \
+           CAST(DATETIME_PRECISION AS UNSIGNED) AS fraction \
+         FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?;
+    let definitions = column_definitions(conn, table).await?;
+    let mut columns = Vec::with_capacity(rows.len());
+    for row in rows {
+        let class = classify(&row).ok_or_else(|| CatalogError::UnsupportedType {
+            table: table.to_string(),
+            column: row.name.clone(),
+            column_type: row.column_type.clone(),
+        })?;
+        let extra = row.extra.to_ascii_lowercase();
+        let definition = definitions
+            .iter()
+            .find(|(name, _)| *name == row.name)
+            .map(|(_, d)| d.clone())
+            .unwrap_or_else(|| row.column_type.clone());
+        columns.push(ColumnSpec {
+            definition,
+            // MySQL 8 prints DEFAULT_GENERATED for expression defaults: not a generated column.
+            generated: [
+                "virtual generated",
+                "stored generated",
+                "persistent generated",
+            ]
+            .iter()
+            .any(|g| extra.contains(g)),
+            on_update_now: extra.contains("on update"),
+            nullable: row.is_nullable == "YES",
+            name: row.name,
+            column_type: row.column_type,
+            class,
+        });
+    }
+
+    let index_rows: Vec<IndexRow> = sqlx::query_as(
+        "SELECT CAST(INDEX_NAME AS CHAR) AS index_name, CAST(NON_UNIQUE AS SIGNED) AS non_unique, \
+           CAST(COLUMN_NAME AS CHAR) AS column_name, CAST(SUB_PART AS SIGNED) AS sub_part \
+         FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut key = Vec::new();
+    let mut by_name: BTreeMap<String, IndexSpec> = BTreeMap::new();
+    for row in index_rows {
+        if row.index_name == "PRIMARY" {
+            key.push(row.column_name);
+            continue;
+        }
+        by_name
+            .entry(row.index_name.clone())
+            .or_insert_with(|| IndexSpec {
+                name: row.index_name.clone(),
+                unique: row.non_unique == 0,
+                columns: Vec::new(),
+            })
+            .columns
+            .push((row.column_name, row.sub_part.map(|p| p as u32)));
+    }
+    if key.is_empty() {
+        return Err(CatalogError::NoPrimaryKey(table.to_string()));
+    }
+
+    let fk_rows: Vec<ForeignKeyRow> = sqlx::query_as(
+        "SELECT CAST(K.CONSTRAINT_NAME AS CHAR) AS name, CAST(K.COLUMN_NAME AS CHAR) AS column_name, \
+           CAST(K.REFERENCED_TABLE_NAME AS CHAR) AS parent_table, \
+           CAST(K.REFERENCED_COLUMN_NAME AS CHAR) AS parent_column, \
+           CAST(R.DELETE_RULE AS CHAR) AS delete_rule, CAST(R.UPDATE_RULE AS CHAR) AS update_rule \
+         FROM information_schema.KEY_COLUMN_USAGE K \
+         JOIN information_schema.REFERENTIAL_CONSTRAINTS R \
+           ON R.CONSTRAINT_SCHEMA = K.CONSTRAINT_SCHEMA AND R.CONSTRAINT_NAME = K.CONSTRAINT_NAME \
+          AND R.TABLE_NAME = K.TABLE_NAME \
+         WHERE K.TABLE_SCHEMA = DATABASE() AND K.TABLE_NAME = ? \
+           AND K.REFERENCED_TABLE_NAME IS NOT NULL \
+           AND K.REFERENCED_TABLE_SCHEMA = K.TABLE_SCHEMA \
+         ORDER BY K.CONSTRAINT_NAME, K.ORDINAL_POSITION",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut foreign_keys: Vec<ForeignKeySpec> = Vec::new();
+    for row in fk_rows {
+        match foreign_keys.last_mut() {
+            Some(fk) if fk.name == row.name => {
+                fk.columns.push(row.column_name);
+                fk.parent_columns.push(row.parent_column);
+            }
+            _ => foreign_keys.push(ForeignKeySpec {
+                name: row.name,
+                columns: vec![row.column_name],
+                parent_table: row.parent_table,
+                parent_columns: vec![row.parent_column],
+                on_delete: row.delete_rule,
+                on_update: row.update_rule,
+            }),
+        }
+    }
+    let indexes = by_name.into_values().collect();
+
+    Ok(TableSpec {
+        name: table.to_string(),
+        columns,
+        key,
+        indexes,
+        foreign_keys,
+        table_options,
+    })
+}
+
+/// Each column's definition text from `SHOW CREATE TABLE`: one column per line, starting
+/// with its quoted name. `AUTO_INCREMENT` is dropped.
+async fn column_definitions(
+    conn: &mut MySqlConnection,
+    table: &str,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let sql = format!("SHOW CREATE TABLE {}", super::quote_ident(table));
+    let (_, create): (String, String) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_one(conn)
+        .await?;
+    Ok(create.lines().filter_map(parse_column_line).collect())
+}
+
+/// `  `name` int(11) NOT NULL AUTO_INCREMENT,` → (`name`, `int(11) NOT NULL`).
+fn parse_column_line(line: &str) -> Option<(String, String)> {
+    let rest = line.strip_prefix("  `")?;
+    // The name ends at the first backtick not doubled.
+    let mut name = String::new();
+    let mut chars = rest.char_indices().peekable();
+    let end = loop {
+        let (at, c) = chars.next()?;
+        if c == '`' {
+            if rest[at + 1..].starts_with('`') {
+                name.push('`');
+                chars.next();
+                continue;
+            }
+            break at + 1;
+        }
+        name.push(c);
+    };
+    let definition = rest[end..]
+        .trim()
+        .trim_end_matches(',')
+        .replace(" AUTO_INCREMENT", "");
+    Some((name, definition))
+}
+
+/// How a column's values travel, by its server type; `None` for types dbsync does not copy.
+fn classify(row: &ColumnRow) -> Option<ValueClass> {
+    let fraction = row.fraction.unwrap_or(0) as u32;
+    let zerofill = row.column_type.to_ascii_lowercase().contains("zerofill");
+    Some(match row.data_type.to_ascii_lowercase().as_str() {
+        // ZEROFILL integers print with leading zeros, which is not a JSON number.
+        "tinyint" | "smallint" | "mediumint" | "int" | "bigint" if zerofill => ValueClass::Text,
+        "tinyint" | "smallint" | "mediumint" | "int" | "bigint" => ValueClass::Integer,
+        "decimal" => ValueClass::Decimal {
+            precision: row.precision.unwrap_or(10) as u32,
+            scale: row.scale.unwrap_or(0) as u32,
+        },
+        "float" => ValueClass::Float,
+        "double" => ValueClass::Double,
+        "bit" => ValueClass::Bit,
+        // YEAR prints as `0000` for zero, which is not a JSON number either: cast to text.
+        "year" => ValueClass::CastText,
+        "date" | "datetime" | "time" => ValueClass::Temporal {
+            fraction_digits: fraction,
+        },
+        "timestamp" => ValueClass::Timestamp {
+            fraction_digits: fraction,
+        },
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "enum" | "set" => {
+            ValueClass::Text
+        }
+        "longtext" | "json" => ValueClass::CastText,
+        "inet4" | "inet6" | "uuid" => ValueClass::CastText,
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => {
+            ValueClass::Binary
+        }
+        "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
+        | "multipolygon" | "geometrycollection" => ValueClass::Binary,
+        _ => return None,
+    })
+}
+
+/// Names of the base tables in the connection's current database.
+pub async fn table_names(conn: &mut MySqlConnection) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_column_line;
+
+    #[test]
+    fn column_lines_of_show_create_table() {
+        assert_eq!(
+            parse_column_line("  `id` bigint(20) NOT NULL AUTO_INCREMENT,"),
+            Some(("id".into(), "bigint(20) NOT NULL".into()))
+        );
+        assert_eq!(
+            parse_column_line("  `we``ird` varchar(10) DEFAULT 'a,b'"),
+            Some(("we`ird".into(), "varchar(10) DEFAULT 'a,b'".into()))
+        );
+        assert_eq!(parse_column_line("  PRIMARY KEY (`id`),"), None);
+    }
+}

@@ -1,0 +1,155 @@
+//! Every MySQL error number dbsync reacts to, by name, and the one classification of a
+//! database error into a [`Kind`]. What a sync run *does* about each kind is decided in
+//! `services::sync::policy`; the API maps kinds to answers in `services`.
+
+/// Server error numbers (MySQL / MariaDB / Galera), named once.
+pub mod code {
+    pub const WSREP_NOT_READY: u16 = 1047;
+    pub const BAD_NULL: u16 = 1048;
+    pub const BAD_DB: u16 = 1049;
+    pub const SERVER_SHUTDOWN: u16 = 1053;
+    pub const BAD_FIELD: u16 = 1054;
+    pub const DUP_ENTRY: u16 = 1062;
+    pub const ACCESS_DENIED: u16 = 1045;
+    pub const DB_ACCESS_DENIED: u16 = 1044;
+    pub const TOO_MANY_CONNECTIONS: u16 = 1040;
+    /// "Unknown error": Galera reports "Maximum writeset size exceeded" with it.
+    pub const UNKNOWN_ERROR: u16 = 1105;
+    pub const NO_SUCH_TABLE: u16 = 1146;
+    pub const NET_PACKET_TOO_LARGE: u16 = 1153;
+    /// "Got error N during COMMIT": a Galera writeset over `wsrep_max_ws_rows/size`.
+    pub const ERROR_DURING_COMMIT: u16 = 1180;
+    pub const TRANS_CACHE_FULL: u16 = 1197;
+    pub const LOCK_WAIT_TIMEOUT: u16 = 1205;
+    pub const LOCK_DEADLOCK: u16 = 1213;
+    pub const NO_REFERENCED_ROW: u16 = 1216;
+    pub const ROW_IS_REFERENCED: u16 = 1217;
+    pub const TRUNCATED: u16 = 1265;
+    pub const OUT_OF_RANGE: u16 = 1264;
+    pub const OPTION_PREVENTS_STATEMENT: u16 = 1290;
+    pub const TRUNCATED_WRONG_VALUE: u16 = 1292;
+    pub const QUERY_INTERRUPTED: u16 = 1317;
+    pub const INCORRECT_STRING_VALUE: u16 = 1366;
+    pub const DATA_TOO_LONG: u16 = 1406;
+    pub const ROW_IS_REFERENCED_2: u16 = 1451;
+    pub const NO_REFERENCED_ROW_2: u16 = 1452;
+    pub const DATA_OUT_OF_RANGE: u16 = 1690;
+    pub const CONNECTION_KILLED: u16 = 1927;
+    pub const INVALID_JSON: u16 = 3140;
+    pub const CHECK_CONSTRAINT_VIOLATED: u16 = 3819;
+    pub const CONSTRAINT_FAILED: u16 = 4025;
+    pub const CR_CONN_HOST_ERROR: u16 = 2003;
+    pub const CR_UNKNOWN_HOST: u16 = 2005;
+    pub const CR_SERVER_GONE: u16 = 2006;
+    pub const CR_SERVER_LOST: u16 = 2013;
+}
+
+/// What kind of trouble an error is, independent of who hit it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The connection or the server is gone, shutting down, read-only, or (Galera) not
+    /// part of the Primary component: nothing about the data.
+    Connection,
+    /// A deadlock or a Galera certification conflict (1213): trying again can work.
+    Conflict,
+    /// A lock wait timed out (1205): a row the change needs is locked by someone else.
+    LockWait,
+    /// The transaction is too large for the server or cluster: a smaller one can work.
+    Capacity,
+    /// A table, column or database is missing or not accessible: a set-up problem.
+    Schema,
+    /// The server refused the data itself: a key clash, a foreign key, a value out of range.
+    Data,
+    /// Anything else.
+    Other,
+}
+
+/// The MySQL error number, when `err` is a server error.
+pub fn number(err: &sqlx::Error) -> Option<u16> {
+    match err {
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .map(|e| e.number()),
+        _ => None,
+    }
+}
+
+pub fn classify(err: &sqlx::Error) -> Kind {
+    use code::*;
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::BeginFailed => Kind::Connection,
+        sqlx::Error::Database(db) => match number(err) {
+            Some(
+                WSREP_NOT_READY
+                | SERVER_SHUTDOWN
+                | CR_SERVER_GONE
+                | CR_SERVER_LOST
+                | OPTION_PREVENTS_STATEMENT
+                | QUERY_INTERRUPTED
+                | CONNECTION_KILLED
+                | TOO_MANY_CONNECTIONS
+                | CR_CONN_HOST_ERROR
+                | CR_UNKNOWN_HOST,
+            ) => Kind::Connection,
+            Some(LOCK_DEADLOCK) => Kind::Conflict,
+            Some(LOCK_WAIT_TIMEOUT) => Kind::LockWait,
+            Some(ERROR_DURING_COMMIT | NET_PACKET_TOO_LARGE | TRANS_CACHE_FULL) => Kind::Capacity,
+            Some(UNKNOWN_ERROR) if db.message().to_ascii_lowercase().contains("writeset") => {
+                Kind::Capacity
+            }
+            Some(NO_SUCH_TABLE | BAD_FIELD | BAD_DB | ACCESS_DENIED | DB_ACCESS_DENIED) => {
+                Kind::Schema
+            }
+            Some(
+                BAD_NULL
+                | DUP_ENTRY
+                | NO_REFERENCED_ROW
+                | ROW_IS_REFERENCED
+                | TRUNCATED
+                | OUT_OF_RANGE
+                | TRUNCATED_WRONG_VALUE
+                | INCORRECT_STRING_VALUE
+                | DATA_TOO_LONG
+                | ROW_IS_REFERENCED_2
+                | NO_REFERENCED_ROW_2
+                | DATA_OUT_OF_RANGE
+                | INVALID_JSON
+                | CHECK_CONSTRAINT_VIOLATED
+                | CONSTRAINT_FAILED,
+            ) => Kind::Data,
+            _ => Kind::Other,
+        },
+        _ => Kind::Other,
+    }
+}
+
+/// A database error as a short sentence for logs, `last_error` and CLI messages: the
+/// server's message, or what happened to the connection. Never includes credentials.
+pub fn describe(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        sqlx::Error::Io(io) => format!("connection error: {io}"),
+        sqlx::Error::PoolTimedOut => "no connection in time".to_string(),
+        sqlx::Error::Tls(_) => "TLS negotiation failed".to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_are_never_data() {
+        let io = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert_eq!(classify(&io), Kind::Connection);
+        assert_eq!(classify(&sqlx::Error::PoolTimedOut), Kind::Connection);
+        assert_eq!(classify(&sqlx::Error::RowNotFound), Kind::Other);
+    }
+}

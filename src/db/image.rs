@@ -1,0 +1,133 @@
+//! The SQL that writes a row image (in capture triggers, snapshots and `verify`) and the
+//! placeholders that put an image's values back (in db_b). Both sides follow one table of
+//! [`ValueClass`] encodings, so a value makes the round trip bit-exactly:
+//!
+//! | class | in the image | back in db_b |
+//! | --- | --- | --- |
+//! | Integer | JSON number | `?` |
+//! | Decimal, Double, CastText (JSON, LONGTEXT, YEAR, INET6…) | `CAST(x AS CHAR)` | `?` |
+//! | Float | `CAST(CAST(x AS DOUBLE) AS CHAR)` | `?` |
+//! | Temporal (DATE, DATETIME, TIME), Text | `x` (a JSON string) | `?` |
+//! | Timestamp | `CAST(UNIX_TIMESTAMP(x) AS CHAR)` | `FROM_UNIXTIME(?)`, zero kept zero |
+//! | Binary (BLOB, VARBINARY, GEOMETRY…) | `HEX(x)` | `UNHEX(?)` |
+//! | Bit | `HEX(x)` | `CAST(CONV(?, 16, 10) AS UNSIGNED)` |
+
+use crate::db::{quote_ident, quote_literal};
+use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
+
+/// Whose values an expression reads: a trigger's `NEW`/`OLD` row, or the table's own
+/// columns (in a `SELECT`).
+#[derive(Debug, Clone, Copy)]
+pub enum RowRef {
+    New,
+    Old,
+    Stored,
+}
+
+fn column_ref(row: RowRef, column: &str) -> String {
+    match row {
+        RowRef::New => format!("NEW.{}", quote_ident(column)),
+        RowRef::Old => format!("OLD.{}", quote_ident(column)),
+        RowRef::Stored => quote_ident(column),
+    }
+}
+
+/// The image text of one column's value.
+pub fn value_expr(column: &ColumnSpec, row: RowRef) -> String {
+    let x = column_ref(row, &column.name);
+    match column.class {
+        ValueClass::Integer | ValueClass::Temporal { .. } | ValueClass::Text => x,
+        ValueClass::Decimal { .. } | ValueClass::Double | ValueClass::CastText => {
+            format!("CAST({x} AS CHAR)")
+        }
+        ValueClass::Float => format!("CAST(CAST({x} AS DOUBLE) AS CHAR)"),
+        ValueClass::Timestamp { .. } => format!("CAST(UNIX_TIMESTAMP({x}) AS CHAR)"),
+        ValueClass::Binary | ValueClass::Bit => format!("HEX({x})"),
+    }
+}
+
+/// `JSON_OBJECT('col', value, …)` over every column an image carries.
+pub fn image_expr(spec: &TableSpec, row: RowRef) -> String {
+    let pairs: Vec<String> = spec
+        .image_columns()
+        .map(|c| format!("{}, {}", quote_literal(&c.name), value_expr(c, row)))
+        .collect();
+    format!("JSON_OBJECT({})", pairs.join(", "))
+}
+
+/// `(record_id, record_key)` expressions for a queue row: an integer key is `record_id`,
+/// any other key shape is the JSON array of its values in `record_key`.
+pub fn key_exprs(spec: &TableSpec, row: RowRef) -> (String, String) {
+    if spec.has_integer_key() {
+        let id = spec
+            .key_columns()
+            .next()
+            .map(|c| column_ref(row, &c.name))
+            .unwrap_or_else(|| "NULL".to_string());
+        (id, "NULL".to_string())
+    } else {
+        ("NULL".to_string(), key_array_expr(spec, row))
+    }
+}
+
+/// `JSON_ARRAY(value, …)` of the key columns: the record's identity as text.
+pub fn key_array_expr(spec: &TableSpec, row: RowRef) -> String {
+    let values: Vec<String> = spec.key_columns().map(|c| value_expr(c, row)).collect();
+    format!("JSON_ARRAY({})", values.join(", "))
+}
+
+/// The SQL that turns one bound image value back into the column's value in db_b, and how
+/// many times the value is bound in it.
+pub fn placeholder(column: &ColumnSpec) -> (&'static str, usize) {
+    match column.class {
+        ValueClass::Binary => ("UNHEX(?)", 1),
+        ValueClass::Bit => ("CAST(CONV(?, 16, 10) AS UNSIGNED)", 1),
+        // Epoch seconds, read in db_b's UTC session; 0 is the zero TIMESTAMP, which
+        // FROM_UNIXTIME cannot produce.
+        ValueClass::Timestamp { .. } => (
+            "IF(CAST(? AS DECIMAL(24,6)) = 0, '0000-00-00 00:00:00', FROM_UNIXTIME(CAST(? AS DECIMAL(24,6))))",
+            2,
+        ),
+        _ => ("?", 1),
+    }
+}
+
+/// `NOT (NEW.a <=> OLD.a AND …)` over `columns`, comparing text as bytes so a case-only
+/// change counts; `FALSE` when `columns` is empty.
+pub fn changed_condition<'a>(columns: impl Iterator<Item = &'a ColumnSpec>) -> String {
+    let equalities: Vec<String> = columns
+        .map(|c| {
+            let (new, old) = (
+                column_ref(RowRef::New, &c.name),
+                column_ref(RowRef::Old, &c.name),
+            );
+            match c.class {
+                ValueClass::Text | ValueClass::CastText => {
+                    format!("BINARY {new} <=> BINARY {old}")
+                }
+                _ => format!("{new} <=> {old}"),
+            }
+        })
+        .collect();
+    if equalities.is_empty() {
+        "FALSE".to_string()
+    } else {
+        format!("NOT ({})", equalities.join(" AND "))
+    }
+}
+
+/// `WHERE`-ready equality of the key columns with `NEW`'s values (for reading the stored row
+/// inside a trigger).
+pub fn key_matches_new(spec: &TableSpec) -> String {
+    let parts: Vec<String> = spec
+        .key_columns()
+        .map(|c| {
+            format!(
+                "{} = {}",
+                quote_ident(&c.name),
+                column_ref(RowRef::New, &c.name)
+            )
+        })
+        .collect();
+    parts.join(" AND ")
+}

@@ -1,0 +1,333 @@
+//! `sync_queue` on db_a: reading due changes, marking them, parking rejected ones,
+//! requeueing, counting and purging. Nothing here writes a queue row for a data change:
+//! the triggers do.
+
+use chrono::{DateTime, Utc};
+use sqlx::mysql::{MySql, MySqlConnection, MySqlPool};
+use sqlx::{Connection, QueryBuilder, Row};
+
+use crate::domain::{QueueEntry, SyncStatus};
+
+/// Longest `last_error` stored: a hand-written row can make an error text of any length,
+/// and a text too long for the column would make parking the row fail.
+pub const MAX_ERROR_CHARS: usize = 1000;
+
+/// A queue row as the engine reads it; validated by the engine, never trusted.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueuedChange {
+    pub id: i64,
+    pub table_name: String,
+    pub record_id: Option<i64>,
+    pub record_key: Option<Vec<u8>>,
+    pub operation: String,
+    pub payload: Option<String>,
+    pub retry_count: i32,
+    /// 1 when the change may be tried now, 0 while it backs off after a rejection.
+    pub due: i64,
+}
+
+impl QueuedChange {
+    pub fn is_due(&self) -> bool {
+        self.due != 0
+    }
+}
+
+const CHANGE_COLUMNS: &str = "id, table_name, record_id, record_key, CAST(operation AS CHAR) AS operation, \
+     payload, retry_count, \
+     CAST(next_attempt_at IS NULL OR next_attempt_at <= CURRENT_TIMESTAMP(6) AS SIGNED) AS due";
+
+/// The highest queue id (committed), or 0 for an empty queue.
+pub async fn max_id(conn: &mut MySqlConnection) -> Result<i64, sqlx::Error> {
+    let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM sync_queue")
+        .fetch_one(conn)
+        .await?;
+    Ok(max.unwrap_or(0))
+}
+
+/// PENDING changes with `after_id < id <= up_to`, in id order, whether due or backing off:
+/// reading the backing-off ones in order is how the engine knows which records must wait.
+pub async fn pending_changes(
+    conn: &mut MySqlConnection,
+    after_id: i64,
+    up_to: i64,
+    limit: u32,
+) -> Result<Vec<QueuedChange>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {CHANGE_COLUMNS} FROM sync_queue \
+         WHERE sync_status = 'PENDING' AND id > ? AND id <= ? ORDER BY id LIMIT ?"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(after_id)
+        .bind(up_to)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+}
+
+/// One queue row by id, whatever its status.
+pub async fn change(
+    conn: &mut MySqlConnection,
+    id: i64,
+) -> Result<Option<QueuedChange>, sqlx::Error> {
+    let sql = format!("SELECT {CHANGE_COLUMNS} FROM sync_queue WHERE id = ?");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Ids of PENDING changes below `below`, at most `limit`, in id order.
+pub async fn pending_ids_below(
+    conn: &mut MySqlConnection,
+    below: i64,
+    limit: u32,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM sync_queue WHERE sync_status = 'PENDING' AND id < ? ORDER BY id LIMIT ?",
+    )
+    .bind(below)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+fn push_id_list(query: &mut QueryBuilder<MySql>, ids: &[i64]) {
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+}
+
+/// PENDING → SYNCED for `ids`, in one statement.
+pub async fn mark_synced(conn: &mut MySqlConnection, ids: &[i64]) -> Result<u64, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut query = QueryBuilder::<MySql>::new(
+        "UPDATE sync_queue SET sync_status = 'SYNCED', next_attempt_at = NULL \
+         WHERE sync_status = 'PENDING' AND id IN (",
+    );
+    push_id_list(&mut query, ids);
+    query.push(")");
+    Ok(query.build().execute(conn).await?.rows_affected())
+}
+
+/// Cuts `text` to [`MAX_ERROR_CHARS`] characters.
+pub fn bounded_error(text: &str) -> String {
+    match text.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// Records a failed attempt: the new retry count, the error (bounded), and either the next
+/// attempt time (`retry_in = Some`) or FAILED (`retry_in = None`).
+pub async fn record_failed_attempt(
+    conn: &mut MySqlConnection,
+    id: i64,
+    retry_count: i32,
+    error: &str,
+    retry_in: Option<std::time::Duration>,
+) -> Result<(), sqlx::Error> {
+    let (status, delay_micros) = match retry_in {
+        Some(delay) => (
+            SyncStatus::Pending,
+            Some(i64::try_from(delay.as_micros()).unwrap_or(i64::MAX)),
+        ),
+        None => (SyncStatus::Failed, None),
+    };
+    sqlx::query(
+        "UPDATE sync_queue SET retry_count = ?, last_error = ?, sync_status = ?, \
+         next_attempt_at = TIMESTAMPADD(MICROSECOND, ?, CURRENT_TIMESTAMP(6)) \
+         WHERE id = ? AND sync_status = 'PENDING'",
+    )
+    .bind(retry_count)
+    .bind(bounded_error(error))
+    .bind(status.as_str())
+    .bind(delay_micros)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Counts of queue rows by status, in [`SyncStatus::ALL`] order.
+pub async fn queue_counts(pool: &MySqlPool) -> Result<[i64; 3], sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT CAST(sync_status AS CHAR) AS sync_status, COUNT(*) AS n FROM sync_queue GROUP BY sync_status")
+            .fetch_all(pool)
+            .await?;
+    let mut counts = [0; 3];
+    for row in rows {
+        let status: String = row.try_get("sync_status")?;
+        let n: i64 = row.try_get("n")?;
+        if let Some(i) = SyncStatus::ALL.iter().position(|s| s.as_str() == status) {
+            counts[i] = n;
+        }
+    }
+    Ok(counts)
+}
+
+/// PENDING changes: a range of the status index, cheap however much SYNCED history there is.
+pub async fn pending_count(conn: &mut MySqlConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'")
+        .fetch_one(conn)
+        .await
+}
+
+/// What still waits after a run: PENDING changes backing off after a rejection, and the
+/// earliest time one of them is due again.
+pub async fn backing_off(
+    conn: &mut MySqlConnection,
+) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COUNT(*), MIN(next_attempt_at) FROM sync_queue \
+         WHERE sync_status = 'PENDING' AND next_attempt_at > CURRENT_TIMESTAMP(6)",
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// When the oldest PENDING change was captured (retries do not make it younger).
+pub async fn oldest_pending_at(pool: &MySqlPool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT created_at FROM sync_queue WHERE sync_status = 'PENDING' ORDER BY id LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+const ENTRY_COLUMNS: &str = "id, table_name, record_id, CAST(record_key AS CHAR) AS record_key, \
+     CAST(operation AS CHAR) AS operation, CAST(sync_status AS CHAR) AS sync_status, retry_count, \
+     last_error, created_at, last_updated_at, next_attempt_at";
+
+pub async fn queue_entries(
+    pool: &MySqlPool,
+    status: Option<SyncStatus>,
+    after_id: i64,
+    limit: u32,
+) -> Result<Vec<QueueEntry>, sqlx::Error> {
+    let mut query = QueryBuilder::<MySql>::new(format!(
+        "SELECT {ENTRY_COLUMNS} FROM sync_queue WHERE id > "
+    ));
+    query.push_bind(after_id);
+    if let Some(status) = status {
+        query.push(" AND sync_status = ").push_bind(status.as_str());
+    }
+    query.push(" ORDER BY id LIMIT ").push_bind(limit);
+    query.build_query_as().fetch_all(pool).await
+}
+
+/// Which changes a requeue takes.
+#[derive(Debug, Clone, Default)]
+pub struct RequeueSelection {
+    /// One change by queue id.
+    pub id: Option<i64>,
+    /// Only changes of this table.
+    pub table: Option<String>,
+    /// Also changes backing off after a rejection (made due now), not only FAILED ones.
+    pub include_waiting: bool,
+}
+
+/// FAILED → PENDING with a fresh retry budget, and (when asked) backing-off changes made
+/// due now. Returns the entries as they were (with the error they failed with).
+pub async fn requeue(
+    pool: &MySqlPool,
+    selection: &RequeueSelection,
+) -> Result<Vec<QueueEntry>, sqlx::Error> {
+    let filter = |query: &mut QueryBuilder<MySql>| {
+        if selection.include_waiting {
+            query.push(
+                " WHERE (sync_status = 'FAILED' OR (sync_status = 'PENDING' \
+                 AND next_attempt_at > CURRENT_TIMESTAMP(6)))",
+            );
+        } else {
+            query.push(" WHERE sync_status = 'FAILED'");
+        }
+        if let Some(id) = selection.id {
+            query.push(" AND id = ").push_bind(id);
+        }
+        if let Some(table) = &selection.table {
+            query.push(" AND table_name = ").push_bind(table.clone());
+        }
+    };
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    let mut select = QueryBuilder::<MySql>::new(format!("SELECT {ENTRY_COLUMNS} FROM sync_queue"));
+    filter(&mut select);
+    select.push(" ORDER BY id FOR UPDATE");
+    let entries: Vec<QueueEntry> = select.build_query_as().fetch_all(&mut *tx).await?;
+    let mut update = QueryBuilder::<MySql>::new(
+        "UPDATE sync_queue SET retry_count = IF(sync_status = 'FAILED', 0, retry_count), \
+         sync_status = 'PENDING', next_attempt_at = NULL",
+    );
+    filter(&mut update);
+    update.build().execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(entries)
+}
+
+/// Deletes SYNCED rows last touched before `cutoff`, walking the SYNCED ids in windows of
+/// `chunk` rows and stopping at the first window with nothing old enough (rows age in id
+/// order, but a requeued change can be young among old ones: it is stepped over, not a
+/// stop). The newest SYNCED row is always kept: it identifies the queue's position to db_b
+/// (see `services::sync::rewind`). Returns how many rows it deleted.
+pub async fn purge_synced(
+    pool: &MySqlPool,
+    cutoff: DateTime<Utc>,
+    chunk: u32,
+) -> Result<u64, sqlx::Error> {
+    let newest: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(id) FROM sync_queue WHERE sync_status = 'SYNCED'")
+            .fetch_one(pool)
+            .await?;
+    let Some(newest) = newest else { return Ok(0) };
+    let mut purged = 0;
+    let mut cursor = i64::MIN;
+    loop {
+        let window: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, CAST(last_updated_at < ? AS SIGNED) FROM sync_queue \
+             WHERE sync_status = 'SYNCED' AND id > ? AND id < ? ORDER BY id LIMIT ?",
+        )
+        .bind(cutoff)
+        .bind(cursor)
+        .bind(newest)
+        .bind(chunk)
+        .fetch_all(pool)
+        .await?;
+        let Some(&(last, _)) = window.last() else {
+            return Ok(purged);
+        };
+        cursor = last;
+        let old: Vec<i64> = window
+            .iter()
+            .filter(|(_, o)| *o != 0)
+            .map(|(id, _)| *id)
+            .collect();
+        if old.is_empty() {
+            return Ok(purged);
+        }
+        let mut delete = QueryBuilder::<MySql>::new(
+            "DELETE FROM sync_queue WHERE sync_status = 'SYNCED' AND id IN (",
+        );
+        push_id_list(&mut delete, &old);
+        delete.push(")");
+        purged += delete.build().execute(pool).await?.rows_affected();
+        if window.len() < chunk as usize {
+            return Ok(purged);
+        }
+    }
+}
+
+/// Every PENDING change marked SYNCED with a note: `rebase` does this once a full copy of
+/// db_a's rows supersedes them.
+pub async fn supersede_pending(pool: &MySqlPool, note: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE sync_queue SET sync_status = 'SYNCED', next_attempt_at = NULL, last_error = ? \
+         WHERE sync_status = 'PENDING'",
+    )
+    .bind(note)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}

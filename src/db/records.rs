@@ -1,0 +1,181 @@
+//! Users and orders on db_a, for the REST API. Writes are plain statements: the triggers
+//! queue them. `updated_at` is read as text so zero and partial dates written by legacy
+//! tools show as they are.
+
+use rust_decimal::Decimal;
+use sqlx::mysql::{MySql, MySqlPool};
+use sqlx::{Connection, QueryBuilder};
+
+use crate::domain::{Order, OrderStatus, User};
+
+const USER_COLUMNS: &str = "id, name, email, CAST(updated_at AS CHAR) AS updated_at";
+const ORDER_COLUMNS: &str =
+    "id, user_id, amount, CAST(status AS CHAR) AS status, CAST(updated_at AS CHAR) AS updated_at";
+
+// ---------------------------------------------------------------- users
+
+/// Inserts and returns the stored row in one statement, so a concurrent delete cannot come
+/// between the insert and the answer.
+///
+/// MariaDB-only syntax (`INSERT … RETURNING`); on MySQL 8 this would set `updated_at`
+/// explicitly and build the answer from the inputs.
+pub async fn insert_user(pool: &MySqlPool, name: &str, email: &str) -> Result<User, sqlx::Error> {
+    sqlx::query_as(
+        "INSERT INTO users (name, email) VALUES (?, ?) \
+         RETURNING id, name, email, CAST(updated_at AS CHAR) AS updated_at",
+    )
+    .bind(name)
+    .bind(email)
+    .fetch_one(pool)
+    .await
+}
+
+pub async fn fetch_user(pool: &MySqlPool, id: i64) -> Result<Option<User>, sqlx::Error> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Users with `id > after_id` (all when `None`: ids may be zero or negative), in id order.
+pub async fn list_users(
+    pool: &MySqlPool,
+    after_id: Option<i64>,
+    limit: u32,
+) -> Result<Vec<User>, sqlx::Error> {
+    let mut query = QueryBuilder::<MySql>::new(format!("SELECT {USER_COLUMNS} FROM users"));
+    if let Some(after) = after_id {
+        query.push(" WHERE id > ").push_bind(after);
+    }
+    query.push(" ORDER BY id LIMIT ").push_bind(limit);
+    query.build_query_as().fetch_all(pool).await
+}
+
+/// Sets the given fields (`None` keeps the stored value) and returns the row as stored, in
+/// one transaction: the row stays locked between the change and the read. `None` when
+/// there is no such user.
+pub async fn update_user(
+    pool: &MySqlPool,
+    id: i64,
+    name: Option<&str>,
+    email: Option<&str>,
+) -> Result<Option<User>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    sqlx::query(
+        "UPDATE users SET name = COALESCE(?, name), email = COALESCE(?, email) WHERE id = ?",
+    )
+    .bind(name)
+    .bind(email)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+    let user = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+pub async fn delete_user(pool: &MySqlPool, id: i64) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM users WHERE id = ?")
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(deleted > 0)
+}
+
+// ---------------------------------------------------------------- orders
+
+/// Like [`insert_user`]: one statement, MariaDB's `RETURNING`.
+pub async fn insert_order(
+    pool: &MySqlPool,
+    user_id: i64,
+    amount: Decimal,
+    status: OrderStatus,
+) -> Result<Order, sqlx::Error> {
+    sqlx::query_as(
+        "INSERT INTO orders (user_id, amount, status) VALUES (?, ?, ?) \
+         RETURNING id, user_id, amount, CAST(status AS CHAR) AS status, \
+           CAST(updated_at AS CHAR) AS updated_at",
+    )
+    .bind(user_id)
+    .bind(amount)
+    .bind(status.as_str())
+    .fetch_one(pool)
+    .await
+}
+
+pub async fn fetch_order(pool: &MySqlPool, id: i64) -> Result<Option<Order>, sqlx::Error> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Orders with `id > after_id` (all when `None`), in id order, optionally of one user
+/// and/or one status.
+pub async fn list_orders(
+    pool: &MySqlPool,
+    user_id: Option<i64>,
+    status: Option<OrderStatus>,
+    after_id: Option<i64>,
+    limit: u32,
+) -> Result<Vec<Order>, sqlx::Error> {
+    let mut query =
+        QueryBuilder::<MySql>::new(format!("SELECT {ORDER_COLUMNS} FROM orders WHERE TRUE"));
+    if let Some(after) = after_id {
+        query.push(" AND id > ").push_bind(after);
+    }
+    if let Some(user_id) = user_id {
+        query.push(" AND user_id = ").push_bind(user_id);
+    }
+    if let Some(status) = status {
+        query.push(" AND status = ").push_bind(status.as_str());
+    }
+    query.push(" ORDER BY id LIMIT ").push_bind(limit);
+    query.build_query_as().fetch_all(pool).await
+}
+
+/// Like [`update_user`]: the change and the read in one transaction.
+pub async fn update_order(
+    pool: &MySqlPool,
+    id: i64,
+    user_id: Option<i64>,
+    amount: Option<Decimal>,
+    status: Option<OrderStatus>,
+) -> Result<Option<Order>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    sqlx::query(
+        "UPDATE orders SET user_id = COALESCE(?, user_id), amount = COALESCE(?, amount), \
+         status = COALESCE(?, status) WHERE id = ?",
+    )
+    .bind(user_id)
+    .bind(amount)
+    .bind(status.map(OrderStatus::as_str))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?");
+    let order = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(order)
+}
+
+pub async fn delete_order(pool: &MySqlPool, id: i64) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM orders WHERE id = ?")
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(deleted > 0)
+}

@@ -1,0 +1,440 @@
+//! SQL on db_b: writing row images (multi-row upserts and deletes of any synced table), the
+//! per-record ledger and the per-site watermark. Table and column names come from a
+//! [`TableSpec`] (read from `information_schema`) and are quoted; every value is bound.
+
+use std::collections::HashMap;
+
+use sqlx::mysql::{MySql, MySqlConnection};
+use sqlx::{AssertSqlSafe, QueryBuilder};
+
+use crate::db::image::{self, placeholder};
+use crate::db::quote_ident;
+use crate::db::schema::central::SITE_COLUMN;
+use crate::domain::table::{ColumnSpec, TableSpec};
+
+/// MySQL allows 65 535 placeholders a statement; stay well below.
+const MAX_PLACEHOLDERS: usize = 30_000;
+
+/// Image values of one row, aligned with [`TableSpec::image_columns`]; `None` is SQL NULL.
+pub type Values = [Option<String>];
+
+pub fn push_value(
+    query: &mut QueryBuilder<MySql>,
+    column: &ColumnSpec,
+    value: &Option<String>,
+) {
+    let (sql, binds) = placeholder(column);
+    let mut parts = sql.split('?');
+    if let Some(head) = parts.next() {
+        query.push(head);
+    }
+    for (i, part) in parts.enumerate() {
+        if i < binds {
+            query.push_bind(value.as_deref());
+        }
+        query.push(part);
+    }
+}
+
+/// Inserts or overwrites rows with exactly these images (the columns marked in `present`),
+/// in order. When the table has unique keys besides the primary key, the first assignment
+/// of `ON DUPLICATE KEY UPDATE` is a guard: a row that collides with a *different* row on
+/// a unique key (another user's email) sets that row's key to NULL, which strict mode
+/// refuses (error 1048) — a clash is reported instead of silently overwriting the other
+/// row. `VALUES()` is deprecated in MySQL 8.0.20+ but works there and on MariaDB.
+pub async fn upsert_rows(
+    conn: &mut MySqlConnection,
+    spec: &TableSpec,
+    present: &[bool],
+    rows: &[&Values],
+    site: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    write_rows(conn, spec, present, rows, site, Write::Upsert).await
+}
+
+/// How rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// `INSERT … ON DUPLICATE KEY UPDATE` with the clash guard (replaying changes).
+    Upsert,
+    /// `REPLACE`: a row holding one of the new row's unique values is removed first (the
+    /// initial load, where db_a's snapshot is the truth for every unique value).
+    Replace,
+}
+
+/// Writes rows as `mode` says; see [`upsert_rows`].
+pub async fn write_rows(
+    conn: &mut MySqlConnection,
+    spec: &TableSpec,
+    present: &[bool],
+    rows: &[&Values],
+    site: Option<&str>,
+    mode: Write,
+) -> Result<(), sqlx::Error> {
+    let columns: Vec<(usize, &ColumnSpec)> = spec
+        .image_columns()
+        .enumerate()
+        .filter(|(i, _)| present.get(*i).copied().unwrap_or(false))
+        .collect();
+    let per_row = columns.len() * 2 + 1;
+    for chunk in rows.chunks((MAX_PLACEHOLDERS / per_row).max(1)) {
+        let verb = match mode {
+            Write::Upsert => "INSERT INTO",
+            Write::Replace => "REPLACE INTO",
+        };
+        let mut query = QueryBuilder::<MySql>::new(format!("{verb} {} (", quote_ident(&spec.name)));
+        let mut names: Vec<String> = site.iter().map(|_| quote_ident(SITE_COLUMN)).collect();
+        names.extend(columns.iter().map(|(_, c)| quote_ident(&c.name)));
+        query.push(names.join(", ")).push(") VALUES ");
+        for (r, row) in chunk.iter().enumerate() {
+            query.push(if r == 0 { "(" } else { ", (" });
+            if let Some(site) = site {
+                query.push_bind(site).push(", ");
+            }
+            for (n, (i, column)) in columns.iter().enumerate() {
+                if n > 0 {
+                    query.push(", ");
+                }
+                match row.get(*i) {
+                    Some(value) => push_value(&mut query, column, value),
+                    None => {
+                        query.push("NULL");
+                    }
+                }
+            }
+            query.push(")");
+        }
+        if mode == Write::Replace {
+            query.build().execute(&mut *conn).await?;
+            continue;
+        }
+        query.push(" ON DUPLICATE KEY UPDATE ");
+        let mut assignments: Vec<String> = Vec::new();
+        if spec.has_unique_secondary_key() {
+            let mut key: Vec<String> = site.iter().map(|_| SITE_COLUMN.to_string()).collect();
+            key.extend(spec.key.iter().cloned());
+            let guard = quote_ident(&key[0]);
+            let same: Vec<String> = key
+                .iter()
+                .map(|k| format!("{0} <=> VALUES({0})", quote_ident(k)))
+                .collect();
+            assignments.push(format!(
+                "{guard} = IF({}, {guard}, NULL)",
+                same.join(" AND ")
+            ));
+        }
+        for (_, column) in columns.iter().filter(|(_, c)| !spec.is_key_column(&c.name)) {
+            let name = quote_ident(&column.name);
+            assignments.push(format!("{name} = VALUES({name})"));
+        }
+        if assignments.is_empty() {
+            let first = quote_ident(&spec.key[0]);
+            assignments.push(format!("{first} = {first}"));
+        }
+        query.push(assignments.join(", "));
+        query.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Deletes rows by key (`keys[i]` holds the key column values in key order); keys already
+/// missing are fine (a replayed delete).
+pub async fn delete_rows(
+    conn: &mut MySqlConnection,
+    spec: &TableSpec,
+    keys: &[&Values],
+    site: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let key_columns: Vec<&ColumnSpec> = spec.key_columns().collect();
+    let per_row = key_columns.len() * 2;
+    for chunk in keys.chunks((MAX_PLACEHOLDERS / per_row.max(1)).max(1)) {
+        let mut query =
+            QueryBuilder::<MySql>::new(format!("DELETE FROM {} WHERE ", quote_ident(&spec.name)));
+        if let Some(site) = site {
+            query
+                .push(quote_ident(SITE_COLUMN))
+                .push(" = ")
+                .push_bind(site)
+                .push(" AND ");
+        }
+        push_key_match(&mut query, &key_columns, chunk);
+        query.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// `(k IN (…))` for a one-column key, `((k1 = … AND k2 = …) OR …)` for a composite one.
+pub fn push_key_match(
+    query: &mut QueryBuilder<MySql>,
+    key_columns: &[&ColumnSpec],
+    keys: &[&Values],
+) {
+    if let [column] = key_columns {
+        query
+            .push("(")
+            .push(quote_ident(&column.name))
+            .push(" IN (");
+        for (n, key) in keys.iter().enumerate() {
+            if n > 0 {
+                query.push(", ");
+            }
+            if let Some(value) = key.first() {
+                push_value(query, column, value);
+            }
+        }
+        query.push("))");
+        return;
+    }
+    query.push("(");
+    for (n, key) in keys.iter().enumerate() {
+        query.push(if n == 0 { "(" } else { " OR (" });
+        for (i, column) in key_columns.iter().enumerate() {
+            if i > 0 {
+                query.push(" AND ");
+            }
+            query.push(quote_ident(&column.name)).push(" = ");
+            if let Some(value) = key.get(i) {
+                push_value(query, column, value);
+            }
+        }
+        query.push(")");
+    }
+    query.push(")");
+}
+
+/// The newest applied change id of each of `record_keys` of `table`, locked for this
+/// transaction.
+pub async fn ledger_entries(
+    conn: &mut MySqlConnection,
+    site: &str,
+    table: &str,
+    record_keys: &[&str],
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    if record_keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut query = QueryBuilder::<MySql>::new(
+        "SELECT CAST(record_key AS CHAR), last_change_id FROM sync_ledger WHERE site_id = ",
+    );
+    query
+        .push_bind(site)
+        .push(" AND table_name = ")
+        .push_bind(table)
+        .push(" AND record_key IN (");
+    let mut list = query.separated(", ");
+    for key in record_keys {
+        list.push_bind(*key);
+    }
+    query.push(") FOR UPDATE");
+    let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(conn).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Records `(table, record key, change id)` as applied; an entry never moves back.
+pub async fn advance_ledger(
+    conn: &mut MySqlConnection,
+    site: &str,
+    entries: &[(&str, &str, i64)],
+) -> Result<(), sqlx::Error> {
+    for chunk in entries.chunks(MAX_PLACEHOLDERS / 4) {
+        let mut query = QueryBuilder::<MySql>::new(
+            "INSERT INTO sync_ledger (site_id, table_name, record_key, last_change_id) ",
+        );
+        query.push_values(chunk, |mut row, (table, key, change_id)| {
+            row.push_bind(site)
+                .push_bind(*table)
+                .push_bind(*key)
+                .push_bind(*change_id);
+        });
+        query.push(
+            " ON DUPLICATE KEY UPDATE last_change_id = GREATEST(last_change_id, VALUES(last_change_id))",
+        );
+        query.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// A site's position in db_b.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Watermark {
+    /// The highest change id the ledger holds for the site.
+    pub last_change_id: i64,
+    /// The newest change applied, and its fingerprint (see `services::sync::rewind`).
+    pub applied_change_id: Option<i64>,
+    pub applied_fingerprint: Option<i64>,
+}
+
+const WATERMARK_COLUMNS: &str = "last_change_id, applied_change_id, applied_fingerprint";
+
+/// The site's watermark, locked for this transaction (this also serializes the site's
+/// appliers). A site seen for the first time gets its row.
+pub async fn lock_watermark(
+    conn: &mut MySqlConnection,
+    site: &str,
+) -> Result<Watermark, sqlx::Error> {
+    let sql =
+        format!("SELECT {WATERMARK_COLUMNS} FROM sync_watermark WHERE site_id = ? FOR UPDATE");
+    let found: Option<Watermark> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(site)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match found {
+        Some(mark) => Ok(mark),
+        None => {
+            sqlx::query("INSERT IGNORE INTO sync_watermark (site_id) VALUES (?)")
+                .bind(site)
+                .execute(&mut *conn)
+                .await?;
+            Ok(Watermark::default())
+        }
+    }
+}
+
+/// The site's watermark without locking (for checks before a run applies anything).
+pub async fn read_watermark(
+    conn: &mut MySqlConnection,
+    site: &str,
+) -> Result<Watermark, sqlx::Error> {
+    let sql = format!("SELECT {WATERMARK_COLUMNS} FROM sync_watermark WHERE site_id = ?");
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
+        .bind(site)
+        .fetch_optional(conn)
+        .await?
+        .unwrap_or_default())
+}
+
+/// Raises the ledger high-water mark to `ledger_high` and records `applied` (id and
+/// fingerprint) as the newest change applied when it is newer than the one recorded.
+pub async fn raise_watermark(
+    conn: &mut MySqlConnection,
+    site: &str,
+    ledger_high: i64,
+    applied: Option<(i64, i64)>,
+) -> Result<(), sqlx::Error> {
+    let (applied_id, fingerprint) = applied.unzip();
+    sqlx::query(
+        "UPDATE sync_watermark SET last_change_id = GREATEST(last_change_id, ?), \
+           applied_fingerprint = IF(? > COALESCE(applied_change_id, 0), ?, applied_fingerprint), \
+           applied_change_id = GREATEST(COALESCE(applied_change_id, 0), COALESCE(?, 0)) \
+         WHERE site_id = ?",
+    )
+    .bind(ledger_high)
+    .bind(applied_id)
+    .bind(fingerprint)
+    .bind(applied_id)
+    .bind(site)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets everything db_b knows of a site's queue (its ledger and watermark): after the
+/// queue was rewound, its ids no longer mean what they meant.
+pub async fn forget_site_queue(conn: &mut MySqlConnection, site: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sync_ledger WHERE site_id = ?")
+        .bind(site)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE sync_watermark SET last_change_id = 0, applied_change_id = NULL, \
+         applied_fingerprint = NULL WHERE site_id = ?",
+    )
+    .bind(site)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// For an image db_b refused with a unique-key clash: which unique key, which value, and
+/// which db_b row holds it, as a sentence (`email 'a@x.io' is already used by users row
+/// id=999 in db_b`). `None` when no other row holds any of the image's unique values.
+pub async fn find_clash(
+    conn: &mut MySqlConnection,
+    spec: &TableSpec,
+    values: &Values,
+    present: &[bool],
+    site: Option<&str>,
+) -> Result<Option<String>, sqlx::Error> {
+    let columns: Vec<&ColumnSpec> = spec.image_columns().collect();
+    let value_of = |name: &str| {
+        columns
+            .iter()
+            .position(|c| c.name == name)
+            .filter(|i| present.get(*i).copied().unwrap_or(false))
+            .and_then(|i| values.get(i).cloned().flatten())
+            .map(|v| {
+                (
+                    columns[columns.iter().position(|c| c.name == name).unwrap_or(0)],
+                    v,
+                )
+            })
+    };
+    for index in spec.indexes.iter().filter(|i| i.unique) {
+        let parts: Option<Vec<(&ColumnSpec, String)>> = index
+            .columns
+            .iter()
+            .map(|(name, _)| value_of(name))
+            .collect();
+        let Some(parts) = parts else { continue };
+        let key_text: Vec<String> = spec
+            .key_columns()
+            .map(|c| {
+                format!(
+                    "CAST({} AS CHAR)",
+                    image::value_expr(c, image::RowRef::Stored)
+                )
+            })
+            .collect();
+        let mut query = QueryBuilder::<MySql>::new(format!(
+            "SELECT {} FROM {} WHERE TRUE",
+            key_text.join(", "),
+            quote_ident(&spec.name)
+        ));
+        if let Some(site) = site {
+            query
+                .push(" AND ")
+                .push(quote_ident(SITE_COLUMN))
+                .push(" = ")
+                .push_bind(site);
+        }
+        let bound: Vec<Option<String>> = parts.iter().map(|(_, v)| Some(v.clone())).collect();
+        for ((column, _), value) in parts.iter().zip(&bound) {
+            query
+                .push(" AND ")
+                .push(quote_ident(&column.name))
+                .push(" = ");
+            push_value(&mut query, column, value);
+        }
+        query.push(" LIMIT 1");
+        let Some(row) = query.build().fetch_optional(&mut *conn).await? else {
+            continue;
+        };
+        let mut holder = Vec::new();
+        for (i, column) in spec.key_columns().enumerate() {
+            let value: Option<String> = sqlx::Row::try_get(&row, i)?;
+            holder.push(format!(
+                "{}={}",
+                column.name,
+                value.unwrap_or_else(|| "NULL".into())
+            ));
+        }
+        let shown: Vec<String> = parts
+            .iter()
+            .map(|(c, v)| format!("{} {:?}", c.name, v.chars().take(100).collect::<String>()))
+            .collect();
+        return Ok(Some(format!(
+            "clashes on unique key {}: {} is already used by {} row {} in db_b",
+            index.name,
+            shown.join(", "),
+            spec.name,
+            holder.join(", ")
+        )));
+    }
+    Ok(None)
+}
+
+/// Checks that db_b answers a query.
+pub async fn ping(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(conn).await?;
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! The capture triggers, generated for any table from the templates in `sql/triggers/` and
+//! the table's [`TableSpec`]. Table and column names come from `information_schema` and are
+//! quoted; nothing else is pasted into the SQL.
+
+use sqlx::mysql::MySqlConnection;
+use sqlx::{AssertSqlSafe, Executor};
+
+use crate::db::image::{self, RowRef};
+use crate::db::{quote_ident, quote_literal};
+use crate::domain::table::TableSpec;
+
+const AFTER_INSERT: &str = include_str!("../../../sql/triggers/after_insert.sql");
+const AFTER_UPDATE: &str = include_str!("../../../sql/triggers/after_update.sql");
+const AFTER_DELETE: &str = include_str!("../../../sql/triggers/after_delete.sql");
+
+/// The statement that creates a trigger or replaces one of the same name in one step.
+///
+/// MariaDB-only syntax (`CREATE OR REPLACE TRIGGER`): the replacement happens under the
+/// table's exclusive metadata lock, so no write can fall between the old trigger and the
+/// new one. On MySQL 8 this would be `LOCK TABLES t WRITE; DROP TRIGGER; CREATE TRIGGER;
+/// UNLOCK TABLES`.
+fn create_trigger_verb() -> &'static str {
+    "CREATE OR REPLACE TRIGGER"
+}
+
+/// The trigger's name: `<table>_after_<event>`, shortened with a hash when the table name is
+/// too long for MySQL's 64-character limit.
+pub fn trigger_name(table: &str, event: &str) -> String {
+    let name = format!("{table}_after_{event}");
+    if name.chars().count() <= 64 {
+        return name;
+    }
+    let head: String = table.chars().take(40).collect();
+    format!(
+        "{head}_{:08x}_after_{event}",
+        crc32fast::hash(table.as_bytes())
+    )
+}
+
+/// `(trigger name, CREATE OR REPLACE TRIGGER …)` for the insert, update and delete triggers.
+pub fn trigger_statements(spec: &TableSpec) -> Vec<(String, String)> {
+    let table = quote_ident(&spec.name);
+    let (new_id, new_key) = image::key_exprs(spec, RowRef::New);
+    let (old_id, old_key) = image::key_exprs(spec, RowRef::Old);
+    let changing = spec
+        .image_columns()
+        .filter(|c| !spec.is_key_column(&c.name) && !c.on_update_now);
+    let stored_row_changed: Vec<String> = spec
+        .image_columns()
+        .filter(|c| c.on_update_now)
+        .map(|c| {
+            let column = quote_ident(&c.name);
+            format!(
+                "NOT (OLD.{column} <=> (SELECT {column} FROM {table} WHERE {}))",
+                image::key_matches_new(spec)
+            )
+        })
+        .collect();
+    let mut values = vec![
+        ("create_trigger", create_trigger_verb().to_string()),
+        ("table_name", quote_literal(&spec.name)),
+        ("new_record_id", new_id),
+        ("new_record_key", new_key),
+        ("old_record_id", old_id),
+        ("old_record_key", old_key),
+        ("new_image", image::image_expr(spec, RowRef::New)),
+        ("old_image", image::image_expr(spec, RowRef::Old)),
+        ("key_changed", image::changed_condition(spec.key_columns())),
+        ("columns_changed", image::changed_condition(changing)),
+        (
+            "stored_row_changed",
+            if stored_row_changed.is_empty() {
+                "FALSE".to_string()
+            } else {
+                stored_row_changed.join(" OR ")
+            },
+        ),
+        ("table", table.clone()),
+        ("trigger", String::new()),
+    ];
+    [
+        ("insert", AFTER_INSERT),
+        ("update", AFTER_UPDATE),
+        ("delete", AFTER_DELETE),
+    ]
+    .into_iter()
+    .map(move |(event, template)| {
+        let name = trigger_name(&spec.name, event);
+        if let Some(slot) = values.iter_mut().find(|(k, _)| *k == "trigger") {
+            slot.1 = quote_ident(&name);
+        }
+        (name, render(&strip_comments(template), &values))
+    })
+    .collect()
+}
+
+/// Fills each `{{name}}` of `template` in one pass, so a value that happens to contain
+/// `{{…}}` (a column name can) is never expanded again.
+fn render(template: &str, values: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(template.len() * 2);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find("}}") {
+            Some(end) => {
+                let name = &after[..end];
+                match values.iter().find(|(k, _)| *k == name) {
+                    Some((_, value)) => out.push_str(value),
+                    None => out.push_str(&rest[start..start + 4 + end]),
+                }
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Template comments document the file; the trigger body does not need them.
+fn strip_comments(template: &str) -> String {
+    template
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Creates or replaces the three triggers of `spec`'s table.
+pub async fn install(conn: &mut MySqlConnection, spec: &TableSpec) -> Result<(), sqlx::Error> {
+    for (_, sql) in trigger_statements(spec) {
+        conn.execute(AssertSqlSafe(sql)).await?;
+    }
+    Ok(())
+}
+
+/// dbsync's capture triggers on tables that are no longer synced: they write queue rows
+/// into `sync_queue` and have one of dbsync's names.
+pub async fn stale_triggers(
+    conn: &mut MySqlConnection,
+    synced: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR) \
+         FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA = DATABASE() AND ACTION_STATEMENT LIKE '%sync_queue%'",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(name, table)| {
+            !synced.contains(table)
+                && ["insert", "update", "delete"]
+                    .iter()
+                    .any(|event| *name == trigger_name(table, event))
+        })
+        .map(|(name, _)| name)
+        .collect())
+}
+
+/// True when all three capture triggers of `table` exist.
+pub async fn installed(conn: &mut MySqlConnection, table: &str) -> Result<bool, sqlx::Error> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ?",
+    )
+    .bind(table)
+    .fetch_all(conn)
+    .await?;
+    Ok(["insert", "update", "delete"]
+        .iter()
+        .all(|event| names.contains(&trigger_name(table, event))))
+}
+
+pub async fn drop_trigger(conn: &mut MySqlConnection, name: &str) -> Result<(), sqlx::Error> {
+    let sql = format!("DROP TRIGGER IF EXISTS {}", quote_ident(name));
+    conn.execute(AssertSqlSafe(sql)).await?;
+    Ok(())
+}

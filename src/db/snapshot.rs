@@ -1,0 +1,180 @@
+//! Reading a synced table in key order, a range at a time, on either database: the rows'
+//! identities and image values (for the initial load) or digests of their images (for
+//! `verify`). Keys are compared by the server in the column's own order and collation, so
+//! both databases agree on what a range holds.
+
+use sqlx::mysql::{MySql, MySqlConnection, MySqlRow};
+use sqlx::{QueryBuilder, Row};
+
+use crate::db::image::{self, RowRef};
+use crate::db::quote_ident;
+use crate::db::replica::{Values, push_value};
+use crate::db::schema::central::SITE_COLUMN;
+use crate::domain::table::{ColumnSpec, TableSpec};
+
+/// One row: its identity (the queue's record key text), its key values and either its
+/// image values or its image digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedRow {
+    pub identity: String,
+    pub key: Vec<Option<String>>,
+    pub body: RowBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowBody {
+    /// Image values aligned with [`TableSpec::image_columns`].
+    Values(Vec<Option<String>>),
+    /// MD5 of the row image.
+    Digest(Option<String>),
+}
+
+/// What to read of each row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    Values,
+    Digest,
+}
+
+/// A key range read.
+pub struct Range<'a> {
+    pub spec: &'a TableSpec,
+    /// Rows with a key above this one (all from the start when `None`).
+    pub after: Option<&'a Values>,
+    /// Rows with a key at or below this one (to the end when `None`).
+    pub up_to: Option<&'a Values>,
+    /// At most this many rows (all when `None`).
+    pub limit: Option<u32>,
+    /// Only this site's rows (db_b with `SITE_ID`).
+    pub site: Option<&'a str>,
+    pub read: Read,
+    /// `LOCK IN SHARE MODE`: wait for writers of these rows to commit, and keep them from
+    /// changing until the reading transaction ends.
+    pub lock: bool,
+}
+
+/// The identity text of a stored row: the integer key, or the JSON array of the key values
+/// (the same text the capture triggers write as `record_key`).
+pub fn identity_expr(spec: &TableSpec) -> String {
+    if spec.has_integer_key() {
+        let key = spec
+            .key_columns()
+            .next()
+            .map(|c| quote_ident(&c.name))
+            .unwrap_or_default();
+        format!("CAST({key} AS CHAR)")
+    } else {
+        image::key_array_expr(spec, RowRef::Stored)
+    }
+}
+
+fn text_expr(column: &ColumnSpec) -> String {
+    format!(
+        "CAST({} AS CHAR)",
+        image::value_expr(column, RowRef::Stored)
+    )
+}
+
+/// `key > after` in the key's order: `(k1 > ?) OR (k1 = ? AND k2 > ?) OR …`; `strict =
+/// false` gives `key <= bound` as `NOT (key > bound)`.
+fn push_key_bound(
+    query: &mut QueryBuilder<MySql>,
+    key_columns: &[&ColumnSpec],
+    bound: &Values,
+    above: bool,
+) {
+    query.push(if above { " AND (" } else { " AND NOT (" });
+    for i in 0..key_columns.len() {
+        query.push(if i == 0 { "(" } else { " OR (" });
+        for (j, column) in key_columns.iter().enumerate().take(i + 1) {
+            if j > 0 {
+                query.push(" AND ");
+            }
+            query.push(quote_ident(&column.name));
+            query.push(if j == i { " > " } else { " = " });
+            if let Some(value) = bound.get(j) {
+                push_value(query, column, value);
+            }
+        }
+        query.push(")");
+    }
+    query.push(")");
+}
+
+/// Reads a key range in key order.
+pub async fn read_range(
+    conn: &mut MySqlConnection,
+    range: &Range<'_>,
+) -> Result<Vec<KeyedRow>, sqlx::Error> {
+    let spec = range.spec;
+    let key_columns: Vec<&ColumnSpec> = spec.key_columns().collect();
+    let mut select = vec![identity_expr(spec)];
+    select.extend(key_columns.iter().map(|c| text_expr(c)));
+    match range.read {
+        Read::Values => select.extend(spec.image_columns().map(text_expr)),
+        Read::Digest => select.push(format!("MD5({})", image::image_expr(spec, RowRef::Stored))),
+    }
+    let mut query = QueryBuilder::<MySql>::new(format!(
+        "SELECT {} FROM {} WHERE TRUE",
+        select.join(", "),
+        quote_ident(&spec.name)
+    ));
+    if let Some(site) = range.site {
+        query
+            .push(" AND ")
+            .push(quote_ident(SITE_COLUMN))
+            .push(" = ")
+            .push_bind(site);
+    }
+    if let Some(after) = range.after {
+        push_key_bound(&mut query, &key_columns, after, true);
+    }
+    if let Some(up_to) = range.up_to {
+        push_key_bound(&mut query, &key_columns, up_to, false);
+    }
+    let order: Vec<String> = key_columns.iter().map(|c| quote_ident(&c.name)).collect();
+    query.push(" ORDER BY ").push(order.join(", "));
+    if let Some(limit) = range.limit {
+        query.push(" LIMIT ").push_bind(limit);
+    }
+    if range.lock {
+        query.push(" LOCK IN SHARE MODE");
+    }
+    let rows = query.build().fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|row| keyed_row(row, key_columns.len(), range.read))
+        .collect()
+}
+
+fn keyed_row(row: &MySqlRow, key_len: usize, read: Read) -> Result<KeyedRow, sqlx::Error> {
+    let identity: Option<String> = row.try_get(0)?;
+    let key = (1..=key_len)
+        .map(|i| row.try_get::<Option<String>, _>(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let body = match read {
+        Read::Values => RowBody::Values(
+            (key_len + 1..row.len())
+                .map(|i| row.try_get::<Option<String>, _>(i))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Read::Digest => RowBody::Digest(row.try_get(key_len + 1)?),
+    };
+    Ok(KeyedRow {
+        identity: identity.unwrap_or_default(),
+        key,
+        body,
+    })
+}
+
+/// The server's estimate of a table's row count (for progress; may be off by a lot).
+pub async fn estimated_rows(conn: &mut MySqlConnection, table: &str) -> Result<i64, sqlx::Error> {
+    let rows: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(TABLE_ROWS AS SIGNED) FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+    )
+    .bind(table)
+    .fetch_optional(conn)
+    .await?
+    .flatten();
+    Ok(rows.unwrap_or(0))
+}

@@ -1,0 +1,111 @@
+//! What dbsync knows about a synced table: its columns, how each column's values travel in a
+//! row image, its key, unique keys and foreign keys. Read from db_a's `information_schema`
+//! by `db::catalog`, stored in db_a's `sync_tables` by `dbsync init`, used by the engine.
+
+use serde::{Deserialize, Serialize};
+
+/// How a column's value is written in a row image and bound back in db_b. Every class is
+/// exact: the image holds the value's full text (or hex bytes), never a float rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueClass {
+    /// TINYINT … BIGINT, signed or not: a JSON number.
+    Integer,
+    /// DECIMAL(p, s): its text; checked against p and s before it is applied.
+    Decimal { precision: u32, scale: u32 },
+    /// FLOAT, widened to DOUBLE for its text so no digit is lost.
+    Float,
+    /// DOUBLE: the shortest text that reads back as the same double.
+    Double,
+    /// BIT(n): the value in hex.
+    Bit,
+    /// DATE, DATETIME(p), TIME(p), YEAR: the server's text, zero and partial dates included.
+    Temporal { fraction_digits: u32 },
+    /// TIMESTAMP(p): seconds since the epoch, so writers in any session time zone agree.
+    Timestamp { fraction_digits: u32 },
+    /// CHAR, VARCHAR, TEXT, ENUM, SET and types the server spells as text (INET6, UUID…).
+    Text,
+    /// JSON and LONGTEXT: cast to text so a JSON column is never embedded as an object.
+    CastText,
+    /// BINARY, VARBINARY, BLOB, GEOMETRY: the bytes in hex.
+    Binary,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnSpec {
+    pub name: String,
+    /// The full column type as the server prints it (`decimal(10,2) unsigned`).
+    pub column_type: String,
+    /// The column's definition as `SHOW CREATE TABLE` prints it after the name, without
+    /// `AUTO_INCREMENT` (db_b copies ids, never makes them): type, character set, NULL,
+    /// default, generation.
+    pub definition: String,
+    pub class: ValueClass,
+    pub nullable: bool,
+    /// Generated (stored or virtual): never in an image; db_b computes its own.
+    pub generated: bool,
+    /// `ON UPDATE CURRENT_TIMESTAMP`: the capture trigger compares the stored value instead
+    /// of NEW (which shows the new time even when the row is left as it was).
+    pub on_update_now: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexSpec {
+    pub name: String,
+    pub unique: bool,
+    /// Column names in index order, with a prefix length where the index has one.
+    pub columns: Vec<(String, Option<u32>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKeySpec {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub parent_table: String,
+    pub parent_columns: Vec<String>,
+    /// `RESTRICT`, `CASCADE`, … as the server prints them.
+    pub on_delete: String,
+    pub on_update: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSpec {
+    pub name: String,
+    /// Every column in ordinal order, generated ones included (flagged).
+    pub columns: Vec<ColumnSpec>,
+    /// Primary key column names, in key order.
+    pub key: Vec<String>,
+    /// Secondary indexes (unique or not), not the primary key.
+    pub indexes: Vec<IndexSpec>,
+    pub foreign_keys: Vec<ForeignKeySpec>,
+    /// `ENGINE=… DEFAULT CHARSET=… COLLATE=…` options for db_b's copy.
+    pub table_options: String,
+}
+
+impl TableSpec {
+    pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Columns a row image carries: every column but the generated ones.
+    pub fn image_columns(&self) -> impl Iterator<Item = &ColumnSpec> {
+        self.columns.iter().filter(|c| !c.generated)
+    }
+
+    pub fn key_columns(&self) -> impl Iterator<Item = &ColumnSpec> {
+        self.key.iter().filter_map(|name| self.column(name))
+    }
+
+    /// True when the key is one integer column: its value is the queue's `record_id`.
+    pub fn has_integer_key(&self) -> bool {
+        matches!(self.key.as_slice(), [only] if self.column(only).is_some_and(|c| c.class == ValueClass::Integer))
+    }
+
+    pub fn has_unique_secondary_key(&self) -> bool {
+        self.indexes.iter().any(|i| i.unique)
+    }
+
+    pub fn is_key_column(&self, name: &str) -> bool {
+        self.key.iter().any(|k| k == name)
+    }
+}

@@ -1,0 +1,73 @@
+//! For operators and their tools: GET /health, GET /metrics, the status page, the API
+//! description.
+
+use std::time::Duration;
+
+use warp::Reply;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use super::AppState;
+use super::error::ApiError;
+use super::filters::json;
+use crate::services::sync::status::queue_depth;
+
+/// The OpenAPI 3 description of every route.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// The status page: one self-contained HTML file, compiled in.
+pub const STATUS_PAGE_HTML: &str = include_str!("status_page.html");
+
+/// 200 when db_a answers (its queue table included), 503 otherwise.
+pub async fn health(state: AppState) -> Result<Response, ApiError> {
+    let check = tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query("SELECT 1 FROM sync_queue LIMIT 1").execute(&state.local),
+    )
+    .await;
+    match check {
+        Ok(Ok(_)) => Ok(json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))),
+        _ => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the local database (db_a) does not answer",
+        )),
+    }
+}
+
+/// Prometheus text format. Queue gauges are read from db_a now; if it does not answer they
+/// keep their last value and the rest is still served.
+pub async fn metrics(state: AppState) -> Result<Response, ApiError> {
+    let metrics = state.engine.metrics();
+    if let Ok((counts, oldest_age)) = queue_depth(&state.local).await {
+        for (status, count) in [
+            ("PENDING", counts.pending),
+            ("SYNCED", counts.synced),
+            ("FAILED", counts.failed),
+        ] {
+            metrics.queue_depth.with_label_values(&[status]).set(count);
+        }
+        metrics.oldest_pending_age.set(oldest_age);
+    }
+    Ok(warp::reply::with_header(
+        metrics.render(),
+        "content-type",
+        "text/plain; version=0.0.4",
+    )
+    .into_response())
+}
+
+pub fn status_page() -> Response {
+    let page = warp::reply::html(STATUS_PAGE_HTML);
+    warp::reply::with_header(
+        page,
+        "content-security-policy",
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+         connect-src 'self'; img-src 'self' data:",
+    )
+    .into_response()
+}
+
+pub fn openapi() -> Response {
+    warp::reply::with_header(OPENAPI_JSON, "content-type", "application/json").into_response()
+}

@@ -1,0 +1,54 @@
+//! Runs the sync engine on `SYNC_CRON`. Only schedules: the engine itself guarantees one run
+//! at a time, so a tick that arrives while a run is going simply skips.
+
+use std::sync::Arc;
+
+use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio_util::sync::CancellationToken;
+
+use crate::services::sync::{RunError, SyncEngine};
+
+pub struct SyncSchedule {
+    scheduler: JobScheduler,
+    engine: Arc<SyncEngine>,
+}
+
+pub async fn start(
+    cron: &str,
+    engine: Arc<SyncEngine>,
+    shutdown: CancellationToken,
+) -> Result<SyncSchedule, String> {
+    let scheduler = JobScheduler::new().await.map_err(|e| e.to_string())?;
+    let job_engine = engine.clone();
+    let job = Job::new_async(cron, move |_, _| {
+        let engine = job_engine.clone();
+        let shutdown = shutdown.clone();
+        Box::pin(async move {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            match engine.run().await {
+                Ok(_) => {}
+                Err(RunError::AlreadyRunning) => {
+                    tracing::info!("scheduled sync skipped: a run is already in progress")
+                }
+                Err(err) => tracing::error!(error = %err, "scheduled sync run failed"),
+            }
+        })
+    })
+    .map_err(|e| e.to_string())?;
+    scheduler.add(job).await.map_err(|e| e.to_string())?;
+    scheduler.start().await.map_err(|e| e.to_string())?;
+    Ok(SyncSchedule { scheduler, engine })
+}
+
+impl SyncSchedule {
+    /// Stops scheduling and waits for a run in progress to end (the engine stops after the
+    /// batch in hand once shutdown is cancelled).
+    pub async fn stop(mut self) {
+        if let Err(err) = self.scheduler.shutdown().await {
+            tracing::warn!(error = %err, "scheduler did not shut down cleanly");
+        }
+        self.engine.wait_idle().await;
+    }
+}

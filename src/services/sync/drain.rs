@@ -1,0 +1,362 @@
+//! The pipeline of one run: read due changes in id order → apply them to db_b → mark them
+//! SYNCED, batch after batch, until every change that existed when the run started is done.
+//!
+//! Two stages overlap: while db_b applies batch k, db_a marks batch k-1 and reads batch
+//! k+1. A batch is marked only after its db_b transaction committed.
+//!
+//! Commit order is not id order (see `docs/ordering.md`): a change with a lower id can
+//! become visible after the run read past it. Such a late change can make db_b refuse a
+//! change that depends on it (an order before its user). So a rejection is never blamed on
+//! the spot: after the batch, the run looks for PENDING changes below the rejected one
+//! that it has not seen. If there are any, nobody is blamed; the run steps back to the
+//! lowest late change and carries on from there in id order.
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use sqlx::mysql::MySqlConnection;
+
+use super::SyncEngine;
+use super::apply::apply_changes;
+use super::change::{self, Change, RecordKey};
+use super::policy::{self, BatchAction, ChangeAction};
+use super::report::Tally;
+use super::tables::Tables;
+use crate::db::error::{self, Kind};
+use crate::db::queue::{self, QueuedChange};
+use crate::db::replica;
+use crate::domain::Outcome;
+
+/// A db_b transaction that takes longer than this is abandoned (rolled back) as an
+/// interruption: a connection that hangs must not hold the run forever.
+const BATCH_TIMEOUT: Duration = Duration::from_secs(300);
+/// Longest wait between retries of a rejected change.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// Times one run steps back for changes that committed late before it ends.
+const MAX_STEP_BACKS: u32 = 20;
+
+/// What applying one batch did.
+#[derive(Default)]
+struct BatchResult {
+    /// Queue ids committed to db_b, to be marked SYNCED.
+    done: Vec<i64>,
+    /// Changes db_b refused, with the reason; blamed only once late commits are ruled out.
+    rejected: Vec<(Change, String)>,
+    /// Changes held back without blame (their row is locked in db_b).
+    held: Vec<Change>,
+    /// Why db_b stopped the run, if it did.
+    interruption: Option<String>,
+}
+
+pub(super) struct Drain<'a> {
+    engine: &'a SyncEngine,
+    tables: &'a Tables,
+    /// The newest queue id when the run started: a run drains what was due then, so it
+    /// ends even while writers keep adding changes.
+    run_max: i64,
+    /// Records whose earliest PENDING change is backing off or held back: their later
+    /// changes wait.
+    waiting: HashSet<RecordKey>,
+    /// Ids this run has read that are still PENDING (held, waiting, or not yet marked).
+    known: BTreeSet<i64>,
+    step_backs: u32,
+}
+
+impl<'a> Drain<'a> {
+    pub(super) fn new(engine: &'a SyncEngine, tables: &'a Tables, run_max: i64) -> Self {
+        Drain {
+            engine,
+            tables,
+            run_max,
+            waiting: HashSet::new(),
+            known: BTreeSet::new(),
+            step_backs: 0,
+        }
+    }
+
+    async fn read(
+        &self,
+        conn: &mut MySqlConnection,
+        after: i64,
+    ) -> Result<Vec<QueuedChange>, sqlx::Error> {
+        queue::pending_changes(conn, after, self.run_max, self.engine.settings.batch_size).await
+    }
+
+    /// Reads and applies batches until none is left. `Err` only for db_a errors; db_b
+    /// trouble ends the run as `Interrupted` with a note.
+    pub(super) async fn run(
+        &mut self,
+        local: &mut MySqlConnection,
+        central: &mut MySqlConnection,
+        tally: &mut Tally,
+    ) -> Result<Outcome, sqlx::Error> {
+        let mut rows = self.read(local, i64::MIN).await?;
+        let mut unmarked: Vec<i64> = Vec::new();
+        let outcome = loop {
+            if self.engine.shutdown.is_cancelled() {
+                tally.note = Some("shutdown requested".to_string());
+                break Outcome::Interrupted;
+            }
+            let Some(cursor) = rows.last().map(|r| r.id) else {
+                break Outcome::Synced;
+            };
+            let changes = self.decode_batch(local, &rows, tally).await?;
+            let previous = std::mem::take(&mut unmarked);
+            let (batch, db_a_stage) = tokio::join!(self.apply_batch(central, changes), async {
+                let marked = queue::mark_synced(local, &previous).await?;
+                let next = self.read(local, cursor).await?;
+                Ok::<_, sqlx::Error>((marked, next))
+            });
+            let (marked, next) = db_a_stage?;
+            self.forget(&previous);
+            tally.applied += marked;
+            unmarked = batch.done;
+            rows = next;
+            tally.held_back += batch.held.len() as u64;
+            for change in &batch.held {
+                self.waiting.insert(change.key());
+            }
+            if let Some(interruption) = batch.interruption {
+                tally.note = Some(interruption);
+                break Outcome::Interrupted;
+            }
+            if batch.rejected.is_empty() {
+                continue;
+            }
+            let lowest = batch
+                .rejected
+                .iter()
+                .map(|(c, _)| c.queue_id)
+                .min()
+                .unwrap_or(cursor);
+            match self.late_change(local, lowest).await? {
+                None => {
+                    for (change, reason) in &batch.rejected {
+                        self.record_rejection(local, change, reason).await?;
+                        tally.failed += 1;
+                    }
+                }
+                Some(late) if self.step_backs < MAX_STEP_BACKS => {
+                    self.step_backs += 1;
+                    tracing::info!(
+                        late_change = late,
+                        rejected = lowest,
+                        "a change committed after the run read past it; applying from there again, nobody blamed"
+                    );
+                    tally.applied += queue::mark_synced(local, &unmarked).await?;
+                    self.forget(&std::mem::take(&mut unmarked));
+                    rows = self.read(local, late - 1).await?;
+                }
+                Some(late) => {
+                    tally.note = Some(format!(
+                        "changes keep committing below the run's position (change {late}); \
+                         the next run carries on, nobody blamed"
+                    ));
+                    break Outcome::Interrupted;
+                }
+            }
+        };
+        tally.applied += queue::mark_synced(local, &unmarked).await?;
+        Ok(outcome)
+    }
+
+    fn forget(&mut self, ids: &[i64]) {
+        for id in ids {
+            self.known.remove(id);
+        }
+    }
+
+    /// The lowest PENDING change below `below` that this run has not read: one that
+    /// committed after the run passed its id.
+    async fn late_change(
+        &self,
+        conn: &mut MySqlConnection,
+        below: i64,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        let known_below = self.known.range(..below).count();
+        let limit = u32::try_from(known_below + 1).unwrap_or(u32::MAX);
+        let ids = queue::pending_ids_below(conn, below, limit).await?;
+        Ok(ids.into_iter().find(|id| !self.known.contains(id)))
+    }
+
+    /// Typed changes of `rows` that may be applied now. A backing-off row makes its record
+    /// wait; a row that cannot be decoded is parked as FAILED at once.
+    async fn decode_batch(
+        &mut self,
+        conn: &mut MySqlConnection,
+        rows: &[QueuedChange],
+        tally: &mut Tally,
+    ) -> Result<Vec<Change>, sqlx::Error> {
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in rows {
+            self.known.insert(row.id);
+            let key = change::record_key_of(row, self.tables);
+            if !row.is_due() {
+                self.waiting.extend(key);
+                continue;
+            }
+            if key.as_ref().is_some_and(|k| self.waiting.contains(k)) {
+                continue;
+            }
+            match change::decode(row, self.tables) {
+                Ok(change) => changes.push(change),
+                Err(reason) => {
+                    self.park(conn, row, &reason).await?;
+                    tally.failed += 1;
+                }
+            }
+        }
+        Ok(changes)
+    }
+
+    /// FAILED at once, with a bounded error text: this row can never be applied. A row
+    /// that cannot even be parked is skipped (left PENDING) so it cannot stop the others.
+    async fn park(
+        &mut self,
+        conn: &mut MySqlConnection,
+        row: &QueuedChange,
+        reason: &str,
+    ) -> Result<(), sqlx::Error> {
+        tracing::warn!(queue_id = row.id, table = %change::label(&row.table_name, self.tables), error = %reason, "change parked as FAILED");
+        let attempts = row.retry_count.max(0).saturating_add(1);
+        match queue::record_failed_attempt(conn, row.id, attempts, reason, None).await {
+            Ok(()) => {
+                self.known.remove(&row.id);
+                self.engine
+                    .count_failure(&row.table_name, &row.operation, self.tables);
+                Ok(())
+            }
+            Err(err) if error::classify(&err) == Kind::Connection => Err(err),
+            Err(err) => {
+                tracing::error!(queue_id = row.id, error = %error::describe(&err), "could not park a bad queue row; skipped");
+                Ok(())
+            }
+        }
+    }
+
+    /// Applies `changes` to db_b, splitting failed pieces as the error policy says until
+    /// each fault is one change. Rejections are returned, not recorded (see the module doc).
+    async fn apply_batch(
+        &self,
+        central: &mut MySqlConnection,
+        changes: Vec<Change>,
+    ) -> BatchResult {
+        let mut result = BatchResult::default();
+        let mut blocked: HashSet<RecordKey> = HashSet::new();
+        let mut pieces: VecDeque<(Vec<Change>, u32)> = VecDeque::from([(changes, 0)]);
+        while let Some((piece, retries)) = pieces.pop_front() {
+            let ready: Vec<Change> = piece
+                .into_iter()
+                .filter(|c| !blocked.contains(&c.key()) && !self.waiting.contains(&c.key()))
+                .collect();
+            if ready.is_empty() {
+                continue;
+            }
+            let refs: Vec<&Change> = ready.iter().collect();
+            let started = Instant::now();
+            let attempt = tokio::time::timeout(
+                BATCH_TIMEOUT,
+                apply_changes(central, &refs, &self.engine.site),
+            )
+            .await;
+            let err = match attempt {
+                Err(_) => {
+                    result.interruption = Some(format!(
+                        "db_b batch timed out after {}s",
+                        BATCH_TIMEOUT.as_secs()
+                    ));
+                    return result;
+                }
+                Ok(Ok(done)) => {
+                    self.engine.count_applied(&ready, started.elapsed());
+                    result.done.extend(done);
+                    continue;
+                }
+                Ok(Err(err)) => err,
+            };
+            let kind = error::classify(&err);
+            if let [only] = ready.as_slice() {
+                match policy::on_change_error(kind, retries) {
+                    None => {
+                        tokio::time::sleep(policy::retry_pause(retries + 1)).await;
+                        pieces.push_front((ready, retries + 1));
+                    }
+                    Some(ChangeAction::Interrupt) => {
+                        result.interruption = Some(format!("db_b: {}", error::describe(&err)));
+                        return result;
+                    }
+                    Some(ChangeAction::HoldBack) => {
+                        tracing::warn!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, error = %error::describe(&err), "change held back: its row is busy in db_b");
+                        blocked.insert(only.key());
+                        result.held.push(only.clone());
+                    }
+                    Some(ChangeAction::Reject) => {
+                        blocked.insert(only.key());
+                        let reason = self.engine.rejection_reason(central, only, &err).await;
+                        result.rejected.push((only.clone(), reason));
+                    }
+                    Some(ChangeAction::RejectIfDbBHealthy) => {
+                        if replica::ping(central).await.is_err() {
+                            result.interruption = Some(format!("db_b: {}", error::describe(&err)));
+                            return result;
+                        }
+                        blocked.insert(only.key());
+                        result.rejected.push((only.clone(), error::describe(&err)));
+                    }
+                }
+                continue;
+            }
+            match policy::on_batch_error(kind, retries) {
+                BatchAction::Interrupt => {
+                    result.interruption = Some(format!("db_b: {}", error::describe(&err)));
+                    return result;
+                }
+                BatchAction::RetryInPlace => {
+                    tokio::time::sleep(policy::retry_pause(retries + 1)).await;
+                    pieces.push_front((ready, retries + 1));
+                }
+                BatchAction::Halve | BatchAction::Split => {
+                    let mut first = ready;
+                    let second = first.split_off(first.len() / 2);
+                    pieces.push_front((second, 0));
+                    pieces.push_front((first, 0));
+                }
+            }
+        }
+        result
+    }
+
+    /// Blames a change db_b refused: one more retry with backoff, or FAILED at the limit.
+    /// Its record's later changes wait behind it.
+    async fn record_rejection(
+        &mut self,
+        conn: &mut MySqlConnection,
+        change: &Change,
+        reason: &str,
+    ) -> Result<(), sqlx::Error> {
+        let earlier = change.retry_count.max(0);
+        let attempts = earlier.saturating_add(1);
+        let max = i32::try_from(self.engine.settings.max_retries).unwrap_or(i32::MAX);
+        let retry_in =
+            (attempts < max).then(|| backoff(self.engine.settings.retry_backoff, earlier));
+        self.engine
+            .count_failure(&change.spec.name, change.operation.as_str(), self.tables);
+        match retry_in {
+            Some(delay) => {
+                self.waiting.insert(change.key());
+                tracing::warn!(queue_id = change.queue_id, table = %change.spec.name, record = %change.record, attempts, retry_in_ms = delay.as_millis() as u64, error = %reason, "change rejected by db_b; will retry");
+            }
+            None => {
+                self.known.remove(&change.queue_id);
+                tracing::error!(queue_id = change.queue_id, table = %change.spec.name, record = %change.record, attempts, error = %reason, "change rejected by db_b; parked as FAILED");
+            }
+        }
+        queue::record_failed_attempt(conn, change.queue_id, attempts, reason, retry_in).await
+    }
+}
+
+/// `first` doubled per earlier failure, capped at an hour.
+pub fn backoff(first: Duration, earlier_failures: i32) -> Duration {
+    let factor = 2u32.saturating_pow(earlier_failures.clamp(0, 20) as u32);
+    first.saturating_mul(factor).min(MAX_BACKOFF)
+}

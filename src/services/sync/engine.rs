@@ -1,0 +1,454 @@
+//! The engine: one run at a time (in this process and across processes), the checks before
+//! a run may touch anything (online, db_b answers, tables as captured, queue not rewound),
+//! then the drain, the purge and the run log.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+use sqlx::mysql::{MySqlConnection, MySqlPool};
+use tokio_util::sync::CancellationToken;
+
+use super::change::{Action, Change};
+use super::drain::Drain;
+use super::report::{RunError, RunReport, Tally};
+use super::{rewind, tables};
+use crate::config::{Config, DbTarget, SyncSettings};
+use crate::db::error::{self, code};
+use crate::db::{self, Role, queue, replica, runs};
+use crate::domain::Outcome;
+use crate::metrics::Metrics;
+use crate::services::load::{self, LoadEnd, LoadProgress, Loader};
+
+/// SYNCED queue rows deleted per statement when purging old history.
+const PURGE_CHUNK: u32 = 5000;
+/// Runs kept in `sync_runs` beyond the retention window (however often runs start).
+const RUNS_KEPT: u32 = 10_000;
+
+/// What [`SyncEngine::prepare`] sets up for the next run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preparation {
+    /// Copy every row of db_a to db_b (and remove rows only db_b has).
+    Resync,
+    /// Forget db_b's ledger and watermark of this site, then copy every row.
+    Rebase,
+}
+
+/// Shared by the scheduler, the HTTP API and the CLI.
+pub struct SyncEngine {
+    pub(super) local: MySqlPool,
+    local_target: DbTarget,
+    central_target: DbTarget,
+    pub(super) settings: SyncSettings,
+    is_online: bool,
+    /// `SITE_ID`, or '' for a single site.
+    pub(super) site: String,
+    slot: Arc<tokio::sync::Mutex<()>>,
+    pub(super) shutdown: CancellationToken,
+    metrics: Arc<Metrics>,
+    /// Woken at the end of every run (the status page's sampler listens).
+    run_finished: tokio::sync::Notify,
+    load_progress: tokio::sync::watch::Sender<Option<LoadProgress>>,
+    load_logged: std::sync::Mutex<Option<Instant>>,
+}
+
+impl SyncEngine {
+    pub fn new(
+        local: MySqlPool,
+        config: &Config,
+        shutdown: CancellationToken,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
+        Arc::new(SyncEngine {
+            local,
+            local_target: config.local.clone(),
+            central_target: config.central.clone(),
+            settings: config.sync.clone(),
+            is_online: config.is_online,
+            site: config.sync.site_id.clone().unwrap_or_default(),
+            slot: Arc::new(tokio::sync::Mutex::new(())),
+            shutdown,
+            metrics,
+            run_finished: tokio::sync::Notify::new(),
+            load_progress: tokio::sync::watch::Sender::new(None),
+            load_logged: std::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.is_online
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.slot.try_lock().is_err()
+    }
+
+    pub fn local_pool(&self) -> &MySqlPool {
+        &self.local
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Resolves when the next run ends.
+    pub async fn run_finished(&self) {
+        self.run_finished.notified().await
+    }
+
+    /// Resolves once no run is in progress in this process (for a clean shutdown).
+    pub async fn wait_idle(&self) {
+        let _slot = self.slot.lock().await;
+    }
+
+    /// One run. `Err(AlreadyRunning)` when another run holds the lock (here or in another
+    /// process); nothing is recorded then.
+    pub async fn run(self: &Arc<Self>) -> Result<RunReport, RunError> {
+        let slot = self
+            .slot
+            .clone()
+            .try_lock_owned()
+            .map_err(|_| RunError::AlreadyRunning)?;
+        self.clone().run_in_slot(slot).await
+    }
+
+    /// Starts a run on its own task. The in-process slot is taken before returning, so a
+    /// second request right after this one is refused rather than racing it.
+    pub fn start_in_background(self: &Arc<Self>) -> Result<(), RunError> {
+        let slot = self
+            .slot
+            .clone()
+            .try_lock_owned()
+            .map_err(|_| RunError::AlreadyRunning)?;
+        let engine = self.clone();
+        tokio::spawn(async move {
+            match engine.run_in_slot(slot).await {
+                Ok(_) => {}
+                Err(RunError::AlreadyRunning) => {
+                    tracing::info!("requested sync run skipped: another process holds the lock")
+                }
+                Err(err) => tracing::error!(error = %err, "requested sync run failed"),
+            }
+        });
+        Ok(())
+    }
+
+    /// The run on a task of its own, so even a panic ends as an error (never a crash of
+    /// the server) and never leaves the run lock held: the lock lives on a connection of
+    /// its own, closed when the task ends however it ends.
+    async fn run_in_slot(
+        self: Arc<Self>,
+        slot: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Result<RunReport, RunError> {
+        let engine = self.clone();
+        let task = tokio::spawn(async move {
+            let _slot = slot;
+            engine.locked_run().await
+        });
+        let result = match task.await {
+            Ok(result) => result,
+            Err(join) => {
+                tracing::error!(error = %join, "the sync run stopped unexpectedly");
+                Err(RunError::Crashed(join.to_string()))
+            }
+        };
+        self.run_finished.notify_waiters();
+        result
+    }
+
+    async fn locked_run(&self) -> Result<RunReport, RunError> {
+        let mut conn = db::connect_one(Role::Local, &self.local_target).await?;
+        if !runs::try_lock(&mut conn).await? {
+            return Err(RunError::AlreadyRunning);
+        }
+        let result = self.logged_run(&mut conn).await;
+        // Should releasing fail, closing ends the session, and the lock with it.
+        let _ = runs::unlock(&mut conn).await;
+        let _ = conn.close().await;
+        result
+    }
+
+    async fn logged_run(&self, conn: &mut MySqlConnection) -> Result<RunReport, RunError> {
+        let started = Instant::now();
+        let run_id = runs::start_run(&self.local).await?;
+        let abandoned = runs::close_abandoned_runs(&self.local, run_id).await?;
+        if abandoned > 0 {
+            tracing::warn!(
+                abandoned,
+                "closed runs left `running` by a process that stopped mid-run"
+            );
+        }
+        let mut tally = Tally::default();
+        let (mut outcome, mut message) = match self.execute(conn, &mut tally).await {
+            Ok((outcome, message)) => (outcome, message),
+            Err(err) => (
+                Outcome::Failed,
+                Some(format!("db_a error: {}", error::describe(&err))),
+            ),
+        };
+        if matches!(outcome, Outcome::Synced) {
+            self.purge_history().await;
+        }
+        let remaining = queue::pending_count(conn).await.unwrap_or(-1);
+        let (waiting, next_retry_at) = queue::backing_off(conn).await.unwrap_or((0, None));
+        if outcome == Outcome::Synced && (tally.failed > 0 || tally.held_back > 0 || waiting > 0) {
+            outcome = Outcome::Partial;
+            message = message.or_else(|| Some(partial_note(&tally, waiting)));
+        }
+        runs::finish_run(
+            &self.local,
+            run_id,
+            outcome,
+            tally.applied,
+            tally.failed,
+            message.as_deref(),
+        )
+        .await?;
+        self.metrics
+            .runs
+            .with_label_values(&[outcome.as_str()])
+            .inc();
+        self.metrics
+            .run_duration
+            .with_label_values(&[outcome.as_str()])
+            .observe(started.elapsed().as_secs_f64());
+        let report = RunReport {
+            run_id,
+            outcome,
+            applied: tally.applied,
+            failed: tally.failed,
+            held_back: tally.held_back,
+            loaded: tally.loaded,
+            waiting,
+            next_retry_at,
+            remaining,
+            elapsed_ms: started.elapsed().as_millis(),
+            message,
+        };
+        tracing::info!(
+            run_id,
+            outcome = %report.outcome,
+            applied = report.applied,
+            failed = report.failed,
+            held_back = report.held_back,
+            waiting = report.waiting,
+            remaining = report.remaining,
+            elapsed_ms = report.elapsed_ms as u64,
+            note = report.message.as_deref().unwrap_or(""),
+            "sync run finished"
+        );
+        Ok(report)
+    }
+
+    /// The checks, then the drain. `Err` only for db_a errors.
+    async fn execute(
+        &self,
+        conn: &mut MySqlConnection,
+        tally: &mut Tally,
+    ) -> Result<(Outcome, Option<String>), sqlx::Error> {
+        if !self.is_online {
+            return Ok((Outcome::Offline, Some("IS_ONLINE is false".to_string())));
+        }
+        let mut central = match self.connect_central().await {
+            Ok(central) => central,
+            Err(reason) => return Ok((Outcome::Offline, Some(reason))),
+        };
+        let tables = match tables::load_checked(conn, &self.settings.tables).await {
+            Ok(tables) => tables,
+            Err(tables::SchemaProblem::Changed(reason)) => {
+                tracing::warn!(%reason, "sync run stopped: the schema changed");
+                return Ok((
+                    Outcome::SchemaChanged,
+                    Some(format!("{reason}; nothing was applied")),
+                ));
+            }
+            Err(tables::SchemaProblem::Database(err)) => return Err(err),
+        };
+        let mark = match replica::read_watermark(&mut central, &self.site).await {
+            Ok(mark) => mark,
+            Err(err) => {
+                return Ok((
+                    Outcome::Interrupted,
+                    Some(format!("db_b: {}", error::describe(&err))),
+                ));
+            }
+        };
+        if let Some(reason) = rewind::check(conn, mark).await? {
+            let advice = rewind::advice(&reason);
+            tracing::error!(reason = %advice, "sync run refused: the queue went backwards");
+            return Ok((Outcome::Rewound, Some(advice)));
+        }
+        if load::unfinished(conn).await? {
+            let progress = |p: &LoadProgress| self.report_load(p);
+            let loader = Loader {
+                tables: &tables,
+                site: &self.site,
+                shutdown: &self.shutdown,
+                on_progress: &progress,
+            };
+            match loader.run(conn, &mut central).await? {
+                LoadEnd::Finished(summary) => {
+                    tracing::info!(
+                        checked = summary.checked,
+                        copied = summary.copied,
+                        removed = summary.removed,
+                        "initial load finished"
+                    );
+                    tally.loaded = Some(summary);
+                }
+                LoadEnd::Interrupted(reason) => {
+                    return Ok((
+                        Outcome::Interrupted,
+                        Some(format!(
+                            "initial load paused: {reason}; the next run resumes it"
+                        )),
+                    ));
+                }
+            }
+        }
+        let run_max = queue::max_id(conn).await?;
+        let outcome = Drain::new(self, &tables, run_max)
+            .run(conn, &mut central, tally)
+            .await?;
+        let _ = central.close().await;
+        Ok((outcome, tally.note.take()))
+    }
+
+    /// A connection of the run's own to db_b, or why db_b counts as offline. A direct
+    /// connection, not a pool: a refused port is reported at once, in its own words.
+    async fn connect_central(&self) -> Result<MySqlConnection, String> {
+        let mut conn = db::connect_one(Role::Central, &self.central_target)
+            .await
+            .map_err(|err| format!("db_b unreachable: {}", err.reason))?;
+        replica::ping(&mut conn)
+            .await
+            .map_err(|err| format!("db_b unreachable: {}", error::describe(&err)))?;
+        Ok(conn)
+    }
+
+    async fn purge_history(&self) {
+        let cutoff = (!self.settings.retention.is_zero())
+            .then(|| chrono::Duration::from_std(self.settings.retention).ok())
+            .flatten()
+            .and_then(|retention| chrono::Utc::now().checked_sub_signed(retention));
+        if let Some(cutoff) = cutoff {
+            match queue::purge_synced(&self.local, cutoff, PURGE_CHUNK).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "purged old SYNCED queue rows"),
+                Err(err) => tracing::warn!(error = %err, "could not purge old SYNCED queue rows"),
+            }
+        }
+        if let Err(err) = runs::purge_runs(&self.local, cutoff, RUNS_KEPT).await {
+            tracing::warn!(error = %err, "could not purge old runs");
+        }
+    }
+
+    /// Load progress for whoever watches (a terminal), and a log line every few seconds.
+    fn report_load(&self, progress: &LoadProgress) {
+        let _ = self.load_progress.send(Some(progress.clone()));
+        let mut last = self.load_logged.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(5)) {
+            *last = Some(Instant::now());
+            tracing::info!(table = %progress.table, copied = progress.copied, estimate = progress.estimate, "initial load in progress");
+        }
+    }
+
+    /// Progress of a load this engine runs (for a terminal's progress line).
+    pub fn watch_load(&self) -> tokio::sync::watch::Receiver<Option<LoadProgress>> {
+        self.load_progress.subscribe()
+    }
+
+    /// Under the run lock: makes the next run copy every row of db_a to db_b (`resync`), or
+    /// first forgets what db_b knows of this site's queue (`rebase`, after the queue went
+    /// backwards). The copy itself happens in the next run.
+    pub async fn prepare(self: &Arc<Self>, preparation: Preparation) -> Result<(), RunError> {
+        let _slot = self
+            .slot
+            .clone()
+            .try_lock_owned()
+            .map_err(|_| RunError::AlreadyRunning)?;
+        let mut conn = db::connect_one(Role::Local, &self.local_target).await?;
+        if !runs::try_lock(&mut conn).await? {
+            return Err(RunError::AlreadyRunning);
+        }
+        let tables = match tables::load_checked(&mut conn, &self.settings.tables).await {
+            Ok(tables) => tables,
+            Err(tables::SchemaProblem::Changed(reason)) => return Err(RunError::Refused(reason)),
+            Err(tables::SchemaProblem::Database(err)) => return Err(err.into()),
+        };
+        if preparation == Preparation::Rebase {
+            let mut central = db::connect_one(Role::Central, &self.central_target).await?;
+            replica::forget_site_queue(&mut central, &self.site)
+                .await
+                .map_err(RunError::Central)?;
+            let _ = central.close().await;
+        }
+        load::start(&mut conn, &self.local, &tables).await?;
+        let _ = runs::unlock(&mut conn).await;
+        let _ = conn.close().await;
+        Ok(())
+    }
+
+    pub(super) fn count_applied(&self, changes: &[Change], _took: Duration) {
+        for change in changes {
+            self.metrics
+                .changes_applied
+                .with_label_values(&[change.spec.name.as_str(), change.operation.as_str()])
+                .inc();
+        }
+    }
+
+    pub(super) fn count_failure(&self, table: &str, operation: &str, tables: &tables::Tables) {
+        let table = super::change::label(table, tables);
+        let operation = match operation {
+            op @ ("INSERT" | "UPDATE" | "DELETE") => op,
+            _ => "invalid",
+        };
+        self.metrics
+            .changes_failed
+            .with_label_values(&[table, operation])
+            .inc();
+    }
+
+    /// Why db_b refused `change`, in words an operator can act on: for a clash on a unique
+    /// key, the value and the db_b row that holds it.
+    pub(super) async fn rejection_reason(
+        &self,
+        central: &mut MySqlConnection,
+        change: &Change,
+        err: &sqlx::Error,
+    ) -> String {
+        if error::number(err) == Some(code::BAD_NULL) || error::number(err) == Some(code::DUP_ENTRY)
+        {
+            if let Action::Upsert { values, present } = &change.action {
+                let site = (!self.site.is_empty()).then_some(self.site.as_str());
+                if let Ok(Some(clash)) =
+                    replica::find_clash(central, &change.spec, values, present, site).await
+                {
+                    return clash;
+                }
+            }
+            if error::number(err) == Some(code::BAD_NULL) {
+                return "clashes with a different row in db_b on a unique key".to_string();
+            }
+        }
+        error::describe(err)
+    }
+}
+
+fn partial_note(tally: &Tally, waiting: i64) -> String {
+    let mut parts = Vec::new();
+    if tally.failed > 0 {
+        parts.push(format!("{} change(s) rejected", tally.failed));
+    }
+    if tally.held_back > 0 {
+        parts.push(format!(
+            "{} held back (their rows are locked in db_b)",
+            tally.held_back
+        ));
+    }
+    if waiting > 0 {
+        parts.push(format!("{waiting} waiting to be retried"));
+    }
+    format!("{}; see `dbsync status`", parts.join(", "))
+}

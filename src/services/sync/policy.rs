@@ -1,0 +1,104 @@
+//! The one place that decides what a run does about a database error from db_b: stop the
+//! run without blaming anyone, try the same batch again, make the batch smaller, or split
+//! it to find the change at fault — and, once a single change is isolated, whether it is
+//! rejected (its `retry_count` moves) or only held back for this run.
+//!
+//! | error kind (`db::error::Kind`) | whole batch | one change |
+//! | --- | --- | --- |
+//! | Connection (gone, shutdown, read-only, Galera non-Primary 1047) | interrupt | interrupt |
+//! | Schema (missing table or column, access denied) | interrupt | interrupt |
+//! | Conflict (deadlock / certification conflict 1213) | retry in place, then split | hold back |
+//! | LockWait (1205: a row locked in db_b) | split | hold back |
+//! | Capacity (writeset or packet too large: 1180, 1105, 1153) | halve | reject |
+//! | Data (clash, foreign key, out of range…) | split | reject |
+//! | Other | split | reject if db_b still takes a write, else interrupt |
+//!
+//! Only a change db_b refuses for its data moves `retry_count`.
+
+use std::time::Duration;
+
+use crate::db::error::Kind;
+
+/// Retries of one batch in place after a deadlock or certification conflict.
+pub const MAX_RETRIES_IN_PLACE: u32 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchAction {
+    /// Stop the run; the open transaction rolled back; nobody is blamed.
+    Interrupt,
+    /// Apply the same changes again after a short, jittered pause.
+    RetryInPlace,
+    /// Apply the two halves separately, no change being suspected (the batch was too big).
+    Halve,
+    /// Apply the two halves separately to find the change(s) at fault.
+    Split,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeAction {
+    /// db_b refuses this change's data: count a retry, back off, FAILED at the limit.
+    Reject,
+    /// Not this change's fault (its row is locked, say): leave it PENDING, untouched, and
+    /// hold its record back for the rest of the run.
+    HoldBack,
+    /// Stop the run.
+    Interrupt,
+    /// Reject if a trivial write still succeeds on db_b, else interrupt.
+    RejectIfDbBHealthy,
+}
+
+/// What to do when a batch of more than one change failed with `kind`, after `retries`
+/// retries in place.
+pub fn on_batch_error(kind: Kind, retries: u32) -> BatchAction {
+    match kind {
+        Kind::Connection | Kind::Schema => BatchAction::Interrupt,
+        Kind::Conflict if retries < MAX_RETRIES_IN_PLACE => BatchAction::RetryInPlace,
+        Kind::Capacity => BatchAction::Halve,
+        Kind::Conflict | Kind::LockWait | Kind::Data | Kind::Other => BatchAction::Split,
+    }
+}
+
+/// What to do when a single change failed with `kind`, after `retries` retries in place.
+pub fn on_change_error(kind: Kind, retries: u32) -> Option<ChangeAction> {
+    Some(match kind {
+        Kind::Connection | Kind::Schema => ChangeAction::Interrupt,
+        Kind::Conflict if retries < MAX_RETRIES_IN_PLACE => return None,
+        Kind::Conflict | Kind::LockWait => ChangeAction::HoldBack,
+        Kind::Capacity | Kind::Data => ChangeAction::Reject,
+        Kind::Other => ChangeAction::RejectIfDbBHealthy,
+    })
+}
+
+/// The pause before retry `attempt` (1, 2, …) in place: 20 ms doubling, with up to half of
+/// it again at random so two sites that collided do not collide again in step.
+pub fn retry_pause(attempt: u32) -> Duration {
+    let base = 20u64.saturating_mul(1 << attempt.min(6));
+    let jitter = rand::random_range(0..=base / 2);
+    Duration::from_millis(base + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_data_blames_a_change() {
+        for kind in [
+            Kind::Connection,
+            Kind::Schema,
+            Kind::Conflict,
+            Kind::LockWait,
+        ] {
+            let action = on_change_error(kind, MAX_RETRIES_IN_PLACE);
+            assert_ne!(action, Some(ChangeAction::Reject), "{kind:?}");
+        }
+        assert_eq!(on_change_error(Kind::Data, 0), Some(ChangeAction::Reject));
+        assert_eq!(on_batch_error(Kind::Conflict, 0), BatchAction::RetryInPlace);
+        assert_eq!(
+            on_batch_error(Kind::Conflict, MAX_RETRIES_IN_PLACE),
+            BatchAction::Split
+        );
+        assert_eq!(on_batch_error(Kind::Capacity, 0), BatchAction::Halve);
+        assert_eq!(on_batch_error(Kind::Connection, 0), BatchAction::Interrupt);
+    }
+}

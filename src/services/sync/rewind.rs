@@ -1,0 +1,56 @@
+//! Detecting a queue that went backwards before anything is applied.
+//!
+//! db_b's watermark row remembers, per site, the highest change id its ledger holds and the
+//! id and fingerprint of the newest change applied. db_a's queue must agree: its ids must
+//! reach the watermark, and the row with the applied id must be that same change (the purge
+//! always keeps the newest SYNCED row for this). After `TRUNCATE sync_queue` the ids start
+//! again at 1; after db_a is restored from an older dump they start below the watermark,
+//! or the row at the applied id is a different, newer change. Either way new changes would
+//! get ids db_b's ledger already counts as applied and be skipped as superseded: the run
+//! refuses (outcome `rewound`) and `dbsync rebase` repairs it.
+
+use sqlx::mysql::MySqlConnection;
+
+use super::change::fingerprint;
+use crate::db::queue;
+use crate::db::replica::Watermark;
+
+/// `Some(reason)` when db_a's queue no longer continues the history db_b has applied.
+pub async fn check(
+    local: &mut MySqlConnection,
+    mark: Watermark,
+) -> Result<Option<String>, sqlx::Error> {
+    if mark == Watermark::default() {
+        return Ok(None);
+    }
+    let newest = queue::max_id(local).await?;
+    if newest < mark.last_change_id {
+        return Ok(Some(format!(
+            "db_a's sync_queue ends at id {newest} but db_b has applied changes up to id {} \
+             (the queue was truncated, or db_a was restored from an older backup)",
+            mark.last_change_id
+        )));
+    }
+    let (Some(applied_id), Some(expected)) = (mark.applied_change_id, mark.applied_fingerprint)
+    else {
+        return Ok(None);
+    };
+    match queue::change(local, applied_id).await? {
+        None => Ok(Some(format!(
+            "change {applied_id}, the last one db_b applied, is no longer in db_a's sync_queue \
+             (the queue was truncated or restored from an older backup)"
+        ))),
+        Some(row) if fingerprint(&row) != expected => Ok(Some(format!(
+            "db_a's change {applied_id} is not the change db_b applied with that id \
+             (db_a was restored from an older backup and its queue ids were reused)"
+        ))),
+        Some(_) => Ok(None),
+    }
+}
+
+/// The message an operator sees with a `rewound` outcome.
+pub fn advice(reason: &str) -> String {
+    format!(
+        "{reason}; nothing was applied — run `dbsync rebase` to re-anchor the queue and copy db_a's rows to db_b"
+    )
+}

@@ -1,0 +1,126 @@
+//! The synced tables a run works with, and the check that they are still what `dbsync init`
+//! captured: a column added, widened or dropped on db_a since then (or a table added to
+//! `SYNC_TABLES`) stops the run as `schema_changed` before anything is applied.
+
+use std::sync::Arc;
+
+use sqlx::mysql::MySqlConnection;
+
+use crate::db::catalog::{self, CatalogError};
+use crate::db::schema;
+use crate::domain::table::TableSpec;
+
+/// The captured definitions of the synced tables, looked up by name.
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    specs: Vec<Arc<TableSpec>>,
+}
+
+impl Tables {
+    pub fn new(specs: Vec<TableSpec>) -> Self {
+        Tables {
+            specs: specs.into_iter().map(Arc::new).collect(),
+        }
+    }
+
+    /// Index and spec of a table by its name in a queue row.
+    pub fn find(&self, name: &str) -> Option<(usize, &Arc<TableSpec>)> {
+        self.specs.iter().enumerate().find(|(_, s)| s.name == name)
+    }
+
+    pub fn get(&self, index: usize) -> Option<&Arc<TableSpec>> {
+        self.specs.get(index)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<TableSpec>> {
+        self.specs.iter()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.specs.iter().map(|s| s.name.clone()).collect()
+    }
+}
+
+/// Why a run must not apply anything until `dbsync init` has run again.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaProblem {
+    #[error("{0}; run `dbsync init` to update the capture triggers and db_b")]
+    Changed(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What changed between a captured definition and the live one, in words; empty when the
+/// capture is still right (only columns and key matter to the triggers).
+pub fn differences(captured: &TableSpec, live: &TableSpec) -> Vec<String> {
+    let mut found = Vec::new();
+    for column in &live.columns {
+        match captured.column(&column.name) {
+            None => found.push(format!("column `{}` was added", column.name)),
+            Some(old) if old.column_type != column.column_type => found.push(format!(
+                "column `{}` changed from {} to {}",
+                column.name, old.column_type, column.column_type
+            )),
+            Some(old)
+                if old.generated != column.generated
+                    || old.on_update_now != column.on_update_now =>
+            {
+                found.push(format!("column `{}` changed its definition", column.name))
+            }
+            Some(_) => {}
+        }
+    }
+    for column in &captured.columns {
+        if live.column(&column.name).is_none() {
+            found.push(format!("column `{}` was dropped", column.name));
+        }
+    }
+    if captured.key != live.key {
+        found.push(format!(
+            "the primary key changed from ({}) to ({})",
+            captured.key.join(", "),
+            live.key.join(", ")
+        ));
+    }
+    found
+}
+
+/// The captured definitions of `configured` tables, after checking that db_a still has
+/// them as captured.
+pub async fn load_checked(
+    conn: &mut MySqlConnection,
+    configured: &[String],
+) -> Result<Tables, SchemaProblem> {
+    let captured = schema::captured_specs(conn).await?;
+    let captured_names: Vec<&str> = captured.iter().map(|s| s.name.as_str()).collect();
+    for name in configured {
+        if !captured_names.contains(&name.as_str()) {
+            return Err(SchemaProblem::Changed(format!(
+                "SYNC_TABLES lists `{name}`, which `dbsync init` has not set up"
+            )));
+        }
+    }
+    let mut specs = Vec::with_capacity(configured.len());
+    for spec in captured {
+        if !configured.contains(&spec.name) {
+            continue;
+        }
+        let live = match catalog::table_spec(conn, &spec.name).await {
+            Ok(live) => live,
+            Err(CatalogError::Database(err)) => return Err(err.into()),
+            Err(other) => return Err(SchemaProblem::Changed(format!("{other}"))),
+        };
+        let changes = differences(&spec, &live);
+        if !changes.is_empty() {
+            return Err(SchemaProblem::Changed(format!(
+                "table `{}` changed on db_a since `dbsync init`: {}",
+                spec.name,
+                changes.join("; ")
+            )));
+        }
+        specs.push(spec);
+    }
+    // Keep SYNC_TABLES order: parents are usually listed before their children.
+    specs.sort_by_key(|s| configured.iter().position(|c| *c == s.name));
+    Ok(Tables::new(specs))
+}
