@@ -242,7 +242,9 @@ fn artifacts_dir() -> PathBuf {
 }
 
 /// The status page in headless Chromium: counts equal the API's, "Sync now" drains the
-/// queue, a FAILED change is requeued with one click, a hostile value stays text.
+/// queue, a waiting change (backing off after a clash with db_b) is made due with "Retry
+/// now", a FAILED change is requeued with one click, a hostile value stays text; the chart
+/// has time and count axes, times are local with their zone, and the page fits a phone.
 /// Screenshots go to target/test-artifacts/.
 #[tokio::test]
 async fn status_page_in_a_real_browser() {
@@ -254,33 +256,68 @@ async fn status_page_in_a_real_browser() {
         "the browser test needs Chromium and playwright-core: run scripts/browser-setup.sh (scripts/test.sh does)"
     );
 
-    let db = TestDb::new(&[("SYNC_MAX_RETRIES", "1")]).await;
+    // A rejected change waits an hour before its next try, with retries left.
+    let db = TestDb::new(&[("SYNC_MAX_RETRIES", "3"), ("SYNC_RETRY_BACKOFF", "1h")]).await;
     db.plant_central_clash().await;
-    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'Ana', 'ana@x.io'), (2, 'Clash', 'dup@x.io')").await;
+    db.exec_central(
+        "INSERT INTO users (id, name, email, updated_at) VALUES (998, 'central only', 'taken@x.io', NOW(6))",
+    )
+    .await;
+    db.exec(
+        "INSERT INTO users (id, name, email) VALUES (1, 'Ana', 'ana@x.io'), (2, 'Clash', 'dup@x.io'), \
+         (4, 'Taken', 'taken@x.io')",
+    )
+    .await;
     db.exec(
         "INSERT INTO sync_queue (table_name, record_id, operation, payload) \
          VALUES ('<script>alert(1)</script>', 1, 'DELETE', NULL)",
     )
     .await;
+    // Users 2 and 4 clash with db_b and wait; the hostile row is parked FAILED at once.
     db.sync().await;
+    let change_of = |queue: &[crate::helpers::QueueRow], record_id: i64| {
+        queue
+            .iter()
+            .find(|r| r.table_name == "users" && r.record_id == record_id)
+            .cloned()
+            .expect("change")
+    };
+    let queue = db.queue().await;
+    let waiting = change_of(&queue, 2);
+    let failed = change_of(&queue, 4);
+    for change in [&waiting, &failed] {
+        assert_eq!(
+            (change.status.as_str(), change.retry_count),
+            ("PENDING", 1),
+            "{change:?}"
+        );
+    }
+    let clash = waiting.last_error.as_deref().unwrap_or_default();
+    assert!(
+        clash.contains("dup@x.io") && clash.contains("id=999"),
+        "{clash}"
+    );
+    // User 4's change has used up its tries.
+    db.exec(&format!(
+        "UPDATE sync_queue SET sync_status = 'FAILED', retry_count = 3, next_attempt_at = NULL \
+         WHERE id = {}",
+        failed.id
+    ))
+    .await;
+    // A change that is due: "Sync now" sends it.
     db.exec("INSERT INTO users (id, name, email) VALUES (3, 'Later', 'later@x.io')")
         .await;
-    let clash_id = db
-        .queue()
-        .await
-        .iter()
-        .find(|r| r.record_id == 2)
-        .map(|r| r.id)
-        .expect("clash change");
 
     let app = TestApp::spawn(&db).await;
     let output = tokio::task::spawn_blocking({
         let url = app.url("");
         let artifacts = artifacts_dir();
+        let ids = [failed.id.to_string(), waiting.id.to_string()];
         move || {
             Command::new("node")
                 .arg(root.join("tests/browser/status_page.cjs"))
-                .args([url, artifacts.display().to_string(), clash_id.to_string()])
+                .args([url, artifacts.display().to_string()])
+                .args(ids)
                 .env("PLAYWRIGHT_CORE", playwright)
                 .env("CHROMIUM", chromium)
                 .output()
@@ -295,10 +332,32 @@ async fn status_page_in_a_real_browser() {
         stdout(&output),
         stderr(&output)
     );
-    assert!(artifacts_dir().join("status-page.png").exists());
+    for shot in [
+        "status-page.png",
+        "status-page-phone.png",
+        "status-page-after.png",
+    ] {
+        assert!(artifacts_dir().join(shot).exists(), "{shot}");
+    }
     let queue = db.queue().await;
-    let clash = queue.iter().find(|r| r.id == clash_id).unwrap();
-    assert_eq!(clash.status, "PENDING", "requeued from the page");
+    let requeued = queue.iter().find(|r| r.id == failed.id).unwrap();
+    assert_eq!(
+        (requeued.status.as_str(), requeued.retry_count),
+        ("PENDING", 0),
+        "requeued from the page"
+    );
+    let retried = queue.iter().find(|r| r.id == waiting.id).unwrap();
+    assert_eq!(retried.status, "PENDING", "retried from the page");
+    let due: i64 = db
+        .count(
+            &db.local,
+            &format!(
+                "SELECT COUNT(*) FROM sync_queue WHERE id = {} AND next_attempt_at IS NULL",
+                waiting.id
+            ),
+        )
+        .await;
+    assert_eq!(due, 1, "made due now from the page");
     app.stop().await;
 }
 
