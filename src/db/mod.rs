@@ -36,6 +36,11 @@ use crate::config::DbTarget;
 const SESSION_SETUP: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'; \
      SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
 
+/// db_b sessions wait at most a second for a row lock: a row someone else holds locked in
+/// db_b must delay only its own record's change (the engine holds that record back), not
+/// keep the whole run waiting for the server's default 50 s.
+const CENTRAL_SESSION_SETUP: &str = "SET SESSION innodb_lock_wait_timeout = 1";
+
 /// Which database a connection is for, and the settings that name it (for messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -167,6 +172,11 @@ pub async fn connect_one(
     let attempt = async {
         let mut conn = connect_options(target, true).connect().await?;
         sqlx::raw_sql(SESSION_SETUP).execute(&mut conn).await?;
+        if role == Role::Central {
+            sqlx::raw_sql(CENTRAL_SESSION_SETUP)
+                .execute(&mut conn)
+                .await?;
+        }
         Ok::<_, sqlx::Error>(conn)
     };
     match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
@@ -184,21 +194,26 @@ pub async fn connect_pool(
 ) -> Result<MySqlPool, ConnectError> {
     let probe = connect_one(role, target).await?;
     let _ = probe.close().await;
-    Ok(lazy_pool(target, settings))
+    Ok(lazy_pool(role, target, settings))
 }
 
 /// A pool that connects on first use: the service starts while db_b is away.
-pub fn lazy_pool(target: &DbTarget, settings: PoolSettings) -> MySqlPool {
-    pool_options(settings).connect_lazy_with(connect_options(target, true))
+pub fn lazy_pool(role: Role, target: &DbTarget, settings: PoolSettings) -> MySqlPool {
+    pool_options(role, settings).connect_lazy_with(connect_options(target, true))
 }
 
-fn pool_options(settings: PoolSettings) -> MySqlPoolOptions {
+fn pool_options(role: Role, settings: PoolSettings) -> MySqlPoolOptions {
     MySqlPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
-        .after_connect(|conn, _meta| {
+        .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 sqlx::raw_sql(SESSION_SETUP).execute(&mut *conn).await?;
+                if role == Role::Central {
+                    sqlx::raw_sql(CENTRAL_SESSION_SETUP)
+                        .execute(&mut *conn)
+                        .await?;
+                }
                 Ok(())
             })
         })

@@ -18,11 +18,7 @@ const MAX_PLACEHOLDERS: usize = 30_000;
 /// Image values of one row, aligned with [`TableSpec::image_columns`]; `None` is SQL NULL.
 pub type Values = [Option<String>];
 
-pub fn push_value(
-    query: &mut QueryBuilder<MySql>,
-    column: &ColumnSpec,
-    value: &Option<String>,
-) {
+pub fn push_value(query: &mut QueryBuilder<MySql>, column: &ColumnSpec, value: &Option<String>) {
     let (sql, binds) = placeholder(column);
     let mut parts = sql.split('?');
     if let Some(head) = parts.next() {

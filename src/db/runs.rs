@@ -9,11 +9,13 @@ use crate::domain::{Outcome, SyncRun};
 /// name, so two databases sharing a long prefix never block each other.
 const LOCK_NAME: &str = "CONCAT('dbsync.run.', SHA2(DATABASE(), 224))";
 
-/// Takes the cross-process run lock of this connection's database without waiting. The lock
-/// lives as long as the connection's session: hold it on a connection of its own that is
-/// closed (not returned to a pool) when the run ends, however it ends.
+/// Takes the cross-process run lock of this connection's database, waiting at most two
+/// seconds (a run whose process was just killed needs a moment for the server to notice
+/// its connection is gone). The lock lives as long as the connection's session: hold it on
+/// a connection of its own that is closed (not returned to a pool) when the run ends,
+/// however it ends.
 pub async fn try_lock(conn: &mut MySqlConnection) -> Result<bool, sqlx::Error> {
-    let sql = format!("SELECT GET_LOCK({LOCK_NAME}, 0)");
+    let sql = format!("SELECT GET_LOCK({LOCK_NAME}, 2)");
     let got: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .fetch_one(conn)
         .await?;

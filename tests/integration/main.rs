@@ -3,6 +3,9 @@
 mod api;
 mod capture;
 mod cli;
+mod hardening;
 mod helpers;
 mod operate;
+mod ordering;
+mod stress;
 mod sync;
