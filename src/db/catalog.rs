@@ -250,7 +250,7 @@ fn classify(row: &ColumnRow) -> Option<ValueClass> {
     let zerofill = row.column_type.to_ascii_lowercase().contains("zerofill");
     Some(match row.data_type.to_ascii_lowercase().as_str() {
         // ZEROFILL integers print with leading zeros, which is not a JSON number.
-        "tinyint" | "smallint" | "mediumint" | "int" | "bigint" if zerofill => ValueClass::Text,
+        "tinyint" | "smallint" | "mediumint" | "int" | "bigint" if zerofill => ValueClass::CastText,
         "tinyint" | "smallint" | "mediumint" | "int" | "bigint" => ValueClass::Integer,
         "decimal" => ValueClass::Decimal {
             precision: row.precision.unwrap_or(10) as u32,

@@ -76,7 +76,7 @@ pub async fn advance(
 
 /// Queues `table` to be copied (again) from the start, leaving other tables' progress.
 pub async fn restart_table(
-    pool: &MySqlPool,
+    conn: &mut MySqlConnection,
     table: &str,
     estimate: i64,
 ) -> Result<(), sqlx::Error> {
@@ -87,7 +87,7 @@ pub async fn restart_table(
     )
     .bind(table)
     .bind(estimate)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }

@@ -8,7 +8,6 @@
 
 use std::time::Duration;
 
-use sqlx::mysql::MySqlPool;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
 
 use crate::config::{Config, DbTarget};
@@ -139,8 +138,11 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     schema::record_specs(&mut conn, &specs)
         .await
         .map_err(local_err)?;
-    if !report.reloads.is_empty() {
-        reload_tables(&local, &report.reloads)
+    for table in &report.reloads {
+        let estimate = crate::db::snapshot::estimated_rows(&mut conn, table)
+            .await
+            .map_err(local_err)?;
+        load::restart_table(&mut conn, table, estimate)
             .await
             .map_err(local_err)?;
     }
@@ -188,16 +190,6 @@ async fn plan_table(
         .map(|sql| sql.replacen("ALTER TABLE ", "", 1))
         .collect();
     Ok((statements, described))
-}
-
-/// Queues `tables` to be copied again by the next run (other tables' progress is kept).
-async fn reload_tables(local: &MySqlPool, tables: &[String]) -> Result<(), sqlx::Error> {
-    let mut conn = local.acquire().await?;
-    for table in tables {
-        let estimate = crate::db::snapshot::estimated_rows(&mut conn, table).await?;
-        load::restart_table(local, table, estimate).await?;
-    }
-    Ok(())
 }
 
 async fn create_database(role: Role, target: &DbTarget) -> Result<(), InitError> {

@@ -83,6 +83,12 @@ impl TestDb {
         }
     }
 
+    /// Changes a setting for everything that follows (the engine, the CLI).
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.env.insert(name.to_string(), value.to_string());
+        self.config = config_from(&self.env);
+    }
+
     /// A configuration for these databases with some values changed.
     pub fn config_with(&self, changes: &[(&str, &str)]) -> Config {
         let mut env = self.env.clone();
@@ -143,7 +149,8 @@ impl TestDb {
     /// Queue rows as (table, record_id, operation, status, payload).
     pub async fn queue(&self) -> Vec<QueueRow> {
         sqlx::query_as(
-            "SELECT id, table_name, record_id, CAST(operation AS CHAR) AS operation, CAST(sync_status AS CHAR) AS status, \
+            "SELECT id, table_name, COALESCE(record_id, 0) AS record_id, CAST(record_key AS CHAR) AS record_key, \
+             CAST(operation AS CHAR) AS operation, CAST(sync_status AS CHAR) AS status, \
              retry_count, CAST(payload AS CHAR) AS payload, last_error FROM sync_queue ORDER BY id",
         )
         .fetch_all(&self.local)
@@ -220,7 +227,9 @@ impl TestDb {
 pub struct QueueRow {
     pub id: i64,
     pub table_name: String,
+    /// The integer key, or 0 for other key shapes (see `record_key`).
     pub record_id: i64,
+    pub record_key: Option<String>,
     pub operation: String,
     pub status: String,
     pub retry_count: i32,

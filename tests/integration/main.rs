@@ -9,3 +9,5 @@ mod operate;
 mod ordering;
 mod stress;
 mod sync;
+mod tables;
+mod types;
