@@ -25,3 +25,20 @@ CREATE TABLE IF NOT EXISTS sync_watermark (
   applied_fingerprint BIGINT      NULL,
   PRIMARY KEY (site_id)
 ) ENGINE=InnoDB;
+
+-- One row per site (SITE_ID) that syncs into this central database, written at the end of
+-- each of its runs: head office sees which shop is behind without visiting it (`dbsync sites`).
+CREATE TABLE IF NOT EXISTS sync_sites (
+  site_id                    VARCHAR(32)  CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  last_run_id                BIGINT       NOT NULL,
+  last_run_outcome           VARCHAR(16)  NOT NULL,
+  last_run_at                TIMESTAMP(6) NOT NULL,
+  last_run_message           TEXT         NULL,
+  applied_in_last_run        BIGINT       NOT NULL DEFAULT 0,
+  last_applied_change_id     BIGINT       NULL,
+  pending_changes            BIGINT       NOT NULL DEFAULT 0,
+  failed_changes             BIGINT       NOT NULL DEFAULT 0,
+  oldest_pending_age_seconds BIGINT       NOT NULL DEFAULT 0,
+  dbsync_version             VARCHAR(32)  NOT NULL,
+  PRIMARY KEY (site_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

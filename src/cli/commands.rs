@@ -11,7 +11,7 @@ use crate::db::{self, Role, schema};
 use crate::metrics::Metrics;
 use crate::services::sync::tables::Tables;
 use crate::services::sync::{Preparation, RunError, SyncEngine, requeue, status};
-use crate::services::{ServiceError, setup, verify};
+use crate::services::{ServiceError, setup, site, verify};
 use crate::startup::{self, Service};
 
 pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliError> {
@@ -34,6 +34,8 @@ pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliE
         Command::Rebase => {
             prepare_and_run(&engine(&config, shutdown).await?, Preparation::Rebase).await
         }
+        Command::Sites { json } => sites(&config, json).await,
+        Command::MigrateSite => migrate_site(&config).await,
     }
 }
 
@@ -103,7 +105,7 @@ async fn status(config: &Config, json: bool) -> Result<u8, CliError> {
 
 async fn verify_command(config: &Config, json: bool) -> Result<u8, CliError> {
     let local = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
-    let central = db::connect_pool(Role::Central, &config.central, startup::CENTRAL_POOL).await?;
+    let central = central_pool(config).await?;
     let tables = synced_tables(&local, config).await?;
     let report = verify::verify(&local, &central, &tables, config.sync.site_id.as_deref())
         .await
@@ -117,6 +119,51 @@ async fn verify_command(config: &Config, json: bool) -> Result<u8, CliError> {
         print::verify(&report);
     }
     Ok(if report.is_equal() { 0 } else { 1 })
+}
+
+async fn central_pool(config: &Config) -> Result<sqlx::MySqlPool, CliError> {
+    let (pool, _) = db::nodes::central_pool(
+        &config.central,
+        &config.central_nodes,
+        startup::CENTRAL_POOL,
+    )
+    .await?;
+    Ok(pool)
+}
+
+async fn sites(config: &Config, json: bool) -> Result<u8, CliError> {
+    let rows = site::sites(&central_pool(config).await?)
+        .await
+        .map_err(|source| CliError::Database {
+            context: "reading db_b's sync_sites failed (run `dbsync init` first)",
+            source,
+        })?;
+    if json {
+        print::json(&rows)?;
+    } else {
+        print::sites(&rows);
+    }
+    Ok(0)
+}
+
+async fn migrate_site(config: &Config) -> Result<u8, CliError> {
+    let local = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
+    let report = site::migrate(&local, &central_pool(config).await?, config).await?;
+    if report.tables.is_empty() {
+        println!("nothing to move: db_b's tables already carry site_id");
+    } else {
+        println!(
+            "moved {} under site {}: {}; now run `dbsync init`",
+            if report.tables.len() == 1 {
+                "1 table"
+            } else {
+                "the tables"
+            },
+            report.site_id,
+            report.tables.join(", ")
+        );
+    }
+    Ok(0)
 }
 
 /// The synced tables as `init` captured them.

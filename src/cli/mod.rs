@@ -73,6 +73,15 @@ enum Command {
     /// After db_a's queue went backwards (TRUNCATE, a restored backup): forget what db_b
     /// knows of this site's queue and copy every row again.
     Rebase,
+    /// Every site syncing into db_b (SITE_ID): its last run, what it has pending, its version.
+    Sites {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Once, when a single-site deployment gets a SITE_ID: move its rows in db_b under the
+    /// site (site_id first in every key), then run `dbsync init`.
+    MigrateSite,
 }
 
 #[derive(Args)]
@@ -124,6 +133,8 @@ pub enum CliError {
     },
     #[error("{0}")]
     NotFound(String),
+    #[error("migrate-site: {0}")]
+    Migration(#[from] crate::services::site::MigrationError),
 }
 
 impl CliError {
@@ -131,6 +142,7 @@ impl CliError {
         match self {
             CliError::Config(_) | CliError::EnvFile(_) | CliError::Usage(_) => 2,
             CliError::Init(err) if err.is_configuration() => 2,
+            CliError::Migration(crate::services::site::MigrationError::Refused(_)) => 2,
             CliError::Run(crate::services::sync::RunError::Refused(_)) => 6,
             _ => 1,
         }

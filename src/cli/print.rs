@@ -178,3 +178,29 @@ pub(super) fn end_progress_line() {
         eprint!("\r\x1b[2K");
     }
 }
+
+pub(super) fn sites(rows: &[crate::services::site::SiteRow]) {
+    if rows.is_empty() {
+        println!(
+            "no site has reported yet (sites report at the end of each run, with SITE_ID set)"
+        );
+        return;
+    }
+    println!(
+        "{:<20} {:<27} {:<15} {:>8} {:>8} {:>7} {:>15}  version",
+        "site", "last run", "outcome", "applied", "pending", "failed", "oldest pending"
+    );
+    for row in rows {
+        println!(
+            "{:<20} {:<27} {:<15} {:>8} {:>8} {:>7} {:>14}s  {}",
+            row.site_id,
+            local(row.last_run_at),
+            row.last_run_outcome,
+            row.applied_in_last_run,
+            row.pending_changes,
+            row.failed_changes,
+            row.oldest_pending_age_seconds,
+            row.dbsync_version
+        );
+    }
+}

@@ -59,7 +59,11 @@ pub struct Config {
     /// `Authorization: Bearer <token>`.
     pub api_token: Option<ApiToken>,
     pub local: DbTarget,
+    /// db_b on its first node (the others are in `central_nodes`).
     pub central: DbTarget,
+    /// Every db_b node, in the order runs try them: `DB_CENTRAL_HOST` may list a Galera
+    /// cluster's nodes (`h1:3306,h2:3306,h3:3306`); one entry for a single server.
+    pub central_nodes: Vec<(String, u16)>,
     pub is_online: bool,
     pub sync: SyncSettings,
     pub log_format: LogFormat,
@@ -132,11 +136,19 @@ impl Config {
             password: SecretString::from(vars.raw("DB_PASSWORD").unwrap_or_default()),
             database: vars.database_name("DB_OFFLINE_DB")?,
         };
+        let central_port = vars.parsed("DB_CENTRAL_PORT", local.port, port_rule, values::port)?;
+        let central_nodes = match vars.raw("DB_CENTRAL_HOST") {
+            None => vec![(local.host.clone(), central_port)],
+            Some(list) => values::node_list(&list, central_port).ok_or(ConfigError::Invalid {
+                name: "DB_CENTRAL_HOST",
+                value: list,
+                expected: "a host, or comma-separated host:port entries such as h1:3306,h2:3306"
+                    .into(),
+            })?,
+        };
         let central = DbTarget {
-            host: vars
-                .raw("DB_CENTRAL_HOST")
-                .unwrap_or_else(|| local.host.clone()),
-            port: vars.parsed("DB_CENTRAL_PORT", local.port, port_rule, values::port)?,
+            host: central_nodes[0].0.clone(),
+            port: central_nodes[0].1,
             user: vars
                 .raw("DB_CENTRAL_USER")
                 .unwrap_or_else(|| local.user.clone()),
@@ -170,6 +182,7 @@ impl Config {
             api_token: vars.raw("API_TOKEN").map(|t| ApiToken(SecretString::from(t))),
             local,
             central,
+            central_nodes,
             is_online,
             sync: sync_settings(&vars)?,
             log_format: vars.parsed("LOG_FORMAT", LogFormat::Pretty, "pretty or json", |v| match v {

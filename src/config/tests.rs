@@ -103,3 +103,25 @@ fn durations() {
     assert_eq!(parse_duration("7 days"), Some(Duration::from_secs(604_800)));
     assert_eq!(parse_duration("-1s"), None);
 }
+
+#[test]
+fn central_node_lists() {
+    let c = config(&[
+        ("DB_CENTRAL_HOST", "h1:3307, h2,[::1]:3308"),
+        ("DB_CENTRAL_PORT", "3310"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.central_nodes,
+        [
+            ("h1".to_string(), 3307),
+            ("h2".to_string(), 3310),
+            ("::1".to_string(), 3308)
+        ]
+    );
+    assert_eq!((c.central.host.as_str(), c.central.port), ("h1", 3307));
+    for bad in ["h1:abc", "h1,,h2", "h1:0", ":3306"] {
+        let err = config(&[("DB_CENTRAL_HOST", bad)]).unwrap_err().to_string();
+        assert!(err.contains("DB_CENTRAL_HOST"), "{bad}: {err}");
+    }
+}

@@ -159,3 +159,29 @@ pub(super) fn log_filter(value: &str) -> Option<String> {
         });
     (valid && tracing_subscriber::EnvFilter::try_new(value).is_ok()).then(|| value.to_string())
 }
+
+/// `h1:3306,h2,[::1]:3307`: hosts with an optional port (`default_port` otherwise); at
+/// least one, none empty.
+pub(super) fn node_list(value: &str, default_port: u16) -> Option<Vec<(String, u16)>> {
+    value
+        .split(',')
+        .map(|entry| {
+            let entry = entry.trim();
+            let (host, port) = if let Some(rest) = entry.strip_prefix('[') {
+                let (host, after) = rest.split_once(']')?;
+                match after.strip_prefix(':') {
+                    Some(port) => (host, port.parse().ok().filter(|p| *p > 0)?),
+                    None if after.is_empty() => (host, default_port),
+                    None => return None,
+                }
+            } else {
+                match entry.rsplit_once(':') {
+                    Some((host, port)) => (host, port.parse().ok().filter(|p| *p > 0)?),
+                    None => (entry, default_port),
+                }
+            };
+            (!host.is_empty() && !host.contains(char::is_whitespace))
+                .then(|| (host.to_string(), port))
+        })
+        .collect()
+}

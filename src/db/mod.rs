@@ -12,12 +12,15 @@
 pub mod catalog;
 pub mod error;
 pub mod image;
+pub mod ledger;
 pub mod load;
+pub mod nodes;
 pub mod queue;
 pub mod records;
 pub mod replica;
 pub mod runs;
 pub mod schema;
+pub mod sites;
 pub mod snapshot;
 
 use std::time::Duration;

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::replica::{self, Values, Write};
 use crate::db::snapshot::{self, KeyedRow, Range, Read, RowBody};
-use crate::db::{load, queue};
+use crate::db::{ledger, load, queue};
 use crate::domain::table::TableSpec;
 use crate::services::sync::tables::Tables;
 
@@ -272,7 +272,7 @@ impl Loader<'_> {
     ) -> Result<(u64, u64), sqlx::Error> {
         let site = (!self.site.is_empty()).then_some(self.site);
         let mut tx = central.begin().await?;
-        let mark = replica::lock_watermark(&mut tx, self.site).await?;
+        let mark = ledger::lock_watermark(&mut tx, self.site).await?;
         let existing = snapshot::read_range(
             &mut tx,
             &Range {
@@ -295,7 +295,7 @@ impl Loader<'_> {
                 .chain(&existing)
                 .map(|r| r.identity.as_str())
                 .collect();
-            replica::ledger_entries(&mut tx, self.site, &spec.name, &keys)
+            ledger::ledger_entries(&mut tx, self.site, &spec.name, &keys)
                 .await?
                 .into_iter()
                 .filter(|(_, id)| *id > chunk.position)
@@ -339,8 +339,8 @@ impl Loader<'_> {
             .filter(|r| !newer.contains(&r.identity) && unapplied.contains(&spec.name, &r.identity))
             .map(|r| (spec.name.as_str(), r.identity.as_str(), chunk.position))
             .collect();
-        replica::advance_ledger(&mut tx, self.site, &positions).await?;
-        replica::raise_watermark(&mut tx, self.site, chunk.position, None).await?;
+        ledger::advance_ledger(&mut tx, self.site, &positions).await?;
+        ledger::raise_watermark(&mut tx, self.site, chunk.position, None).await?;
         tx.commit().await?;
         Ok((write.len() as u64, remove.len() as u64))
     }

@@ -5,6 +5,7 @@
 pub mod load;
 pub mod orders;
 pub mod setup;
+pub mod site;
 pub mod sync;
 pub mod users;
 pub mod verify;

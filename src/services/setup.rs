@@ -60,10 +60,11 @@ const INIT_POOL: PoolSettings = PoolSettings {
 };
 
 pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> {
-    create_database(Role::Central, &config.central).await?;
+    let central_node = first_central_node(config).await?;
+    create_database(Role::Central, &central_node).await?;
     create_database(Role::Local, &config.local).await?;
     let local = db::connect_pool(Role::Local, &config.local, INIT_POOL).await?;
-    let central = db::connect_pool(Role::Central, &config.central, INIT_POOL).await?;
+    let central = db::connect_pool(Role::Central, &central_node, INIT_POOL).await?;
     let local_err = |source| schema_error(Role::Local, &config.local, source);
     let central_err = |source| schema_error(Role::Central, &config.central, source);
 
@@ -190,6 +191,18 @@ async fn plan_table(
         .map(|sql| sql.replacen("ALTER TABLE ", "", 1))
         .collect();
     Ok((statements, described))
+}
+
+/// The first db_b node that answers and is ready. Readiness needs a connection to the
+/// database itself, which may not exist yet: then the first node that answers at all.
+async fn first_central_node(config: &Config) -> Result<DbTarget, InitError> {
+    match db::nodes::connect_ready(&config.central, &config.central_nodes).await {
+        Ok((conn, node)) => {
+            let _ = conn.close().await;
+            Ok(node)
+        }
+        Err(_) => Ok(config.central.clone()),
+    }
 }
 
 async fn create_database(role: Role, target: &DbTarget) -> Result<(), InitError> {

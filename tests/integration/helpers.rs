@@ -253,14 +253,14 @@ impl Drop for TestDb {
                 .build()
                 .ok()?;
             runtime.block_on(async {
-                let mut conn = db::connect_options(&config.local, false)
-                    .connect()
-                    .await
-                    .ok()?;
-                for name in [&config.local.database, &config.central.database] {
-                    let _ = db::schema::drop_database(&mut conn, name).await;
+                // db_b may live on another server (a Galera cluster).
+                for target in [&config.local, &config.central] {
+                    let Ok(mut conn) = db::connect_options(target, false).connect().await else {
+                        continue;
+                    };
+                    let _ = db::schema::drop_database(&mut conn, &target.database).await;
+                    let _ = conn.close().await;
                 }
-                let _ = conn.close().await;
                 Some(())
             })
         })

@@ -7,6 +7,7 @@ mod hardening;
 mod helpers;
 mod operate;
 mod ordering;
+mod sites;
 mod stress;
 mod sync;
 mod tables;

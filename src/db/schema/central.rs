@@ -106,6 +106,84 @@ fn index_definition(index: &IndexSpec, site: bool) -> String {
     }
 }
 
+/// The foreign keys of `spec` whose parent is synced too, as constraint definitions.
+fn foreign_keys(spec: &TableSpec, synced: &[String], site: bool) -> Vec<String> {
+    spec.foreign_keys
+        .iter()
+        .filter(|fk| synced.contains(&fk.parent_table))
+        .map(|fk| {
+            format!(
+                "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {} ON UPDATE {}",
+                quote_ident(&fk.name),
+                with_site(site, fk.columns.iter().map(|c| quote_ident(c))),
+                quote_ident(&fk.parent_table),
+                with_site(site, fk.parent_columns.iter().map(|c| quote_ident(c))),
+                fk.on_delete,
+                fk.on_update,
+            )
+        })
+        .collect()
+}
+
+/// Names of the foreign keys of db_b's `table`.
+pub async fn central_foreign_keys(
+    conn: &mut MySqlConnection,
+    table: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(CONSTRAINT_NAME AS CHAR) FROM information_schema.REFERENTIAL_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+    )
+    .bind(table)
+    .fetch_all(conn)
+    .await
+}
+
+/// The DDL that moves a single-site copy of `spec` under `site_id`: first drop its foreign
+/// keys (`drops`), then re-key every table (`rekeys`: `site_id` first in the primary key
+/// and in every unique key, existing rows given `site_id`), then add the foreign keys back
+/// with `site_id` (`adds`). Run all drops before any re-key: parents change their keys.
+pub fn site_migration_sql(
+    spec: &TableSpec,
+    synced: &[String],
+    fk_names: &[String],
+    site_id: &str,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let table = quote_ident(&spec.name);
+    let drops = fk_names
+        .iter()
+        .map(|fk| format!("ALTER TABLE {table} DROP FOREIGN KEY {}", quote_ident(fk)))
+        .collect();
+    let mut parts = vec![
+        format!(
+            "ADD COLUMN {} {SITE_DEFINITION} DEFAULT {} FIRST",
+            quote_ident(SITE_COLUMN),
+            crate::db::quote_literal(site_id)
+        ),
+        "DROP PRIMARY KEY".to_string(),
+        format!(
+            "ADD PRIMARY KEY ({})",
+            with_site(true, spec.key.iter().map(|k| quote_ident(k)))
+        ),
+    ];
+    for index in spec.indexes.iter().filter(|i| i.unique) {
+        parts.push(format!("DROP INDEX {}", quote_ident(&index.name)));
+        parts.push(format!("ADD {}", index_definition(index, true)));
+    }
+    let rekeys = vec![
+        format!("ALTER TABLE {table} {}", parts.join(", ")),
+        format!(
+            "ALTER TABLE {table} ALTER COLUMN {} DROP DEFAULT",
+            quote_ident(SITE_COLUMN)
+        ),
+    ];
+    let adds = foreign_keys(spec, synced, true)
+        .into_iter()
+        .map(|fk| format!("ALTER TABLE {table} ADD {fk}"))
+        .collect();
+    (drops, rekeys, adds)
+}
+
 /// `CREATE TABLE IF NOT EXISTS` for db_b's copy of `spec`. Foreign keys are kept when their
 /// parent table is synced too (`synced`), with `site_id` on both sides when `site`.
 pub fn create_table_sql(spec: &TableSpec, synced: &[String], site: bool) -> String {
@@ -127,21 +205,7 @@ pub fn create_table_sql(spec: &TableSpec, synced: &[String], site: bool) -> Stri
     for index in &spec.indexes {
         lines.push(index_definition(index, site));
     }
-    for fk in spec
-        .foreign_keys
-        .iter()
-        .filter(|fk| synced.contains(&fk.parent_table))
-    {
-        lines.push(format!(
-            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {} ON UPDATE {}",
-            quote_ident(&fk.name),
-            with_site(site, fk.columns.iter().map(|c| quote_ident(c))),
-            quote_ident(&fk.parent_table),
-            with_site(site, fk.parent_columns.iter().map(|c| quote_ident(c))),
-            fk.on_delete,
-            fk.on_update,
-        ));
-    }
+    lines.extend(foreign_keys(spec, synced, site));
     format!(
         "CREATE TABLE IF NOT EXISTS {} (\n  {}\n) {}",
         quote_ident(&spec.name),

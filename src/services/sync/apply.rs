@@ -7,6 +7,7 @@ use sqlx::Connection;
 use sqlx::mysql::MySqlConnection;
 
 use super::change::{Action, Change};
+use crate::db::ledger;
 use crate::db::replica::{self, Values};
 
 /// Applies `changes` (in queue id order) in one db_b transaction; all or nothing. Returns
@@ -24,7 +25,7 @@ pub async fn apply_changes(
     let mut tx = conn.begin().await?;
 
     // Only a change at or below the watermark can have been superseded: look those up.
-    let watermark = replica::lock_watermark(&mut tx, site).await?;
+    let watermark = ledger::lock_watermark(&mut tx, site).await?;
     let mut suspects: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for change in changes
         .iter()
@@ -37,7 +38,7 @@ pub async fn apply_changes(
     }
     let mut newest_applied: HashMap<(&str, String), i64> = HashMap::new();
     for (table, keys) in suspects {
-        for (key, change_id) in replica::ledger_entries(&mut tx, site, table, &keys).await? {
+        for (key, change_id) in ledger::ledger_entries(&mut tx, site, table, &keys).await? {
             newest_applied.insert((table, key), change_id);
         }
     }
@@ -100,9 +101,9 @@ pub async fn apply_changes(
     // A stable (sorted) order keeps two writers of the ledger from deadlocking each other.
     let ledger: Vec<(&str, &str, i64)> =
         ledger.into_iter().map(|((t, k), id)| (t, k, id)).collect();
-    replica::advance_ledger(&mut tx, site, &ledger).await?;
+    ledger::advance_ledger(&mut tx, site, &ledger).await?;
     if let Some(newest) = fresh.iter().max_by_key(|c| c.queue_id) {
-        replica::raise_watermark(
+        ledger::raise_watermark(
             &mut tx,
             site,
             newest.queue_id,

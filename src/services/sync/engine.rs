@@ -3,19 +3,18 @@
 //! then the drain, the purge and the run log.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sqlx::Connection;
 use sqlx::mysql::{MySqlConnection, MySqlPool};
 use tokio_util::sync::CancellationToken;
 
-use super::change::{Action, Change};
 use super::drain::Drain;
 use super::report::{RunError, RunReport, Tally};
 use super::{rewind, tables};
 use crate::config::{Config, DbTarget, SyncSettings};
-use crate::db::error::{self, code};
-use crate::db::{self, Role, queue, replica, runs};
+use crate::db::error;
+use crate::db::{self, Role, ledger, nodes, queue, runs};
 use crate::domain::Outcome;
 use crate::metrics::Metrics;
 use crate::services::load::{self, LoadEnd, LoadProgress, Loader};
@@ -25,31 +24,23 @@ const PURGE_CHUNK: u32 = 5000;
 /// Runs kept in `sync_runs` beyond the retention window (however often runs start).
 const RUNS_KEPT: u32 = 10_000;
 
-/// What [`SyncEngine::prepare`] sets up for the next run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Preparation {
-    /// Copy every row of db_a to db_b (and remove rows only db_b has).
-    Resync,
-    /// Forget db_b's ledger and watermark of this site, then copy every row.
-    Rebase,
-}
-
 /// Shared by the scheduler, the HTTP API and the CLI.
 pub struct SyncEngine {
     pub(super) local: MySqlPool,
-    local_target: DbTarget,
-    central_target: DbTarget,
+    pub(super) local_target: DbTarget,
+    pub(super) central_target: DbTarget,
+    pub(super) central_nodes: Vec<(String, u16)>,
     pub(super) settings: SyncSettings,
     is_online: bool,
     /// `SITE_ID`, or '' for a single site.
     pub(super) site: String,
-    slot: Arc<tokio::sync::Mutex<()>>,
+    pub(super) slot: Arc<tokio::sync::Mutex<()>>,
     pub(super) shutdown: CancellationToken,
-    metrics: Arc<Metrics>,
+    pub(super) metrics: Arc<Metrics>,
     /// Woken at the end of every run (the status page's sampler listens).
     run_finished: tokio::sync::Notify,
-    load_progress: tokio::sync::watch::Sender<Option<LoadProgress>>,
-    load_logged: std::sync::Mutex<Option<Instant>>,
+    pub(super) load_progress: tokio::sync::watch::Sender<Option<LoadProgress>>,
+    pub(super) load_logged: std::sync::Mutex<Option<Instant>>,
 }
 
 impl SyncEngine {
@@ -63,6 +54,7 @@ impl SyncEngine {
             local,
             local_target: config.local.clone(),
             central_target: config.central.clone(),
+            central_nodes: config.central_nodes.clone(),
             settings: config.sync.clone(),
             is_online: config.is_online,
             site: config.sync.site_id.clone().unwrap_or_default(),
@@ -225,6 +217,9 @@ impl SyncEngine {
             elapsed_ms: started.elapsed().as_millis(),
             message,
         };
+        if !self.site.is_empty() && outcome != Outcome::Offline {
+            self.report_to_central(&report).await;
+        }
         tracing::info!(
             run_id,
             outcome = %report.outcome,
@@ -264,7 +259,7 @@ impl SyncEngine {
             }
             Err(tables::SchemaProblem::Database(err)) => return Err(err),
         };
-        let mark = match replica::read_watermark(&mut central, &self.site).await {
+        let mark = match ledger::read_watermark(&mut central, &self.site).await {
             Ok(mark) => mark,
             Err(err) => {
                 return Ok((
@@ -314,15 +309,16 @@ impl SyncEngine {
         Ok((outcome, tally.note.take()))
     }
 
-    /// A connection of the run's own to db_b, or why db_b counts as offline. A direct
-    /// connection, not a pool: a refused port is reported at once, in its own words.
+    /// A connection of the run's own to the first ready db_b node, or why db_b counts as
+    /// offline. A direct connection, not a pool: a refused port is reported at once, in
+    /// its own words.
     async fn connect_central(&self) -> Result<MySqlConnection, String> {
-        let mut conn = db::connect_one(Role::Central, &self.central_target)
+        let (conn, node) = nodes::connect_ready(&self.central_target, &self.central_nodes)
             .await
             .map_err(|err| format!("db_b unreachable: {}", err.reason))?;
-        replica::ping(&mut conn)
-            .await
-            .map_err(|err| format!("db_b unreachable: {}", error::describe(&err)))?;
+        if self.central_nodes.len() > 1 {
+            tracing::debug!(node = %format!("{}:{}", node.host, node.port), "sync run uses this db_b node");
+        }
         Ok(conn)
     }
 
@@ -341,98 +337,6 @@ impl SyncEngine {
         if let Err(err) = runs::purge_runs(&self.local, cutoff, RUNS_KEPT).await {
             tracing::warn!(error = %err, "could not purge old runs");
         }
-    }
-
-    /// Load progress for whoever watches (a terminal), and a log line every few seconds.
-    fn report_load(&self, progress: &LoadProgress) {
-        let _ = self.load_progress.send(Some(progress.clone()));
-        let mut last = self.load_logged.lock().unwrap_or_else(|p| p.into_inner());
-        if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(5)) {
-            *last = Some(Instant::now());
-            tracing::info!(table = %progress.table, copied = progress.copied, estimate = progress.estimate, "initial load in progress");
-        }
-    }
-
-    /// Progress of a load this engine runs (for a terminal's progress line).
-    pub fn watch_load(&self) -> tokio::sync::watch::Receiver<Option<LoadProgress>> {
-        self.load_progress.subscribe()
-    }
-
-    /// Under the run lock: makes the next run copy every row of db_a to db_b (`resync`), or
-    /// first forgets what db_b knows of this site's queue (`rebase`, after the queue went
-    /// backwards). The copy itself happens in the next run.
-    pub async fn prepare(self: &Arc<Self>, preparation: Preparation) -> Result<(), RunError> {
-        let _slot = self
-            .slot
-            .clone()
-            .try_lock_owned()
-            .map_err(|_| RunError::AlreadyRunning)?;
-        let mut conn = db::connect_one(Role::Local, &self.local_target).await?;
-        if !runs::try_lock(&mut conn).await? {
-            return Err(RunError::AlreadyRunning);
-        }
-        let tables = match tables::load_checked(&mut conn, &self.settings.tables).await {
-            Ok(tables) => tables,
-            Err(tables::SchemaProblem::Changed(reason)) => return Err(RunError::Refused(reason)),
-            Err(tables::SchemaProblem::Database(err)) => return Err(err.into()),
-        };
-        if preparation == Preparation::Rebase {
-            let mut central = db::connect_one(Role::Central, &self.central_target).await?;
-            replica::forget_site_queue(&mut central, &self.site)
-                .await
-                .map_err(RunError::Central)?;
-            let _ = central.close().await;
-        }
-        load::start(&mut conn, &self.local, &tables).await?;
-        let _ = runs::unlock(&mut conn).await;
-        let _ = conn.close().await;
-        Ok(())
-    }
-
-    pub(super) fn count_applied(&self, changes: &[Change], _took: Duration) {
-        for change in changes {
-            self.metrics
-                .changes_applied
-                .with_label_values(&[change.spec.name.as_str(), change.operation.as_str()])
-                .inc();
-        }
-    }
-
-    pub(super) fn count_failure(&self, table: &str, operation: &str, tables: &tables::Tables) {
-        let table = super::change::label(table, tables);
-        let operation = match operation {
-            op @ ("INSERT" | "UPDATE" | "DELETE") => op,
-            _ => "invalid",
-        };
-        self.metrics
-            .changes_failed
-            .with_label_values(&[table, operation])
-            .inc();
-    }
-
-    /// Why db_b refused `change`, in words an operator can act on: for a clash on a unique
-    /// key, the value and the db_b row that holds it.
-    pub(super) async fn rejection_reason(
-        &self,
-        central: &mut MySqlConnection,
-        change: &Change,
-        err: &sqlx::Error,
-    ) -> String {
-        if error::number(err) == Some(code::BAD_NULL) || error::number(err) == Some(code::DUP_ENTRY)
-        {
-            if let Action::Upsert { values, present } = &change.action {
-                let site = (!self.site.is_empty()).then_some(self.site.as_str());
-                if let Ok(Some(clash)) =
-                    replica::find_clash(central, &change.spec, values, present, site).await
-                {
-                    return clash;
-                }
-            }
-            if error::number(err) == Some(code::BAD_NULL) {
-                return "clashes with a different row in db_b on a unique key".to_string();
-            }
-        }
-        error::describe(err)
     }
 }
 

@@ -14,12 +14,15 @@ pub mod change;
 pub mod drain;
 pub mod engine;
 pub mod history;
+mod observe;
 pub mod policy;
+pub mod prepare;
 pub mod report;
 pub mod requeue;
 pub mod rewind;
 pub mod status;
 pub mod tables;
 
-pub use engine::{Preparation, SyncEngine};
+pub use engine::SyncEngine;
+pub use prepare::Preparation;
 pub use report::{RunError, RunReport};

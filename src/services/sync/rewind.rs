@@ -12,8 +12,8 @@
 use sqlx::mysql::MySqlConnection;
 
 use super::change::fingerprint;
+use crate::db::ledger::Watermark;
 use crate::db::queue;
-use crate::db::replica::Watermark;
 
 /// `Some(reason)` when db_a's queue no longer continues the history db_b has applied.
 pub async fn check(

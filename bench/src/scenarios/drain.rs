@@ -1,0 +1,147 @@
+//! `drain`: a realistic mix queued by plain SQL through the triggers, drained by the real
+//! `dbsync sync` into an empty db_b, beside the server copying the same rows itself.
+
+use super::Ctx;
+use crate::report::{Row, median, rate, secs, thousands};
+use crate::server::Pair;
+use crate::workload;
+
+/// What repeated drains of one queue measured.
+pub struct Drains {
+    /// Changes per second, one per repetition.
+    pub rates: Vec<f64>,
+    pub peak_rss_mib: f64,
+}
+
+/// Drains the changes from `from_queue_id` on (`queued` of them) `reps` times, each time
+/// into an empty db_b with the changes PENDING again.
+pub async fn drain_reps(
+    ctx: &Ctx,
+    pair: &Pair,
+    from_queue_id: i64,
+    queued: u64,
+) -> Result<Drains, String> {
+    let mut drains = Drains {
+        rates: Vec::new(),
+        peak_rss_mib: 0.0,
+    };
+    for _ in 0..ctx.reps() {
+        pair.reset_drain(from_queue_id).await?;
+        let run = ctx.dbsync.sync(&pair.env).await?;
+        let left = pair.pending().await?;
+        if left != 0 {
+            return Err(format!(
+                "`dbsync sync` left {left} changes unsynced ({})",
+                run.describe()
+            ));
+        }
+        drains.rates.push(queued as f64 / secs(run.elapsed));
+        drains.peak_rss_mib = drains.peak_rss_mib.max(run.peak_rss_mib);
+    }
+    Ok(drains)
+}
+
+/// db_a and db_b hold as many rows of `table`.
+pub async fn check_counts(pair: &Pair, table: &str) -> Result<(), String> {
+    let sql = format!("SELECT COUNT(*) FROM `{table}`");
+    let (a, b) = (
+        pair.scalar(&sql).await?,
+        crate::server::scalar(&pair.central, &sql).await?,
+    );
+    if a == b {
+        Ok(())
+    } else {
+        Err(format!("after the drain db_a has {a} {table}, db_b {b}"))
+    }
+}
+
+struct SizeFigures {
+    rate: f64,
+    limit: f64,
+    peak_rss_mib: f64,
+}
+
+pub async fn run(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    let sizes: &[u64] = if ctx.quick {
+        &[10_000, 100_000]
+    } else {
+        &[10_000, 100_000, 1_000_000]
+    };
+    let mut rows = Vec::new();
+    let mut rates = Vec::new();
+    for &size in sizes {
+        let figures = one_size(ctx, size).await?;
+        eprintln!(
+            "drain {size}: {:.0} changes/s, limit {:.0} rows/s, peak RSS {:.1} MiB",
+            figures.rate, figures.limit, figures.peak_rss_mib
+        );
+        rows.extend(size_rows(ctx, size, &figures, sizes));
+        rates.push((size, figures.rate));
+    }
+    if let Some(&(_, r100k)) = rates.iter().find(|(s, _)| *s == 100_000) {
+        ctx.drain_100k = Some(r100k);
+        if let Some(&(_, r1m)) = rates.iter().find(|(s, _)| *s == 1_000_000) {
+            let ratio = r1m / r100k;
+            rows.push(
+                Row::new(
+                    "scaling: drain rate at 1 000 000 ÷ rate at 100 000",
+                    ctx.reps(),
+                    format!("{ratio:.2}"),
+                )
+                .goal("≥ 0.8", ratio >= 0.8),
+            );
+        }
+    }
+    Ok(rows)
+}
+
+async fn one_size(ctx: &mut Ctx, size: u64) -> Result<SizeFigures, String> {
+    let pair = ctx.pair(&format!("drain{size}"), &[]).await?;
+    let queued = workload::queue_mix(&pair, size, 1).await?;
+    let drains = drain_reps(ctx, &pair, 0, queued).await?;
+    check_counts(&pair, "users").await?;
+    check_counts(&pair, "orders").await?;
+    let mut limits = Vec::new();
+    for _ in 0..ctx.reps() {
+        let (copied, took) = workload::copy_limit(&pair, &["users", "orders"]).await?;
+        limits.push(copied as f64 / secs(took));
+    }
+    if size == 1_000_000 && ctx.wants("history") {
+        ctx.drained_million = Some(pair);
+    } else {
+        pair.drop().await;
+    }
+    Ok(SizeFigures {
+        rate: median(&drains.rates),
+        limit: median(&limits),
+        peak_rss_mib: drains.peak_rss_mib,
+    })
+}
+
+fn size_rows(ctx: &Ctx, size: u64, f: &SizeFigures, sizes: &[u64]) -> Vec<Row> {
+    let ratio = f.rate / f.limit;
+    let mut drain = Row::new(
+        format!(
+            "drain {} changes (`dbsync sync`, ≈70% inserts, 25% updates, 5% deletes)",
+            thousands(size)
+        ),
+        ctx.reps(),
+        format!("{} changes/s", rate(f.rate)),
+    )
+    .ratio(format!(
+        "{ratio:.2} × INSERT…SELECT ({} rows/s)",
+        rate(f.limit)
+    ));
+    if size == 100_000 {
+        drain = drain.goal("≥ 0.3 × INSERT…SELECT", ratio >= 0.3);
+    }
+    let mut rss = Row::new(
+        format!("peak RSS of `dbsync sync`, {} changes", thousands(size)),
+        ctx.reps(),
+        format!("{:.1} MiB", f.peak_rss_mib),
+    );
+    if Some(&size) == sizes.last() {
+        rss = rss.goal("≤ 64 MiB", f.peak_rss_mib <= 64.0);
+    }
+    vec![drain, rss]
+}

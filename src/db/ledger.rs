@@ -1,0 +1,153 @@
+//! db_b's memory of each site's queue: the per-record ledger (the newest change applied to
+//! each record) and the per-site watermark. Written in the same transaction as the changes.
+
+use std::collections::HashMap;
+
+use sqlx::mysql::{MySql, MySqlConnection};
+use sqlx::{AssertSqlSafe, QueryBuilder};
+
+/// Rows per ledger statement (4 placeholders each), well below MySQL's 65 535.
+const CHUNK: usize = 7_000;
+
+/// The newest applied change id of each of `record_keys` of `table`, locked for this
+/// transaction.
+pub async fn ledger_entries(
+    conn: &mut MySqlConnection,
+    site: &str,
+    table: &str,
+    record_keys: &[&str],
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    if record_keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut query = QueryBuilder::<MySql>::new(
+        "SELECT CAST(record_key AS CHAR), last_change_id FROM sync_ledger WHERE site_id = ",
+    );
+    query
+        .push_bind(site)
+        .push(" AND table_name = ")
+        .push_bind(table)
+        .push(" AND record_key IN (");
+    let mut list = query.separated(", ");
+    for key in record_keys {
+        list.push_bind(*key);
+    }
+    query.push(") FOR UPDATE");
+    let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(conn).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Records `(table, record key, change id)` as applied; an entry never moves back.
+pub async fn advance_ledger(
+    conn: &mut MySqlConnection,
+    site: &str,
+    entries: &[(&str, &str, i64)],
+) -> Result<(), sqlx::Error> {
+    for chunk in entries.chunks(CHUNK) {
+        let mut query = QueryBuilder::<MySql>::new(
+            "INSERT INTO sync_ledger (site_id, table_name, record_key, last_change_id) ",
+        );
+        query.push_values(chunk, |mut row, (table, key, change_id)| {
+            row.push_bind(site)
+                .push_bind(*table)
+                .push_bind(*key)
+                .push_bind(*change_id);
+        });
+        query.push(
+            " ON DUPLICATE KEY UPDATE last_change_id = GREATEST(last_change_id, VALUES(last_change_id))",
+        );
+        query.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// A site's position in db_b.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Watermark {
+    /// The highest change id the ledger holds for the site.
+    pub last_change_id: i64,
+    /// The newest change applied, and its fingerprint (see `services::sync::rewind`).
+    pub applied_change_id: Option<i64>,
+    pub applied_fingerprint: Option<i64>,
+}
+
+const WATERMARK_COLUMNS: &str = "last_change_id, applied_change_id, applied_fingerprint";
+
+/// The site's watermark, locked for this transaction (this also serializes the site's
+/// appliers). A site seen for the first time gets its row.
+pub async fn lock_watermark(
+    conn: &mut MySqlConnection,
+    site: &str,
+) -> Result<Watermark, sqlx::Error> {
+    let sql =
+        format!("SELECT {WATERMARK_COLUMNS} FROM sync_watermark WHERE site_id = ? FOR UPDATE");
+    let found: Option<Watermark> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(site)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match found {
+        Some(mark) => Ok(mark),
+        None => {
+            sqlx::query("INSERT IGNORE INTO sync_watermark (site_id) VALUES (?)")
+                .bind(site)
+                .execute(&mut *conn)
+                .await?;
+            Ok(Watermark::default())
+        }
+    }
+}
+
+/// The site's watermark without locking (for checks before a run applies anything).
+pub async fn read_watermark(
+    conn: &mut MySqlConnection,
+    site: &str,
+) -> Result<Watermark, sqlx::Error> {
+    let sql = format!("SELECT {WATERMARK_COLUMNS} FROM sync_watermark WHERE site_id = ?");
+    Ok(sqlx::query_as(AssertSqlSafe(sql))
+        .bind(site)
+        .fetch_optional(conn)
+        .await?
+        .unwrap_or_default())
+}
+
+/// Raises the ledger high-water mark to `ledger_high` and records `applied` (id and
+/// fingerprint) as the newest change applied when it is newer than the one recorded.
+pub async fn raise_watermark(
+    conn: &mut MySqlConnection,
+    site: &str,
+    ledger_high: i64,
+    applied: Option<(i64, i64)>,
+) -> Result<(), sqlx::Error> {
+    let (applied_id, fingerprint) = applied.unzip();
+    sqlx::query(
+        "UPDATE sync_watermark SET last_change_id = GREATEST(last_change_id, ?), \
+           applied_fingerprint = IF(? > COALESCE(applied_change_id, 0), ?, applied_fingerprint), \
+           applied_change_id = GREATEST(COALESCE(applied_change_id, 0), COALESCE(?, 0)) \
+         WHERE site_id = ?",
+    )
+    .bind(ledger_high)
+    .bind(applied_id)
+    .bind(fingerprint)
+    .bind(applied_id)
+    .bind(site)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets everything db_b knows of a site's queue (its ledger and watermark): after the
+/// queue was rewound, its ids no longer mean what they meant.
+pub async fn forget_site_queue(conn: &mut MySqlConnection, site: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sync_ledger WHERE site_id = ?")
+        .bind(site)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE sync_watermark SET last_change_id = 0, applied_change_id = NULL, \
+         applied_fingerprint = NULL WHERE site_id = ?",
+    )
+    .bind(site)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

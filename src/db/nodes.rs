@@ -1,0 +1,109 @@
+//! db_b may be a MariaDB Galera cluster: `DB_CENTRAL_HOST` lists its nodes. Work goes to
+//! the first node that answers *and* is ready — a node that lost quorum still answers
+//! `SELECT 1` but refuses every table access (error 1047), so answering is not enough.
+
+use sqlx::Row;
+use sqlx::mysql::{MySqlConnection, MySqlPool};
+
+use super::{ConnectError, DbTarget, PoolSettings, Role, connect_one, lazy_pool};
+
+/// Whether a node may take work, and why not.
+async fn readiness(conn: &mut MySqlConnection) -> Result<Result<bool, String>, sqlx::Error> {
+    // MySQL has no wsrep variables: a plain server.
+    let wsrep_on: Option<i64> = match sqlx::query_scalar("SELECT @@wsrep_on")
+        .fetch_one(&mut *conn)
+        .await
+    {
+        Ok(on) => on,
+        Err(_) => return Ok(Ok(false)),
+    };
+    if wsrep_on.unwrap_or(0) == 0 {
+        return Ok(Ok(false));
+    }
+    let rows = sqlx::query(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_local_state', 'wsrep_cluster_status')",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let value = |name: &str| {
+        rows.iter()
+            .find(|r| {
+                r.try_get::<String, _>(0)
+                    .is_ok_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .and_then(|r| r.try_get::<String, _>(1).ok())
+            .unwrap_or_default()
+    };
+    let (ready, state, cluster) = (
+        value("wsrep_ready"),
+        value("wsrep_local_state"),
+        value("wsrep_cluster_status"),
+    );
+    if ready.eq_ignore_ascii_case("ON") && state == "4" {
+        Ok(Ok(true))
+    } else {
+        Ok(Err(format!(
+            "Galera node not ready (wsrep_ready={ready}, wsrep_local_state={state}, cluster {cluster})"
+        )))
+    }
+}
+
+/// A connection to the first ready node of `nodes`, and that node. Galera sessions read
+/// with causality checks (`wsrep_sync_wait`), so a run that fails over to another node
+/// still sees its own last commits. `Err` says why each node was passed over.
+pub async fn connect_ready(
+    target: &DbTarget,
+    nodes: &[(String, u16)],
+) -> Result<(MySqlConnection, DbTarget), ConnectError> {
+    let mut reasons = Vec::new();
+    let mut last_error = None;
+    for (host, port) in nodes {
+        let node = DbTarget {
+            host: host.clone(),
+            port: *port,
+            ..target.clone()
+        };
+        let mut conn = match connect_one(Role::Central, &node).await {
+            Ok(conn) => conn,
+            Err(err) => {
+                reasons.push(format!("{host}:{port}: {}", err.reason));
+                last_error = Some(err);
+                continue;
+            }
+        };
+        match readiness(&mut conn).await {
+            Ok(Ok(galera)) => {
+                if galera {
+                    let _ = sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")
+                        .execute(&mut conn)
+                        .await;
+                }
+                return Ok((conn, node));
+            }
+            Ok(Err(why)) => reasons.push(format!("{host}:{port}: {why}")),
+            Err(err) => reasons.push(format!("{host}:{port}: {}", super::error::describe(&err))),
+        }
+    }
+    let mut err = last_error.unwrap_or_else(|| {
+        ConnectError::new(
+            Role::Central,
+            target,
+            &sqlx::Error::Protocol("no node is ready".into()),
+        )
+    });
+    if nodes.len() > 1 || !reasons.is_empty() {
+        err.reason = reasons.join("; ");
+    }
+    Err(err)
+}
+
+/// A pool on the first ready node (for commands that read db_b: verify, init, sites).
+pub async fn central_pool(
+    target: &DbTarget,
+    nodes: &[(String, u16)],
+    settings: PoolSettings,
+) -> Result<(MySqlPool, DbTarget), ConnectError> {
+    let (probe, node) = connect_ready(target, nodes).await?;
+    let _ = sqlx::Connection::close(probe).await;
+    Ok((lazy_pool(Role::Central, &node, settings), node))
+}

@@ -1,0 +1,117 @@
+//! What the engine tells the world beside its run report: metrics, load progress, a
+//! rejection's reason in words an operator can act on, and the site's line in db_b.
+
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+use sqlx::mysql::MySqlConnection;
+
+use super::SyncEngine;
+use super::change::{Action, Change};
+use super::report::RunReport;
+use super::tables;
+use crate::db::error::{self, code};
+use crate::db::{ledger, nodes, queue, replica, sites};
+use crate::services::load::LoadProgress;
+
+impl SyncEngine {
+    /// The site's line in db_b's `sync_sites` (best effort: a run's outcome never depends on it).
+    pub(super) async fn report_to_central(&self, report: &RunReport) {
+        let attempt = async {
+            let (mut central, _) = nodes::connect_ready(&self.central_target, &self.central_nodes)
+                .await
+                .map_err(|e| e.reason)?;
+            let (_, oldest) = super::status::queue_depth(&self.local)
+                .await
+                .map_err(|e| e.to_string())?;
+            let [_, _, failed] = queue::queue_counts(&self.local)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mark = ledger::read_watermark(&mut central, &self.site)
+                .await
+                .map_err(|e| e.to_string())?;
+            let row = sites::SiteRow {
+                site_id: self.site.clone(),
+                last_run_id: report.run_id,
+                last_run_outcome: report.outcome.as_str().to_string(),
+                last_run_at: chrono::Utc::now(),
+                last_run_message: report.message.clone(),
+                applied_in_last_run: i64::try_from(report.applied).unwrap_or(i64::MAX),
+                last_applied_change_id: mark.applied_change_id,
+                pending_changes: report.remaining.max(0),
+                failed_changes: failed,
+                oldest_pending_age_seconds: oldest,
+                dbsync_version: env!("CARGO_PKG_VERSION").to_string(),
+            };
+            sites::report(&mut central, &row)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = central.close().await;
+            Ok::<_, String>(())
+        };
+        if let Err(reason) = attempt.await {
+            tracing::warn!(%reason, "could not report this site's state to db_b's sync_sites");
+        }
+    }
+
+    /// Load progress for whoever watches (a terminal), and a log line every few seconds.
+    pub(super) fn report_load(&self, progress: &LoadProgress) {
+        let _ = self.load_progress.send(Some(progress.clone()));
+        let mut last = self.load_logged.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(5)) {
+            *last = Some(Instant::now());
+            tracing::info!(table = %progress.table, copied = progress.copied, estimate = progress.estimate, "initial load in progress");
+        }
+    }
+
+    /// Progress of a load this engine runs (for a terminal's progress line).
+    pub fn watch_load(&self) -> tokio::sync::watch::Receiver<Option<LoadProgress>> {
+        self.load_progress.subscribe()
+    }
+
+    pub(super) fn count_applied(&self, changes: &[Change], _took: Duration) {
+        for change in changes {
+            self.metrics
+                .changes_applied
+                .with_label_values(&[change.spec.name.as_str(), change.operation.as_str()])
+                .inc();
+        }
+    }
+
+    pub(super) fn count_failure(&self, table: &str, operation: &str, tables: &tables::Tables) {
+        let table = super::change::label(table, tables);
+        let operation = match operation {
+            op @ ("INSERT" | "UPDATE" | "DELETE") => op,
+            _ => "invalid",
+        };
+        self.metrics
+            .changes_failed
+            .with_label_values(&[table, operation])
+            .inc();
+    }
+
+    /// Why db_b refused `change`, in words an operator can act on: for a clash on a unique
+    /// key, the value and the db_b row that holds it.
+    pub(super) async fn rejection_reason(
+        &self,
+        central: &mut MySqlConnection,
+        change: &Change,
+        err: &sqlx::Error,
+    ) -> String {
+        if error::number(err) == Some(code::BAD_NULL) || error::number(err) == Some(code::DUP_ENTRY)
+        {
+            if let Action::Upsert { values, present } = &change.action {
+                let site = (!self.site.is_empty()).then_some(self.site.as_str());
+                if let Ok(Some(clash)) =
+                    replica::find_clash(central, &change.spec, values, present, site).await
+                {
+                    return clash;
+                }
+            }
+            if error::number(err) == Some(code::BAD_NULL) {
+                return "clashes with a different row in db_b on a unique key".to_string();
+            }
+        }
+        error::describe(err)
+    }
+}

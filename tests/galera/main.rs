@@ -1,0 +1,236 @@
+//! The central on a real 3-node MariaDB Galera cluster (scripts/galera.sh, ports 4401-4403):
+//! many sites through different nodes at once, nodes killed mid-run. The tests share the
+//! cluster and kill its nodes, so they take turns.
+
+#[path = "../integration/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use dbsync::domain::Outcome;
+use helpers::TestDb;
+
+const NODES: [&str; 3] = ["127.0.0.1:4401", "127.0.0.1:4402", "127.0.0.1:4403"];
+
+fn galera(args: &[&str]) {
+    let script = format!("{}/scripts/galera.sh", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new("bash")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run galera.sh");
+    assert!(
+        output.status.success(),
+        "galera.sh {args:?}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The cluster, all three nodes Synced, for this test alone.
+async fn cluster() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
+    let turn = TURN
+        .get_or_init(|| tokio::sync::Mutex::new(()))
+        .lock()
+        .await;
+    tokio::task::spawn_blocking(|| galera(&["up"]))
+        .await
+        .expect("galera up");
+    turn
+}
+
+async fn site(central: &str, id: &str, nodes: &str) -> TestDb {
+    TestDb::new(&[
+        ("SITE_ID", id),
+        ("DB_CENTRAL_DB", central),
+        ("DB_CENTRAL_HOST", nodes),
+        ("SYNC_BATCH_SIZE", "500"),
+    ])
+    .await
+}
+
+fn central_name() -> String {
+    format!(
+        "dbsync_g_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+/// About `3 * n` changes: users (the same emails on every site), orders, updates of the
+/// same records more than once, deletes.
+async fn write_changes(db: &TestDb, n: usize) {
+    db.insert_users(n).await;
+    let orders: Vec<String> = (1..=n)
+        .map(|i| format!("({i}, {i}, {}.{:02})", i % 500, i % 100))
+        .collect();
+    for chunk in orders.chunks(1000) {
+        db.exec(&format!(
+            "INSERT INTO orders (id, user_id, amount) VALUES {}",
+            chunk.join(",")
+        ))
+        .await;
+    }
+    db.exec("UPDATE users SET name = CONCAT(name, ' v2') WHERE id % 2 = 0")
+        .await;
+    db.exec("UPDATE users SET name = CONCAT(name, ' v3') WHERE id % 4 = 0")
+        .await;
+    db.exec("UPDATE orders SET status = 'shipped' WHERE id % 3 = 0")
+        .await;
+    db.exec("DELETE FROM orders WHERE id % 10 = 0").await;
+}
+
+fn node_status(node: &str) -> Option<String> {
+    let (host, port) = node.split_once(':')?;
+    let output = Command::new("mariadb")
+        .args([
+            "--protocol=TCP",
+            "-h",
+            host,
+            "-P",
+            port,
+            "-uroot",
+            "-N",
+            "-e",
+            "SHOW STATUS LIKE 'wsrep_ready'",
+        ])
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_sites_through_three_nodes_drain_at_once() {
+    let _cluster = cluster().await;
+    let central = central_name();
+    let mut sites = Vec::new();
+    for (k, node) in NODES.iter().enumerate() {
+        let db = site(&central, &format!("shop-{k}"), node).await;
+        write_changes(&db, 10_000).await;
+        sites.push(db);
+    }
+    for round in 1..=2 {
+        let runs: Vec<_> = sites.iter().map(|db| db.engine()).collect();
+        let handles: Vec<_> = runs
+            .into_iter()
+            .map(|engine| tokio::spawn(async move { engine.run().await }))
+            .collect();
+        let mut drained = true;
+        for handle in handles {
+            let report = handle.await.unwrap().unwrap();
+            assert_eq!(report.failed, 0, "round {round}: {report}");
+            drained &= report.outcome == Outcome::Synced && report.remaining == 0;
+        }
+        if drained {
+            break;
+        }
+        assert!(round < 2, "not drained in two runs");
+    }
+    for db in &sites {
+        db.assert_converged().await;
+        assert_eq!(db.total_retries().await, 0, "nothing blamed");
+    }
+    let emails = sites[0]
+        .count(
+            &sites[0].central,
+            "SELECT COUNT(*) FROM users WHERE email = 'user1@example.com'",
+        )
+        .await;
+    assert_eq!(emails, 3, "the same email, once per site");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_killed_mid_run_interrupts_or_fails_over_and_blames_nobody() {
+    let _cluster = cluster().await;
+    let central = central_name();
+    let db = site(&central, "shop-k", &format!("{},{}", NODES[1], NODES[0])).await;
+    write_changes(&db, 8_000).await;
+    let engine = db.engine_with(&db.config_with(&[("SYNC_BATCH_SIZE", "100")]));
+    let run = tokio::spawn(async move { engine.run().await });
+    let started = Instant::now();
+    while db
+        .count(
+            &db.local,
+            "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'SYNCED'",
+        )
+        .await
+        < 2000
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the run never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::task::spawn_blocking(|| galera(&["kill", "2"]))
+        .await
+        .unwrap();
+    let report = run.await.unwrap().unwrap();
+    assert!(
+        matches!(report.outcome, Outcome::Interrupted | Outcome::Synced),
+        "{report}"
+    );
+    assert_eq!(db.total_retries().await, 0, "nothing blamed: {report}");
+    // Node 2 is down: the next run goes to node 1.
+    let report = db.sync().await;
+    assert_eq!((report.failed, report.remaining), (0, 0), "{report}");
+    // The harness compares through node 2: bring it back (it catches up before it is Synced).
+    tokio::task::spawn_blocking(|| galera(&["up"]))
+        .await
+        .unwrap();
+    db.assert_converged().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_quorum_runs_touch_nothing_and_converge_once_it_is_back() {
+    let _cluster = cluster().await;
+    let central = central_name();
+    let db = site(&central, "shop-q", NODES[0]).await;
+    write_changes(&db, 1_000).await;
+    tokio::task::spawn_blocking(|| {
+        galera(&["kill", "2"]);
+        galera(&["kill", "3"]);
+    })
+    .await
+    .unwrap();
+    let started = Instant::now();
+    while !node_status(NODES[0]).unwrap_or_default().contains("OFF") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "node 1 kept quorum"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let before = db.queue().await.len();
+    let report = db.engine().run().await.unwrap();
+    assert!(
+        matches!(report.outcome, Outcome::Offline | Outcome::Interrupted),
+        "{report}"
+    );
+    assert!(
+        report
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not ready"),
+        "{report}"
+    );
+    assert_eq!(db.total_retries().await, 0, "nothing blamed");
+    assert_eq!(
+        db.count(
+            &db.local,
+            "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'"
+        )
+        .await as usize,
+        before
+    );
+    tokio::task::spawn_blocking(|| galera(&["up"]))
+        .await
+        .unwrap();
+    let report = db.sync().await;
+    assert_eq!(report.failed, 0, "{report}");
+    db.assert_converged().await;
+}

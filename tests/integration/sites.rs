@@ -1,0 +1,131 @@
+//! Many sites, one central: rows of different sites never collide, each site sees and
+//! repairs only its own slice, head office sees every site.
+
+use crate::helpers::{TestDb, stderr, stdout};
+
+fn central_name() -> String {
+    format!(
+        "dbsync_t_{}_c",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+async fn site(central: &str, id: &str) -> TestDb {
+    TestDb::new(&[("SITE_ID", id), ("DB_CENTRAL_DB", central)]).await
+}
+
+/// Two shops with the same ids and the same customer emails: both in db_b, apart by site.
+#[tokio::test]
+async fn two_sites_with_the_same_ids_and_emails_live_side_by_side() {
+    let central = central_name();
+    let first = site(&central, "shop-1").await;
+    let second = site(&central, "shop-2").await;
+    for (db, name) in [(&first, "first"), (&second, "second")] {
+        db.exec(&format!(
+            "INSERT INTO users (id, name, email) VALUES (1, 'Ana {name}', 'ana@example.com'), (2, 'Bo', 'bo@example.com'); \
+             INSERT INTO orders (id, user_id, amount) VALUES (1, 1, 9.99)"
+        ))
+        .await;
+        let report = db.sync().await;
+        assert_eq!(report.failed, 0, "{report}");
+    }
+    assert_eq!(
+        first
+            .count(
+                &first.central,
+                "SELECT COUNT(*) FROM users WHERE email = 'ana@example.com'"
+            )
+            .await,
+        2
+    );
+    assert_eq!(
+        first
+            .count(
+                &first.central,
+                "SELECT COUNT(*) FROM users WHERE site_id = 'shop-2' AND name = 'Ana second'"
+            )
+            .await,
+        1
+    );
+    first.assert_converged().await;
+    second.assert_converged().await;
+
+    // A resync of one site leaves the other's rows alone; verify sees only its own slice.
+    first
+        .exec("DELETE FROM orders; DELETE FROM users WHERE id = 2")
+        .await;
+    let out = first.cli(&["resync"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    first.assert_converged().await;
+    second.assert_converged().await;
+    assert_eq!(
+        first
+            .count(
+                &first.central,
+                "SELECT COUNT(*) FROM users WHERE site_id = 'shop-2'"
+            )
+            .await,
+        2
+    );
+
+    let out = second.cli(&["sites"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("shop-1") && text.contains("shop-2"), "{text}");
+    let out = second.cli(&["sites", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(2), "{rows}");
+    assert_eq!(rows[0]["pending_changes"], 0);
+}
+
+/// A single-site deployment gets a SITE_ID: `migrate-site` moves its rows, `init` takes up
+/// the new layout, and it keeps syncing beside another site.
+#[tokio::test]
+async fn a_single_site_deployment_moves_under_a_site_id() {
+    let mut single = TestDb::new(&[]).await;
+    single.insert_users(20).await;
+    single
+        .exec("INSERT INTO orders (id, user_id, amount) VALUES (1, 1, 1.00), (2, 2, 2.00)")
+        .await;
+    single.sync().await;
+    single
+        .exec("UPDATE users SET name = 'pending' WHERE id = 3")
+        .await;
+
+    single.set("SITE_ID", "shop-9");
+    let out = single.cli(&["init"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("primary key"), "{}", stderr(&out));
+    let out = single.cli(&["migrate-site"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a pending change must be synced first: {}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("PENDING"), "{}", stderr(&out));
+    let mut env = single.env.clone();
+    env.remove("SITE_ID");
+    assert!(crate::helpers::run_cli(&env, &["sync"]).status.success());
+
+    let out = single.cli(&["migrate-site"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let out = single.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    single.exec("UPDATE users SET name = 'after the move' WHERE id = 4; INSERT INTO users (id, name, email) VALUES (21, 'n', 'n21@x.io')").await;
+    let report = single.sync().await;
+    assert_eq!((report.failed, report.applied), (0, 2), "{report}");
+    single.assert_converged().await;
+
+    let other = site(&single.config.central.database, "shop-10").await;
+    other.insert_users(5).await;
+    other.sync().await;
+    other.assert_converged().await;
+    single.assert_converged().await;
+    assert_eq!(
+        single
+            .count(&single.central, "SELECT COUNT(*) FROM users WHERE id = 1")
+            .await,
+        2
+    );
+}
