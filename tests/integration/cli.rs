@@ -53,7 +53,10 @@ async fn init_recreates_a_missing_central_database() {
             ),
         )
         .await;
-    assert_eq!(tables, 5, "users, orders, sync_ledger, sync_watermark, sync_sites");
+    assert_eq!(
+        tables, 5,
+        "users, orders, sync_ledger, sync_watermark, sync_sites"
+    );
 }
 
 fn base_env() -> HashMap<String, String> {

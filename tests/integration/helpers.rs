@@ -132,6 +132,19 @@ impl TestDb {
         run_cli(&self.env, args)
     }
 
+    /// [`cli`](Self::cli) on a blocking thread, so tasks of the test (writers) keep running
+    /// while the command does.
+    pub async fn cli_async(&self, args: &[&str]) -> Output {
+        let env = self.env.clone();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_cli(&env, &args)
+        })
+        .await
+        .expect("dbsync ran")
+    }
+
     pub async fn exec(&self, sql: &str) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
             .execute(&self.local)

@@ -5,6 +5,7 @@ mod capture;
 mod cli;
 mod hardening;
 mod helpers;
+mod load;
 mod operate;
 mod ordering;
 mod sites;

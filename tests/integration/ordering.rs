@@ -13,7 +13,7 @@ use crate::helpers::{TestDb, stderr, stdout};
 async fn until_a_run_waits_for_a_lock(db: &TestDb) {
     let sql = format!(
         "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
-         WHERE DB = '{}' AND INFO LIKE 'UPDATE sync_queue SET sync_status = ''SYNCED''%'",
+         WHERE DB = '{}' AND ID <> CONNECTION_ID() AND INFO LIKE 'UPDATE sync_queue SET sync_status = ''SYNCED''%'",
         db.config.local.database
     );
     for _ in 0..500 {
