@@ -459,7 +459,7 @@ async fn openapi_document_matches_the_routes() {
     assert_eq!(status, 200);
     assert_eq!(spec["openapi"], "3.0.3");
     let paths = spec["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 12);
+    assert_eq!(paths.len(), 13);
     for (template, item) in paths {
         let path = template.replace("{id}", "1");
         for method in ["get", "post", "put", "delete", "patch"] {
