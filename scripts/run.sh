@@ -7,6 +7,8 @@ if [ ! -f .env ]; then
   echo "run: created .env from .env.example" >&2
 fi
 scripts/ensure-db.sh
-cargo build --release --quiet
+echo "run: building the release binary (the first build takes a few minutes)" >&2
+cargo build --release --bin dbsync
 ./target/release/dbsync init --seed
+echo "run: starting dbsync; open the status page at the URL in the first log line" >&2
 exec ./target/release/dbsync serve

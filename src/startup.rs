@@ -89,6 +89,7 @@ impl Service {
     /// Serves until `shutdown` is cancelled; then stops accepting, lets in-flight requests
     /// and the run in hand finish, and returns.
     pub async fn run(self) -> Result<(), StartError> {
+        self.log_start();
         let cron = self.config.sync.cron.clone();
         let scheduler = schedule::start(&cron, self.engine.clone(), self.shutdown.clone())
             .await
@@ -109,7 +110,6 @@ impl Service {
             history,
             api_token: self.config.api_token.clone().map(Arc::new),
         };
-        self.log_start();
         let shutdown = self.shutdown.clone();
         http::server::serve(
             self.listener,

@@ -176,15 +176,16 @@ pub fn main() -> ExitCode {
 fn start(cli: Cli) -> Result<u8, CliError> {
     let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
     let env_file = EnvFile::load(&dir)?;
-    let config = Config::from_lookup(|name| env_file.lookup(name), &env_file.missing_hint())?;
-    crate::telemetry::init(config.log_format, &config.log_filter);
+    // Before the configuration is read: a misspelled name often explains a missing one.
     for warning in env_file
         .warnings
         .iter()
         .chain(&crate::config::env_file::environment_warnings())
     {
-        tracing::warn!("{warning}");
+        eprintln!("dbsync: warning: {warning}");
     }
+    let config = Config::from_lookup(|name| env_file.lookup(name), &env_file.missing_hint())?;
+    crate::telemetry::init(config.log_format, &config.log_filter);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

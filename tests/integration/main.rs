@@ -6,6 +6,7 @@ mod cli;
 mod hardening;
 mod helpers;
 mod load;
+mod messages;
 mod operate;
 mod ordering;
 mod sites;
