@@ -10,6 +10,8 @@ pub struct Metrics {
     registry: Registry,
     /// Queue rows by status, refreshed at each scrape.
     pub queue_depth: IntGaugeVec,
+    /// PENDING and FAILED rows per table, refreshed at each scrape.
+    pub queue_depth_by_table: IntGaugeVec,
     /// Age in seconds of the oldest PENDING change (0 when none), refreshed at each scrape.
     pub oldest_pending_age: IntGauge,
     pub runs: IntCounterVec,
@@ -26,6 +28,13 @@ impl Metrics {
         let queue_depth = IntGaugeVec::new(
             Opts::new("dbsync_queue_depth", "Changes in sync_queue by status"),
             &["status"],
+        )?;
+        let queue_depth_by_table = IntGaugeVec::new(
+            Opts::new(
+                "dbsync_queue_depth_by_table",
+                "PENDING and FAILED changes in sync_queue per table",
+            ),
+            &["table", "status"],
         )?;
         let oldest_pending_age = IntGauge::new(
             "dbsync_oldest_pending_age_seconds",
@@ -72,6 +81,7 @@ impl Metrics {
             &["route"],
         )?;
         registry.register(Box::new(queue_depth.clone()))?;
+        registry.register(Box::new(queue_depth_by_table.clone()))?;
         registry.register(Box::new(oldest_pending_age.clone()))?;
         registry.register(Box::new(runs.clone()))?;
         registry.register(Box::new(run_duration.clone()))?;
@@ -82,6 +92,7 @@ impl Metrics {
         Ok(Metrics {
             registry,
             queue_depth,
+            queue_depth_by_table,
             oldest_pending_age,
             runs,
             run_duration,

@@ -109,6 +109,7 @@ impl Service {
             engine: self.engine.clone(),
             history,
             api_token: self.config.api_token.clone().map(Arc::new),
+            tables: Arc::new(self.config.sync.tables.clone()),
         };
         let shutdown = self.shutdown.clone();
         http::server::serve(

@@ -168,6 +168,21 @@ pub async fn queue_counts(pool: &MySqlPool) -> Result<[i64; 3], sqlx::Error> {
     Ok(counts)
 }
 
+/// PENDING and FAILED changes per table (two ranges of the status index: SYNCED history,
+/// however large, is not read).
+pub async fn open_counts_by_table(
+    pool: &MySqlPool,
+) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT table_name, CAST(SUM(sync_status = 'PENDING') AS SIGNED), \
+           CAST(SUM(sync_status = 'FAILED') AS SIGNED) \
+         FROM sync_queue WHERE sync_status IN ('PENDING', 'FAILED') \
+         GROUP BY table_name ORDER BY table_name",
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// PENDING changes: a range of the status index, cheap however much SYNCED history there is.
 pub async fn pending_count(conn: &mut MySqlConnection) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'")

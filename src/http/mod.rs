@@ -32,6 +32,8 @@ pub struct AppState {
     pub engine: Arc<SyncEngine>,
     pub history: Arc<QueueHistory>,
     pub api_token: Option<Arc<ApiToken>>,
+    /// `SYNC_TABLES`, for per-table metrics.
+    pub tables: Arc<Vec<String>>,
 }
 
 fn with_state(state: AppState) -> impl Filter<Extract = (AppState,), Error = Infallible> + Clone {

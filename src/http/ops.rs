@@ -10,6 +10,7 @@ use warp::reply::Response;
 use super::AppState;
 use super::error::ApiError;
 use super::filters::json;
+use crate::db::queue;
 use crate::services::sync::status::queue_depth;
 
 /// The OpenAPI 3 description of every route.
@@ -48,6 +49,30 @@ pub async fn metrics(state: AppState) -> Result<Response, ApiError> {
             metrics.queue_depth.with_label_values(&[status]).set(count);
         }
         metrics.oldest_pending_age.set(oldest_age);
+    }
+    if let Ok(tables) = queue::open_counts_by_table(&state.local).await {
+        // Every synced table has its series: one whose changes all went through shows 0.
+        for table in state.tables.iter() {
+            for status in ["PENDING", "FAILED"] {
+                metrics
+                    .queue_depth_by_table
+                    .with_label_values(&[table.as_str(), status])
+                    .set(0);
+            }
+        }
+        for (table, pending, failed) in tables
+            .into_iter()
+            .filter(|(t, _, _)| state.tables.contains(t))
+        {
+            metrics
+                .queue_depth_by_table
+                .with_label_values(&[table.as_str(), "PENDING"])
+                .set(pending);
+            metrics
+                .queue_depth_by_table
+                .with_label_values(&[table.as_str(), "FAILED"])
+                .set(failed);
+        }
     }
     Ok(warp::reply::with_header(
         metrics.render(),

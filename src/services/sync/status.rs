@@ -15,6 +15,14 @@ pub struct QueueCounts {
     pub failed: i64,
 }
 
+/// Changes not yet in db_b, per table.
+#[derive(Debug, Serialize)]
+pub struct TableCounts {
+    pub table: String,
+    pub pending: i64,
+    pub failed: i64,
+}
+
 #[derive(Debug, Serialize)]
 pub struct SyncStatusReport {
     /// The `IS_ONLINE` setting: whether runs try to reach db_b at all.
@@ -22,6 +30,8 @@ pub struct SyncStatusReport {
     /// Whether a run is in progress in this process.
     pub running: bool,
     pub counts: QueueCounts,
+    /// PENDING and FAILED changes per table (tables with none are left out).
+    pub by_table: Vec<TableCounts>,
     /// Age of the oldest PENDING change since it was captured (0 when none is pending).
     pub oldest_pending_age_seconds: i64,
     /// PENDING changes backing off after a rejection, and when the first is due again.
@@ -59,6 +69,15 @@ pub async fn status(
         online,
         running,
         counts,
+        by_table: queue::open_counts_by_table(local_pool)
+            .await?
+            .into_iter()
+            .map(|(table, pending, failed)| TableCounts {
+                table,
+                pending,
+                failed,
+            })
+            .collect(),
         oldest_pending_age_seconds,
         waiting,
         next_retry_at,
