@@ -140,8 +140,8 @@ impl Service {
             db_a = %format!("{}@{}:{}/{}", local.user, local.host, local.port, local.database),
             db_b = %format!("{}@{}:{}/{}", central.user, central.host, central.port, central.database),
             tables = %self.config.sync.tables.join(","),
-            site = self.config.sync.site_id.as_deref().unwrap_or("-"),
-            "dbsync serving: status page at the url, API beside it"
+            site = self.config.sync.site_id.as_deref().unwrap_or("none (single site)"),
+            "dbsync is serving: the status page is at the url, the API beside it"
         );
     }
 }

@@ -195,12 +195,12 @@ async fn synced_tables(pool: &sqlx::MySqlPool, config: &Config) -> Result<Tables
             if missing.len() == 1 { "it" } else { "them" }
         )));
     }
-    Ok(Tables::new(
-        specs
-            .into_iter()
-            .filter(|s| config.sync.tables.contains(&s.name))
-            .collect(),
-    ))
+    let mut specs: Vec<_> = specs
+        .into_iter()
+        .filter(|s| config.sync.tables.contains(&s.name))
+        .collect();
+    specs.sort_by_key(|s| config.sync.tables.iter().position(|t| *t == s.name));
+    Ok(Tables::new(specs))
 }
 
 fn requeue_selection(args: RequeueArgs) -> RequeueSelection {

@@ -9,6 +9,7 @@ mod load;
 mod messages;
 mod operate;
 mod ordering;
+mod readme;
 mod sites;
 mod stress;
 mod sync;
