@@ -64,6 +64,24 @@ pub async fn table_spec(
     conn: &mut MySqlConnection,
     table: &str,
 ) -> Result<TableSpec, CatalogError> {
+    let table_options = table_options(conn, table).await?;
+    let columns = columns(conn, table).await?;
+    let (key, indexes) = indexes(conn, table).await?;
+    if key.is_empty() {
+        return Err(CatalogError::NoPrimaryKey(table.to_string()));
+    }
+    Ok(TableSpec {
+        name: table.to_string(),
+        columns,
+        key,
+        indexes,
+        foreign_keys: foreign_keys(conn, table).await?,
+        table_options,
+    })
+}
+
+/// `ENGINE=InnoDB DEFAULT CHARSET=… COLLATE=…`; refuses a missing or non-InnoDB table.
+async fn table_options(conn: &mut MySqlConnection, table: &str) -> Result<String, CatalogError> {
     let options: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
         "SELECT CAST(ENGINE AS CHAR), CAST(TABLE_COLLATION AS CHAR), \
            CAST(CCSA.CHARACTER_SET_NAME AS CHAR) \
@@ -85,7 +103,10 @@ pub async fn table_spec(
     if let (Some(charset), Some(collation)) = (charset, collation) {
         table_options.push_str(&format!(" DEFAULT CHARSET={charset} COLLATE={collation}"));
     }
+    Ok(table_options)
+}
 
+async fn columns(conn: &mut MySqlConnection, table: &str) -> Result<Vec<ColumnSpec>, CatalogError> {
     let rows: Vec<ColumnRow> = sqlx::query_as(
         "SELECT CAST(COLUMN_NAME AS CHAR) AS name, CAST(DATA_TYPE AS CHAR) AS data_type, \
            CAST(COLUMN_TYPE AS CHAR) AS column_type, CAST(IS_NULLABLE AS CHAR) AS is_nullable, \
@@ -129,19 +150,26 @@ pub async fn table_spec(
             class,
         });
     }
+    Ok(columns)
+}
 
-    let index_rows: Vec<IndexRow> = sqlx::query_as(
+/// The primary key's columns, and the secondary indexes.
+async fn indexes(
+    conn: &mut MySqlConnection,
+    table: &str,
+) -> Result<(Vec<String>, Vec<IndexSpec>), sqlx::Error> {
+    let rows: Vec<IndexRow> = sqlx::query_as(
         "SELECT CAST(INDEX_NAME AS CHAR) AS index_name, CAST(NON_UNIQUE AS SIGNED) AS non_unique, \
            CAST(COLUMN_NAME AS CHAR) AS column_name, CAST(SUB_PART AS SIGNED) AS sub_part \
          FROM information_schema.STATISTICS \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX",
     )
     .bind(table)
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await?;
     let mut key = Vec::new();
     let mut by_name: BTreeMap<String, IndexSpec> = BTreeMap::new();
-    for row in index_rows {
+    for row in rows {
         if row.index_name == "PRIMARY" {
             key.push(row.column_name);
             continue;
@@ -156,11 +184,15 @@ pub async fn table_spec(
             .columns
             .push((row.column_name, row.sub_part.map(|p| p as u32)));
     }
-    if key.is_empty() {
-        return Err(CatalogError::NoPrimaryKey(table.to_string()));
-    }
+    Ok((key, by_name.into_values().collect()))
+}
 
-    let fk_rows: Vec<ForeignKeyRow> = sqlx::query_as(
+/// Foreign keys to tables of the same database, their columns in key order.
+async fn foreign_keys(
+    conn: &mut MySqlConnection,
+    table: &str,
+) -> Result<Vec<ForeignKeySpec>, sqlx::Error> {
+    let rows: Vec<ForeignKeyRow> = sqlx::query_as(
         "SELECT CAST(K.CONSTRAINT_NAME AS CHAR) AS name, CAST(K.COLUMN_NAME AS CHAR) AS column_name, \
            CAST(K.REFERENCED_TABLE_NAME AS CHAR) AS parent_table, \
            CAST(K.REFERENCED_COLUMN_NAME AS CHAR) AS parent_column, \
@@ -175,10 +207,10 @@ pub async fn table_spec(
          ORDER BY K.CONSTRAINT_NAME, K.ORDINAL_POSITION",
     )
     .bind(table)
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await?;
     let mut foreign_keys: Vec<ForeignKeySpec> = Vec::new();
-    for row in fk_rows {
+    for row in rows {
         match foreign_keys.last_mut() {
             Some(fk) if fk.name == row.name => {
                 fk.columns.push(row.column_name);
@@ -194,16 +226,7 @@ pub async fn table_spec(
             }),
         }
     }
-    let indexes = by_name.into_values().collect();
-
-    Ok(TableSpec {
-        name: table.to_string(),
-        columns,
-        key,
-        indexes,
-        foreign_keys,
-        table_options,
-    })
+    Ok(foreign_keys)
 }
 
 /// Each column's definition text from `SHOW CREATE TABLE`: one column per line, starting

@@ -208,80 +208,86 @@ pub async fn find_clash(
 ) -> Result<Option<String>, sqlx::Error> {
     let columns: Vec<&ColumnSpec> = spec.image_columns().collect();
     let value_of = |name: &str| {
-        columns
-            .iter()
-            .position(|c| c.name == name)
-            .filter(|i| present.get(*i).copied().unwrap_or(false))
-            .and_then(|i| values.get(i).cloned().flatten())
-            .map(|v| {
-                (
-                    columns[columns.iter().position(|c| c.name == name).unwrap_or(0)],
-                    v,
-                )
-            })
+        let at = columns.iter().position(|c| c.name == name)?;
+        if !present.get(at).copied().unwrap_or(false) {
+            return None;
+        }
+        values.get(at).cloned().flatten().map(|v| (columns[at], v))
     };
     for index in spec.indexes.iter().filter(|i| i.unique) {
+        // A unique key with a NULL in it never clashes.
         let parts: Option<Vec<(&ColumnSpec, String)>> = index
             .columns
             .iter()
             .map(|(name, _)| value_of(name))
             .collect();
         let Some(parts) = parts else { continue };
-        let key_text: Vec<String> = spec
-            .key_columns()
-            .map(|c| {
-                format!(
-                    "CAST({} AS CHAR)",
-                    image::value_expr(c, image::RowRef::Stored)
-                )
-            })
-            .collect();
-        let mut query = QueryBuilder::<MySql>::new(format!(
-            "SELECT {} FROM {} WHERE TRUE",
-            key_text.join(", "),
-            quote_ident(&spec.name)
-        ));
-        if let Some(site) = site {
-            query
-                .push(" AND ")
-                .push(quote_ident(SITE_COLUMN))
-                .push(" = ")
-                .push_bind(site);
+        if let Some(holder) = holder_of(conn, spec, &parts, site).await? {
+            let shown: Vec<String> = parts
+                .iter()
+                .map(|(c, v)| format!("{} {:?}", c.name, v.chars().take(100).collect::<String>()))
+                .collect();
+            return Ok(Some(format!(
+                "clashes on unique key {}: {} is already used by {} row {holder} in db_b",
+                index.name,
+                shown.join(", "),
+                spec.name,
+            )));
         }
-        let bound: Vec<Option<String>> = parts.iter().map(|(_, v)| Some(v.clone())).collect();
-        for ((column, _), value) in parts.iter().zip(&bound) {
-            query
-                .push(" AND ")
-                .push(quote_ident(&column.name))
-                .push(" = ");
-            push_value(&mut query, column, value);
-        }
-        query.push(" LIMIT 1");
-        let Some(row) = query.build().fetch_optional(&mut *conn).await? else {
-            continue;
-        };
-        let mut holder = Vec::new();
-        for (i, column) in spec.key_columns().enumerate() {
-            let value: Option<String> = sqlx::Row::try_get(&row, i)?;
-            holder.push(format!(
-                "{}={}",
-                column.name,
-                value.unwrap_or_else(|| "NULL".into())
-            ));
-        }
-        let shown: Vec<String> = parts
-            .iter()
-            .map(|(c, v)| format!("{} {:?}", c.name, v.chars().take(100).collect::<String>()))
-            .collect();
-        return Ok(Some(format!(
-            "clashes on unique key {}: {} is already used by {} row {} in db_b",
-            index.name,
-            shown.join(", "),
-            spec.name,
-            holder.join(", ")
-        )));
     }
     Ok(None)
+}
+
+/// The key (`id=999`) of the db_b row holding these unique values, if one does.
+async fn holder_of(
+    conn: &mut MySqlConnection,
+    spec: &TableSpec,
+    parts: &[(&ColumnSpec, String)],
+    site: Option<&str>,
+) -> Result<Option<String>, sqlx::Error> {
+    let key_text: Vec<String> = spec
+        .key_columns()
+        .map(|c| {
+            format!(
+                "CAST({} AS CHAR)",
+                image::value_expr(c, image::RowRef::Stored)
+            )
+        })
+        .collect();
+    let mut query = QueryBuilder::<MySql>::new(format!(
+        "SELECT {} FROM {} WHERE TRUE",
+        key_text.join(", "),
+        quote_ident(&spec.name)
+    ));
+    if let Some(site) = site {
+        query
+            .push(" AND ")
+            .push(quote_ident(SITE_COLUMN))
+            .push(" = ")
+            .push_bind(site);
+    }
+    let bound: Vec<Option<String>> = parts.iter().map(|(_, v)| Some(v.clone())).collect();
+    for ((column, _), value) in parts.iter().zip(&bound) {
+        query
+            .push(" AND ")
+            .push(quote_ident(&column.name))
+            .push(" = ");
+        push_value(&mut query, column, value);
+    }
+    query.push(" LIMIT 1");
+    let Some(row) = query.build().fetch_optional(&mut *conn).await? else {
+        return Ok(None);
+    };
+    let mut holder = Vec::new();
+    for (i, column) in spec.key_columns().enumerate() {
+        let value: Option<String> = sqlx::Row::try_get(&row, i)?;
+        holder.push(format!(
+            "{}={}",
+            column.name,
+            value.unwrap_or_else(|| "NULL".into())
+        ));
+    }
+    Ok(Some(holder.join(", ")))
 }
 
 /// Checks that db_b answers a query.

@@ -13,7 +13,7 @@
 //! - db_b rows in the chunk's key range that the chunk lacks are removed;
 //! - db_a's `sync_load` keeps the last key copied: a load cut short resumes from there.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use sqlx::mysql::MySqlConnection;
@@ -273,57 +273,22 @@ impl Loader<'_> {
         let site = (!self.site.is_empty()).then_some(self.site);
         let mut tx = central.begin().await?;
         let mark = ledger::lock_watermark(&mut tx, self.site).await?;
-        let existing = snapshot::read_range(
-            &mut tx,
-            &Range {
-                spec,
-                after,
-                up_to,
-                limit: None,
-                site,
-                read: Read::Values,
-                lock: true,
-            },
-        )
-        .await?;
-        // A record db_b already has newer than this chunk (a change applied after the chunk's
-        // position) is left as it is.
-        let newer: HashSet<String> = if mark.last_change_id > chunk.position {
-            let keys: Vec<&str> = chunk
-                .rows
-                .iter()
-                .chain(&existing)
-                .map(|r| r.identity.as_str())
-                .collect();
-            ledger::ledger_entries(&mut tx, self.site, &spec.name, &keys)
-                .await?
-                .into_iter()
-                .filter(|(_, id)| *id > chunk.position)
-                .map(|(k, _)| k)
-                .collect()
+        let range = Range {
+            spec,
+            after,
+            up_to,
+            limit: None,
+            site,
+            read: Read::Values,
+            lock: false,
+        };
+        let existing = snapshot::read_range(&mut tx, &range).await?;
+        let newer = if mark.last_change_id > chunk.position {
+            self.newer_than(&mut tx, spec, chunk, &existing).await?
         } else {
             HashSet::new()
         };
-        let theirs: std::collections::HashMap<&str, &RowBody> = existing
-            .iter()
-            .map(|r| (r.identity.as_str(), &r.body))
-            .collect();
-        let write: Vec<&Values> = chunk
-            .rows
-            .iter()
-            .filter(|r| {
-                !newer.contains(&r.identity) && theirs.get(r.identity.as_str()) != Some(&&r.body)
-            })
-            .filter_map(|r| match &r.body {
-                RowBody::Values(values) => Some(values.as_slice()),
-                RowBody::Digest(_) => None,
-            })
-            .collect();
-        let ours: HashSet<&str> = chunk.rows.iter().map(|r| r.identity.as_str()).collect();
-        let remove: Vec<&KeyedRow> = existing
-            .iter()
-            .filter(|r| !ours.contains(r.identity.as_str()) && !newer.contains(&r.identity))
-            .collect();
+        let (write, remove) = differences(chunk, &existing, &newer);
         let present = vec![true; spec.image_columns().count()];
         if !write.is_empty() {
             replica::write_rows(&mut tx, spec, &present, &write, site, Write::Replace).await?;
@@ -344,6 +309,59 @@ impl Loader<'_> {
         tx.commit().await?;
         Ok((write.len() as u64, remove.len() as u64))
     }
+
+    /// Records of the chunk's range that db_b already holds newer than the chunk (a change
+    /// applied after the chunk's position): the chunk leaves them as they are.
+    async fn newer_than(
+        &self,
+        conn: &mut MySqlConnection,
+        spec: &TableSpec,
+        chunk: &Chunk,
+        existing: &[KeyedRow],
+    ) -> Result<HashSet<String>, sqlx::Error> {
+        let keys: Vec<&str> = chunk
+            .rows
+            .iter()
+            .chain(existing)
+            .map(|r| r.identity.as_str())
+            .collect();
+        Ok(ledger::ledger_entries(conn, self.site, &spec.name, &keys)
+            .await?
+            .into_iter()
+            .filter(|(_, id)| *id > chunk.position)
+            .map(|(k, _)| k)
+            .collect())
+    }
+}
+
+/// The chunk's rows db_b lacks or holds otherwise (to write), and db_b's rows in the range
+/// the chunk lacks (to remove) — leaving alone the records in `newer`.
+fn differences<'a>(
+    chunk: &'a Chunk,
+    existing: &'a [KeyedRow],
+    newer: &HashSet<String>,
+) -> (Vec<&'a Values>, Vec<&'a KeyedRow>) {
+    let theirs: HashMap<&str, &RowBody> = existing
+        .iter()
+        .map(|r| (r.identity.as_str(), &r.body))
+        .collect();
+    let write = chunk
+        .rows
+        .iter()
+        .filter(|r| {
+            !newer.contains(&r.identity) && theirs.get(r.identity.as_str()) != Some(&&r.body)
+        })
+        .filter_map(|r| match &r.body {
+            RowBody::Values(values) => Some(values.as_slice()),
+            RowBody::Digest(_) => None,
+        })
+        .collect();
+    let ours: HashSet<&str> = chunk.rows.iter().map(|r| r.identity.as_str()).collect();
+    let remove = existing
+        .iter()
+        .filter(|r| !ours.contains(r.identity.as_str()) && !newer.contains(&r.identity))
+        .collect();
+    (write, remove)
 }
 
 /// Reads the next chunk after `after` with shared locks, and the queue position while the

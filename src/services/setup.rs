@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use sqlx::mysql::MySqlConnection;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
 
 use crate::config::{Config, DbTarget};
@@ -67,41 +68,21 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     let central = db::connect_pool(Role::Central, &central_node, INIT_POOL).await?;
     let local_err = |source| schema_error(Role::Local, &config.local, source);
     let central_err = |source| schema_error(Role::Central, &config.central, source);
-
     schema::apply_central_schema(&central)
         .await
         .map_err(central_err)?;
     schema::apply_local_schema(&local)
         .await
         .map_err(local_err)?;
-    let site = config.sync.site_id.is_some();
-    let synced = &config.sync.tables;
 
-    // Check everything first: nothing is created halfway.
     let mut conn = local.acquire().await.map_err(local_err)?;
-    let mut specs = Vec::new();
-    for name in synced {
-        specs.push(
-            catalog::table_spec(&mut conn, name)
-                .await
-                .map_err(|err| match err {
-                    CatalogError::Database(source) => local_err(source),
-                    other => InitError::Table(other),
-                })?,
-        );
-    }
-    let captured = schema::captured_specs(&mut conn).await.map_err(local_err)?;
-    let mut plans = Vec::new();
     let mut central_conn = central.acquire().await.map_err(central_err)?;
-    for spec in &specs {
-        let previous = captured.iter().find(|c| c.name == spec.name);
-        plans.push(plan_table(&mut central_conn, spec, previous, synced, site).await?);
-    }
-
     let mut report = InitReport {
-        tables: synced.clone(),
+        tables: config.sync.tables.clone(),
         ..InitReport::default()
     };
+    // Check everything first: nothing is created halfway.
+    let (specs, captured, plans) = check_tables(&mut conn, &mut central_conn, config).await?;
     for (statements, description) in plans {
         for sql in statements {
             central_conn
@@ -111,42 +92,15 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
         }
         report.central_changes.extend(description);
     }
-    for spec in &specs {
-        let previous = captured.iter().find(|c| c.name == spec.name);
-        let stale = previous.is_none_or(|p| p != spec);
-        if stale
-            || !triggers::installed(&mut conn, &spec.name)
-                .await
-                .map_err(local_err)?
-        {
-            triggers::install(&mut conn, spec)
-                .await
-                .map_err(local_err)?;
-            report.triggers_written.push(spec.name.clone());
-        }
-        if previous.is_some_and(|p| differences(p, spec).iter().any(|d| d.contains("added"))) {
-            report.reloads.push(spec.name.clone());
-        }
-    }
-    for stale in triggers::stale_triggers(&mut conn, synced)
-        .await
-        .map_err(local_err)?
-    {
-        triggers::drop_trigger(&mut conn, &stale)
-            .await
-            .map_err(local_err)?;
-    }
-    schema::record_specs(&mut conn, &specs)
-        .await
-        .map_err(local_err)?;
-    for table in &report.reloads {
-        let estimate = crate::db::snapshot::estimated_rows(&mut conn, table)
-            .await
-            .map_err(local_err)?;
-        load::restart_table(&mut conn, table, estimate)
-            .await
-            .map_err(local_err)?;
-    }
+    capture_tables(
+        &mut conn,
+        &specs,
+        &captured,
+        &config.sync.tables,
+        &mut report,
+    )
+    .await
+    .map_err(local_err)?;
     drop(conn);
     drop(central_conn);
     if seed {
@@ -157,9 +111,72 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     Ok(report)
 }
 
+/// DDL plans for db_b, with what each does in words.
+type Plans = Vec<(Vec<String>, Vec<String>)>;
+
+/// Every configured table's live definition, the definitions `init` captured before, and
+/// db_b's DDL plan for each — or the first reason a table cannot be synced.
+async fn check_tables(
+    local: &mut MySqlConnection,
+    central: &mut MySqlConnection,
+    config: &Config,
+) -> Result<(Vec<TableSpec>, Vec<TableSpec>, Plans), InitError> {
+    let local_err = |source| schema_error(Role::Local, &config.local, source);
+    let mut specs = Vec::new();
+    for name in &config.sync.tables {
+        specs.push(
+            catalog::table_spec(local, name)
+                .await
+                .map_err(|err| match err {
+                    CatalogError::Database(source) => local_err(source),
+                    other => InitError::Table(other),
+                })?,
+        );
+    }
+    let captured = schema::captured_specs(local).await.map_err(local_err)?;
+    let mut plans = Vec::new();
+    for spec in &specs {
+        let previous = captured.iter().find(|c| c.name == spec.name);
+        let site = config.sync.site_id.is_some();
+        plans.push(plan_table(central, spec, previous, &config.sync.tables, site).await?);
+    }
+    Ok((specs, captured, plans))
+}
+
+/// Triggers for tables that are new or changed (or lost theirs), none for tables no longer
+/// synced, the captured definitions recorded, and a reload queued for tables that gained
+/// columns (rows written before the new triggers carried the new values in no image).
+async fn capture_tables(
+    conn: &mut MySqlConnection,
+    specs: &[TableSpec],
+    captured: &[TableSpec],
+    synced: &[String],
+    report: &mut InitReport,
+) -> Result<(), sqlx::Error> {
+    for spec in specs {
+        let previous = captured.iter().find(|c| c.name == spec.name);
+        if previous.is_none_or(|p| p != spec) || !triggers::installed(conn, &spec.name).await? {
+            triggers::install(conn, spec).await?;
+            report.triggers_written.push(spec.name.clone());
+        }
+        if previous.is_some_and(|p| differences(p, spec).iter().any(|d| d.contains("added"))) {
+            report.reloads.push(spec.name.clone());
+        }
+    }
+    for stale in triggers::stale_triggers(conn, synced).await? {
+        triggers::drop_trigger(conn, &stale).await?;
+    }
+    schema::record_specs(conn, specs).await?;
+    for table in &report.reloads {
+        let estimate = crate::db::snapshot::estimated_rows(conn, table).await?;
+        load::restart_table(conn, table, estimate).await?;
+    }
+    Ok(())
+}
+
 /// The DDL for db_b's copy of `spec` (and what it does, in words), or why there is none.
 async fn plan_table(
-    conn: &mut sqlx::MySqlConnection,
+    conn: &mut MySqlConnection,
     spec: &TableSpec,
     previous: Option<&TableSpec>,
     synced: &[String],

@@ -4,6 +4,7 @@
 
 pub mod central;
 pub mod triggers;
+pub mod types;
 
 use sqlx::mysql::{MySqlConnection, MySqlPool};
 use sqlx::{AssertSqlSafe, Connection};

@@ -20,77 +20,9 @@ pub async fn apply_changes(
     changes: &[&Change],
     site: &str,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    // Single-site (`SITE_ID` unset, site ''): db_b's tables have no site_id column.
-    let site_column = (!site.is_empty()).then_some(site);
     let mut tx = conn.begin().await?;
-
-    // Only a change at or below the watermark can have been superseded: look those up.
-    let watermark = ledger::lock_watermark(&mut tx, site).await?;
-    let mut suspects: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for change in changes
-        .iter()
-        .filter(|c| c.queue_id <= watermark.last_change_id)
-    {
-        suspects
-            .entry(change.spec.name.as_str())
-            .or_default()
-            .push(change.record.as_str());
-    }
-    let mut newest_applied: HashMap<(&str, String), i64> = HashMap::new();
-    for (table, keys) in suspects {
-        for (key, change_id) in ledger::ledger_entries(&mut tx, site, table, &keys).await? {
-            newest_applied.insert((table, key), change_id);
-        }
-    }
-    let fresh: Vec<&Change> = changes
-        .iter()
-        .copied()
-        .filter(|c| {
-            newest_applied
-                .get(&(c.spec.name.as_str(), c.record.clone()))
-                .is_none_or(|newest| c.queue_id > *newest)
-        })
-        .collect();
-
-    // Consecutive changes of one table and kind (and, for upserts, the same columns) share
-    // a statement; order is kept, so a parent's insert precedes its children's and a
-    // child's delete precedes its parent's.
-    let same_statement = |a: &&Change, b: &&Change| {
-        a.table == b.table
-            && match (&a.action, &b.action) {
-                (Action::Delete { .. }, Action::Delete { .. }) => true,
-                (Action::Upsert { present: pa, .. }, Action::Upsert { present: pb, .. }) => {
-                    pa == pb
-                }
-                _ => false,
-            }
-    };
-    for group in fresh.chunk_by(same_statement) {
-        let spec = &group[0].spec;
-        match &group[0].action {
-            Action::Delete { .. } => {
-                let keys: Vec<&Values> = group
-                    .iter()
-                    .filter_map(|c| match &c.action {
-                        Action::Delete { key } => Some(key.as_slice()),
-                        Action::Upsert { .. } => None,
-                    })
-                    .collect();
-                replica::delete_rows(&mut tx, spec, &keys, site_column).await?;
-            }
-            Action::Upsert { present, .. } => {
-                let rows: Vec<&Values> = group
-                    .iter()
-                    .filter_map(|c| match &c.action {
-                        Action::Upsert { values, .. } => Some(values.as_slice()),
-                        Action::Delete { .. } => None,
-                    })
-                    .collect();
-                replica::upsert_rows(&mut tx, spec, present, &rows, site_column).await?;
-            }
-        }
-    }
-
+    let fresh = not_superseded(&mut tx, changes, site).await?;
+    write_changes(&mut tx, &fresh, site).await?;
     let mut ledger: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     for change in &fresh {
         ledger.insert(
@@ -113,4 +45,87 @@ pub async fn apply_changes(
     }
     tx.commit().await?;
     Ok(changes.iter().map(|c| c.queue_id).collect())
+}
+
+/// The changes newer than what db_b's ledger holds for their record. Only a change at or
+/// below the watermark can have been superseded: only those are looked up.
+async fn not_superseded<'c>(
+    conn: &mut MySqlConnection,
+    changes: &[&'c Change],
+    site: &str,
+) -> Result<Vec<&'c Change>, sqlx::Error> {
+    let watermark = ledger::lock_watermark(conn, site).await?;
+    let mut suspects: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for change in changes
+        .iter()
+        .filter(|c| c.queue_id <= watermark.last_change_id)
+    {
+        suspects
+            .entry(change.spec.name.as_str())
+            .or_default()
+            .push(change.record.as_str());
+    }
+    let mut newest_applied: HashMap<(&str, String), i64> = HashMap::new();
+    for (table, keys) in suspects {
+        for (key, change_id) in ledger::ledger_entries(conn, site, table, &keys).await? {
+            newest_applied.insert((table, key), change_id);
+        }
+    }
+    Ok(changes
+        .iter()
+        .copied()
+        .filter(|c| {
+            newest_applied
+                .get(&(c.spec.name.as_str(), c.record.clone()))
+                .is_none_or(|newest| c.queue_id > *newest)
+        })
+        .collect())
+}
+
+/// Consecutive changes of one table and kind (and, for upserts, the same columns) share a
+/// statement; order is kept, so a parent's insert precedes its children's and a child's
+/// delete precedes its parent's.
+async fn write_changes(
+    conn: &mut MySqlConnection,
+    fresh: &[&Change],
+    site: &str,
+) -> Result<(), sqlx::Error> {
+    // Single-site (`SITE_ID` unset, site ''): db_b's tables have no site_id column.
+    let site_column = (!site.is_empty()).then_some(site);
+    let same_statement = |a: &&Change, b: &&Change| {
+        a.table == b.table
+            && match (&a.action, &b.action) {
+                (Action::Delete { .. }, Action::Delete { .. }) => true,
+                (Action::Upsert { present: pa, .. }, Action::Upsert { present: pb, .. }) => {
+                    pa == pb
+                }
+                _ => false,
+            }
+    };
+    for group in fresh.chunk_by(same_statement) {
+        let spec = &group[0].spec;
+        match &group[0].action {
+            Action::Delete { .. } => {
+                let keys: Vec<&Values> = group
+                    .iter()
+                    .filter_map(|c| match &c.action {
+                        Action::Delete { key } => Some(key.as_slice()),
+                        Action::Upsert { .. } => None,
+                    })
+                    .collect();
+                replica::delete_rows(conn, spec, &keys, site_column).await?;
+            }
+            Action::Upsert { present, .. } => {
+                let rows: Vec<&Values> = group
+                    .iter()
+                    .filter_map(|c| match &c.action {
+                        Action::Upsert { values, .. } => Some(values.as_slice()),
+                        Action::Delete { .. } => None,
+                    })
+                    .collect();
+                replica::upsert_rows(conn, spec, present, &rows, site_column).await?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -276,34 +276,15 @@ impl<'a> Drain<'a> {
             };
             let kind = error::classify(&err);
             if let [only] = ready.as_slice() {
-                match policy::on_change_error(kind, retries) {
-                    None => {
-                        tokio::time::sleep(policy::retry_pause(retries + 1)).await;
-                        pieces.push_front((ready, retries + 1));
-                    }
-                    Some(ChangeAction::Interrupt) => {
-                        result.interruption = Some(format!("db_b: {}", error::describe(&err)));
-                        return result;
-                    }
-                    Some(ChangeAction::HoldBack) => {
-                        tracing::warn!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, error = %error::describe(&err), "change held back: its row is busy in db_b");
-                        blocked.insert(only.key());
-                        result.held.push(only.clone());
-                    }
-                    Some(ChangeAction::Reject) => {
-                        blocked.insert(only.key());
-                        let reason = self.engine.rejection_reason(central, only, &err).await;
-                        result.rejected.push((only.clone(), reason));
-                    }
-                    Some(ChangeAction::RejectIfDbBHealthy) => {
-                        if replica::ping(central).await.is_err() {
-                            result.interruption = Some(format!("db_b: {}", error::describe(&err)));
-                            return result;
-                        }
-                        blocked.insert(only.key());
-                        result.rejected.push((only.clone(), error::describe(&err)));
-                    }
+                let Some(action) = policy::on_change_error(kind, retries) else {
+                    tokio::time::sleep(policy::retry_pause(retries + 1)).await;
+                    pieces.push_front((ready, retries + 1));
+                    continue;
+                };
+                if !self.settle(central, only, &err, action, &mut result).await {
+                    return result;
                 }
+                blocked.insert(only.key());
                 continue;
             }
             match policy::on_batch_error(kind, retries) {
@@ -324,6 +305,40 @@ impl<'a> Drain<'a> {
             }
         }
         result
+    }
+
+    /// What becomes of one change db_b refused, as the policy says: held back, rejected
+    /// (decided after the batch), or the run interrupted (`false`).
+    async fn settle(
+        &self,
+        central: &mut MySqlConnection,
+        change: &Change,
+        err: &sqlx::Error,
+        action: ChangeAction,
+        result: &mut BatchResult,
+    ) -> bool {
+        match action {
+            ChangeAction::Interrupt => {
+                result.interruption = Some(format!("db_b: {}", error::describe(err)));
+                return false;
+            }
+            ChangeAction::HoldBack => {
+                tracing::warn!(queue_id = change.queue_id, table = %change.spec.name, record = %change.record, error = %error::describe(err), "change held back: its row is busy in db_b");
+                result.held.push(change.clone());
+            }
+            ChangeAction::Reject => {
+                let reason = self.engine.rejection_reason(central, change, err).await;
+                result.rejected.push((change.clone(), reason));
+            }
+            ChangeAction::RejectIfDbBHealthy => {
+                if replica::ping(central).await.is_err() {
+                    result.interruption = Some(format!("db_b: {}", error::describe(err)));
+                    return false;
+                }
+                result.rejected.push((change.clone(), error::describe(err)));
+            }
+        }
+        true
     }
 
     /// Blames a change db_b refused: one more retry with backoff, or FAILED at the limit.
