@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{CliError, Command, RequeueArgs, RetryArgs, outcome_code, print};
 use crate::config::Config;
-use crate::db::queue::RequeueSelection;
+use crate::db::queue::{EntryFilter, RequeueSelection};
 use crate::db::{self, Role, schema};
 use crate::metrics::Metrics;
 use crate::services::sync::tables::Tables;
@@ -89,7 +89,7 @@ async fn prepare_and_run(
 
 async fn status(config: &Config, json: bool) -> Result<u8, CliError> {
     let pool = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
-    let page = status::status_page(&pool, config.is_online, false, None, 0, 50)
+    let page = status::status_page(&pool, config.is_online, false, EntryFilter::All, 0, 50)
         .await
         .map_err(|source| CliError::Database {
             context: "reading the queue failed",

@@ -216,9 +216,18 @@ const ENTRY_COLUMNS: &str = "id, table_name, record_id, CAST(record_key AS CHAR)
      CAST(operation AS CHAR) AS operation, CAST(sync_status AS CHAR) AS sync_status, retry_count, \
      last_error, created_at, last_updated_at, next_attempt_at";
 
+/// Which queue entries a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryFilter {
+    All,
+    Status(SyncStatus),
+    /// PENDING changes backing off after a rejection.
+    Waiting,
+}
+
 pub async fn queue_entries(
     pool: &MySqlPool,
-    status: Option<SyncStatus>,
+    filter: EntryFilter,
     after_id: i64,
     limit: u32,
 ) -> Result<Vec<QueueEntry>, sqlx::Error> {
@@ -226,8 +235,14 @@ pub async fn queue_entries(
         "SELECT {ENTRY_COLUMNS} FROM sync_queue WHERE id > "
     ));
     query.push_bind(after_id);
-    if let Some(status) = status {
-        query.push(" AND sync_status = ").push_bind(status.as_str());
+    match filter {
+        EntryFilter::All => {}
+        EntryFilter::Status(status) => {
+            query.push(" AND sync_status = ").push_bind(status.as_str());
+        }
+        EntryFilter::Waiting => {
+            query.push(" AND sync_status = 'PENDING' AND next_attempt_at > CURRENT_TIMESTAMP(6)");
+        }
     }
     query.push(" ORDER BY id LIMIT ").push_bind(limit);
     query.build_query_as().fetch_all(pool).await

@@ -7,7 +7,7 @@ use warp::reply::Response;
 use super::AppState;
 use super::error::ApiError;
 use super::filters::{JsonBody, json, page_limit, parse_query};
-use crate::db::queue::RequeueSelection;
+use crate::db::queue::{EntryFilter, RequeueSelection};
 use crate::domain::SyncStatus;
 use crate::services::sync::{requeue, status};
 
@@ -22,15 +22,13 @@ struct StatusQuery {
 pub async fn status(raw_query: String, state: AppState) -> Result<Response, ApiError> {
     let query: StatusQuery = parse_query(&raw_query)?;
     let limit = page_limit(query.limit)?;
-    let filter = query
-        .status
-        .as_deref()
-        .map(|s| {
-            SyncStatus::parse(s).ok_or_else(|| {
-                ApiError::bad_request("status must be one of PENDING, SYNCED, FAILED")
-            })
-        })
-        .transpose()?;
+    let filter = match query.status.as_deref() {
+        None => EntryFilter::All,
+        Some(s) if s.eq_ignore_ascii_case("WAITING") => EntryFilter::Waiting,
+        Some(s) => EntryFilter::Status(SyncStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request("status must be one of PENDING, SYNCED, FAILED, WAITING")
+        })?),
+    };
     let page = status::status_page(
         &state.local,
         state.engine.is_online(),

@@ -5,8 +5,9 @@ use serde::Serialize;
 use sqlx::mysql::MySqlPool;
 
 use crate::db::load::{self, LoadState};
+use crate::db::queue::EntryFilter;
 use crate::db::{queue, runs};
-use crate::domain::{Listing, QueueEntry, SyncRun, SyncStatus};
+use crate::domain::{Listing, QueueEntry, SyncRun};
 
 #[derive(Debug, Serialize)]
 pub struct QueueCounts {
@@ -100,7 +101,7 @@ pub async fn status_page(
     local_pool: &MySqlPool,
     online: bool,
     running: bool,
-    filter: Option<SyncStatus>,
+    filter: EntryFilter,
     after_id: i64,
     limit: u32,
 ) -> Result<StatusPage, sqlx::Error> {
