@@ -63,6 +63,8 @@ fn bad_values_name_the_variable_and_the_accepted_forms() {
         ),
         ("SYNC_TABLES", "users;drop", "comma-separated table names"),
         ("SYNC_TABLES", "users,users", "comma-separated table names"),
+        ("SYNC_TABLES", "users,sync_queue", "not dbsync's own"),
+        ("SYNC_TABLES", "SYNC_LEDGER", "not dbsync's own"),
         ("SITE_ID", "shop 1", "1-32 letters"),
         ("LOG_FORMAT", "jsn", "pretty or json"),
         ("RUST_LOG", "verbose", "a level"),

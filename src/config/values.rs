@@ -124,12 +124,24 @@ pub(super) fn cron_hint(err: ConfigError) -> ConfigError {
 }
 
 /// Table names as plain identifiers (letters, digits, `_`, `$`), no duplicates.
+/// dbsync's own tables on db_a and db_b: syncing the queue through itself would capture
+/// every mark of a change as another change, without end.
+pub const OWN_TABLES: [&str; 6] = [
+    "sync_queue",
+    "sync_runs",
+    "sync_tables",
+    "sync_load",
+    "sync_ledger",
+    "sync_watermark",
+];
+
 pub(super) fn table_list(value: &str) -> Option<Vec<String>> {
     let names: Vec<String> = value.split(',').map(|n| n.trim().to_string()).collect();
     let valid = names.iter().all(|n| {
         (1..=64).contains(&n.len())
             && n.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+            && !OWN_TABLES.iter().any(|own| own.eq_ignore_ascii_case(n))
     });
     let distinct = names
         .iter()

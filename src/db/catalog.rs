@@ -39,6 +39,7 @@ struct ColumnRow {
     precision: Option<u64>,
     scale: Option<u64>,
     fraction: Option<u64>,
+    collation: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -112,7 +113,8 @@ async fn columns(conn: &mut MySqlConnection, table: &str) -> Result<Vec<ColumnSp
            CAST(COLUMN_TYPE AS CHAR) AS column_type, CAST(IS_NULLABLE AS CHAR) AS is_nullable, \
            CAST(EXTRA AS CHAR) AS extra, CAST(NUMERIC_PRECISION AS UNSIGNED) AS `precision`, \
            CAST(NUMERIC_SCALE AS UNSIGNED) AS scale, \
-           CAST(DATETIME_PRECISION AS UNSIGNED) AS fraction \
+           CAST(DATETIME_PRECISION AS UNSIGNED) AS fraction, \
+           CAST(COLLATION_NAME AS CHAR) AS collation \
          FROM information_schema.COLUMNS \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
     )
@@ -145,6 +147,7 @@ async fn columns(conn: &mut MySqlConnection, table: &str) -> Result<Vec<ColumnSp
             .any(|g| extra.contains(g)),
             on_update_now: extra.contains("on update"),
             nullable: row.is_nullable == "YES",
+            collation: row.collation,
             name: row.name,
             column_type: row.column_type,
             class,

@@ -16,6 +16,14 @@ pub mod code {
     /// "Unknown error": Galera reports "Maximum writeset size exceeded" with it.
     pub const UNKNOWN_ERROR: u16 = 1105;
     pub const NO_SUCH_TABLE: u16 = 1146;
+    /// "Subquery returns more than 1 row": the clash guard of an upsert fired.
+    pub const SUBQUERY_NO_1_ROW: u16 = 1242;
+    /// "The table is full" (a disk or a MEMORY table's limit).
+    pub const RECORD_FILE_FULL: u16 = 1114;
+    /// "Disk full".
+    pub const DISK_FULL: u16 = 1021;
+    /// "Query execution was interrupted (max_statement_time exceeded)".
+    pub const STATEMENT_TIMEOUT: u16 = 1969;
     pub const NET_PACKET_TOO_LARGE: u16 = 1153;
     /// "Got error N during COMMIT": a Galera writeset over `wsrep_max_ws_rows/size`.
     pub const ERROR_DURING_COMMIT: u16 = 1180;
@@ -47,8 +55,8 @@ pub mod code {
 /// What kind of trouble an error is, independent of who hit it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// The connection or the server is gone, shutting down, read-only, or (Galera) not
-    /// part of the Primary component: nothing about the data.
+    /// The connection or the server is gone, shutting down, read-only, full, or (Galera)
+    /// not part of the Primary component: nothing about the data.
     Connection,
     /// A deadlock or a Galera certification conflict (1213): trying again can work.
     Conflict,
@@ -95,7 +103,10 @@ pub fn classify(err: &sqlx::Error) -> Kind {
                 | CONNECTION_KILLED
                 | TOO_MANY_CONNECTIONS
                 | CR_CONN_HOST_ERROR
-                | CR_UNKNOWN_HOST,
+                | CR_UNKNOWN_HOST
+                | RECORD_FILE_FULL
+                | DISK_FULL
+                | STATEMENT_TIMEOUT,
             ) => Kind::Connection,
             Some(LOCK_DEADLOCK) => Kind::Conflict,
             Some(LOCK_WAIT_TIMEOUT) => Kind::LockWait,
@@ -109,6 +120,7 @@ pub fn classify(err: &sqlx::Error) -> Kind {
             Some(
                 BAD_NULL
                 | DUP_ENTRY
+                | SUBQUERY_NO_1_ROW
                 | NO_REFERENCED_ROW
                 | ROW_IS_REFERENCED
                 | TRUNCATED

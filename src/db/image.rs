@@ -41,7 +41,10 @@ pub fn value_expr(column: &ColumnSpec, row: RowRef) -> String {
             format!("CAST({x} AS CHAR)")
         }
         ValueClass::Float => format!("CAST(CAST({x} AS DOUBLE) AS CHAR)"),
-        ValueClass::Timestamp { .. } => format!("CAST(UNIX_TIMESTAMP({x}) AS CHAR)"),
+        // Inside a trigger UNIX_TIMESTAMP of the zero TIMESTAMP is NULL: spell it 0.
+        ValueClass::Timestamp { .. } => {
+            format!("IF({x} = 0, '0', CAST(UNIX_TIMESTAMP({x}) AS CHAR))")
+        }
         ValueClass::Binary | ValueClass::Bit => format!("HEX({x})"),
     }
 }
@@ -70,10 +73,32 @@ pub fn key_exprs(spec: &TableSpec, row: RowRef) -> (String, String) {
     }
 }
 
-/// `JSON_ARRAY(value, …)` of the key columns: the record's identity as text.
+/// `JSON_ARRAY(…)` of the key columns: the record's identity as text. A text column whose
+/// collation calls different strings equal (`a`, `A`, `á `) contributes its collation
+/// weight in hex, so every spelling of one key is one record; other columns their value.
 pub fn key_array_expr(spec: &TableSpec, row: RowRef) -> String {
-    let values: Vec<String> = spec.key_columns().map(|c| value_expr(c, row)).collect();
+    let values: Vec<String> = spec
+        .key_columns()
+        .map(|c| identity_component(c, row))
+        .collect();
     format!("JSON_ARRAY({})", values.join(", "))
+}
+
+fn identity_component(column: &ColumnSpec, row: RowRef) -> String {
+    let x = column_ref(row, &column.name);
+    if column.compares_loosely() {
+        let text = if column.pads_spaces() {
+            format!("TRIM(TRAILING ' ' FROM {x})")
+        } else {
+            x
+        };
+        format!("HEX(WEIGHT_STRING({text}))")
+    } else if column.class == ValueClass::Text {
+        // JSON_ARRAY keeps a latin1 value's bytes; the identity is UTF-8 text.
+        format!("CONVERT({x} USING utf8mb4)")
+    } else {
+        value_expr(column, row)
+    }
 }
 
 /// The SQL that turns one bound image value back into the column's value in db_b, and how

@@ -39,10 +39,15 @@ use crate::config::DbTarget;
 const SESSION_SETUP: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'; \
      SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
 
-/// db_b sessions wait at most a second for a row lock: a row someone else holds locked in
-/// db_b must delay only its own record's change (the engine holds that record back), not
-/// keep the whole run waiting for the server's default 50 s.
-const CENTRAL_SESSION_SETUP: &str = "SET SESSION innodb_lock_wait_timeout = 1";
+/// db_b sessions take what db_a stores: legacy writers under a permissive `sql_mode` store
+/// zero and invalid dates and the ENUM error value, and db_b must hold exactly that, so its
+/// sessions are not strict (values are checked against their column before they are sent,
+/// and the clash guard does not rely on strict mode; see `replica`). `NO_AUTO_VALUE_ON_ZERO`
+/// keeps a key of 0 a 0. They wait at most a second for a row lock — a row someone else
+/// holds in db_b must delay only its own record's change (the engine holds that record
+/// back) — and ten seconds for a table lock.
+const CENTRAL_SESSION_SETUP: &str = "SET SESSION sql_mode = 'ALLOW_INVALID_DATES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', \
+     SESSION innodb_lock_wait_timeout = 1, SESSION lock_wait_timeout = 10";
 
 /// Which database a connection is for, and the settings that name it (for messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

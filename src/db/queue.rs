@@ -24,6 +24,8 @@ pub struct QueuedChange {
     pub retry_count: i32,
     /// 1 when the change may be tried now, 0 while it backs off after a rejection.
     pub due: i64,
+    /// When it was captured, as text (part of the change's fingerprint).
+    pub created_at: String,
 }
 
 impl QueuedChange {
@@ -34,7 +36,8 @@ impl QueuedChange {
 
 const CHANGE_COLUMNS: &str = "id, table_name, record_id, record_key, CAST(operation AS CHAR) AS operation, \
      payload, retry_count, \
-     CAST(next_attempt_at IS NULL OR next_attempt_at <= CURRENT_TIMESTAMP(6) AS SIGNED) AS due";
+     CAST(next_attempt_at IS NULL OR next_attempt_at <= CURRENT_TIMESTAMP(6) AS SIGNED) AS due, \
+     CAST(created_at AS CHAR) AS created_at";
 
 /// The highest queue id (committed), or 0 for an empty queue.
 pub async fn max_id(conn: &mut MySqlConnection) -> Result<i64, sqlx::Error> {
@@ -297,6 +300,13 @@ pub async fn requeue(
     Ok(entries)
 }
 
+/// The highest SYNCED id: every change up to it was applied in db_b (the purge keeps it).
+pub async fn newest_synced_id(conn: &mut MySqlConnection) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT MAX(id) FROM sync_queue WHERE sync_status = 'SYNCED'")
+        .fetch_one(conn)
+        .await
+}
+
 /// Deletes SYNCED rows last touched before `cutoff`, walking the SYNCED ids in windows of
 /// `chunk` rows and stopping at the first window with nothing old enough (rows age in id
 /// order, but a requeued change can be young among old ones: it is stepped over, not a
@@ -307,10 +317,7 @@ pub async fn purge_synced(
     cutoff: DateTime<Utc>,
     chunk: u32,
 ) -> Result<u64, sqlx::Error> {
-    let newest: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(id) FROM sync_queue WHERE sync_status = 'SYNCED'")
-            .fetch_one(pool)
-            .await?;
+    let newest = newest_synced_id(&mut *pool.acquire().await?).await?;
     let Some(newest) = newest else { return Ok(0) };
     let mut purged = 0;
     let mut cursor = i64::MIN;

@@ -33,8 +33,8 @@ pub fn push_value(query: &mut QueryBuilder<MySql>, column: &ColumnSpec, value: &
 /// Inserts or overwrites rows with exactly these images (the columns marked in `present`),
 /// in order. When the table has unique keys besides the primary key, the first assignment
 /// of `ON DUPLICATE KEY UPDATE` is a guard: a row that collides with a *different* row on
-/// a unique key (another user's email) sets that row's key to NULL, which strict mode
-/// refuses (error 1048) — a clash is reported instead of silently overwriting the other
+/// a unique key (another user's email) evaluates a subquery returning two rows, an error
+/// in any `sql_mode` (1242) — a clash is reported instead of silently overwriting the other
 /// row. `VALUES()` is deprecated in MySQL 8.0.20+ but works there and on MariaDB.
 pub async fn upsert_rows(
     conn: &mut MySqlConnection,
@@ -113,7 +113,7 @@ pub async fn write_rows(
                 .map(|k| format!("{0} <=> VALUES({0})", quote_ident(k)))
                 .collect();
             assignments.push(format!(
-                "{guard} = IF({}, {guard}, NULL)",
+                "{guard} = IF({}, {guard}, (SELECT 1 UNION ALL SELECT 2))",
                 same.join(" AND ")
             ));
         }

@@ -77,7 +77,7 @@ fn text_expr(column: &ColumnSpec) -> String {
 
 /// `key > after` in the key's order: `(k1 > ?) OR (k1 = ? AND k2 > ?) OR …`; `strict =
 /// false` gives `key <= bound` as `NOT (key > bound)`.
-fn push_key_bound(
+pub fn push_key_bound(
     query: &mut QueryBuilder<MySql>,
     key_columns: &[&ColumnSpec],
     bound: &Values,

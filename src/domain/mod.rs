@@ -2,6 +2,7 @@
 //! their input rules, the queue's statuses and run outcomes, and the description of a
 //! synced table.
 
+pub mod fits;
 pub mod queue;
 pub mod records;
 pub mod table;

@@ -47,6 +47,34 @@ pub struct ColumnSpec {
     /// `ON UPDATE CURRENT_TIMESTAMP`: the capture trigger compares the stored value instead
     /// of NEW (which shows the new time even when the row is left as it was).
     pub on_update_now: bool,
+    /// The collation of a text column (`utf8mb4_unicode_ci`); `None` for other types.
+    #[serde(default)]
+    pub collation: Option<String>,
+}
+
+impl ColumnSpec {
+    /// A text column whose collation calls different strings equal (`a` = `A` = `á`): as a
+    /// key, its identity is its collation weight, not its bytes.
+    pub fn compares_loosely(&self) -> bool {
+        matches!(self.class, ValueClass::Text | ValueClass::CastText)
+            && self
+                .collation
+                .as_deref()
+                .is_some_and(|c| !c.ends_with("_bin") && c != "binary")
+    }
+
+    /// A collation that ignores trailing spaces (PAD SPACE, MariaDB's usual kind).
+    pub fn pads_spaces(&self) -> bool {
+        self.collation
+            .as_deref()
+            .is_some_and(|c| !c.contains("nopad") && !c.contains("0900"))
+    }
+
+    /// `BIGINT UNSIGNED` reaches 18446744073709551615, beyond the queue's signed `record_id`.
+    pub fn is_unsigned_bigint(&self) -> bool {
+        let t = self.column_type.to_ascii_lowercase();
+        t.starts_with("bigint") && t.contains("unsigned")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,9 +124,11 @@ impl TableSpec {
         self.key.iter().filter_map(|name| self.column(name))
     }
 
-    /// True when the key is one integer column: its value is the queue's `record_id`.
+    /// True when the key is one integer column that fits the queue's signed `record_id`.
     pub fn has_integer_key(&self) -> bool {
-        matches!(self.key.as_slice(), [only] if self.column(only).is_some_and(|c| c.class == ValueClass::Integer))
+        matches!(self.key.as_slice(), [only] if self.column(only).is_some_and(|c| {
+            c.class == ValueClass::Integer && !c.is_unsigned_bigint()
+        }))
     }
 
     pub fn has_unique_secondary_key(&self) -> bool {

@@ -10,6 +10,7 @@ use sqlx::QueryBuilder;
 use sqlx::mysql::{MySql, MySqlPool};
 
 use crate::db::snapshot::{self, KeyedRow, Range, Read, RowBody};
+use crate::domain::table::{TableSpec, ValueClass};
 use crate::services::sync::tables::Tables;
 
 const PAGE: u32 = 5000;
@@ -21,8 +22,12 @@ pub struct TableDiff {
     pub table: String,
     pub compared: u64,
     pub differing: u64,
-    /// Up to 20 keys present in only one database or with different values.
+    /// Up to 20 keys present in only one database or with different values: the key's
+    /// value, or a JSON array of the values of a composite key.
     pub keys: Vec<String>,
+    /// The listed records' identities, to look up their queued changes.
+    #[serde(skip)]
+    identities: Vec<String>,
     /// How many of the listed keys have changes still PENDING or FAILED in db_a's queue:
     /// those differences are changes not synced yet, not drift.
     pub listed_with_queued_changes: u64,
@@ -55,7 +60,8 @@ pub async fn verify(
     };
     for spec in tables.iter() {
         let mut diff = compare_table(local_pool, central_pool, spec, site).await?;
-        diff.listed_with_queued_changes = queued_among(local_pool, &spec.name, &diff.keys).await?;
+        diff.listed_with_queued_changes =
+            queued_among(local_pool, &spec.name, &diff.identities).await?;
         report.tables.push(diff);
     }
     let [pending, _, failed] = crate::db::queue::queue_counts(local_pool).await?;
@@ -67,7 +73,7 @@ pub async fn verify(
 async fn compare_table(
     local_pool: &MySqlPool,
     central_pool: &MySqlPool,
-    spec: &crate::domain::table::TableSpec,
+    spec: &TableSpec,
     site: Option<&str>,
 ) -> Result<TableDiff, sqlx::Error> {
     let mut diff = TableDiff {
@@ -110,7 +116,7 @@ async fn compare_table(
             },
         )
         .await?;
-        note_differences(&mut diff, &page, &other);
+        note_differences(&mut diff, spec, &page, &other);
         match up_to {
             Some(last) => after = Some(last),
             None => return Ok(diff),
@@ -119,33 +125,58 @@ async fn compare_table(
 }
 
 /// Compares the same key range read from both sides.
-fn note_differences(diff: &mut TableDiff, local: &[KeyedRow], central: &[KeyedRow]) {
+fn note_differences(
+    diff: &mut TableDiff,
+    spec: &TableSpec,
+    local: &[KeyedRow],
+    central: &[KeyedRow],
+) {
     let digest = |row: &KeyedRow| match &row.body {
         RowBody::Digest(d) => d.clone(),
         RowBody::Values(_) => None,
     };
-    let mut theirs: HashMap<&str, Option<String>> = central
-        .iter()
-        .map(|r| (r.identity.as_str(), digest(r)))
-        .collect();
-    let note = |diff: &mut TableDiff, key: &str| {
+    let mut theirs: HashMap<&str, &KeyedRow> =
+        central.iter().map(|r| (r.identity.as_str(), r)).collect();
+    let note = |diff: &mut TableDiff, row: &KeyedRow| {
         diff.differing += 1;
         if diff.keys.len() < LISTED {
-            diff.keys.push(key.to_string());
+            diff.keys.push(shown_key(spec, row));
+            diff.identities.push(row.identity.clone());
         }
     };
     for row in local {
         diff.compared += 1;
         match theirs.remove(row.identity.as_str()) {
-            Some(other) if other == digest(row) => {}
-            _ => note(diff, &row.identity),
+            Some(other) if digest(other) == digest(row) => {}
+            _ => note(diff, row),
         }
     }
-    let mut extra: Vec<&str> = theirs.into_keys().collect();
-    extra.sort_unstable();
-    for key in extra {
+    let mut extra: Vec<&KeyedRow> = theirs.into_values().collect();
+    extra.sort_unstable_by(|a, b| a.identity.cmp(&b.identity));
+    for row in extra {
         diff.compared += 1;
-        note(diff, key);
+        note(diff, row);
+    }
+}
+
+/// A key as the queue's `record_id`/`record_key` spell it: the number of a one-integer key,
+/// else a JSON array of the values.
+fn shown_key(spec: &TableSpec, row: &KeyedRow) -> String {
+    let values: Vec<serde_json::Value> = spec
+        .key_columns()
+        .zip(&row.key)
+        .map(|(column, value)| match value {
+            None => serde_json::Value::Null,
+            Some(text) if column.class == ValueClass::Integer => text
+                .parse::<serde_json::Number>()
+                .map(serde_json::Value::Number)
+                .unwrap_or_else(|_| serde_json::Value::String(text.clone())),
+            Some(text) => serde_json::Value::String(text.clone()),
+        })
+        .collect();
+    match values.as_slice() {
+        [one @ serde_json::Value::Number(_)] => one.to_string(),
+        _ => serde_json::Value::Array(values).to_string(),
     }
 }
 

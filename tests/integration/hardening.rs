@@ -123,7 +123,11 @@ async fn hostile_queue_rows_are_parked_and_nothing_else_waits() {
         })
         .collect();
     let failed: Vec<_> = queue.iter().filter(|r| r.status == "FAILED").collect();
-    assert_eq!(failed.len(), 4, "{summary:?}");
+    assert_eq!(
+        failed.len(),
+        5,
+        "every hostile row parked at once: {summary:?}"
+    );
     for row in queue.iter().filter(|r| r.last_error.is_some()) {
         let error = row.last_error.as_deref().unwrap_or_default();
         assert!(error.chars().count() <= 1001, "{summary:?}");
@@ -138,6 +142,12 @@ async fn hostile_queue_rows_are_parked_and_nothing_else_waits() {
         "{errors:?}"
     );
     assert!(errors.iter().any(|e| e.contains("rounded")), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("does not fit (the column takes at most 100 characters)")),
+        "{errors:?}"
+    );
     assert!(
         errors
             .iter()

@@ -74,6 +74,49 @@ pub async fn central_index_names(
     .await
 }
 
+/// `Some(reason)` when db_b's copies disagree with this site's `SITE_ID` about the site
+/// column: writing without it into a many-site central would mix this site's rows with
+/// (and a load would remove) other sites' rows; writing with it into a one-site central
+/// fails on every row.
+pub async fn site_column_mismatch(
+    conn: &mut MySqlConnection,
+    tables: &[&str],
+    site: bool,
+) -> Result<Option<String>, sqlx::Error> {
+    let mut with_site = Vec::new();
+    let mut existing = Vec::new();
+    for table in tables {
+        let columns = central_columns(conn, table).await?;
+        if columns.is_empty() {
+            continue;
+        }
+        existing.push(*table);
+        if columns.iter().any(|c| c.name == SITE_COLUMN) {
+            with_site.push(*table);
+        }
+    }
+    let lacking: Vec<&str> = existing
+        .iter()
+        .filter(|t| !with_site.contains(t))
+        .copied()
+        .collect();
+    Ok(if site && !lacking.is_empty() {
+        Some(format!(
+            "SITE_ID is set but db_b's {} has no {SITE_COLUMN} column (a one-site central): \
+             run `dbsync migrate-site` on the site whose rows it holds to make it a many-site central",
+            lacking.join(", ")
+        ))
+    } else if !site && !with_site.is_empty() {
+        Some(format!(
+            "db_b's {} has a {SITE_COLUMN} column (a many-site central) but SITE_ID is not \
+             set: set SITE_ID to this site's id",
+            with_site.join(", ")
+        ))
+    } else {
+        None
+    })
+}
+
 fn with_site(site: bool, columns: impl Iterator<Item = String>) -> String {
     let mut all: Vec<String> = Vec::new();
     if site {

@@ -51,8 +51,9 @@ impl Change {
     }
 }
 
-/// A stable digest of what a queue row says (table, key, operation, image): the same row
-/// always gives the same number, a different change practically never does.
+/// A stable digest of what a queue row says (table, key, operation, image, capture time):
+/// the same row always gives the same number, a different change — even one with the same
+/// content captured later under a reused id — practically never does.
 pub fn fingerprint(raw: &QueuedChange) -> i64 {
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(raw.table_name.as_bytes());
@@ -66,6 +67,8 @@ pub fn fingerprint(raw: &QueuedChange) -> i64 {
     hasher.update(raw.operation.as_bytes());
     hasher.update(&[0x1f]);
     hasher.update(raw.payload.as_deref().unwrap_or_default().as_bytes());
+    hasher.update(&[0x1f]);
+    hasher.update(raw.created_at.as_bytes());
     i64::from(hasher.finalize())
 }
 
@@ -108,12 +111,17 @@ pub fn decode(raw: &QueuedChange, tables: &Tables) -> Result<Change, String> {
     })?;
     let operation = Operation::parse(&raw.operation)
         .ok_or_else(|| format!("unknown operation {:?}", short(&raw.operation)))?;
-    let (record, key) = record_identity(raw, spec)?;
+    let (record, known_key) = record_identity(raw, spec)?;
     let action = match (operation, raw.payload.as_deref()) {
-        (Operation::Delete, None) => Action::Delete { key },
+        (Operation::Delete, None) => Action::Delete {
+            key: known_key
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .ok_or("DELETE change has no image, and its key is only a collation weight")?,
+        },
         (Operation::Delete, Some(payload)) => {
             let (values, present) = decode_image(payload, spec)?;
-            check_key(spec, &values, &present, &key)?;
+            let key = check_key(spec, &values, &present, &known_key)?;
             Action::Delete { key }
         }
         (Operation::Insert | Operation::Update, None) => {
@@ -124,7 +132,7 @@ pub fn decode(raw: &QueuedChange, tables: &Tables) -> Result<Change, String> {
         }
         (Operation::Insert | Operation::Update, Some(payload)) => {
             let (values, present) = decode_image(payload, spec)?;
-            check_key(spec, &values, &present, &key)?;
+            check_key(spec, &values, &present, &known_key)?;
             Action::Upsert { values, present }
         }
     };
@@ -140,17 +148,20 @@ pub fn decode(raw: &QueuedChange, tables: &Tables) -> Result<Change, String> {
     })
 }
 
-/// The record's identity text and its key values, from `record_id` (one integer column) or
-/// `record_key` (the JSON array of the key values).
+/// What `record_id`/`record_key` say of one key column's value: `Some(value)`, or `None` for
+/// a column whose identity is its collation weight (the value is then read from the image).
+type KeyComponent = Option<Option<String>>;
+
+/// The record's identity text and its key components.
 fn record_identity(
     raw: &QueuedChange,
     spec: &TableSpec,
-) -> Result<(String, Vec<Option<String>>), String> {
+) -> Result<(String, Vec<KeyComponent>), String> {
     if spec.has_integer_key() {
         let id = raw
             .record_id
             .ok_or("queue row has no record_id for a table keyed by one integer column")?;
-        return Ok((id.to_string(), vec![Some(id.to_string())]));
+        return Ok((id.to_string(), vec![Some(Some(id.to_string()))]));
     }
     let text = raw
         .record_key
@@ -170,7 +181,11 @@ fn record_identity(
     }
     let mut key = Vec::with_capacity(array.len());
     for (value, column) in array.iter().zip(spec.key_columns()) {
-        key.push(json_value(value, column)?);
+        key.push(if column.compares_loosely() {
+            None
+        } else {
+            Some(json_value(value, column)?)
+        });
     }
     Ok((text.to_string(), key))
 }
@@ -200,6 +215,12 @@ fn json_value(value: &Value, column: &ColumnSpec) -> Result<Option<String>, Stri
     // Only integer columns are written as JSON numbers by the triggers; every other value
     // is a JSON string (its exact text), so a number there means a hand-made image.
     let text = match value {
+        Value::Null if !column.nullable => {
+            return Err(format!(
+                "unreadable payload: {} is NULL but the column is NOT NULL",
+                column.name
+            ));
+        }
         Value::Null => return Ok(None),
         Value::String(s) => s.clone(),
         Value::Number(n) if column.class == ValueClass::Integer && (n.is_i64() || n.is_u64()) => {
@@ -219,6 +240,13 @@ fn json_value(value: &Value, column: &ColumnSpec) -> Result<Option<String>, Stri
         }
     };
     check_value(&text, column)?;
+    crate::domain::fits::fits(&column.column_type, &text).map_err(|takes| {
+        format!(
+            "unreadable payload: {} {:?} does not fit (the column takes {takes})",
+            column.name,
+            short(&text)
+        )
+    })?;
     Ok(Some(text))
 }
 
@@ -275,21 +303,35 @@ fn check_value(text: &str, column: &ColumnSpec) -> Result<(), String> {
             {
                 return bad("a time with that many fraction digits (it would be rounded)");
             }
+            // db_b's permissive session would store a zero date for anything else.
+            let shaped = text.bytes().any(|b| b.is_ascii_digit())
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b" -:.".contains(&b));
+            if !shaped {
+                return bad("a date or time");
+            }
         }
-        ValueClass::Float | ValueClass::Double | ValueClass::Text | ValueClass::CastText => {}
+        ValueClass::Float | ValueClass::Double => {
+            if !text.parse::<f64>().is_ok_and(f64::is_finite) {
+                return bad("a number");
+            }
+        }
+        ValueClass::Text | ValueClass::CastText => {}
     }
     Ok(())
 }
 
 /// The image's key values must be the queue row's key: the engine must never act on a
-/// record the row does not name.
+/// record the row does not name. Returns the key values (from the image).
 fn check_key(
     spec: &TableSpec,
     values: &[Option<String>],
     present: &[bool],
-    key: &[Option<String>],
-) -> Result<(), String> {
-    for (column, expected) in spec.key_columns().zip(key) {
+    known: &[Option<Option<String>>],
+) -> Result<Vec<Option<String>>, String> {
+    let mut key = Vec::with_capacity(known.len());
+    for (column, expected) in spec.key_columns().zip(known) {
         let at = spec
             .image_columns()
             .position(|c| c.name == column.name)
@@ -298,27 +340,31 @@ fn check_key(
             return Err(format!("payload has no {} (a key column)", column.name));
         }
         let found = values.get(at).cloned().flatten();
-        let same = match (&found, expected) {
-            (Some(a), Some(b))
-                if column.class == ValueClass::Binary || column.class == ValueClass::Bit =>
-            {
-                a.eq_ignore_ascii_case(b)
+        // A weight (a loosely compared text key) cannot be compared here; its value can.
+        if let Some(expected) = expected {
+            let same = match (&found, expected) {
+                (Some(a), Some(b))
+                    if column.class == ValueClass::Binary || column.class == ValueClass::Bit =>
+                {
+                    a.eq_ignore_ascii_case(b)
+                }
+                (a, b) => a == b,
+            };
+            if !same {
+                return Err(format!(
+                    "payload {} {} does not match the queue row's key {}",
+                    column.name,
+                    found.as_deref().map(short).unwrap_or_else(|| "NULL".into()),
+                    expected
+                        .as_deref()
+                        .map(short)
+                        .unwrap_or_else(|| "NULL".into()),
+                ));
             }
-            (a, b) => a == b,
-        };
-        if !same {
-            return Err(format!(
-                "payload {} {} does not match the queue row's key {}",
-                column.name,
-                found.as_deref().map(short).unwrap_or_else(|| "NULL".into()),
-                expected
-                    .as_deref()
-                    .map(short)
-                    .unwrap_or_else(|| "NULL".into()),
-            ));
         }
+        key.push(found);
     }
-    Ok(())
+    Ok(key)
 }
 
 #[cfg(test)]

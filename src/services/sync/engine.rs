@@ -14,6 +14,7 @@ use super::report::{RunError, RunReport, Tally};
 use super::{rewind, tables};
 use crate::config::{Config, DbTarget, SyncSettings};
 use crate::db::error;
+use crate::db::schema::central;
 use crate::db::{self, Role, ledger, nodes, queue, runs};
 use crate::domain::Outcome;
 use crate::metrics::Metrics;
@@ -259,47 +260,12 @@ impl SyncEngine {
             }
             Err(tables::SchemaProblem::Database(err)) => return Err(err),
         };
-        let mark = match ledger::read_watermark(&mut central, &self.site).await {
-            Ok(mark) => mark,
-            Err(err) => {
-                return Ok((
-                    Outcome::Interrupted,
-                    Some(format!("db_b: {}", error::describe(&err))),
-                ));
-            }
+        let loading = match self.refusal(conn, &mut central, &tables).await? {
+            Ok(loading) => loading,
+            Err(refused) => return Ok(refused),
         };
-        if let Some(reason) = rewind::check(conn, mark).await? {
-            let advice = rewind::advice(&reason);
-            tracing::error!(reason = %advice, "sync run refused: the queue went backwards");
-            return Ok((Outcome::Rewound, Some(advice)));
-        }
-        if load::unfinished(conn).await? {
-            let progress = |p: &LoadProgress| self.report_load(p);
-            let loader = Loader {
-                tables: &tables,
-                site: &self.site,
-                shutdown: &self.shutdown,
-                on_progress: &progress,
-            };
-            match loader.run(conn, &mut central).await? {
-                LoadEnd::Finished(summary) => {
-                    tracing::info!(
-                        checked = summary.checked,
-                        copied = summary.copied,
-                        removed = summary.removed,
-                        "initial load finished"
-                    );
-                    tally.loaded = Some(summary);
-                }
-                LoadEnd::Interrupted(reason) => {
-                    return Ok((
-                        Outcome::Interrupted,
-                        Some(format!(
-                            "initial load paused: {reason}; the next run resumes it"
-                        )),
-                    ));
-                }
-            }
+        if loading && let Some(stopped) = self.load(conn, &mut central, &tables, tally).await? {
+            return Ok(stopped);
         }
         let run_max = queue::max_id(conn).await?;
         let outcome = Drain::new(self, &tables, run_max)
@@ -307,6 +273,85 @@ impl SyncEngine {
             .await?;
         let _ = central.close().await;
         Ok((outcome, tally.note.take()))
+    }
+
+    /// The checks that refuse a run before anything is applied: `Err` with the outcome
+    /// and why; `Ok(true)` when an initial load is due first.
+    async fn refusal(
+        &self,
+        conn: &mut MySqlConnection,
+        central: &mut MySqlConnection,
+        tables: &tables::Tables,
+    ) -> Result<Result<bool, (Outcome, Option<String>)>, sqlx::Error> {
+        let interrupted = |err: sqlx::Error| {
+            Err((
+                Outcome::Interrupted,
+                Some(format!("db_b: {}", error::describe(&err))),
+            ))
+        };
+        let names = tables.names();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        match central::site_column_mismatch(central, &names, !self.site.is_empty()).await {
+            Ok(None) => {}
+            Ok(Some(reason)) => {
+                tracing::error!(%reason, "sync run refused: SITE_ID and db_b disagree");
+                let reason = format!("{reason}; nothing was applied");
+                return Ok(Err((Outcome::SchemaChanged, Some(reason))));
+            }
+            Err(err) => return Ok(interrupted(err)),
+        }
+        let mark = match ledger::read_watermark(central, &self.site).await {
+            Ok(mark) => mark,
+            Err(err) => return Ok(interrupted(err)),
+        };
+        if let Some(reason) = rewind::check(conn, mark).await? {
+            let advice = rewind::advice(&reason);
+            tracing::error!(reason = %advice, "sync run refused: the queue went backwards");
+            return Ok(Err((Outcome::Rewound, Some(advice))));
+        }
+        let loading = load::unfinished(conn).await?;
+        if !loading && let Some(reason) = rewind::central_behind(conn, mark).await? {
+            let advice = rewind::central_advice(&reason);
+            tracing::error!(reason = %advice, "sync run refused: db_b lost changes it had applied");
+            return Ok(Err((Outcome::Rewound, Some(advice))));
+        }
+        Ok(Ok(loading))
+    }
+
+    /// Runs the initial load; `Some` with the outcome when it stopped short.
+    async fn load(
+        &self,
+        conn: &mut MySqlConnection,
+        central: &mut MySqlConnection,
+        tables: &tables::Tables,
+        tally: &mut Tally,
+    ) -> Result<Option<(Outcome, Option<String>)>, sqlx::Error> {
+        let progress = |p: &LoadProgress| self.report_load(p);
+        let loader = Loader {
+            tables,
+            site: &self.site,
+            shutdown: &self.shutdown,
+            on_progress: &progress,
+        };
+        match loader.run(conn, central).await? {
+            LoadEnd::Finished(summary) => {
+                tracing::info!(
+                    checked = summary.checked,
+                    copied = summary.copied,
+                    removed = summary.removed,
+                    refused = summary.refused,
+                    "initial load finished"
+                );
+                tally.loaded = Some(summary);
+                Ok(None)
+            }
+            LoadEnd::Interrupted(reason) => Ok(Some((
+                Outcome::Interrupted,
+                Some(format!(
+                    "initial load paused: {reason}; the next run resumes it"
+                )),
+            ))),
+        }
     }
 
     /// A connection of the run's own to the first ready db_b node, or why db_b counts as

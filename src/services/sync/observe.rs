@@ -98,8 +98,11 @@ impl SyncEngine {
         change: &Change,
         err: &sqlx::Error,
     ) -> String {
-        if error::number(err) == Some(code::BAD_NULL) || error::number(err) == Some(code::DUP_ENTRY)
-        {
+        let number = error::number(err);
+        if matches!(
+            number,
+            Some(code::SUBQUERY_NO_1_ROW | code::DUP_ENTRY | code::BAD_NULL)
+        ) {
             if let Action::Upsert { values, present } = &change.action {
                 let site = (!self.site.is_empty()).then_some(self.site.as_str());
                 if let Ok(Some(clash)) =
@@ -108,7 +111,7 @@ impl SyncEngine {
                     return clash;
                 }
             }
-            if error::number(err) == Some(code::BAD_NULL) {
+            if number == Some(code::SUBQUERY_NO_1_ROW) {
                 return "clashes with a different row in db_b on a unique key".to_string();
             }
         }

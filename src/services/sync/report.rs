@@ -44,6 +44,9 @@ impl fmt::Display for RunReport {
                 ", load: checked {}, copied {}, removed {} (rows only db_b had)",
                 load.checked, load.copied, load.removed
             )?;
+            if load.refused > 0 {
+                write!(f, ", refused by db_b {} (see the log)", load.refused)?;
+            }
         }
         if self.held_back > 0 {
             write!(f, ", held back {}", self.held_back)?;

@@ -48,6 +48,29 @@ pub async fn check(
     }
 }
 
+/// `Some(reason)` when db_b's watermark is below a change db_a marked SYNCED: db_b no
+/// longer holds changes it once applied (restored from an older backup, or a new empty
+/// database under the same name). Not checked while a load runs: the load restores db_b.
+pub async fn central_behind(
+    local: &mut MySqlConnection,
+    mark: Watermark,
+) -> Result<Option<String>, sqlx::Error> {
+    let synced = queue::newest_synced_id(local).await?;
+    Ok(synced
+        .filter(|synced| *synced > mark.last_change_id)
+        .map(|synced| {
+            format!(
+                "db_a's changes up to id {synced} were synced, but db_b's records for this                  site end at id {} (db_b was restored from an older backup, or recreated)",
+                mark.last_change_id
+            )
+        }))
+}
+
+/// The message an operator sees when db_b went back.
+pub fn central_advice(reason: &str) -> String {
+    format!("{reason}; nothing was applied — run `dbsync resync` to copy db_a's rows to db_b again")
+}
+
 /// The message an operator sees with a `rewound` outcome.
 pub fn advice(reason: &str) -> String {
     format!(

@@ -10,6 +10,7 @@ fn column(name: &str, class: ValueClass) -> ColumnSpec {
         nullable: false,
         generated: false,
         on_update_now: false,
+        collation: None,
     }
 }
 
@@ -65,6 +66,7 @@ fn raw(
         payload: payload.map(Into::into),
         retry_count: 0,
         due: 1,
+        created_at: "2026-01-01 00:00:00.000000".into(),
     }
 }
 

@@ -20,6 +20,7 @@ use sqlx::mysql::MySqlConnection;
 use sqlx::{Connection, Executor};
 use tokio_util::sync::CancellationToken;
 
+use crate::db::error::{self, Kind};
 use crate::db::replica::{self, Values, Write};
 use crate::db::snapshot::{self, KeyedRow, Range, Read, RowBody};
 use crate::db::{ledger, load, queue};
@@ -28,6 +29,12 @@ use crate::services::sync::tables::Tables;
 
 /// Rows per chunk: small enough that a chunk's shared locks are held for milliseconds.
 pub const CHUNK_ROWS: u32 = 2000;
+
+/// Tries at reading a chunk whose rows a writer holds locked.
+const READ_ATTEMPTS: u64 = 5;
+
+mod unapplied;
+use unapplied::Unapplied;
 
 /// How a load went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +51,8 @@ pub struct LoadSummary {
     pub checked: u64,
     pub copied: u64,
     pub removed: u64,
+    /// Rows db_b refused (each logged with its key and db_b's reason); the rest went on.
+    pub refused: u64,
 }
 
 /// Progress for a terminal or a log line.
@@ -80,47 +89,16 @@ pub async fn unfinished(local: &mut MySqlConnection) -> Result<bool, sqlx::Error
         .any(|s| s.finished_at.is_none()))
 }
 
-/// Records with queue changes not yet applied (PENDING or FAILED), by table index and
-/// identity, gathered up to a queue position.
-#[derive(Default)]
-struct Unapplied {
-    seen_up_to: i64,
-    records: HashSet<(String, String)>,
-}
-
-impl Unapplied {
-    async fn refresh(
-        &mut self,
-        local: &mut MySqlConnection,
-        up_to: i64,
-    ) -> Result<(), sqlx::Error> {
-        if up_to <= self.seen_up_to {
-            return Ok(());
-        }
-        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT table_name, CAST(COALESCE(CAST(record_id AS CHAR), record_key) AS CHAR) \
-             FROM sync_queue WHERE sync_status IN ('PENDING', 'FAILED') AND id > ? AND id <= ?",
-        )
-        .bind(self.seen_up_to)
-        .bind(up_to)
-        .fetch_all(local)
-        .await?;
-        self.records
-            .extend(rows.into_iter().filter_map(|(t, k)| k.map(|k| (t, k))));
-        self.seen_up_to = up_to;
-        Ok(())
-    }
-
-    fn contains(&self, table: &str, identity: &str) -> bool {
-        self.records
-            .contains(&(table.to_string(), identity.to_string()))
-    }
-}
-
-/// A chunk read from db_a with its position.
+/// A chunk read from db_a with its positions.
 struct Chunk {
     rows: Vec<KeyedRow>,
+    /// The queue's highest id once the rows are read and still locked: every change of a
+    /// row the chunk holds is at or below it, or comes after the chunk.
     position: i64,
+    /// The queue's highest id before the rows are read: a key the chunk lacks could be
+    /// inserted after the read passed it (no gap locks) with an id up to `position`, so
+    /// only the changes at or below `floor` are known to be reflected for such a key.
+    floor: i64,
     last: bool,
 }
 
@@ -182,6 +160,7 @@ impl Loader<'_> {
                     summary.checked += done.checked;
                     summary.copied += done.copied;
                     summary.removed += done.removed;
+                    summary.refused += done.refused;
                 }
                 Err(reason) => {
                     let _ = central.execute("SET SESSION foreign_key_checks = 1").await;
@@ -212,20 +191,26 @@ impl Loader<'_> {
             if self.shutdown.is_cancelled() {
                 return Ok(Err("shutdown requested".to_string()));
             }
-            unapplied.refresh(local, chunk.position).await?;
+            unapplied
+                .refresh(local, chunk.position, self.tables)
+                .await?;
             let up_to = if chunk.last {
                 None
             } else {
                 chunk.rows.last().map(|r| r.key.clone())
             };
+            let held: HashSet<&str> = chunk.rows.iter().map(|r| r.identity.as_str()).collect();
+            let absent = unapplied
+                .absent_in_range(local, spec, &held, after.as_deref(), up_to.as_deref())
+                .await?;
             let next_after = up_to.clone();
             let (written, db_a_next) = tokio::join!(
                 self.write_chunk(
                     central,
                     spec,
-                    after.as_deref(),
-                    up_to.as_deref(),
+                    (after.as_deref(), up_to.as_deref()),
                     &chunk,
+                    &absent,
                     unapplied
                 ),
                 async {
@@ -235,17 +220,26 @@ impl Loader<'_> {
                     }
                 }
             );
-            let (c, r) = match written {
+            let counts = match written {
                 Ok(counts) => counts,
                 Err(err) => return Ok(Err(format!("db_b: {}", crate::db::error::describe(&err)))),
             };
             done.checked += chunk.rows.len() as u64;
-            done.copied += c;
-            done.removed += r;
+            done.copied += counts.copied;
+            done.removed += counts.removed;
+            done.refused += counts.refused;
             let position = next_after
                 .as_ref()
                 .map(|k| serde_json::to_string(k).unwrap_or_default());
-            load::advance(local, &spec.name, position.as_deref(), c, r, chunk.last).await?;
+            load::advance(
+                local,
+                &spec.name,
+                position.as_deref(),
+                counts.copied,
+                counts.removed,
+                chunk.last,
+            )
+            .await?;
             progress.copied += chunk.rows.len() as u64;
             progress.elapsed = started.elapsed();
             (self.on_progress)(progress);
@@ -260,16 +254,17 @@ impl Loader<'_> {
     }
 
     /// Writes one chunk into db_b in one transaction: rows that differ, removals of rows db_a
-    /// lacks in the range, ledger positions for records with older changes still queued.
+    /// lacks in the range, ledger positions for records with older changes still queued —
+    /// those the chunk holds and those of its range it does not (`absent`).
     async fn write_chunk(
         &self,
         central: &mut MySqlConnection,
         spec: &TableSpec,
-        after: Option<&Values>,
-        up_to: Option<&Values>,
+        (after, up_to): (Option<&Values>, Option<&Values>),
         chunk: &Chunk,
+        absent: &[String],
         unapplied: &Unapplied,
-    ) -> Result<(u64, u64), sqlx::Error> {
+    ) -> Result<LoadSummary, sqlx::Error> {
         let site = (!self.site.is_empty()).then_some(self.site);
         let mut tx = central.begin().await?;
         let mark = ledger::lock_watermark(&mut tx, self.site).await?;
@@ -284,30 +279,44 @@ impl Loader<'_> {
         };
         let existing = snapshot::read_range(&mut tx, &range).await?;
         let newer = if mark.last_change_id > chunk.position {
-            self.newer_than(&mut tx, spec, chunk, &existing).await?
+            self.newer_than(&mut tx, spec, chunk, &existing, absent)
+                .await?
         } else {
             HashSet::new()
         };
         let (write, remove) = differences(chunk, &existing, &newer);
-        let present = vec![true; spec.image_columns().count()];
-        if !write.is_empty() {
-            replica::write_rows(&mut tx, spec, &present, &write, site, Write::Replace).await?;
-        }
+        let refused = write_rows(&mut tx, spec, &write, site).await?;
         if !remove.is_empty() {
             let keys: Vec<&Values> = remove.iter().map(|r| r.key.as_slice()).collect();
             replica::delete_rows(&mut tx, spec, &keys, site).await?;
         }
-        let positions: Vec<(&str, &str, i64)> = chunk
+        let held = chunk
             .rows
             .iter()
-            .chain(remove.iter().copied())
-            .filter(|r| !newer.contains(&r.identity) && unapplied.contains(&spec.name, &r.identity))
-            .map(|r| (spec.name.as_str(), r.identity.as_str(), chunk.position))
+            .map(|r| (r.identity.as_str(), chunk.position));
+        let missing = remove
+            .iter()
+            .map(|r| r.identity.as_str())
+            .chain(absent.iter().map(String::as_str))
+            .map(|identity| (identity, chunk.floor));
+        let positions: Vec<(&str, &str, i64)> = held
+            .chain(missing)
+            .filter(|(identity, _)| {
+                unapplied.contains(&spec.name, identity)
+                    && !newer.contains(*identity)
+                    && !refused.contains(*identity)
+            })
+            .map(|(identity, position)| (spec.name.as_str(), identity, position))
             .collect();
         ledger::advance_ledger(&mut tx, self.site, &positions).await?;
         ledger::raise_watermark(&mut tx, self.site, chunk.position, None).await?;
         tx.commit().await?;
-        Ok((write.len() as u64, remove.len() as u64))
+        Ok(LoadSummary {
+            checked: chunk.rows.len() as u64,
+            copied: (write.len() - refused.len()) as u64,
+            removed: remove.len() as u64,
+            refused: refused.len() as u64,
+        })
     }
 
     /// Records of the chunk's range that db_b already holds newer than the chunk (a change
@@ -318,12 +327,14 @@ impl Loader<'_> {
         spec: &TableSpec,
         chunk: &Chunk,
         existing: &[KeyedRow],
+        absent: &[String],
     ) -> Result<HashSet<String>, sqlx::Error> {
         let keys: Vec<&str> = chunk
             .rows
             .iter()
             .chain(existing)
             .map(|r| r.identity.as_str())
+            .chain(absent.iter().map(String::as_str))
             .collect();
         Ok(ledger::ledger_entries(conn, self.site, &spec.name, &keys)
             .await?
@@ -340,7 +351,7 @@ fn differences<'a>(
     chunk: &'a Chunk,
     existing: &'a [KeyedRow],
     newer: &HashSet<String>,
-) -> (Vec<&'a Values>, Vec<&'a KeyedRow>) {
+) -> (Vec<&'a KeyedRow>, Vec<&'a KeyedRow>) {
     let theirs: HashMap<&str, &RowBody> = existing
         .iter()
         .map(|r| (r.identity.as_str(), &r.body))
@@ -351,10 +362,6 @@ fn differences<'a>(
         .filter(|r| {
             !newer.contains(&r.identity) && theirs.get(r.identity.as_str()) != Some(&&r.body)
         })
-        .filter_map(|r| match &r.body {
-            RowBody::Values(values) => Some(values.as_slice()),
-            RowBody::Digest(_) => None,
-        })
         .collect();
     let ours: HashSet<&str> = chunk.rows.iter().map(|r| r.identity.as_str()).collect();
     let remove = existing
@@ -364,14 +371,83 @@ fn differences<'a>(
     (write, remove)
 }
 
-/// Reads the next chunk after `after` with shared locks, and the queue position while the
-/// locks are held.
+/// Writes the chunk's rows db_b lacks or holds otherwise, all in one statement; when db_b
+/// refuses the data (a value or key it will not take), row by row, logging and counting the
+/// rows it refuses so one bad row does not stop the load. Returns the refused records: their
+/// queued changes stay due, so the drain parks them as FAILED where an operator sees them.
+async fn write_rows<'a>(
+    tx: &mut MySqlConnection,
+    spec: &TableSpec,
+    rows: &[&'a KeyedRow],
+    site: Option<&str>,
+) -> Result<HashSet<&'a str>, sqlx::Error> {
+    let values: Vec<&Values> = rows
+        .iter()
+        .filter_map(|r| match &r.body {
+            RowBody::Values(values) => Some(values.as_slice()),
+            RowBody::Digest(_) => None,
+        })
+        .collect();
+    if values.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let present = vec![true; spec.image_columns().count()];
+    let all = replica::write_rows(tx, spec, &present, &values, site, Write::Replace).await;
+    match all {
+        Err(err) if error::classify(&err) == Kind::Data => {}
+        other => return other.map(|()| HashSet::new()),
+    }
+    let mut refused = HashSet::new();
+    for (row, values) in rows.iter().zip(&values) {
+        let one = replica::write_rows(tx, spec, &present, &[values], site, Write::Replace).await;
+        match one {
+            Ok(()) => {}
+            Err(err) if error::classify(&err) == Kind::Data => {
+                refused.insert(row.identity.as_str());
+                tracing::warn!(
+                    table = %spec.name,
+                    record = %row.identity,
+                    error = %error::describe(&err),
+                    "initial load: db_b refused this row; it was left out"
+                );
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(refused)
+}
+
+/// Reads the next chunk, trying again when a writer's lock or a deadlock got in the way: the
+/// shop's transactions win, the load waits its turn.
 async fn read_chunk(
     local: &mut MySqlConnection,
     spec: &TableSpec,
     after: Option<&Values>,
 ) -> Result<Chunk, sqlx::Error> {
+    let mut attempt = 1;
+    loop {
+        match read_chunk_once(local, spec, after).await {
+            Err(err)
+                if attempt < READ_ATTEMPTS
+                    && matches!(error::classify(&err), Kind::Conflict | Kind::LockWait) =>
+            {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Reads the next chunk after `after` with shared locks, and the queue position while the
+/// locks are held.
+async fn read_chunk_once(
+    local: &mut MySqlConnection,
+    spec: &TableSpec,
+    after: Option<&Values>,
+) -> Result<Chunk, sqlx::Error> {
     let mut tx = local.begin().await?;
+    let floor = queue::max_id(&mut tx).await?;
     let rows = snapshot::read_range(
         &mut tx,
         &Range {
@@ -391,6 +467,7 @@ async fn read_chunk(
     Ok(Chunk {
         rows,
         position,
+        floor,
         last,
     })
 }

@@ -1,0 +1,154 @@
+//! Whether a value's text fits a column type as the server prints it (`int(10) unsigned`,
+//! `varchar(100)`, `enum('a','b')`). db_b takes images in a permissive `sql_mode` (legacy
+//! rows hold values strict mode refuses), where a value that does not fit would be clamped
+//! or cut in silence: such a value — only a hand-made image can hold one — is refused here.
+
+/// `Err(what the column takes)` when `text` does not fit `column_type`.
+pub fn fits(column_type: &str, text: &str) -> Result<(), String> {
+    let t = column_type.to_ascii_lowercase();
+    let name = t.split(['(', ' ']).next().unwrap_or_default();
+    let unsigned = t.contains("unsigned");
+    let width = || {
+        t.split_once('(')
+            .and_then(|(_, rest)| rest.split(')').next())
+            .and_then(|n| n.parse::<usize>().ok())
+    };
+    match name {
+        "tinyint" | "smallint" | "mediumint" | "int" | "bigint" => {
+            let bits = match name {
+                "tinyint" => 8,
+                "smallint" => 16,
+                "mediumint" => 24,
+                "int" => 32,
+                _ => 64,
+            };
+            let (low, high) = if unsigned {
+                (0i128, (1i128 << bits) - 1)
+            } else {
+                (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+            };
+            match text.parse::<i128>() {
+                Ok(v) if (low..=high).contains(&v) => Ok(()),
+                _ => Err(format!("an integer from {low} to {high}")),
+            }
+        }
+        "char" | "varchar" => match width() {
+            Some(n) if text.chars().count() > n => Err(format!("at most {n} characters")),
+            _ => Ok(()),
+        },
+        "binary" | "varbinary" => match width() {
+            Some(n) if text.len() / 2 > n => Err(format!("at most {n} bytes")),
+            _ => Ok(()),
+        },
+        "tinytext" | "text" | "mediumtext" => {
+            let most = text_limit(name);
+            if text.len() > most {
+                Err(format!("at most {most} bytes"))
+            } else {
+                Ok(())
+            }
+        }
+        "tinyblob" | "blob" | "mediumblob" => {
+            let most = text_limit(name);
+            if text.len() / 2 > most {
+                Err(format!("at most {most} bytes"))
+            } else {
+                Ok(())
+            }
+        }
+        "enum" => {
+            let members = members(&t);
+            if text.is_empty() || members.iter().any(|m| m.eq_ignore_ascii_case(text)) {
+                Ok(())
+            } else {
+                Err(format!("one of {}", members.join(", ")))
+            }
+        }
+        "set" => {
+            let members = members(&t);
+            let all_known = text.is_empty()
+                || text
+                    .split(',')
+                    .all(|item| members.iter().any(|m| m.eq_ignore_ascii_case(item)));
+            if all_known {
+                Ok(())
+            } else {
+                Err(format!("a set of {}", members.join(", ")))
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The byte limit of a TEXT or BLOB type (LONG… types are limited by the packet size).
+fn text_limit(name: &str) -> usize {
+    match name {
+        "tinytext" | "tinyblob" => 255,
+        "text" | "blob" => 65_535,
+        _ => 16_777_215,
+    }
+}
+
+/// The members of `enum('a','b''c')`, quotes undone.
+fn members(column_type: &str) -> Vec<String> {
+    let Some(inner) = column_type
+        .split_once('(')
+        .and_then(|(_, rest)| rest.rsplit_once(')'))
+        .map(|(inner, _)| inner)
+    else {
+        return Vec::new();
+    };
+    let mut members = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('\'', false) => quoted = true,
+            ('\'', true) if chars.peek() == Some(&'\'') => {
+                current.push('\'');
+                chars.next();
+            }
+            ('\'', true) => {
+                quoted = false;
+                members.push(std::mem::take(&mut current));
+            }
+            (c, true) => current.push(c),
+            _ => {}
+        }
+    }
+    members
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fits;
+
+    #[test]
+    fn values_that_fit_and_not() {
+        assert!(fits("tinyint(4)", "-128").is_ok());
+        assert!(fits("tinyint(4)", "128").is_err());
+        assert!(fits("bigint(20) unsigned", "18446744073709551615").is_ok());
+        assert!(fits("bigint(20) unsigned", "-1").is_err());
+        assert!(fits("varchar(3)", "Zoë").is_ok());
+        assert!(fits("varchar(3)", "Zoë!").is_err());
+        assert!(fits("varbinary(2)", "00FF").is_ok());
+        assert!(fits("varbinary(2)", "00FF00").is_err());
+        assert!(fits("enum('a','it''s')", "it's").is_ok());
+        assert!(
+            fits("enum('a','b')", "").is_ok(),
+            "the error value legacy writes store"
+        );
+        assert!(fits("enum('a','b')", "c").is_err());
+        assert!(fits("set('x','y')", "x,y").is_ok());
+        assert!(fits("set('x','y')", "x,z").is_err());
+        assert!(fits("text", &"é".repeat(32_767)).is_ok());
+        assert!(
+            fits("text", &"é".repeat(32_768)).is_err(),
+            "65535 bytes, not characters"
+        );
+        assert!(fits("tinyblob", &"00".repeat(255)).is_ok());
+        assert!(fits("tinyblob", &"00".repeat(256)).is_err());
+        assert!(fits("longtext", &"x".repeat(100_000)).is_ok());
+    }
+}
