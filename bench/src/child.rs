@@ -15,6 +15,16 @@ use crate::server::Env;
 /// How often a running child's peak RSS (`VmHWM`, which only grows) is read.
 const SAMPLE_EVERY: Duration = Duration::from_millis(5);
 
+/// The empty directory the children of run `run_id` work in.
+fn work_dir(run_id: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("dbsync-bench-{run_id}"))
+}
+
+/// Removes that directory.
+pub fn remove_work_dir(run_id: &str) {
+    let _ = std::fs::remove_dir_all(work_dir(run_id));
+}
+
 /// How a child ended.
 pub struct Finished {
     pub code: Option<i32>,
@@ -52,14 +62,9 @@ impl Dbsync {
                 bin.display()
             ));
         }
-        let dir = std::env::temp_dir().join(format!("dbsync-bench-{run_id}"));
+        let dir = work_dir(run_id);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         Ok(Dbsync { bin, dir })
-    }
-
-    /// Removes the working directory.
-    pub fn cleanup(&self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 
     fn command(&self, env: &Env, args: &[&str]) -> Command {

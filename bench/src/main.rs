@@ -77,7 +77,7 @@ fn main() -> ExitCode {
 /// then drops every database it created, whatever happened. `Ok(false)`: a scenario failed.
 async fn supervise(args: Args) -> Result<bool, String> {
     let run_id = format!("{:06x}", rand::rng().random_range(0..0xff_ffffu32));
-    let task = tokio::spawn(benchmark(args, run_id));
+    let task = tokio::spawn(benchmark(args, run_id.clone()));
     let abort = task.abort_handle();
     let outcome = tokio::select! {
         joined = task => joined.unwrap_or_else(|e| Err(format!("the benchmark stopped: {e}"))),
@@ -88,6 +88,7 @@ async fn supervise(args: Args) -> Result<bool, String> {
     };
     eprintln!("dropping the benchmark databases");
     server::drop_registered().await;
+    child::remove_work_dir(&run_id);
     outcome
 }
 
@@ -114,7 +115,6 @@ async fn benchmark(args: Args, run_id: String) -> Result<bool, String> {
         drained_million: None,
     };
     let rows = run_scenarios(&mut ctx).await;
-    ctx.dbsync.cleanup();
     report::print_table(&rows);
     let facts = Facts {
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -39,7 +39,7 @@ impl Row {
         Row {
             scenario: format!("**{scenario} failed**"),
             runs: String::new(),
-            figure: error.replace('|', "\\|").replace('\n', " "),
+            figure: error.to_string(),
             ratio: String::new(),
             goal: "❌".into(),
         }
@@ -49,17 +49,28 @@ impl Row {
     pub fn is_failure(&self) -> bool {
         self.scenario.starts_with("**")
     }
+
+    /// A row that only says something (no runs, no goal).
+    pub fn note(scenario: &str, text: &str) -> Row {
+        let mut row = Row::new(scenario, 0, text);
+        row.runs.clear();
+        row
+    }
 }
 
 pub fn print_table(rows: &[Row]) {
-    println!("| scenario | runs | median | ratio / limit | goal |");
+    println!("| scenario | runs | figure | ratio / limit | goal |");
     println!("| --- | --- | --- | --- | --- |");
     for row in rows {
-        println!(
-            "| {} | {} | {} | {} | {} |",
-            row.scenario, row.runs, row.figure, row.ratio, row.goal
-        );
+        let cells = [&row.scenario, &row.runs, &row.figure, &row.ratio, &row.goal];
+        let cells: Vec<String> = cells.iter().map(|c| cell(c)).collect();
+        println!("| {} |", cells.join(" | "));
     }
+}
+
+/// Text that cannot break the table: pipes escaped, one line.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
 }
 
 pub fn median(values: &[f64]) -> f64 {
@@ -144,7 +155,8 @@ pub struct Facts {
 pub fn print_footer(reps: usize, quick: bool, facts: &Facts) {
     println!();
     println!(
-        "runs = repetitions behind each median ({reps} asked{}); machine: {} cores, {} MiB RAM; \
+        "figure = the median over `runs` repetitions (peak RSS and max latency: the highest); \
+         {reps} repetitions asked{}; machine: {} cores, {} MiB RAM; \
          server: {}, innodb_buffer_pool_size {} MiB.",
         if quick { ", --quick sizes" } else { "" },
         facts.cores,

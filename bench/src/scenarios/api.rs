@@ -165,6 +165,28 @@ fn rows(
             .goal("no errors", r.errors == 0)
         })
         .collect();
+    rows.extend(beside_plain(cells, plain, secs));
+    rows.push(
+        Row::new("`dbsync serve` RSS, idle", 1, format!("{idle:.1} MiB"))
+            .goal("≤ 25 MiB", idle <= 25.0),
+    );
+    rows.push(
+        Row::new(
+            "`dbsync serve` peak RSS under the load above",
+            1,
+            format!("{peak:.1} MiB"),
+        )
+        .goal("≤ 64 MiB", peak <= 64.0),
+    );
+    rows
+}
+
+/// The plain INSERTs, POST /users at 16 beside them, and the POST p99 at 16.
+fn beside_plain(
+    cells: &[(Kind, u32, LoadResult)],
+    plain: &(f64, Latencies),
+    secs: u64,
+) -> Vec<Row> {
     let at16 = |k: &str| {
         cells
             .iter()
@@ -172,10 +194,14 @@ fn rows(
             .map(|x| &x.2)
     };
     let (plain_rate, plain_lat) = plain;
-    rows.push(
-        Row::new(format!("plain SQL: single-row INSERT into users from {PLAIN_CONNECTIONS} connections ({secs} s)"), 1, format!("{} rows/s", rate(*plain_rate)))
-            .ratio(format!("p50 {}, p99 {}", ms(plain_lat.p50()), ms(plain_lat.p99()))),
-    );
+    let mut rows = vec![
+        Row::new(
+            format!("plain SQL: single-row INSERT into users from {PLAIN_CONNECTIONS} connections ({secs} s)"),
+            1,
+            format!("{} rows/s", rate(*plain_rate)),
+        )
+        .ratio(format!("p50 {}, p99 {}", ms(plain_lat.p50()), ms(plain_lat.p99()))),
+    ];
     if let Some(post) = at16("POST /users") {
         let ratio = post.per_second / plain_rate;
         rows.push(
@@ -192,12 +218,11 @@ fn rows(
             .goal("≥ 0.5×", ratio >= 0.5),
         );
     }
-    let p99s: Vec<f64> = ["POST /users", "POST /orders"]
+    let worst = ["POST /users", "POST /orders"]
         .iter()
         .filter_map(|k| at16(k))
         .map(|r| r.latencies.p99())
-        .collect();
-    let worst = p99s.iter().copied().fold(f64::NAN, f64::max);
+        .fold(f64::NAN, f64::max);
     rows.push(
         Row::new(
             "POST p99 at concurrency 16 (worse of /users and /orders)",
@@ -205,18 +230,6 @@ fn rows(
             ms(worst),
         )
         .goal("≤ 5 ms", worst <= 5.0),
-    );
-    rows.push(
-        Row::new("`dbsync serve` RSS, idle", 1, format!("{idle:.1} MiB"))
-            .goal("≤ 25 MiB", idle <= 25.0),
-    );
-    rows.push(
-        Row::new(
-            "`dbsync serve` peak RSS under the load above",
-            1,
-            format!("{peak:.1} MiB"),
-        )
-        .goal("≤ 64 MiB", peak <= 64.0),
     );
     rows
 }

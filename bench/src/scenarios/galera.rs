@@ -17,7 +17,7 @@ pub async fn run(ctx: &Ctx, counts: &[usize], queued: u64) -> Vec<Row> {
         Ok(rows) => rows,
         Err(err) => {
             eprintln!("galera: {err}");
-            vec![Row::new("sites into the 3-node Galera cluster", 0, "not measured").ratio(err)]
+            vec![Row::note("sites into the 3-node Galera cluster", "not measured").ratio(err)]
         }
     }
 }
@@ -72,20 +72,7 @@ async fn measure_counts(
     let mut rows = Vec::new();
     let mut single = f64::NAN;
     for &n in counts {
-        let (mut rates, mut most_runs, mut conflicts) = (Vec::new(), 0, [0i64; 2]);
-        for _ in 0..ctx.reps() {
-            reset(&sites[..n]).await?;
-            let before = counters(nodes).await?;
-            let (wall, runs) = drain_all(&ctx.dbsync, &sites[..n]).await?;
-            let after = counters(nodes).await?;
-            for i in 0..2 {
-                conflicts[i] += after[i] - before[i];
-            }
-            rates.push((n as u64 * queued) as f64 / secs(wall));
-            most_runs = most_runs.max(runs.iter().copied().max().unwrap_or(0));
-        }
-        check_site_counts(&sites[..n]).await?;
-        let aggregate = median(&rates);
+        let (aggregate, most_runs, conflicts) = measure_n(ctx, &sites[..n], nodes, queued).await?;
         if n == 1 {
             single = aggregate;
         }
@@ -107,6 +94,30 @@ async fn measure_counts(
         rows.push(row.ratio(ratio));
     }
     Ok(rows)
+}
+
+/// (median aggregate rate, most runs a site needed, conflict counter deltas) for `sites`
+/// draining at once.
+async fn measure_n(
+    ctx: &Ctx,
+    sites: &[Pair],
+    nodes: &[Server],
+    queued: u64,
+) -> Result<(f64, usize, [i64; 2]), String> {
+    let (mut rates, mut most_runs, mut conflicts) = (Vec::new(), 0, [0i64; 2]);
+    for _ in 0..ctx.reps() {
+        reset(sites).await?;
+        let before = counters(nodes).await?;
+        let (wall, runs) = drain_all(&ctx.dbsync, sites).await?;
+        let after = counters(nodes).await?;
+        for i in 0..2 {
+            conflicts[i] += after[i] - before[i];
+        }
+        rates.push((sites.len() as u64 * queued) as f64 / secs(wall));
+        most_runs = most_runs.max(runs.iter().copied().max().unwrap_or(0));
+    }
+    check_site_counts(sites).await?;
+    Ok((median(&rates), most_runs, conflicts))
 }
 
 /// The two conflict counters, summed over the nodes.

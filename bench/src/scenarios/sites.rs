@@ -134,8 +134,7 @@ pub fn site_row(
 /// again by each site's `init`).
 pub async fn reset(sites: &[Pair]) -> Result<(), String> {
     for pair in sites {
-        pair.exec("UPDATE sync_queue SET sync_status = 'PENDING', retry_count = 0, next_attempt_at = NULL WHERE sync_status <> 'PENDING'")
-            .await?;
+        pair.reset_queue(0).await?;
     }
     if let Some(first) = sites.first() {
         server::drop_database(&first.config.central)
@@ -145,7 +144,10 @@ pub async fn reset(sites: &[Pair]) -> Result<(), String> {
     for pair in sites {
         pair.init().await?;
     }
-    Ok(())
+    match sites.first() {
+        Some(pair) => server::settle(&pair.local).await,
+        None => Ok(()),
+    }
 }
 
 /// Starts `dbsync sync` for every site at once, each again until its queue is drained;
