@@ -8,8 +8,10 @@
 //!   the queue's highest id `Q`, read before the locks go, is the chunk's position: every
 //!   change reflected in the chunk has an id ≤ Q, every change made after it an id > Q;
 //! - a chunk row is written only where db_b's ledger has nothing newer than Q; a record with
-//!   changes still queued at or below Q gets ledger position Q, so those older changes are
-//!   skipped as superseded when the drain reaches them;
+//!   changes still queued gets ledger position Q, so those older changes are skipped as
+//!   superseded when the drain reaches them — or, for a key the chunk lacks, the floor F
+//!   (the queue's highest id before the read): an insert can commit after the read passed
+//!   its key with an id up to Q, and must still apply;
 //! - db_b rows in the chunk's key range that the chunk lacks are removed;
 //! - db_a's `sync_load` keeps the last key copied: a load cut short resumes from there.
 

@@ -60,7 +60,8 @@ pub async fn central_behind(
         .filter(|synced| *synced > mark.last_change_id)
         .map(|synced| {
             format!(
-                "db_a's changes up to id {synced} were synced, but db_b's records for this                  site end at id {} (db_b was restored from an older backup, or recreated)",
+                "db_a's changes up to id {synced} were synced, but db_b's records for this \
+                 site end at id {} (db_b was restored from an older backup, or recreated)",
                 mark.last_change_id
             )
         }))
