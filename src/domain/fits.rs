@@ -3,8 +3,11 @@
 //! rows hold values strict mode refuses), where a value that does not fit would be clamped
 //! or cut in silence: such a value — only a hand-made image can hold one — is refused here.
 
-/// `Err(what the column takes)` when `text` does not fit `column_type`.
-pub fn fits(column_type: &str, text: &str) -> Result<(), String> {
+/// `Err(what the column takes)` when `text` does not fit `column_type`. `collation` is a
+/// text column's: TEXT limits count bytes in the column's character set, which is UTF-8
+/// for `utf8…` collations; for any other set, the character count is the least the text
+/// can take, so only a value certainly too long is refused.
+pub fn fits(column_type: &str, collation: Option<&str>, text: &str) -> Result<(), String> {
     let t = column_type.to_ascii_lowercase();
     let name = t.split(['(', ' ']).next().unwrap_or_default();
     let unsigned = t.contains("unsigned");
@@ -42,7 +45,13 @@ pub fn fits(column_type: &str, text: &str) -> Result<(), String> {
         },
         "tinytext" | "text" | "mediumtext" => {
             let most = text_limit(name);
-            if text.len() > most {
+            let utf8 = collation.is_none_or(|c| c.starts_with("utf8"));
+            let bytes = if utf8 {
+                text.len()
+            } else {
+                text.chars().count()
+            };
+            if bytes > most {
                 Err(format!("at most {most} bytes"))
             } else {
                 Ok(())
@@ -126,29 +135,35 @@ mod tests {
 
     #[test]
     fn values_that_fit_and_not() {
-        assert!(fits("tinyint(4)", "-128").is_ok());
-        assert!(fits("tinyint(4)", "128").is_err());
-        assert!(fits("bigint(20) unsigned", "18446744073709551615").is_ok());
-        assert!(fits("bigint(20) unsigned", "-1").is_err());
-        assert!(fits("varchar(3)", "Zoë").is_ok());
-        assert!(fits("varchar(3)", "Zoë!").is_err());
-        assert!(fits("varbinary(2)", "00FF").is_ok());
-        assert!(fits("varbinary(2)", "00FF00").is_err());
-        assert!(fits("enum('a','it''s')", "it's").is_ok());
+        assert!(fits("tinyint(4)", None, "-128").is_ok());
+        assert!(fits("tinyint(4)", None, "128").is_err());
+        assert!(fits("bigint(20) unsigned", None, "18446744073709551615").is_ok());
+        assert!(fits("bigint(20) unsigned", None, "-1").is_err());
+        assert!(fits("varchar(3)", None, "Zoë").is_ok());
+        assert!(fits("varchar(3)", None, "Zoë!").is_err());
+        assert!(fits("varbinary(2)", None, "00FF").is_ok());
+        assert!(fits("varbinary(2)", None, "00FF00").is_err());
+        assert!(fits("enum('a','it''s')", None, "it's").is_ok());
         assert!(
-            fits("enum('a','b')", "").is_ok(),
+            fits("enum('a','b')", None, "").is_ok(),
             "the error value legacy writes store"
         );
-        assert!(fits("enum('a','b')", "c").is_err());
-        assert!(fits("set('x','y')", "x,y").is_ok());
-        assert!(fits("set('x','y')", "x,z").is_err());
-        assert!(fits("text", &"é".repeat(32_767)).is_ok());
+        assert!(fits("enum('a','b')", None, "c").is_err());
+        assert!(fits("set('x','y')", None, "x,y").is_ok());
+        assert!(fits("set('x','y')", None, "x,z").is_err());
+        assert!(fits("text", None, &"é".repeat(32_767)).is_ok());
         assert!(
-            fits("text", &"é".repeat(32_768)).is_err(),
+            fits("text", None, &"é".repeat(32_768)).is_err(),
             "65535 bytes, not characters"
         );
-        assert!(fits("tinyblob", &"00".repeat(255)).is_ok());
-        assert!(fits("tinyblob", &"00".repeat(256)).is_err());
-        assert!(fits("longtext", &"x".repeat(100_000)).is_ok());
+        assert!(fits("tinyblob", None, &"00".repeat(255)).is_ok());
+        assert!(fits("tinyblob", None, &"00".repeat(256)).is_err());
+        assert!(fits("longtext", None, &"x".repeat(100_000)).is_ok());
+        let latin1 = Some("latin1_swedish_ci");
+        assert!(
+            fits("text", latin1, &"é".repeat(65_535)).is_ok(),
+            "one byte a character in latin1"
+        );
+        assert!(fits("text", latin1, &"é".repeat(65_536)).is_err());
     }
 }

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -16,16 +16,29 @@ use tokio::net::TcpListener;
 
 use super::{AppState, api};
 
+/// A client that has not sent a request's headers by then loses its connection: idle
+/// keep-alive connections and slow senders must not pile up.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
     let filter = api(state);
     let graceful = GracefulShutdown::new();
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    // Small JSON answers go out at once, not after the client's delayed ACK.
+                    if let Err(err) = stream.set_nodelay(true) {
+                        tracing::debug!(error = %err, "could not set TCP_NODELAY");
+                    }
                     let service = TowerToHyperService::new(warp::service(filter.clone()));
-                    let connection = Builder::new(TokioExecutor::new())
+                    let connection = builder
                         .serve_connection_with_upgrades(TokioIo::new(stream), service)
                         .into_owned();
                     let connection = graceful.watch(connection);

@@ -9,14 +9,14 @@ use serde_json::json;
 use crate::helpers::{CuttableProxy, TestApp, TestDb, cli_command, stderr, stdout};
 
 /// (status, count) of the whole queue.
-async fn statuses(db: &TestDb) -> Vec<(String, i64)> {
+pub(crate) async fn statuses(db: &TestDb) -> Vec<(String, i64)> {
     sqlx::query_as("SELECT CAST(sync_status AS CHAR), COUNT(*) FROM sync_queue GROUP BY sync_status ORDER BY 1")
         .fetch_all(&db.local)
         .await
         .expect("statuses")
 }
 
-async fn all_synced(db: &TestDb) {
+pub(crate) async fn all_synced(db: &TestDb) {
     let counts = statuses(db).await;
     assert!(
         counts.iter().all(|(s, _)| s == "SYNCED"),
@@ -25,7 +25,7 @@ async fn all_synced(db: &TestDb) {
 }
 
 /// One clean run: nothing rejected, db_b equal to db_a, every change SYNCED.
-async fn converge(db: &TestDb) -> dbsync::services::sync::RunReport {
+pub(crate) async fn converge(db: &TestDb) -> dbsync::services::sync::RunReport {
     let report = db.sync().await;
     assert_eq!(report.failed, 0, "{report}");
     db.assert_converged().await;
@@ -34,7 +34,7 @@ async fn converge(db: &TestDb) -> dbsync::services::sync::RunReport {
 }
 
 /// Writes `n` users and `n` orders with plain SQL, then updates and deletes some (≈70/25/5).
-async fn write_mix(db: &TestDb, n: usize) {
+pub(crate) async fn write_mix(db: &TestDb, n: usize) {
     db.insert_users(n).await;
     let orders: Vec<String> = (1..=n)
         .map(|i| format!("({i}, {}, {}.{:02}, 'pending')", i, i % 1000, i % 100))
@@ -448,173 +448,4 @@ async fn one_run_at_a_time_across_processes() {
     }
     converge(&db).await;
     assert_eq!(db.total_retries().await, 0, "no change was blamed");
-}
-
-#[tokio::test]
-async fn requeued_old_change_never_moves_a_record_back() {
-    let db = TestDb::new(&[("SYNC_MAX_RETRIES", "1")]).await;
-    db.plant_central_clash().await;
-    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'old', 'dup@x.io')")
-        .await;
-    db.sync().await;
-    assert_eq!(db.queue().await[0].status, "FAILED");
-    db.remove_central_clash().await;
-    db.exec("UPDATE users SET name = 'new', email = 'new@x.io' WHERE id = 1")
-        .await;
-    db.sync().await;
-    assert_eq!(
-        db.count(
-            &db.central,
-            "SELECT COUNT(*) FROM users WHERE id = 1 AND name = 'new'"
-        )
-        .await,
-        1
-    );
-
-    let out = db.cli(&["requeue", "--id", "999999"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("no FAILED change with id 999999"),
-        "{}",
-        stderr(&out)
-    );
-    let out = db.cli(&["requeue", "--id", &db.queue().await[0].id.to_string()]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    db.sync().await;
-    assert_eq!(
-        db.count(
-            &db.central,
-            "SELECT COUNT(*) FROM users WHERE id = 1 AND name = 'new'"
-        )
-        .await,
-        1,
-        "still the newer state"
-    );
-    db.assert_converged().await;
-    all_synced(&db).await;
-}
-
-#[tokio::test]
-async fn replaying_synced_changes_is_idempotent() {
-    let db = TestDb::new(&[]).await;
-    write_mix(&db, 100).await;
-    db.sync().await;
-    // As if the process died after db_b committed but before the queue was marked.
-    db.exec("UPDATE sync_queue SET sync_status = 'PENDING'")
-        .await;
-    converge(&db).await;
-}
-
-#[tokio::test]
-async fn a_replayed_older_change_never_overwrites_a_newer_one() {
-    let db = TestDb::new(&[]).await;
-    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'v1', 'v1@x.io')")
-        .await;
-    db.exec("UPDATE users SET name = 'v2', email = 'v2@x.io' WHERE id = 1")
-        .await;
-    db.sync().await;
-    // The first change is unmarked, as after a crash between db_b's commit and the mark
-    // while the second was already applied.
-    db.exec("UPDATE sync_queue SET sync_status = 'PENDING' WHERE id = 1")
-        .await;
-    let report = db.sync().await;
-    assert_eq!((report.applied, report.failed), (1, 0));
-    assert_eq!(
-        db.count(&db.central, "SELECT COUNT(*) FROM users WHERE name = 'v2'")
-            .await,
-        1
-    );
-    db.assert_converged().await;
-}
-
-#[tokio::test]
-async fn old_synced_history_is_purged() {
-    let db = TestDb::new(&[("SYNC_RETENTION", "1d")]).await;
-    write_mix(&db, 30).await;
-    db.sync().await;
-    db.exec("UPDATE sync_queue SET last_updated_at = CURRENT_TIMESTAMP(6) - INTERVAL 2 DAY WHERE id <= 40").await;
-    db.exec("INSERT INTO users (id, name, email) VALUES (5000, 'x', 'x5000@x.io')")
-        .await;
-    db.sync().await;
-    assert_eq!(
-        db.count(&db.local, "SELECT COUNT(*) FROM sync_queue WHERE id <= 40")
-            .await,
-        0
-    );
-    assert!(db.count(&db.local, "SELECT COUNT(*) FROM sync_queue").await > 0);
-}
-
-#[tokio::test]
-async fn resync_rebuilds_a_drifted_central_and_verify_reports_ids() {
-    let db = TestDb::new(&[]).await;
-    write_mix(&db, 40).await;
-    db.sync().await;
-    db.exec_central("DELETE FROM orders WHERE id IN (1, 2)")
-        .await;
-    db.exec_central("UPDATE users SET name = 'drift' WHERE id = 3")
-        .await;
-    let out = db.cli(&["verify"]);
-    assert_eq!(out.status.code(), Some(1));
-    let text = stdout(&out);
-    assert!(text.contains("orders: 2 differing id(s): 1, 2"), "{text}");
-    assert!(text.contains("users: 1 differing id(s): 3"), "{text}");
-
-    // Rows only db_b has: an order and its user, gone from db_a long ago.
-    db.exec_central(
-        "INSERT INTO users (id, name, email, updated_at) VALUES (7000, 'gone', 'gone@x.io', NOW(6))",
-    )
-    .await;
-    db.exec_central(
-        "INSERT INTO orders (id, user_id, amount, status, updated_at) VALUES (7000, 7000, 1.00, 'pending', NOW(6))",
-    )
-    .await;
-    let out = db.cli(&["resync"]);
-    assert!(stdout(&out).contains("removed 2"), "{}", stdout(&out));
-    assert!(out.status.success(), "{}", stderr(&out));
-    db.sync().await;
-    db.assert_converged().await;
-}
-
-#[tokio::test]
-async fn status_command_reports_counts_and_last_run() {
-    let db = TestDb::new(&[]).await;
-    write_mix(&db, 10).await;
-    let synced = db.sync().await.applied;
-    assert_eq!(synced, 26);
-    db.exec("INSERT INTO users (id, name, email) VALUES (77, 'n', 'n77@x.io')")
-        .await;
-    let out = db.cli(&["status", "--json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["counts"]["pending"], 1);
-    assert_eq!(report["counts"]["synced"], 26);
-    assert_eq!(report["last_run"]["outcome"], "synced");
-    assert_eq!(report["last_run"]["applied"], 26);
-    assert_eq!(
-        report["entries"]["items"].as_array().unwrap().len(),
-        27,
-        "the same page as GET /sync/status"
-    );
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("password"));
-}
-
-#[tokio::test]
-async fn resync_finds_rows_only_db_b_has_across_pages() {
-    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "2000")]).await;
-    db.insert_users(11_000).await;
-    db.sync().await;
-    for id in [11_001, 20_000] {
-        db.exec_central(&format!(
-            "INSERT INTO users (id, name, email, updated_at) VALUES ({id}, 'extra', 'extra{id}@x.io', NOW(6))"
-        ))
-        .await;
-    }
-    let out = db.cli(&["resync"]);
-    assert!(
-        stdout(&out).contains("checked 11000, copied 0, removed 2 (rows only db_b had)"),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    converge(&db).await;
 }

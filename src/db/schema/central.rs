@@ -74,25 +74,33 @@ pub async fn central_index_names(
     .await
 }
 
-/// `Some(reason)` when db_b's copies disagree with this site's `SITE_ID` about the site
-/// column: writing without it into a many-site central would mix this site's rows with
-/// (and a load would remove) other sites' rows; writing with it into a one-site central
-/// fails on every row.
-pub async fn site_column_mismatch(
+/// `Some(reason)` when db_b's copies cannot take db_a's rows as they are, checked before
+/// each run:
+/// - they disagree with this site's `SITE_ID` about the site column: writing without it
+///   into a many-site central would mix this site's rows with (and a load would remove)
+///   other sites' rows; writing with it into a one-site central fails on every row;
+/// - a column is missing, narrower than db_a's, of another type, or NOT NULL where db_a's
+///   is nullable (changed in db_b by hand): db_b's permissive session would cut or coerce
+///   values instead of refusing them.
+pub async fn central_mismatch(
     conn: &mut MySqlConnection,
-    tables: &[&str],
+    specs: &[&TableSpec],
     site: bool,
 ) -> Result<Option<String>, sqlx::Error> {
     let mut with_site = Vec::new();
     let mut existing = Vec::new();
-    for table in tables {
+    for spec in specs {
+        let table = spec.name.as_str();
         let columns = central_columns(conn, table).await?;
         if columns.is_empty() {
             continue;
         }
-        existing.push(*table);
+        existing.push(table);
         if columns.iter().any(|c| c.name == SITE_COLUMN) {
-            with_site.push(*table);
+            with_site.push(table);
+        }
+        if let Some(reason) = column_mismatch(spec, &columns) {
+            return Ok(Some(reason));
         }
     }
     let lacking: Vec<&str> = existing
@@ -114,6 +122,33 @@ pub async fn site_column_mismatch(
         ))
     } else {
         None
+    })
+}
+
+/// The first image column db_b's copy of `spec` cannot hold every value of.
+fn column_mismatch(spec: &TableSpec, columns: &[CentralColumn]) -> Option<String> {
+    spec.image_columns().find_map(|column| {
+        let problem = match columns.iter().find(|c| c.name == column.name) {
+            None => "is missing in db_b".to_string(),
+            Some(central)
+                if !(types::same_type(&central.column_type, &column.column_type)
+                    || types::is_widening(&column.column_type, &central.column_type)) =>
+            {
+                format!(
+                    "is {} in db_b but {} in db_a: db_b could not hold every value",
+                    central.column_type, column.column_type
+                )
+            }
+            Some(central) if column.nullable && !central.nullable => {
+                "is NOT NULL in db_b but nullable in db_a".to_string()
+            }
+            Some(_) => return None,
+        };
+        Some(format!(
+            "column `{}` of `{}` {problem}: run `dbsync init` to bring db_b's table in line \
+             (or change it back by hand)",
+            column.name, spec.name
+        ))
     })
 }
 

@@ -240,13 +240,15 @@ fn json_value(value: &Value, column: &ColumnSpec) -> Result<Option<String>, Stri
         }
     };
     check_value(&text, column)?;
-    crate::domain::fits::fits(&column.column_type, &text).map_err(|takes| {
-        format!(
-            "unreadable payload: {} {:?} does not fit (the column takes {takes})",
-            column.name,
-            short(&text)
-        )
-    })?;
+    crate::domain::fits::fits(&column.column_type, column.collation.as_deref(), &text).map_err(
+        |takes| {
+            format!(
+                "unreadable payload: {} {:?} does not fit (the column takes {takes})",
+                column.name,
+                short(&text)
+            )
+        },
+    )?;
     Ok(Some(text))
 }
 

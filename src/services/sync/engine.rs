@@ -17,6 +17,7 @@ use crate::db::error;
 use crate::db::schema::central;
 use crate::db::{self, Role, ledger, nodes, queue, runs};
 use crate::domain::Outcome;
+use crate::domain::table::TableSpec;
 use crate::metrics::Metrics;
 use crate::services::load::{self, LoadEnd, LoadProgress, Loader};
 
@@ -184,7 +185,9 @@ impl SyncEngine {
         }
         let remaining = queue::pending_count(conn).await.unwrap_or(-1);
         let (waiting, next_retry_at) = queue::backing_off(conn).await.unwrap_or((0, None));
-        if outcome == Outcome::Synced && (tally.failed > 0 || tally.held_back > 0 || waiting > 0) {
+        let refused = tally.loaded.map_or(0, |l| l.refused);
+        let troubled = tally.failed > 0 || tally.held_back > 0 || waiting > 0 || refused > 0;
+        if outcome == Outcome::Synced && troubled {
             outcome = Outcome::Partial;
             message = message.or_else(|| Some(partial_note(&tally, waiting)));
         }
@@ -289,12 +292,11 @@ impl SyncEngine {
                 Some(format!("db_b: {}", error::describe(&err))),
             ))
         };
-        let names = tables.names();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        match central::site_column_mismatch(central, &names, !self.site.is_empty()).await {
+        let specs: Vec<&TableSpec> = tables.iter().map(|spec| spec.as_ref()).collect();
+        match central::central_mismatch(central, &specs, !self.site.is_empty()).await {
             Ok(None) => {}
             Ok(Some(reason)) => {
-                tracing::error!(%reason, "sync run refused: SITE_ID and db_b disagree");
+                tracing::error!(%reason, "sync run refused: db_b's tables do not match");
                 let reason = format!("{reason}; nothing was applied");
                 return Ok(Err((Outcome::SchemaChanged, Some(reason))));
             }
@@ -398,6 +400,11 @@ fn partial_note(tally: &Tally, waiting: i64) -> String {
     }
     if waiting > 0 {
         parts.push(format!("{waiting} waiting to be retried"));
+    }
+    if let Some(refused) = tally.loaded.map(|l| l.refused).filter(|n| *n > 0) {
+        parts.push(format!(
+            "{refused} row(s) of the initial load refused by db_b (the log names each)"
+        ));
     }
     format!("{}; see `dbsync status`", parts.join(", "))
 }

@@ -1,0 +1,174 @@
+//! Replays, requeues and resyncs: nothing moves a record back, nothing is applied twice, and
+//! the history and the status commands tell the truth afterwards.
+
+use crate::helpers::{TestDb, stderr, stdout};
+use crate::sync::{all_synced, converge, write_mix};
+
+#[tokio::test]
+async fn requeued_old_change_never_moves_a_record_back() {
+    let db = TestDb::new(&[("SYNC_MAX_RETRIES", "1")]).await;
+    db.plant_central_clash().await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'old', 'dup@x.io')")
+        .await;
+    db.sync().await;
+    assert_eq!(db.queue().await[0].status, "FAILED");
+    db.remove_central_clash().await;
+    db.exec("UPDATE users SET name = 'new', email = 'new@x.io' WHERE id = 1")
+        .await;
+    db.sync().await;
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM users WHERE id = 1 AND name = 'new'"
+        )
+        .await,
+        1
+    );
+
+    let out = db.cli(&["requeue", "--id", "999999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no FAILED change with id 999999"),
+        "{}",
+        stderr(&out)
+    );
+    let out = db.cli(&["requeue", "--id", &db.queue().await[0].id.to_string()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    db.sync().await;
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM users WHERE id = 1 AND name = 'new'"
+        )
+        .await,
+        1,
+        "still the newer state"
+    );
+    db.assert_converged().await;
+    all_synced(&db).await;
+}
+
+#[tokio::test]
+async fn replaying_synced_changes_is_idempotent() {
+    let db = TestDb::new(&[]).await;
+    write_mix(&db, 100).await;
+    db.sync().await;
+    // As if the process died after db_b committed but before the queue was marked.
+    db.exec("UPDATE sync_queue SET sync_status = 'PENDING'")
+        .await;
+    converge(&db).await;
+}
+
+#[tokio::test]
+async fn a_replayed_older_change_never_overwrites_a_newer_one() {
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'v1', 'v1@x.io')")
+        .await;
+    db.exec("UPDATE users SET name = 'v2', email = 'v2@x.io' WHERE id = 1")
+        .await;
+    db.sync().await;
+    // The first change is unmarked, as after a crash between db_b's commit and the mark
+    // while the second was already applied.
+    db.exec("UPDATE sync_queue SET sync_status = 'PENDING' WHERE id = 1")
+        .await;
+    let report = db.sync().await;
+    assert_eq!((report.applied, report.failed), (1, 0));
+    assert_eq!(
+        db.count(&db.central, "SELECT COUNT(*) FROM users WHERE name = 'v2'")
+            .await,
+        1
+    );
+    db.assert_converged().await;
+}
+
+#[tokio::test]
+async fn old_synced_history_is_purged() {
+    let db = TestDb::new(&[("SYNC_RETENTION", "1d")]).await;
+    write_mix(&db, 30).await;
+    db.sync().await;
+    db.exec("UPDATE sync_queue SET last_updated_at = CURRENT_TIMESTAMP(6) - INTERVAL 2 DAY WHERE id <= 40").await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (5000, 'x', 'x5000@x.io')")
+        .await;
+    db.sync().await;
+    assert_eq!(
+        db.count(&db.local, "SELECT COUNT(*) FROM sync_queue WHERE id <= 40")
+            .await,
+        0
+    );
+    assert!(db.count(&db.local, "SELECT COUNT(*) FROM sync_queue").await > 0);
+}
+
+#[tokio::test]
+async fn resync_rebuilds_a_drifted_central_and_verify_reports_ids() {
+    let db = TestDb::new(&[]).await;
+    write_mix(&db, 40).await;
+    db.sync().await;
+    db.exec_central("DELETE FROM orders WHERE id IN (1, 2)")
+        .await;
+    db.exec_central("UPDATE users SET name = 'drift' WHERE id = 3")
+        .await;
+    let out = db.cli(&["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("orders: 2 differing id(s): 1, 2"), "{text}");
+    assert!(text.contains("users: 1 differing id(s): 3"), "{text}");
+
+    // Rows only db_b has: an order and its user, gone from db_a long ago.
+    db.exec_central(
+        "INSERT INTO users (id, name, email, updated_at) VALUES (7000, 'gone', 'gone@x.io', NOW(6))",
+    )
+    .await;
+    db.exec_central(
+        "INSERT INTO orders (id, user_id, amount, status, updated_at) VALUES (7000, 7000, 1.00, 'pending', NOW(6))",
+    )
+    .await;
+    let out = db.cli(&["resync"]);
+    assert!(stdout(&out).contains("removed 2"), "{}", stdout(&out));
+    assert!(out.status.success(), "{}", stderr(&out));
+    db.sync().await;
+    db.assert_converged().await;
+}
+
+#[tokio::test]
+async fn status_command_reports_counts_and_last_run() {
+    let db = TestDb::new(&[]).await;
+    write_mix(&db, 10).await;
+    let synced = db.sync().await.applied;
+    assert_eq!(synced, 26);
+    db.exec("INSERT INTO users (id, name, email) VALUES (77, 'n', 'n77@x.io')")
+        .await;
+    let out = db.cli(&["status", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["counts"]["pending"], 1);
+    assert_eq!(report["counts"]["synced"], 26);
+    assert_eq!(report["last_run"]["outcome"], "synced");
+    assert_eq!(report["last_run"]["applied"], 26);
+    assert_eq!(
+        report["entries"]["items"].as_array().unwrap().len(),
+        27,
+        "the same page as GET /sync/status"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("password"));
+}
+
+#[tokio::test]
+async fn resync_finds_rows_only_db_b_has_across_pages() {
+    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "2000")]).await;
+    db.insert_users(11_000).await;
+    db.sync().await;
+    for id in [11_001, 20_000] {
+        db.exec_central(&format!(
+            "INSERT INTO users (id, name, email, updated_at) VALUES ({id}, 'extra', 'extra{id}@x.io', NOW(6))"
+        ))
+        .await;
+    }
+    let out = db.cli(&["resync"]);
+    assert!(
+        stdout(&out).contains("checked 11000, copied 0, removed 2 (rows only db_b had)"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    converge(&db).await;
+}
