@@ -26,6 +26,17 @@ CREATE TABLE IF NOT EXISTS sync_watermark (
   PRIMARY KEY (site_id)
 ) ENGINE=InnoDB;
 
+-- What db_b holds of each site's initial load, per table: the load's token and the chunks
+-- committed, written in each chunk's transaction. A db_b restored from an older backup or
+-- recreated holds less than db_a's sync_load says was copied: the table is copied again.
+CREATE TABLE IF NOT EXISTS sync_load_marks (
+  site_id    VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  table_name VARCHAR(64) NOT NULL,
+  token      VARCHAR(32) NOT NULL,
+  chunks     BIGINT      NOT NULL,
+  PRIMARY KEY (site_id, table_name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- One row per site (SITE_ID) that syncs into this central database, written at the end of
 -- each of its runs: head office sees which shop is behind without visiting it (`dbsync sites`).
 CREATE TABLE IF NOT EXISTS sync_sites (

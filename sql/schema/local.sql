@@ -80,5 +80,8 @@ CREATE TABLE IF NOT EXISTS sync_load (
   started_at    TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
   updated_at    TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
   finished_at   TIMESTAMP(6) NULL,
+  -- Names this copy of the table; db_b's sync_load_marks holds it with the chunks it has.
+  token         VARCHAR(32)  NULL,
+  chunks        BIGINT       NOT NULL DEFAULT 0,
   PRIMARY KEY (table_name)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

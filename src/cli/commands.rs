@@ -8,6 +8,7 @@ use super::{CliError, Command, RequeueArgs, RetryArgs, outcome_code, print};
 use crate::config::Config;
 use crate::db::queue::{EntryFilter, RequeueSelection};
 use crate::db::{self, Role, schema};
+use crate::domain::table::TableSpec;
 use crate::metrics::Metrics;
 use crate::services::sync::tables::Tables;
 use crate::services::sync::{Preparation, RunError, SyncEngine, requeue, status};
@@ -107,6 +108,27 @@ async fn verify_command(config: &Config, json: bool) -> Result<u8, CliError> {
     let local = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
     let central = central_pool(config).await?;
     let tables = synced_tables(&local, config).await?;
+    // Against a db_b this site does not match (another SITE_ID layout, a column changed by
+    // hand), every row would count as differing: say what is wrong instead.
+    let mut conn = central
+        .acquire()
+        .await
+        .map_err(|source| CliError::Database {
+            context: "db_b",
+            source,
+        })?;
+    let specs: Vec<&TableSpec> = tables.iter().map(|spec| spec.as_ref()).collect();
+    let site = config.sync.site_id.is_some();
+    let mismatch = schema::central::central_mismatch(&mut conn, &specs, site)
+        .await
+        .map_err(|source| CliError::Database {
+            context: "reading db_b's tables failed",
+            source,
+        })?;
+    drop(conn);
+    if let Some(reason) = mismatch {
+        return Err(CliError::Usage(format!("verify: {reason}")));
+    }
     let report = verify::verify(&local, &central, &tables, config.sync.site_id.as_deref())
         .await
         .map_err(|source| CliError::Database {

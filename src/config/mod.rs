@@ -229,7 +229,10 @@ fn sync_settings(vars: &values::Vars<'_>) -> Result<SyncSettings, ConfigError> {
         tables: vars.parsed(
             "SYNC_TABLES",
             values::table_list(DEFAULT_TABLES).unwrap_or_default(),
-            "comma-separated table names (letters, digits, _ or $; each at most 64; not dbsync's own sync_queue, sync_runs, sync_tables, sync_load, sync_ledger, sync_watermark), e.g. users,orders",
+            &format!(
+                "comma-separated table names (letters, digits, _ or $; each at most 64; none of dbsync's own: {}), e.g. users,orders",
+                values::OWN_TABLES.join(", ")
+            ),
             values::table_list,
         )?,
         site_id: match vars.raw("SITE_ID") {

@@ -126,13 +126,15 @@ pub(super) fn cron_hint(err: ConfigError) -> ConfigError {
 /// Table names as plain identifiers (letters, digits, `_`, `$`), no duplicates.
 /// dbsync's own tables on db_a and db_b: syncing the queue through itself would capture
 /// every mark of a change as another change, without end.
-pub const OWN_TABLES: [&str; 6] = [
+pub const OWN_TABLES: [&str; 8] = [
     "sync_queue",
     "sync_runs",
     "sync_tables",
     "sync_load",
     "sync_ledger",
     "sync_watermark",
+    "sync_sites",
+    "sync_load_marks",
 ];
 
 pub(super) fn table_list(value: &str) -> Option<Vec<String>> {

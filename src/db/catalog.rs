@@ -8,6 +8,9 @@ use sqlx::mysql::MySqlConnection;
 
 use crate::domain::table::{ColumnSpec, ForeignKeySpec, IndexSpec, TableSpec, ValueClass};
 
+/// The size of `sync_queue.record_key` (sql/schema/local.sql).
+pub const RECORD_KEY_BYTES: usize = 2048;
+
 /// Why a configured table cannot be synced.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -23,6 +26,10 @@ pub enum CatalogError {
         column: String,
         column_type: String,
     },
+    #[error(
+        "table `{0}`: its primary key can be longer than the {RECORD_KEY_BYTES} bytes the queue keeps for a key (a long binary or case-sensitive text key); shorten the key column"
+    )]
+    KeyTooLong(String),
     #[error("table `{0}` is not an InnoDB table: capture triggers need transactions")]
     NotTransactional(String),
     #[error(transparent)]
@@ -71,14 +78,21 @@ pub async fn table_spec(
     if key.is_empty() {
         return Err(CatalogError::NoPrimaryKey(table.to_string()));
     }
-    Ok(TableSpec {
+    let spec = TableSpec {
         name: table.to_string(),
         columns,
         key,
         indexes,
         foreign_keys: foreign_keys(conn, table).await?,
         table_options,
-    })
+    };
+    if spec
+        .max_record_key_bytes()
+        .is_none_or(|bytes| bytes > RECORD_KEY_BYTES)
+    {
+        return Err(CatalogError::KeyTooLong(table.to_string()));
+    }
+    Ok(spec)
 }
 
 /// `ENGINE=InnoDB DEFAULT CHARSET=… COLLATE=…`; refuses a missing or non-InnoDB table.

@@ -145,6 +145,10 @@ pub fn classify(err: &sqlx::Error) -> Kind {
 /// server's message, or what happened to the connection. Never includes credentials.
 pub fn describe(err: &sqlx::Error) -> String {
     match err {
+        // A table missing in a database dbsync set up: recreated, or `init` never ran.
+        sqlx::Error::Database(db) if number(err) == Some(code::NO_SUCH_TABLE) => {
+            format!("{} (run `dbsync init`)", db.message())
+        }
         sqlx::Error::Database(db) => db.message().to_string(),
         sqlx::Error::Io(io) => format!("connection error: {io}"),
         sqlx::Error::PoolTimedOut => "no connection in time".to_string(),

@@ -74,8 +74,9 @@ pub fn key_exprs(spec: &TableSpec, row: RowRef) -> (String, String) {
 }
 
 /// `JSON_ARRAY(…)` of the key columns: the record's identity as text. A text column whose
-/// collation calls different strings equal (`a`, `A`, `á `) contributes its collation
-/// weight in hex, so every spelling of one key is one record; other columns their value.
+/// collation calls different strings equal (`a`, `A`, `á `) contributes a SHA-256 of its
+/// collation weight, so every spelling of one key is one record and a long key still fits
+/// `record_key`; other columns their value.
 pub fn key_array_expr(spec: &TableSpec, row: RowRef) -> String {
     let values: Vec<String> = spec
         .key_columns()
@@ -92,7 +93,7 @@ fn identity_component(column: &ColumnSpec, row: RowRef) -> String {
         } else {
             x
         };
-        format!("HEX(WEIGHT_STRING({text}))")
+        format!("SHA2(WEIGHT_STRING({text}), 256)")
     } else if column.class == ValueClass::Text {
         // JSON_ARRAY keeps a latin1 value's bytes; the identity is UTF-8 text.
         format!("CONVERT({x} USING utf8mb4)")
@@ -141,18 +142,55 @@ pub fn changed_condition<'a>(columns: impl Iterator<Item = &'a ColumnSpec>) -> S
     }
 }
 
+/// True inside an AFTER UPDATE trigger when the table holds what the trigger was told: a
+/// row with `NEW`'s key and values, and — when the key changed — no row left at `OLD`'s key.
+/// `UPDATE IGNORE` fires the trigger also for a row it left as it was (the change would
+/// have duplicated a key or broken a foreign key), and such a change must not be queued.
+/// Values are compared as bytes; ON UPDATE CURRENT_TIMESTAMP columns are left out (`NEW`
+/// shows a new time there even for a row kept as it was).
+pub fn update_applied(spec: &TableSpec) -> String {
+    let table = quote_ident(&spec.name);
+    let same = |row: RowRef, c: &ColumnSpec| {
+        let (stored, given) = (
+            column_ref(RowRef::Stored, &c.name),
+            column_ref(row, &c.name),
+        );
+        match c.class {
+            ValueClass::Text | ValueClass::CastText => {
+                format!("BINARY {stored} <=> BINARY {given}")
+            }
+            _ => format!("{stored} <=> {given}"),
+        }
+    };
+    let new_row: Vec<String> = spec
+        .image_columns()
+        .filter(|c| !c.on_update_now)
+        .map(|c| same(RowRef::New, c))
+        .collect();
+    let old_key: Vec<String> = spec.key_columns().map(|c| same(RowRef::Old, c)).collect();
+    // The comparisons are in the select list, not the WHERE clause: there MariaDB finds no
+    // row for a zero TIMESTAMP compared with `<=>`.
+    let (new_row, old_key) = (new_row.join(" AND "), old_key.join(" AND "));
+    format!(
+        "COALESCE((SELECT {new_row} FROM {table} WHERE {}), FALSE) \
+         AND (NOT ({}) OR NOT COALESCE((SELECT {old_key} FROM {table} WHERE {}), FALSE))",
+        key_matches(spec, RowRef::New),
+        changed_condition(spec.key_columns()),
+        key_matches(spec, RowRef::Old),
+    )
+}
+
 /// `WHERE`-ready equality of the key columns with `NEW`'s values (for reading the stored row
 /// inside a trigger).
 pub fn key_matches_new(spec: &TableSpec) -> String {
+    key_matches(spec, RowRef::New)
+}
+
+/// The key columns equal to `row`'s, as the key's index compares them.
+fn key_matches(spec: &TableSpec, row: RowRef) -> String {
     let parts: Vec<String> = spec
         .key_columns()
-        .map(|c| {
-            format!(
-                "{} = {}",
-                quote_ident(&c.name),
-                column_ref(RowRef::New, &c.name)
-            )
-        })
+        .map(|c| format!("{} = {}", quote_ident(&c.name), column_ref(row, &c.name)))
         .collect();
     parts.join(" AND ")
 }

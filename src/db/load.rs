@@ -1,4 +1,5 @@
-//! `sync_load` on db_a: the initial load's progress, one row per table.
+//! The initial load's progress: `sync_load` on db_a (one row per table), and db_b's
+//! `sync_load_marks` (what db_b holds of it, written with each chunk).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -17,9 +18,18 @@ pub struct LoadState {
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Names this copy of the table; `None` for a load made by an earlier version.
+    #[serde(skip)]
+    pub token: Option<String>,
+    /// Chunks copied into db_b.
+    #[serde(skip)]
+    pub chunks: i64,
 }
 
-const COLUMNS: &str = "table_name, position, rows_copied, rows_removed, rows_estimate, started_at, updated_at, finished_at";
+const COLUMNS: &str = "table_name, position, rows_copied, rows_removed, rows_estimate, started_at, updated_at, finished_at, token, chunks";
+
+/// A fresh token for a copy of a table.
+const NEW_TOKEN: &str = "REPLACE(UUID(), '-', '')";
 
 /// Starts a new load of `tables` (forgetting any earlier one).
 pub async fn reset(pool: &MySqlPool, tables: &[(String, i64)]) -> Result<(), sqlx::Error> {
@@ -28,7 +38,10 @@ pub async fn reset(pool: &MySqlPool, tables: &[(String, i64)]) -> Result<(), sql
         .execute(&mut *tx)
         .await?;
     for (table, estimate) in tables {
-        sqlx::query("INSERT INTO sync_load (table_name, rows_estimate) VALUES (?, ?)")
+        let sql = format!(
+            "INSERT INTO sync_load (table_name, rows_estimate, token) VALUES (?, ?, {NEW_TOKEN})"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(table)
             .bind(estimate)
             .execute(&mut *tx)
@@ -60,7 +73,7 @@ pub async fn advance(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE sync_load SET position = COALESCE(?, position), rows_copied = rows_copied + ?, \
-           rows_removed = rows_removed + ?, \
+           rows_removed = rows_removed + ?, chunks = chunks + 1, \
            finished_at = IF(?, CURRENT_TIMESTAMP(6), NULL) \
          WHERE table_name = ?",
     )
@@ -80,13 +93,56 @@ pub async fn restart_table(
     table: &str,
     estimate: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO sync_load (table_name, rows_estimate) VALUES (?, ?) \
+    let sql = format!(
+        "INSERT INTO sync_load (table_name, rows_estimate, token) VALUES (?, ?, {NEW_TOKEN}) \
          ON DUPLICATE KEY UPDATE position = NULL, rows_copied = 0, rows_removed = 0, \
-           rows_estimate = VALUES(rows_estimate), finished_at = NULL, started_at = CURRENT_TIMESTAMP(6)",
+           rows_estimate = VALUES(rows_estimate), finished_at = NULL, \
+           started_at = CURRENT_TIMESTAMP(6), token = VALUES(token), chunks = 0"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(table)
+        .bind(estimate)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// What db_b holds of one table's load for a site: the token and the chunks committed.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CentralMark {
+    pub table_name: String,
+    pub token: String,
+    pub chunks: i64,
+}
+
+/// db_b: every load mark of `site`.
+pub async fn central_marks(
+    conn: &mut MySqlConnection,
+    site: &str,
+) -> Result<Vec<CentralMark>, sqlx::Error> {
+    sqlx::query_as("SELECT table_name, token, chunks FROM sync_load_marks WHERE site_id = ?")
+        .bind(site)
+        .fetch_all(conn)
+        .await
+}
+
+/// db_b, in a chunk's transaction: the load of `table` (named by `token`) now has `chunks`
+/// chunks in db_b.
+pub async fn record_central_mark(
+    conn: &mut MySqlConnection,
+    site: &str,
+    table: &str,
+    token: &str,
+    chunks: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sync_load_marks (site_id, table_name, token, chunks) VALUES (?, ?, ?, ?) \
+         ON DUPLICATE KEY UPDATE token = VALUES(token), chunks = VALUES(chunks)",
     )
+    .bind(site)
     .bind(table)
-    .bind(estimate)
+    .bind(token)
+    .bind(chunks)
     .execute(conn)
     .await?;
     Ok(())

@@ -11,11 +11,7 @@ pub fn fits(column_type: &str, collation: Option<&str>, text: &str) -> Result<()
     let t = column_type.to_ascii_lowercase();
     let name = t.split(['(', ' ']).next().unwrap_or_default();
     let unsigned = t.contains("unsigned");
-    let width = || {
-        t.split_once('(')
-            .and_then(|(_, rest)| rest.split(')').next())
-            .and_then(|n| n.parse::<usize>().ok())
-    };
+    let width = || declared_width(&t);
     match name {
         "tinyint" | "smallint" | "mediumint" | "int" | "bigint" => {
             let bits = match name {
@@ -87,6 +83,14 @@ pub fn fits(column_type: &str, collation: Option<&str>, text: &str) -> Result<()
         }
         _ => Ok(()),
     }
+}
+
+/// The `n` of `varchar(n)`, `binary(n)`, `int(n)`…
+pub fn declared_width(column_type: &str) -> Option<usize> {
+    column_type
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split(')').next())
+        .and_then(|n| n.parse::<usize>().ok())
 }
 
 /// The byte limit of a TEXT or BLOB type (LONG… types are limited by the packet size).

@@ -53,14 +53,29 @@ pub struct ColumnSpec {
 }
 
 impl ColumnSpec {
-    /// A text column whose collation calls different strings equal (`a` = `A` = `á`): as a
-    /// key, its identity is its collation weight, not its bytes.
+    /// A text column whose collation calls different strings equal (`a` = `A` = `á`, or
+    /// `q` = `q ` in any PAD SPACE collation, `_bin` ones included): as a key, its identity
+    /// is its collation weight, not its bytes, so it matches what `WHERE key = …` finds.
     pub fn compares_loosely(&self) -> bool {
         matches!(self.class, ValueClass::Text | ValueClass::CastText)
             && self
                 .collation
                 .as_deref()
-                .is_some_and(|c| !c.ends_with("_bin") && c != "binary")
+                .is_some_and(|c| !c.ends_with("_bin") || self.pads_spaces())
+    }
+
+    /// The most bytes this column can take in a record's identity (`record_key`): a
+    /// weight's hash for a loose text column, the value (its hex for bytes) otherwise.
+    /// `None` when the type sets no bound (a TEXT or BLOB prefix key).
+    pub fn max_identity_bytes(&self) -> Option<usize> {
+        let width = crate::domain::fits::declared_width(&self.column_type);
+        match self.class {
+            _ if self.compares_loosely() => Some(66),
+            // Four bytes a character in UTF-8, two more for the JSON quotes.
+            ValueClass::Text | ValueClass::CastText => width.map(|n| n * 4 + 2),
+            ValueClass::Binary => width.map(|n| n * 2 + 2),
+            _ => Some(72),
+        }
     }
 
     /// A collation that ignores trailing spaces (PAD SPACE, MariaDB's usual kind).
@@ -129,6 +144,19 @@ impl TableSpec {
         matches!(self.key.as_slice(), [only] if self.column(only).is_some_and(|c| {
             c.class == ValueClass::Integer && !c.is_unsigned_bigint()
         }))
+    }
+
+    /// The most bytes a record's identity can take in `record_key`, when it is used (keys
+    /// other than one integer column); `None` when no bound is known.
+    pub fn max_record_key_bytes(&self) -> Option<usize> {
+        if self.has_integer_key() {
+            return Some(0);
+        }
+        let mut total = 2 + self.key.len().saturating_sub(1) * 2;
+        for column in self.key_columns() {
+            total += column.max_identity_bytes()?;
+        }
+        Some(total)
     }
 
     pub fn has_unique_secondary_key(&self) -> bool {

@@ -94,6 +94,7 @@ pub async fn migrate(
     for sql in [
         "UPDATE sync_ledger SET site_id = ? WHERE site_id = ''",
         "UPDATE IGNORE sync_watermark SET site_id = ? WHERE site_id = ''",
+        "UPDATE IGNORE sync_load_marks SET site_id = ? WHERE site_id = ''",
     ] {
         sqlx::query(sql)
             .bind(&site_id)

@@ -143,3 +143,74 @@ async fn explicit_change_of_updated_at_alone_is_captured() {
         "2020-01-02 03:04:05.678900"
     );
 }
+
+/// `UPDATE IGNORE` fires the update trigger also for rows it skipped (a duplicate key, a
+/// foreign key it would break). Nothing happened to those rows, so nothing is queued; the
+/// rows it did change are queued as usual, and db_b ends equal to db_a.
+#[tokio::test]
+async fn update_ignore_queues_only_the_rows_it_changed() {
+    let mut db = TestDb::new(&[]).await;
+    db.exec("CREATE TABLE codes (code VARCHAR(20) COLLATE utf8mb4_unicode_ci PRIMARY KEY, v INT)")
+        .await;
+    db.set("SYNC_TABLES", "users,orders,codes");
+    dbsync::services::setup::init(&db.config, false)
+        .await
+        .expect("init with codes");
+    db.insert_users(3).await;
+    db.exec("INSERT INTO orders (id, user_id, amount, status) VALUES (1, 1, 5.00, 'pending')")
+        .await;
+    db.exec("INSERT INTO codes VALUES ('a', 1), ('b', 2), ('c', 3)")
+        .await;
+    let report = db.sync().await;
+    assert_eq!(report.failed, 0, "{report}");
+    db.exec("UPDATE sync_queue SET sync_status = 'SYNCED'")
+        .await;
+    let queued = "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'";
+
+    // Skipped rows: a primary key taken, a unique email taken, a missing parent, a string
+    // key taken (case-insensitively).
+    db.exec("UPDATE IGNORE users SET id = 2 WHERE id = 1").await;
+    db.exec("UPDATE IGNORE users SET email = 'user3@example.com', name = 'Hijack' WHERE id = 2")
+        .await;
+    db.exec("UPDATE IGNORE orders SET user_id = 99 WHERE id = 1")
+        .await;
+    db.exec("UPDATE IGNORE codes SET code = 'B' WHERE code = 'a'")
+        .await;
+    assert_eq!(
+        db.count(&db.local, queued).await,
+        0,
+        "{:?}",
+        db.queue().await
+    );
+
+    // One statement that changes some rows and skips others queues the changed ones.
+    db.exec("UPDATE IGNORE users SET id = id + 1 ORDER BY id DESC")
+        .await;
+    let moved: Vec<(String, i64)> = db
+        .queue()
+        .await
+        .into_iter()
+        .filter(|r| r.status == "PENDING")
+        .map(|r| (r.operation, r.record_id))
+        .collect();
+    // users 3 → 4 and 2 → 3 move; user 1 stays (its order holds it: the FK is RESTRICT).
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM users ORDER BY id")
+        .fetch_all(&db.local)
+        .await
+        .unwrap();
+    assert_eq!(ids, vec![1, 3, 4]);
+    assert_eq!(
+        moved,
+        vec![
+            ("DELETE".to_string(), 3),
+            ("INSERT".to_string(), 4),
+            ("DELETE".to_string(), 2),
+            ("INSERT".to_string(), 3),
+        ]
+    );
+    let report = db.sync().await;
+    assert_eq!(report.failed, 0, "{report}");
+    db.assert_converged().await;
+    let codes = "SELECT COUNT(*) FROM codes WHERE BINARY code IN ('a', 'b', 'c') ";
+    assert_eq!(db.count(&db.central, codes).await, 3);
+}

@@ -54,8 +54,8 @@ async fn init_recreates_a_missing_central_database() {
         )
         .await;
     assert_eq!(
-        tables, 5,
-        "users, orders, sync_ledger, sync_watermark, sync_sites"
+        tables, 6,
+        "users, orders, sync_ledger, sync_watermark, sync_sites, sync_load_marks"
     );
 }
 

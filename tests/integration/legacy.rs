@@ -324,6 +324,10 @@ async fn a_site_id_that_does_not_match_db_b_is_refused() {
     let out = crate::helpers::run_cli(&env, &["sync"]);
     assert_eq!(out.status.code(), Some(6), "{}", stdout(&out));
     assert!(stdout(&out).contains("migrate-site"), "{}", stdout(&out));
+    // verify says what is wrong rather than listing every row as differing.
+    let out = crate::helpers::run_cli(&env, &["verify"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("migrate-site"), "{}", stderr(&out));
 
     let site = TestDb::new(&[("SITE_ID", "shop-1")]).await;
     site.insert_users(3).await;
@@ -395,9 +399,15 @@ async fn a_narrowed_db_b_column_is_refused_never_cut() {
         .await;
     for command in ["sync", "resync"] {
         let out = db.cli(&[command]);
-        let text = stdout(&out);
+        // sync reports a refused run; resync refuses before setting a load up.
+        let text = format!("{}{}", stdout(&out), stderr(&out));
         assert_eq!(out.status.code(), Some(6), "{command}: {text}");
-        assert!(text.contains("schema_changed"), "{command}: {text}");
+        if command == "sync" {
+            assert!(text.contains("schema_changed"), "{text}");
+        } else {
+            let pending = "SELECT COUNT(*) FROM sync_load WHERE finished_at IS NULL";
+            assert_eq!(db.count(&db.local, pending).await, 0, "no load set up");
+        }
         assert!(
             text.contains("`name` of `users` is varchar(10) in db_b but varchar(100) in db_a"),
             "{command}: {text}"

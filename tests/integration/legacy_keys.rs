@@ -160,3 +160,50 @@ async fn latin1_text_keys_sync() {
         ["Añá/41F1E1/Óbidos", "José/4A6F73E9/Sevilla", "ZOË/5A4FCB/-"]
     );
 }
+
+/// A `_bin` key still ignores trailing spaces (PAD SPACE): `q` and `q ` are one record. A
+/// stale `q` in db_b is that record's old spelling, so a resync rewrites it and removes
+/// nothing else.
+#[tokio::test]
+async fn trailing_spaces_in_a_bin_key_are_one_record() {
+    let db = with_table(
+        "CREATE TABLE tags (tag VARCHAR(20) COLLATE utf8mb4_bin NOT NULL PRIMARY KEY, n INT NOT NULL) \
+         DEFAULT CHARSET=utf8mb4",
+        "tags",
+    )
+    .await;
+    db.exec("INSERT INTO tags VALUES ('p', 1), ('q', 2), ('r', 3)")
+        .await;
+    clean_sync(&db).await;
+    db.exec("UPDATE tags SET tag = 'q ' WHERE tag = 'q'").await;
+    clean_sync(&db).await;
+    let spelled = "SELECT HEX(tag) FROM tags ORDER BY n";
+    assert_eq!(texts(&db, spelled).await, ["70", "7120", "72"]);
+    // db_b back to the old spelling (as from an older backup): the resync repairs it.
+    db.exec_central("UPDATE tags SET tag = 'q' WHERE n = 2")
+        .await;
+    resync_converges(&db).await;
+    assert_eq!(texts(&db, spelled).await, ["70", "7120", "72"]);
+    assert_eq!(differing(&db, "tags", "tag", &["n"]).await, 0);
+}
+
+/// A case-insensitive key far longer than `record_key` could hold as text (its identity is
+/// a hash of its collation weight) is captured and synced like any other.
+#[tokio::test]
+async fn long_case_insensitive_keys_sync() {
+    let db = with_table(
+        "CREATE TABLE notes (k VARCHAR(700) COLLATE utf8mb4_unicode_ci NOT NULL PRIMARY KEY, n INT NOT NULL) \
+         DEFAULT CHARSET=utf8mb4",
+        "notes",
+    )
+    .await;
+    db.exec("INSERT INTO notes VALUES (REPEAT('x', 700), 1), (REPEAT('é', 700), 2)")
+        .await;
+    clean_sync(&db).await;
+    db.exec("UPDATE notes SET k = REPEAT('X', 700) WHERE n = 1; DELETE FROM notes WHERE n = 2")
+        .await;
+    clean_sync(&db).await;
+    assert_eq!(texts(&db, "SELECT LEFT(k, 3) FROM notes").await, ["XXX"]);
+    assert_eq!(differing(&db, "notes", "k", &["n"]).await, 0);
+    resync_converges(&db).await;
+}

@@ -168,3 +168,70 @@ async fn a_load_into_a_partly_filled_central_converges() {
     assert!(stdout(&out).contains("removed 3"), "{}", stdout(&out));
     assert_equal_and_all_synced(&db).await;
 }
+
+/// Drops db_b's database and creates it again empty, with dbsync's tables (`init`).
+async fn recreate_central(db: &TestDb) {
+    let central = db.config.central.database.clone();
+    db.exec(&format!(
+        "DROP DATABASE `{central}`; CREATE DATABASE `{central}`"
+    ))
+    .await;
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
+
+/// db_b lost (recreated empty) while a load was cut short half-way: resuming from the
+/// saved position would leave db_b without the rows before it. The next run sees that db_b
+/// no longer holds the copied chunks and copies the tables again from their first row.
+#[tokio::test]
+async fn a_load_cut_short_into_a_central_that_was_then_lost_starts_again() {
+    let db = TestDb::new(&[]).await;
+    existing_site(&db, 12_000).await;
+    let waiting_load = format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() AND TIME >= 1 AND INFO LIKE '%LOCK IN SHARE MODE%'",
+        db.config.local.database
+    );
+    let mut holder = db.local.acquire().await.unwrap();
+    let mut lock = sqlx::Connection::begin(&mut *holder).await.unwrap();
+    sqlx::raw_sql("SELECT id FROM users WHERE id = 9000 FOR UPDATE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let mut child = cli_command(&db.env, &["resync"], &std::env::temp_dir())
+        .spawn()
+        .unwrap();
+    while db.count(&db.local, &waiting_load).await == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "the load ended early");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    lock.rollback().await.unwrap();
+    drop(holder);
+    assert!(db.count(&db.central, "SELECT COUNT(*) FROM users").await > 0);
+
+    recreate_central(&db).await;
+    let out = db.cli(&["sync"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("copying it again"), "{text}");
+    assert_equal_and_all_synced(&db).await;
+}
+
+/// The same after a finished load, with no change synced since: db_b is copied again.
+#[tokio::test]
+async fn a_finished_load_into_a_central_that_was_then_lost_is_copied_again() {
+    let db = TestDb::new(&[]).await;
+    existing_site(&db, 3_000).await;
+    let out = db.cli(&["resync"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    recreate_central(&db).await;
+    let out = db.cli(&["sync"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("copying it again"),
+        "{}",
+        stdout(&out)
+    );
+    assert_equal_and_all_synced(&db).await;
+}

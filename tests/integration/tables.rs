@@ -284,10 +284,16 @@ async fn widening_dropping_and_narrowing_columns() {
 async fn init_refuses_tables_it_cannot_sync_before_creating_anything() {
     let mut db = TestDb::new(&[]).await;
     db.exec("CREATE TABLE no_key (a INT)").await;
+    db.exec("CREATE TABLE long_key (k VARBINARY(1500) PRIMARY KEY)")
+        .await;
     db.exec_central("DROP TABLE orders").await;
     for (tables, words) in [
         ("users,orders,no_key", "no_key` has no primary key"),
         ("users,orders,missing", "missing` does not exist"),
+        (
+            "users,orders,long_key",
+            "long_key`: its primary key can be longer than the 2048 bytes",
+        ),
     ] {
         db.set("SYNC_TABLES", tables);
         let out = db.cli(&["init"]);

@@ -49,6 +49,14 @@ pub async fn drop_database(conn: &mut MySqlConnection, name: &str) -> Result<(),
 pub async fn apply_local_schema(pool: &MySqlPool) -> Result<(), sqlx::Error> {
     upgrade_local(pool).await?;
     sqlx::raw_sql(LOCAL_SCHEMA).execute(pool).await?;
+    // A load table made by an earlier version: without a token its copies cannot be
+    // checked against db_b (they are left alone).
+    sqlx::raw_sql(
+        "ALTER TABLE sync_load ADD COLUMN IF NOT EXISTS token VARCHAR(32) NULL, \
+           ADD COLUMN IF NOT EXISTS chunks BIGINT NOT NULL DEFAULT 0",
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -66,6 +66,7 @@ pub fn trigger_statements(spec: &TableSpec) -> Vec<(String, String)> {
         ("new_image", image::image_expr(spec, RowRef::New)),
         ("old_image", image::image_expr(spec, RowRef::Old)),
         ("key_changed", image::changed_condition(spec.key_columns())),
+        ("update_applied", image::update_applied(spec)),
         ("columns_changed", image::changed_condition(changing)),
         (
             "stored_row_changed",

@@ -83,6 +83,36 @@ pub async fn start(
     load::reset(pool, &estimates).await
 }
 
+/// Queues again, from their first row, the tables whose copy db_b no longer holds: db_a's
+/// `sync_load` says chunks were copied, but db_b's marks (`central`, read by the caller)
+/// lack the table, name another copy or count fewer chunks — db_b was restored from an
+/// older backup or recreated. Returns the tables queued.
+pub async fn restart_lost_copies(
+    local: &mut MySqlConnection,
+    central: &[load::CentralMark],
+    tables: &Tables,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut restarted = Vec::new();
+    for state in load::states(local).await? {
+        // A copy made by an earlier version has no token: nothing to check it by.
+        let Some(token) = state.token.as_deref() else {
+            continue;
+        };
+        if state.chunks == 0 || tables.find(&state.table_name).is_none() {
+            continue;
+        }
+        let intact = central
+            .iter()
+            .find(|mark| mark.table_name == state.table_name)
+            .is_some_and(|mark| mark.token == token && mark.chunks >= state.chunks);
+        if !intact {
+            load::restart_table(local, &state.table_name, state.rows_estimate).await?;
+            restarted.push(state.table_name);
+        }
+    }
+    Ok(restarted)
+}
+
 /// True while a load has tables left to copy.
 pub async fn unfinished(local: &mut MySqlConnection) -> Result<bool, sqlx::Error> {
     Ok(load::states(local)
@@ -102,6 +132,9 @@ struct Chunk {
     /// only the changes at or below `floor` are known to be reflected for such a key.
     floor: i64,
     last: bool,
+    /// Identities in the chunk's key range with changes still queued that the chunk does
+    /// not hold (deleted in db_a, or inserted after the read passed them).
+    absent: Vec<String>,
 }
 
 pub struct Loader<'a> {
@@ -136,10 +169,6 @@ impl Loader<'_> {
             let Some((_, spec)) = self.tables.find(&state.table_name) else {
                 continue;
             };
-            let after: Option<Vec<Option<String>>> = state
-                .position
-                .as_deref()
-                .and_then(|p| serde_json::from_str(p).ok());
             let mut progress = LoadProgress {
                 table: spec.name.clone(),
                 copied: state.rows_copied.max(0) as u64,
@@ -151,7 +180,7 @@ impl Loader<'_> {
                     local,
                     central,
                     spec,
-                    after,
+                    &state,
                     &mut unapplied,
                     &mut progress,
                     started,
@@ -182,11 +211,16 @@ impl Loader<'_> {
         local: &mut MySqlConnection,
         central: &mut MySqlConnection,
         spec: &TableSpec,
-        mut after: Option<Vec<Option<String>>>,
+        state: &load::LoadState,
         unapplied: &mut Unapplied,
         progress: &mut LoadProgress,
         started: Instant,
     ) -> Result<Result<LoadSummary, String>, sqlx::Error> {
+        let mut after: Option<Vec<Option<String>>> = state
+            .position
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok());
+        let mut chunks = state.chunks;
         let mut done = LoadSummary::default();
         let mut chunk = read_chunk(local, spec, after.as_deref()).await?;
         loop {
@@ -202,7 +236,7 @@ impl Loader<'_> {
                 chunk.rows.last().map(|r| r.key.clone())
             };
             let held: HashSet<&str> = chunk.rows.iter().map(|r| r.identity.as_str()).collect();
-            let absent = unapplied
+            chunk.absent = unapplied
                 .absent_in_range(local, spec, &held, after.as_deref(), up_to.as_deref())
                 .await?;
             let next_after = up_to.clone();
@@ -212,8 +246,8 @@ impl Loader<'_> {
                     spec,
                     (after.as_deref(), up_to.as_deref()),
                     &chunk,
-                    &absent,
-                    unapplied
+                    unapplied,
+                    state.token.as_deref().map(|token| (token, chunks + 1)),
                 ),
                 async {
                     match &next_after {
@@ -226,6 +260,7 @@ impl Loader<'_> {
                 Ok(counts) => counts,
                 Err(err) => return Ok(Err(format!("db_b: {}", crate::db::error::describe(&err)))),
             };
+            chunks += 1;
             done.checked += chunk.rows.len() as u64;
             done.copied += counts.copied;
             done.removed += counts.removed;
@@ -257,15 +292,16 @@ impl Loader<'_> {
 
     /// Writes one chunk into db_b in one transaction: rows that differ, removals of rows db_a
     /// lacks in the range, ledger positions for records with older changes still queued —
-    /// those the chunk holds and those of its range it does not (`absent`).
+    /// those the chunk holds and those of its range it does not (`absent`) — and, with
+    /// `load_mark`, the table's token and chunk count in db_b's marks.
     async fn write_chunk(
         &self,
         central: &mut MySqlConnection,
         spec: &TableSpec,
         (after, up_to): (Option<&Values>, Option<&Values>),
         chunk: &Chunk,
-        absent: &[String],
         unapplied: &Unapplied,
+        load_mark: Option<(&str, i64)>,
     ) -> Result<LoadSummary, sqlx::Error> {
         let site = (!self.site.is_empty()).then_some(self.site);
         let mut tx = central.begin().await?;
@@ -281,8 +317,7 @@ impl Loader<'_> {
         };
         let existing = snapshot::read_range(&mut tx, &range).await?;
         let newer = if mark.last_change_id > chunk.position {
-            self.newer_than(&mut tx, spec, chunk, &existing, absent)
-                .await?
+            self.newer_than(&mut tx, spec, chunk, &existing).await?
         } else {
             HashSet::new()
         };
@@ -299,7 +334,7 @@ impl Loader<'_> {
         let missing = remove
             .iter()
             .map(|r| r.identity.as_str())
-            .chain(absent.iter().map(String::as_str))
+            .chain(chunk.absent.iter().map(String::as_str))
             .map(|identity| (identity, chunk.floor));
         let positions: Vec<(&str, &str, i64)> = held
             .chain(missing)
@@ -312,6 +347,9 @@ impl Loader<'_> {
             .collect();
         ledger::advance_ledger(&mut tx, self.site, &positions).await?;
         ledger::raise_watermark(&mut tx, self.site, chunk.position, None).await?;
+        if let Some((token, chunks)) = load_mark {
+            load::record_central_mark(&mut tx, self.site, &spec.name, token, chunks).await?;
+        }
         tx.commit().await?;
         Ok(LoadSummary {
             checked: chunk.rows.len() as u64,
@@ -329,14 +367,13 @@ impl Loader<'_> {
         spec: &TableSpec,
         chunk: &Chunk,
         existing: &[KeyedRow],
-        absent: &[String],
     ) -> Result<HashSet<String>, sqlx::Error> {
         let keys: Vec<&str> = chunk
             .rows
             .iter()
             .chain(existing)
             .map(|r| r.identity.as_str())
-            .chain(absent.iter().map(String::as_str))
+            .chain(chunk.absent.iter().map(String::as_str))
             .collect();
         Ok(ledger::ledger_entries(conn, self.site, &spec.name, &keys)
             .await?
@@ -471,5 +508,6 @@ async fn read_chunk_once(
         position,
         floor,
         last,
+        absent: Vec::new(),
     })
 }

@@ -263,7 +263,7 @@ impl SyncEngine {
             }
             Err(tables::SchemaProblem::Database(err)) => return Err(err),
         };
-        let loading = match self.refusal(conn, &mut central, &tables).await? {
+        let loading = match self.refusal(conn, &mut central, &tables, tally).await? {
             Ok(loading) => loading,
             Err(refused) => return Ok(refused),
         };
@@ -285,6 +285,7 @@ impl SyncEngine {
         conn: &mut MySqlConnection,
         central: &mut MySqlConnection,
         tables: &tables::Tables,
+        tally: &mut Tally,
     ) -> Result<Result<bool, (Outcome, Option<String>)>, sqlx::Error> {
         let interrupted = |err: sqlx::Error| {
             Err((
@@ -310,6 +311,20 @@ impl SyncEngine {
             let advice = rewind::advice(&reason);
             tracing::error!(reason = %advice, "sync run refused: the queue went backwards");
             return Ok(Err((Outcome::Rewound, Some(advice))));
+        }
+        let marks = match db::load::central_marks(central, &self.site).await {
+            Ok(marks) => marks,
+            Err(err) => return Ok(interrupted(err)),
+        };
+        let lost = load::restart_lost_copies(conn, &marks, tables).await?;
+        if !lost.is_empty() {
+            let note = format!(
+                "db_b no longer holds what the initial load copied of {} (restored from an \
+                 older backup, or recreated): copying it again",
+                lost.join(", ")
+            );
+            tracing::warn!(%note, "initial load restarted");
+            tally.note = Some(note);
         }
         let loading = load::unfinished(conn).await?;
         if !loading && let Some(reason) = rewind::central_behind(conn, mark).await? {

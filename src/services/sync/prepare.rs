@@ -7,7 +7,8 @@ use sqlx::Connection;
 
 use super::report::RunError;
 use super::{SyncEngine, tables};
-use crate::db::{self, Role, ledger, nodes, runs};
+use crate::db::{self, Role, ledger, nodes, runs, schema};
+use crate::domain::table::TableSpec;
 use crate::services::load;
 
 /// What [`SyncEngine::prepare`] sets up for the next run.
@@ -38,12 +39,30 @@ impl SyncEngine {
             Err(tables::SchemaProblem::Changed(reason)) => return Err(RunError::Refused(reason)),
             Err(tables::SchemaProblem::Database(err)) => return Err(err.into()),
         };
-        if preparation == Preparation::Rebase {
-            let (mut central, _) =
-                nodes::connect_ready(&self.central_target, &self.central_nodes).await?;
-            ledger::forget_site_queue(&mut central, &self.site)
+        // A db_b that does not match this site is refused before anything is set up; an
+        // unreachable one only for a rebase (a resync waits for db_b like any run).
+        let central = nodes::connect_ready(&self.central_target, &self.central_nodes).await;
+        let mut central = match (central, preparation) {
+            (Ok((central, _)), _) => Some(central),
+            (Err(err), Preparation::Rebase) => return Err(err.into()),
+            (Err(_), Preparation::Resync) => None,
+        };
+        if let Some(central) = central.as_mut() {
+            let specs: Vec<&TableSpec> = tables.iter().map(|spec| spec.as_ref()).collect();
+            let site = !self.site.is_empty();
+            if let Some(reason) = schema::central::central_mismatch(central, &specs, site)
                 .await
-                .map_err(RunError::Central)?;
+                .map_err(RunError::Central)?
+            {
+                return Err(RunError::Refused(reason));
+            }
+            if preparation == Preparation::Rebase {
+                ledger::forget_site_queue(central, &self.site)
+                    .await
+                    .map_err(RunError::Central)?;
+            }
+        }
+        if let Some(central) = central {
             let _ = central.close().await;
         }
         load::start(&mut conn, &self.local, &tables).await?;
