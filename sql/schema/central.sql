@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS sync_watermark (
   last_change_id      BIGINT      NOT NULL DEFAULT 0,
   applied_change_id   BIGINT      NULL,
   applied_fingerprint BIGINT      NULL,
+  -- The sync_identity token of the db_a that writes this site: no other may.
+  owner               VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL,
   PRIMARY KEY (site_id)
 ) ENGINE=InnoDB;
 

@@ -58,6 +58,16 @@ CREATE TABLE IF NOT EXISTS sync_runs (
   PRIMARY KEY (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+-- This database's identity, made once: db_b's watermark row of the site records it, so a
+-- second database configured with the same SITE_ID (or none) cannot write over the site.
+-- A dump restored keeps it.
+CREATE TABLE IF NOT EXISTS sync_identity (
+  id    TINYINT     NOT NULL,
+  token VARCHAR(32) NOT NULL,
+  PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin;
+INSERT IGNORE INTO sync_identity (id, token) VALUES (1, REPLACE(UUID(), '-', ''));
+
 -- The definition of each synced table as `dbsync init` last captured it (the triggers write
 -- images of exactly these columns). A run compares it with information_schema and stops
 -- as `schema_changed` when they differ.

@@ -125,9 +125,25 @@ async fn verify_command(config: &Config, json: bool) -> Result<u8, CliError> {
             context: "reading db_b's tables failed",
             source,
         })?;
-    drop(conn);
+    let mut local_conn = local.acquire().await.map_err(|source| CliError::Database {
+        context: "db_a",
+        source,
+    })?;
+    let site_id = config.sync.site_id.as_deref().unwrap_or_default();
+    let token = db::identity::token(&mut local_conn).await;
+    let owner = db::identity::owner(&mut conn, site_id).await;
+    drop((conn, local_conn));
     if let Some(reason) = mismatch {
         return Err(CliError::Usage(format!("verify: {reason}")));
+    }
+    // Another db_a's site: its rows would all count as differing.
+    if let (Ok(token), Ok(Some(owner))) = (token, owner)
+        && owner != token
+    {
+        return Err(CliError::Usage(format!(
+            "verify: {}",
+            db::identity::refusal(site_id)
+        )));
     }
     let report = verify::verify(&local, &central, &tables, config.sync.site_id.as_deref())
         .await

@@ -126,8 +126,9 @@ pub(super) fn cron_hint(err: ConfigError) -> ConfigError {
 /// Table names as plain identifiers (letters, digits, `_`, `$`), no duplicates.
 /// dbsync's own tables on db_a and db_b: syncing the queue through itself would capture
 /// every mark of a change as another change, without end.
-pub const OWN_TABLES: [&str; 8] = [
+pub const OWN_TABLES: [&str; 9] = [
     "sync_queue",
+    "sync_identity",
     "sync_runs",
     "sync_tables",
     "sync_load",

@@ -88,18 +88,32 @@ pub fn key_array_expr(spec: &TableSpec, row: RowRef) -> String {
 fn identity_component(column: &ColumnSpec, row: RowRef) -> String {
     let x = column_ref(row, &column.name);
     if column.compares_loosely() {
-        let text = if column.pads_spaces() {
-            format!("TRIM(TRAILING ' ' FROM {x})")
-        } else {
-            x
+        let weight = format!("WEIGHT_STRING({x})");
+        // PAD SPACE compares as if the shorter string had spaces added: trailing weights of
+        // a space go (the weight, not the character: in a Unicode collation a no-break
+        // space or an ideographic space weighs the same as a space).
+        let weight = match column.collation.as_deref().and_then(space_weight) {
+            Some(space) if column.pads_spaces() => format!("TRIM(TRAILING {space} FROM {weight})"),
+            _ => weight,
         };
-        format!("SHA2(WEIGHT_STRING({text}), 256)")
+        format!("SHA2({weight}, 256)")
     } else if column.class == ValueClass::Text {
         // JSON_ARRAY keeps a latin1 value's bytes; the identity is UTF-8 text.
         format!("CONVERT({x} USING utf8mb4)")
     } else {
         value_expr(column, row)
     }
+}
+
+/// `WEIGHT_STRING` of a space in `collation`, as SQL; `None` for a name that is not a plain
+/// collation identifier (it is pasted into the trigger).
+fn space_weight(collation: &str) -> Option<String> {
+    let plain = !collation.is_empty()
+        && collation
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let charset = collation.split('_').next()?;
+    plain.then(|| format!("WEIGHT_STRING(CONVERT(' ' USING {charset}) COLLATE {collation})"))
 }
 
 /// The SQL that turns one bound image value back into the column's value in db_b, and how
@@ -148,7 +162,34 @@ pub fn changed_condition<'a>(columns: impl Iterator<Item = &'a ColumnSpec>) -> S
 /// have duplicated a key or broken a foreign key), and such a change must not be queued.
 /// Values are compared as bytes; ON UPDATE CURRENT_TIMESTAMP columns are left out (`NEW`
 /// shows a new time there even for a row kept as it was).
+///
+/// Only an update of a key, unique or foreign key column can be skipped that way (a CHECK
+/// constraint skips without firing the trigger), so the stored row is read only then.
 pub fn update_applied(spec: &TableSpec) -> String {
+    let constrained: Vec<&ColumnSpec> = spec
+        .image_columns()
+        .filter(|c| {
+            spec.is_key_column(&c.name)
+                || spec
+                    .indexes
+                    .iter()
+                    .filter(|i| i.unique)
+                    .any(|i| i.columns.iter().any(|(name, _)| *name == c.name))
+                || spec
+                    .foreign_keys
+                    .iter()
+                    .any(|fk| fk.columns.contains(&c.name))
+        })
+        .collect();
+    format!(
+        "IF({}, {}, TRUE)",
+        changed_condition(constrained.into_iter()),
+        stored_row_is_new(spec)
+    )
+}
+
+/// The stored row holds `NEW`, and no row is left at `OLD`'s key (when it changed).
+fn stored_row_is_new(spec: &TableSpec) -> String {
     let table = quote_ident(&spec.name);
     let same = |row: RowRef, c: &ColumnSpec| {
         let (stored, given) = (

@@ -11,6 +11,7 @@
 
 pub mod catalog;
 pub mod error;
+pub mod identity;
 pub mod image;
 pub mod ledger;
 pub mod load;

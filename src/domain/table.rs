@@ -71,8 +71,8 @@ impl ColumnSpec {
         let width = crate::domain::fits::declared_width(&self.column_type);
         match self.class {
             _ if self.compares_loosely() => Some(66),
-            // Four bytes a character in UTF-8, two more for the JSON quotes.
-            ValueClass::Text | ValueClass::CastText => width.map(|n| n * 4 + 2),
+            // Up to six bytes a character in JSON (`\u0001`), two more for the quotes.
+            ValueClass::Text | ValueClass::CastText => width.map(|n| n * 6 + 2),
             ValueClass::Binary => width.map(|n| n * 2 + 2),
             _ => Some(72),
         }

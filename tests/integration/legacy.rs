@@ -426,3 +426,23 @@ async fn a_narrowed_db_b_column_is_refused_never_cut() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     db.assert_converged().await;
 }
+
+/// The same for a db_b column moved to a smaller character set or to a TEXT type too short
+/// in bytes: refused with what to change, nothing written.
+#[tokio::test]
+async fn a_db_b_column_with_a_smaller_character_set_is_refused() {
+    for alter in [
+        "ALTER TABLE users MODIFY name VARCHAR(100) CHARACTER SET latin1 NOT NULL",
+        "ALTER TABLE users MODIFY name TINYTEXT NOT NULL",
+    ] {
+        let db = TestDb::new(&[]).await;
+        db.exec_central(alter).await;
+        db.exec("INSERT INTO users (name, email) VALUES (REPEAT('😀', 100), 'e@x.io')")
+            .await;
+        let out = db.cli(&["sync"]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(6), "{alter}: {text}");
+        assert!(text.contains("`name` of `users`"), "{alter}: {text}");
+        assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM users").await, 0);
+    }
+}

@@ -207,3 +207,29 @@ async fn long_case_insensitive_keys_sync() {
     assert_eq!(differing(&db, "notes", "k", &["n"]).await, 0);
     resync_converges(&db).await;
 }
+
+/// In a Unicode PAD SPACE collation a no-break space, an ideographic space or a trailing
+/// control character weighs like a space: `SKU1` and `SKU1` + U+00A0 are one record, and a
+/// resync after a change of that spelling keeps the row.
+#[tokio::test]
+async fn space_like_trailing_characters_are_one_record() {
+    let db = with_table(
+        "CREATE TABLE skus (k VARCHAR(50) COLLATE utf8mb4_unicode_ci NOT NULL PRIMARY KEY, n INT NOT NULL) \
+         DEFAULT CHARSET=utf8mb4",
+        "skus",
+    )
+    .await;
+    db.exec(
+        "INSERT INTO skus VALUES (CONCAT('SKU1', _utf8mb4 X'C2A0'), 1), \
+           (CONCAT('SKU2', _utf8mb4 X'E38080'), 2), (CONCAT('SKU3 ', CHAR(1)), 3)",
+    )
+    .await;
+    clean_sync(&db).await;
+    db.exec("UPDATE skus SET k = CONCAT('SKU', n)").await;
+    resync_converges(&db).await;
+    assert_eq!(
+        texts(&db, "SELECT k FROM skus ORDER BY n").await,
+        ["SKU1", "SKU2", "SKU3"]
+    );
+    assert_eq!(differing(&db, "skus", "k", &["n"]).await, 0);
+}

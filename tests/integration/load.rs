@@ -214,7 +214,7 @@ async fn a_load_cut_short_into_a_central_that_was_then_lost_starts_again() {
     let out = db.cli(&["sync"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{}", stderr(&out));
-    assert!(text.contains("copying it again"), "{text}");
+    assert!(text.contains("copying every table again"), "{text}");
     assert_equal_and_all_synced(&db).await;
 }
 
@@ -229,9 +229,97 @@ async fn a_finished_load_into_a_central_that_was_then_lost_is_copied_again() {
     let out = db.cli(&["sync"]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(
-        stdout(&out).contains("copying it again"),
+        stdout(&out).contains("copying every table again"),
         "{}",
         stdout(&out)
     );
+    assert_equal_and_all_synced(&db).await;
+}
+
+/// Every table of db_b, copied into a backup database (as a dump would keep it).
+async fn back_up_central(db: &TestDb) -> String {
+    let central = db.config.central.database.clone();
+    let backup = format!("{central}_bak");
+    db.exec(&format!("CREATE DATABASE `{backup}`")).await;
+    for table in [
+        "users",
+        "orders",
+        "sync_ledger",
+        "sync_watermark",
+        "sync_sites",
+        "sync_load_marks",
+    ] {
+        db.exec(&format!(
+            "CREATE TABLE `{backup}`.{table} LIKE `{central}`.{table}; \
+             INSERT INTO `{backup}`.{table} SELECT * FROM `{central}`.{table}"
+        ))
+        .await;
+    }
+    backup
+}
+
+/// db_b put back as the backup has it.
+async fn restore_central(db: &TestDb, backup: &str) {
+    let central = db.config.central.database.clone();
+    let mut sql = String::from("SET foreign_key_checks = 0;");
+    for table in [
+        "users",
+        "orders",
+        "sync_ledger",
+        "sync_watermark",
+        "sync_sites",
+        "sync_load_marks",
+    ] {
+        sql.push_str(&format!(
+            "DELETE FROM `{central}`.{table}; \
+             INSERT INTO `{central}`.{table} SELECT * FROM `{backup}`.{table};"
+        ));
+    }
+    sql.push_str(&format!(
+        "SET foreign_key_checks = 1; DROP DATABASE `{backup}`"
+    ));
+    db.exec(&sql).await;
+}
+
+/// db_b restored from a backup taken half-way through a load, after the load finished and
+/// later changes were applied: the changes the backup lacks are in tables the load had
+/// already finished too, so every table is copied again.
+#[tokio::test]
+async fn a_central_restored_from_a_backup_taken_mid_load_is_copied_again() {
+    let db = TestDb::new(&[]).await;
+    existing_site(&db, 12_000).await;
+    let waiting_load = format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() AND TIME >= 1 AND INFO LIKE '%LOCK IN SHARE MODE%'",
+        db.config.local.database
+    );
+    let mut holder = db.local.acquire().await.unwrap();
+    let mut lock = sqlx::Connection::begin(&mut *holder).await.unwrap();
+    sqlx::raw_sql("SELECT id FROM orders WHERE id = 9000 FOR UPDATE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let mut child = cli_command(&db.env, &["resync"], &std::env::temp_dir())
+        .spawn()
+        .unwrap();
+    while db.count(&db.local, &waiting_load).await == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "the load ended early");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    lock.rollback().await.unwrap();
+    drop(holder);
+    let backup = back_up_central(&db).await;
+    assert!(db.cli(&["sync"]).status.success(), "the load finishes");
+    db.exec("UPDATE users SET name = CONCAT(name, ' (moved)') WHERE id <= 100")
+        .await;
+    db.exec("DELETE FROM orders WHERE id > 11990").await;
+    assert!(db.cli(&["sync"]).status.success());
+    restore_central(&db, &backup).await;
+
+    let out = db.cli(&["sync"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains("copying every table again"), "{text}");
     assert_equal_and_all_synced(&db).await;
 }

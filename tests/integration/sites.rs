@@ -78,6 +78,38 @@ async fn two_sites_with_the_same_ids_and_emails_live_side_by_side() {
     assert_eq!(rows[0]["pending_changes"], 0);
 }
 
+/// A site's database configured with another site's SITE_ID (a copied .env): sync, resync,
+/// rebase and verify refuse, saying so, and the other site's rows stay as they are.
+#[tokio::test]
+async fn a_site_cannot_write_over_another_sites_rows() {
+    let central = central_name();
+    let first = site(&central, "shop-1").await;
+    let second = site(&central, "shop-2").await;
+    for (db, name) in [(&first, "first"), (&second, "second")] {
+        db.exec(&format!(
+            "INSERT INTO users (id, name, email) VALUES (1, 'Ana {name}', 'ana@example.com')"
+        ))
+        .await;
+        assert_eq!(db.sync().await.failed, 0);
+    }
+    let mut env = first.env.clone();
+    env.insert("SITE_ID".into(), "shop-2".into());
+    for command in ["sync", "resync", "rebase", "verify"] {
+        let out = crate::helpers::run_cli(&env, &[command]);
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        let expected = if command == "verify" { 2 } else { 6 };
+        assert_eq!(out.status.code(), Some(expected), "{command}: {text}");
+        assert!(
+            text.contains("written by another db_a"),
+            "{command}: {text}"
+        );
+    }
+    let theirs = "SELECT COUNT(*) FROM users WHERE site_id = 'shop-2' AND name = 'Ana second'";
+    assert_eq!(first.count(&first.central, theirs).await, 1);
+    second.assert_converged().await;
+    assert_eq!(second.sync().await.failed, 0);
+}
+
 /// A single-site deployment gets a SITE_ID: `migrate-site` moves its rows, `init` takes up
 /// the new layout, and it keeps syncing beside another site.
 #[tokio::test]

@@ -7,7 +7,7 @@ use sqlx::mysql::MySqlConnection;
 
 use super::types;
 use crate::db::quote_ident;
-use crate::domain::table::{IndexSpec, TableSpec};
+use crate::domain::table::{ColumnSpec, IndexSpec, TableSpec};
 
 /// The column that tells sites apart in db_b, first in every key when `SITE_ID` is set.
 pub const SITE_COLUMN: &str = "site_id";
@@ -29,6 +29,8 @@ pub struct CentralColumn {
     pub column_type: String,
     pub nullable: bool,
     pub has_default: bool,
+    /// A text column's collation; `None` for other types.
+    pub collation: Option<String>,
 }
 
 pub async fn central_columns(
@@ -38,7 +40,8 @@ pub async fn central_columns(
     sqlx::query_as(
         "SELECT CAST(COLUMN_NAME AS CHAR) AS name, CAST(COLUMN_TYPE AS CHAR) AS column_type, \
            IS_NULLABLE = 'YES' AS nullable, \
-           (COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%GENERATED%') AS has_default \
+           (COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%GENERATED%') AS has_default, \
+           CAST(COLLATION_NAME AS CHAR) AS collation \
          FROM information_schema.COLUMNS \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
     )
@@ -142,6 +145,21 @@ fn column_mismatch(spec: &TableSpec, columns: &[CentralColumn]) -> Option<String
             Some(central) if column.nullable && !central.nullable => {
                 "is NOT NULL in db_b but nullable in db_a".to_string()
             }
+            Some(central) if !holds_text_of(central, column) => {
+                // `init` compares types, not character sets: this one is for a person.
+                return Some(format!(
+                    "column `{}` of `{}` is {} {} in db_b but {} {} in db_a: db_b could not \
+                     hold every value; change db_b's column back by hand (ALTER TABLE … \
+                     MODIFY to db_a's definition: {})",
+                    column.name,
+                    spec.name,
+                    central.column_type,
+                    central.collation.as_deref().unwrap_or_default(),
+                    column.column_type,
+                    column.collation.as_deref().unwrap_or_default(),
+                    column.definition,
+                ));
+            }
             Some(_) => return None,
         };
         Some(format!(
@@ -150,6 +168,35 @@ fn column_mismatch(spec: &TableSpec, columns: &[CentralColumn]) -> Option<String
             column.name, spec.name
         ))
     })
+}
+
+/// Whether db_b's text column takes every value of db_a's: the same character set (or
+/// utf8mb4, which holds any), and — for a TEXT type standing in for a CHAR/VARCHAR — bytes
+/// enough for the longest value.
+fn holds_text_of(central: &CentralColumn, column: &ColumnSpec) -> bool {
+    let charset = |collation: &str| collation.split('_').next().unwrap_or_default().to_string();
+    let (Some(theirs), Some(ours)) = (central.collation.as_deref(), column.collation.as_deref())
+    else {
+        return true;
+    };
+    let (theirs, ours) = (charset(theirs), charset(ours));
+    if theirs != ours && theirs != "utf8mb4" {
+        return false;
+    }
+    let bytes_per_char = match theirs.as_str() {
+        "utf8mb4" | "utf16" | "utf16le" | "utf32" => 4,
+        "utf8mb3" | "utf8" => 3,
+        "ucs2" => 2,
+        _ => 1,
+    };
+    let limit = match central.column_type.to_ascii_lowercase().as_str() {
+        "tinytext" => 255,
+        "text" => 65_535,
+        "mediumtext" => 16_777_215,
+        _ => return true,
+    };
+    crate::domain::fits::declared_width(&column.column_type)
+        .is_none_or(|chars| chars * bytes_per_char <= limit)
 }
 
 fn with_site(site: bool, columns: impl Iterator<Item = String>) -> String {

@@ -62,7 +62,14 @@ pub async fn apply_local_schema(pool: &MySqlPool) -> Result<(), sqlx::Error> {
 
 /// db_b's bookkeeping tables, after upgrading older ones.
 pub async fn apply_central_schema(pool: &MySqlPool) -> Result<(), sqlx::Error> {
-    upgrade_central(pool).await
+    upgrade_central(pool).await?;
+    sqlx::raw_sql(
+        "ALTER TABLE sync_watermark ADD COLUMN IF NOT EXISTS \
+           owner VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 async fn column_names(pool: &MySqlPool, table: &str) -> Result<Vec<(String, String)>, sqlx::Error> {

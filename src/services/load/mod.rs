@@ -83,16 +83,18 @@ pub async fn start(
     load::reset(pool, &estimates).await
 }
 
-/// Queues again, from their first row, the tables whose copy db_b no longer holds: db_a's
-/// `sync_load` says chunks were copied, but db_b's marks (`central`, read by the caller)
-/// lack the table, name another copy or count fewer chunks — db_b was restored from an
-/// older backup or recreated. Returns the tables queued.
+/// Starts the load again, every synced table from its first row, when db_b no longer
+/// holds a copy db_a's `sync_load` says was made: the table's mark in db_b (`central`, read
+/// by the caller) is missing, names another copy or counts fewer chunks — db_b was
+/// restored from an older backup or recreated. Then changes applied since that backup are
+/// gone too, in any table, so every table is copied again. Returns the tables whose copy
+/// was lost (empty when none was).
 pub async fn restart_lost_copies(
     local: &mut MySqlConnection,
     central: &[load::CentralMark],
     tables: &Tables,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let mut restarted = Vec::new();
+    let mut lost = Vec::new();
     for state in load::states(local).await? {
         // A copy made by an earlier version has no token: nothing to check it by.
         let Some(token) = state.token.as_deref() else {
@@ -106,11 +108,16 @@ pub async fn restart_lost_copies(
             .find(|mark| mark.table_name == state.table_name)
             .is_some_and(|mark| mark.token == token && mark.chunks >= state.chunks);
         if !intact {
-            load::restart_table(local, &state.table_name, state.rows_estimate).await?;
-            restarted.push(state.table_name);
+            lost.push(state.table_name);
         }
     }
-    Ok(restarted)
+    if !lost.is_empty() {
+        for spec in tables.iter() {
+            let estimate = snapshot::estimated_rows(local, &spec.name).await?;
+            load::restart_table(local, &spec.name, estimate).await?;
+        }
+    }
+    Ok(lost)
 }
 
 /// True while a load has tables left to copy.

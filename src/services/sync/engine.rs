@@ -279,7 +279,8 @@ impl SyncEngine {
     }
 
     /// The checks that refuse a run before anything is applied: `Err` with the outcome
-    /// and why; `Ok(true)` when an initial load is due first.
+    /// and why; `Ok(true)` when an initial load is due first — including the tables whose
+    /// copy db_b lost, queued again here (with a note in `tally`).
     async fn refusal(
         &self,
         conn: &mut MySqlConnection,
@@ -303,6 +304,16 @@ impl SyncEngine {
             }
             Err(err) => return Ok(interrupted(err)),
         }
+        let token = db::identity::token(conn).await?;
+        match db::identity::claim(central, &self.site, &token).await {
+            Ok(None) => {}
+            Ok(Some(_)) => {
+                let reason = db::identity::refusal(&self.site);
+                tracing::error!(%reason, "sync run refused: the site belongs to another db_a");
+                return Ok(Err((Outcome::SchemaChanged, Some(reason))));
+            }
+            Err(err) => return Ok(interrupted(err)),
+        }
         let mark = match ledger::read_watermark(central, &self.site).await {
             Ok(mark) => mark,
             Err(err) => return Ok(interrupted(err)),
@@ -320,7 +331,7 @@ impl SyncEngine {
         if !lost.is_empty() {
             let note = format!(
                 "db_b no longer holds what the initial load copied of {} (restored from an \
-                 older backup, or recreated): copying it again",
+                 older backup, or recreated): copying every table again",
                 lost.join(", ")
             );
             tracing::warn!(%note, "initial load restarted");

@@ -56,6 +56,14 @@ impl SyncEngine {
             {
                 return Err(RunError::Refused(reason));
             }
+            let token = db::identity::token(&mut conn).await?;
+            if db::identity::claim(central, &self.site, &token)
+                .await
+                .map_err(RunError::Central)?
+                .is_some()
+            {
+                return Err(RunError::Refused(db::identity::refusal(&self.site)));
+            }
             if preparation == Preparation::Rebase {
                 ledger::forget_site_queue(central, &self.site)
                     .await
