@@ -217,6 +217,16 @@ impl Pair {
     pub async fn reset_drain(&self, from_queue_id: i64) -> Result<(), String> {
         self.reset_queue(from_queue_id).await?;
         self.recreate_central().await?;
+        // The queue's SYNCED history stands for changes an earlier db_b applied: the new
+        // db_b's watermark says so, or the run would (rightly) refuse a db_b gone back.
+        let applied = self
+            .scalar("SELECT COALESCE(MAX(id), 0) FROM sync_queue WHERE sync_status = 'SYNCED'")
+            .await?;
+        let sql = format!(
+            "INSERT INTO sync_watermark (site_id, last_change_id) VALUES ('', {applied}) \
+             ON DUPLICATE KEY UPDATE last_change_id = VALUES(last_change_id)"
+        );
+        exec(&self.central, &sql).await?;
         settle(&self.local).await
     }
 
