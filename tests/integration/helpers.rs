@@ -159,6 +159,48 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// Drops db_b's database and creates it again empty, with dbsync's tables (`init`), as
+    /// when a central server is rebuilt.
+    pub async fn recreate_central(&self) {
+        let central = self.config.central.database.clone();
+        self.exec(&format!(
+            "DROP DATABASE `{central}`; CREATE DATABASE `{central}`"
+        ))
+        .await;
+        let out = self.cli(&["init"]);
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    }
+
+    /// Runs `dbsync <command>` and SIGKILLs it while its load waits for `table` row `id`
+    /// (held locked here meanwhile), so the load stops at an exact point.
+    pub async fn kill_load_at(&self, command: &str, table: &str, id: i64) {
+        let waiting_load = format!(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() AND TIME >= 1 AND INFO LIKE '%LOCK IN SHARE MODE%'",
+            self.config.local.database
+        );
+        let mut holder = self.local.acquire().await.expect("db_a connection");
+        let mut lock = holder.begin().await.expect("begin");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "SELECT 1 FROM `{table}` WHERE id = {id} FOR UPDATE"
+        )))
+        .execute(&mut *lock)
+        .await
+        .expect("lock the row");
+        let mut child = cli_command(&self.env, &[command], &std::env::temp_dir())
+            .spawn()
+            .expect("dbsync started");
+        while self.count(&self.local, &waiting_load).await == 0 {
+            assert!(
+                child.try_wait().expect("child status").is_none(),
+                "the load ended before reaching {table} {id}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+        lock.rollback().await.expect("rollback");
+    }
+
     /// Queue rows as (table, record_id, operation, status, payload).
     pub async fn queue(&self) -> Vec<QueueRow> {
         sqlx::query_as(

@@ -264,13 +264,7 @@ async fn a_recreated_central_is_refused_until_resync() {
     db.exec("INSERT INTO orders (id, user_id, amount) VALUES (1, 1, 9.50)")
         .await;
     db.sync().await;
-    let central = db.config.central.database.clone();
-    db.exec(&format!(
-        "DROP DATABASE `{central}`; CREATE DATABASE `{central}`"
-    ))
-    .await;
-    let out = db.cli(&["init"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    db.recreate_central().await;
     db.exec("UPDATE users SET name = 'after the loss' WHERE id = 1")
         .await;
 

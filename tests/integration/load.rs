@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{TestDb, cli_command, stderr, stdout};
+use crate::helpers::{TestDb, stderr, stdout};
 
 /// Fills db_a with `n` users and orders whose changes are already applied, as on a site
 /// where dbsync is installed on an existing database.
@@ -93,32 +93,9 @@ async fn a_killed_load_resumes_from_its_last_chunk() {
     let db = TestDb::new(&[]).await;
     existing_site(&db, 30_000).await;
     let total = 60_000i64;
-    let dir = std::env::temp_dir();
-    let waiting_load = format!(
-        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() AND TIME >= 1 AND INFO LIKE '%LOCK IN SHARE MODE%'",
-        db.config.local.database
-    );
     let mut command = "resync";
     for (table, id) in [("users", 5_000), ("users", 17_000), ("orders", 9_000)] {
-        let mut holder = db.local.acquire().await.unwrap();
-        let mut lock = sqlx::Connection::begin(&mut *holder).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM {table} WHERE id = {id} FOR UPDATE"
-        )))
-        .execute(&mut *lock)
-        .await
-        .unwrap();
-        let mut child = cli_command(&db.env, &[command], &dir).spawn().unwrap();
-        while db.count(&db.local, &waiting_load).await == 0 {
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "the load ended before reaching {table} {id}"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        child.kill().unwrap();
-        let _ = child.wait();
-        lock.rollback().await.unwrap();
+        db.kill_load_at(command, table, id).await;
         // A plain run resumes the load.
         command = "sync";
     }
@@ -169,17 +146,6 @@ async fn a_load_into_a_partly_filled_central_converges() {
     assert_equal_and_all_synced(&db).await;
 }
 
-/// Drops db_b's database and creates it again empty, with dbsync's tables (`init`).
-async fn recreate_central(db: &TestDb) {
-    let central = db.config.central.database.clone();
-    db.exec(&format!(
-        "DROP DATABASE `{central}`; CREATE DATABASE `{central}`"
-    ))
-    .await;
-    let out = db.cli(&["init"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-}
-
 /// db_b lost (recreated empty) while a load was cut short half-way: resuming from the
 /// saved position would leave db_b without the rows before it. The next run sees that db_b
 /// no longer holds the copied chunks and copies the tables again from their first row.
@@ -187,30 +153,10 @@ async fn recreate_central(db: &TestDb) {
 async fn a_load_cut_short_into_a_central_that_was_then_lost_starts_again() {
     let db = TestDb::new(&[]).await;
     existing_site(&db, 12_000).await;
-    let waiting_load = format!(
-        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() AND TIME >= 1 AND INFO LIKE '%LOCK IN SHARE MODE%'",
-        db.config.local.database
-    );
-    let mut holder = db.local.acquire().await.unwrap();
-    let mut lock = sqlx::Connection::begin(&mut *holder).await.unwrap();
-    sqlx::raw_sql("SELECT id FROM users WHERE id = 9000 FOR UPDATE")
-        .execute(&mut *lock)
-        .await
-        .unwrap();
-    let mut child = cli_command(&db.env, &["resync"], &std::env::temp_dir())
-        .spawn()
-        .unwrap();
-    while db.count(&db.local, &waiting_load).await == 0 {
-        assert!(child.try_wait().unwrap().is_none(), "the load ended early");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    child.kill().unwrap();
-    let _ = child.wait();
-    lock.rollback().await.unwrap();
-    drop(holder);
+    db.kill_load_at("resync", "users", 9000).await;
     assert!(db.count(&db.central, "SELECT COUNT(*) FROM users").await > 0);
 
-    recreate_central(&db).await;
+    db.recreate_central().await;
     let out = db.cli(&["sync"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{}", stderr(&out));
@@ -225,7 +171,7 @@ async fn a_finished_load_into_a_central_that_was_then_lost_is_copied_again() {
     existing_site(&db, 3_000).await;
     let out = db.cli(&["resync"]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    recreate_central(&db).await;
+    db.recreate_central().await;
     let out = db.cli(&["sync"]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(
@@ -288,27 +234,7 @@ async fn restore_central(db: &TestDb, backup: &str) {
 async fn a_central_restored_from_a_backup_taken_mid_load_is_copied_again() {
     let db = TestDb::new(&[]).await;
     existing_site(&db, 12_000).await;
-    let waiting_load = format!(
-        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() AND TIME >= 1 AND INFO LIKE '%LOCK IN SHARE MODE%'",
-        db.config.local.database
-    );
-    let mut holder = db.local.acquire().await.unwrap();
-    let mut lock = sqlx::Connection::begin(&mut *holder).await.unwrap();
-    sqlx::raw_sql("SELECT id FROM orders WHERE id = 9000 FOR UPDATE")
-        .execute(&mut *lock)
-        .await
-        .unwrap();
-    let mut child = cli_command(&db.env, &["resync"], &std::env::temp_dir())
-        .spawn()
-        .unwrap();
-    while db.count(&db.local, &waiting_load).await == 0 {
-        assert!(child.try_wait().unwrap().is_none(), "the load ended early");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    child.kill().unwrap();
-    let _ = child.wait();
-    lock.rollback().await.unwrap();
-    drop(holder);
+    db.kill_load_at("resync", "orders", 9000).await;
     let backup = back_up_central(&db).await;
     assert!(db.cli(&["sync"]).status.success(), "the load finishes");
     db.exec("UPDATE users SET name = CONCAT(name, ' (moved)') WHERE id <= 100")
