@@ -63,11 +63,11 @@ async fn init(
 async fn sync(engine: &Arc<SyncEngine>) -> Result<u8, CliError> {
     match engine.run().await {
         Ok(report) => {
-            println!("{report}");
+            say!("{report}");
             Ok(outcome_code(report.outcome))
         }
         Err(RunError::AlreadyRunning) => {
-            println!("sync not started: another sync run is in progress");
+            say!("sync not started: another sync run is in progress");
             Ok(0)
         }
         Err(err) => Err(err.into()),
@@ -188,9 +188,9 @@ async fn migrate_site(config: &Config) -> Result<u8, CliError> {
     let local = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
     let report = site::migrate(&local, &central_pool(config).await?, config).await?;
     if report.tables.is_empty() {
-        println!("nothing to move: db_b's tables already carry site_id");
+        say!("nothing to move: db_b's tables already carry site_id");
     } else {
-        println!(
+        say!(
             "moved {} under site {}: {}; now run `dbsync init`",
             if report.tables.len() == 1 {
                 "1 table"
@@ -261,9 +261,9 @@ async fn requeue_command(config: &Config, selection: RequeueSelection) -> Result
     let pool = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
     match requeue::requeue(&pool, &selection).await {
         Ok(entries) => {
-            println!("requeued {} change(s)", entries.len());
+            say!("requeued {} change(s)", entries.len());
             if entries.is_empty() {
-                println!(
+                say!(
                     "nothing was FAILED{}",
                     if selection.include_waiting {
                         " or waiting"

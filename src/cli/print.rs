@@ -15,7 +15,7 @@ use crate::services::verify::VerifyReport;
 
 pub(super) fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Usage(e.to_string()))?;
-    println!("{text}");
+    say!("{text}");
     Ok(())
 }
 
@@ -27,7 +27,7 @@ fn local(at: DateTime<Utc>) -> String {
 }
 
 pub(super) fn init_report(config: &Config, report: &InitReport, seed: bool) {
-    println!(
+    say!(
         "initialised {} (local) and {} (central): tables {}; {} trigger(s) created",
         config.local.database,
         config.central.database,
@@ -35,41 +35,43 @@ pub(super) fn init_report(config: &Config, report: &InitReport, seed: bool) {
         3 * report.triggers_written.len()
     );
     for change in &report.central_changes {
-        println!("db_b: {change}");
+        say!("db_b: {change}");
     }
     for table in &report.reloads {
-        println!("{table}: columns were added; the next run copies its rows again (resumable)");
+        say!("{table}: columns were added; the next run copies its rows again (resumable)");
     }
     match (seed, report.seeded) {
         (false, _) => {}
-        (true, true) => println!("sample data loaded"),
-        (true, false) => println!("sample data skipped (db_a already has users)"),
+        (true, true) => say!("sample data loaded"),
+        (true, false) => say!("sample data skipped (db_a already has users)"),
     }
 }
 
 pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
     let c = &report.counts;
-    println!("online: {}", report.online);
-    println!(
+    say!("online: {}", report.online);
+    say!(
         "pending: {}  synced: {}  failed: {}",
-        c.pending, c.synced, c.failed
+        c.pending,
+        c.synced,
+        c.failed
     );
-    println!(
+    say!(
         "oldest pending change: {}s old",
         report.oldest_pending_age_seconds
     );
     if report.waiting > 0 {
         let next = report.next_retry_at.map(local).unwrap_or_default();
-        println!(
+        say!(
             "waiting to be retried: {} (next at {next}); `dbsync retry --all` makes them due now",
             report.waiting
         );
     }
     if c.failed > 0 {
-        println!("FAILED changes need a fix in db_b, then `dbsync requeue --all-failed`");
+        say!("FAILED changes need a fix in db_b, then `dbsync requeue --all-failed`");
     }
     match &report.last_run {
-        Some(run) => println!(
+        Some(run) => say!(
             "last run #{}: {} at {} (applied {}, failed {}){}",
             run.id,
             run.outcome,
@@ -81,7 +83,7 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
                 .map(|m| format!(" — {m}"))
                 .unwrap_or_default()
         ),
-        None => println!("last run: none yet"),
+        None => say!("last run: none yet"),
     }
     if let Some(run) = &report.last_run_with_rejections
         && report
@@ -89,7 +91,7 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
             .as_ref()
             .is_some_and(|last| last.id != run.id)
     {
-        println!(
+        say!(
             "last run that rejected changes: #{} at {} (failed {})",
             run.id,
             local(run.started_at),
@@ -97,9 +99,11 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
         );
     }
     for load in loads.iter().filter(|l| l.finished_at.is_none()) {
-        println!(
+        say!(
             "initial load of {}: {} of about {} rows copied (resumes with the next run)",
-            load.table_name, load.rows_copied, load.rows_estimate
+            load.table_name,
+            load.rows_copied,
+            load.rows_estimate
         );
     }
 }
@@ -107,9 +111,9 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
 pub(super) fn verify(report: &VerifyReport) {
     for table in &report.tables {
         if table.differing == 0 {
-            println!("{}: equal ({} rows)", table.table, table.compared);
+            say!("{}: equal ({} rows)", table.table, table.compared);
         } else {
-            println!(
+            say!(
                 "{}: {} differing id(s): {}{}",
                 table.table,
                 table.differing,
@@ -126,13 +130,13 @@ pub(super) fn verify(report: &VerifyReport) {
         }
     }
     if !report.is_equal() && report.pending > 0 {
-        println!(
+        say!(
             "{} change(s) are still pending in db_a's queue (not synced yet): run `dbsync sync`, then verify again",
             report.pending
         );
     }
     if !report.is_equal() && report.failed > 0 {
-        println!(
+        say!(
             "{} change(s) are FAILED: see `dbsync status`",
             report.failed
         );
@@ -181,17 +185,21 @@ pub(super) fn end_progress_line() {
 
 pub(super) fn sites(rows: &[crate::services::site::SiteRow]) {
     if rows.is_empty() {
-        println!(
-            "no site has reported yet (sites report at the end of each run, with SITE_ID set)"
-        );
+        say!("no site has reported yet (sites report at the end of each run, with SITE_ID set)");
         return;
     }
-    println!(
+    say!(
         "{:<20} {:<27} {:<15} {:>8} {:>8} {:>7} {:>15}  version",
-        "site", "last run", "outcome", "applied", "pending", "failed", "oldest pending"
+        "site",
+        "last run",
+        "outcome",
+        "applied",
+        "pending",
+        "failed",
+        "oldest pending"
     );
     for row in rows {
-        println!(
+        say!(
             "{:<20} {:<27} {:<15} {:>8} {:>8} {:>7} {:>14}s  {}",
             row.site_id,
             local(row.last_run_at),

@@ -36,6 +36,14 @@ fn column_ref(row: RowRef, column: &str) -> String {
 pub fn value_expr(column: &ColumnSpec, row: RowRef) -> String {
     let x = column_ref(row, &column.name);
     match column.class {
+        // JSON_OBJECT refuses to mix ucs2/utf16/utf32 with another Unicode character set.
+        ValueClass::Text
+            if column
+                .charset()
+                .is_some_and(|cs| matches!(cs, "ucs2" | "utf16" | "utf16le" | "utf32")) =>
+        {
+            format!("CONVERT({x} USING utf8mb4)")
+        }
         ValueClass::Integer | ValueClass::Temporal { .. } | ValueClass::Text => x,
         ValueClass::Decimal { .. } | ValueClass::Double | ValueClass::CastText => {
             format!("CAST({x} AS CHAR)")
@@ -164,17 +172,29 @@ pub fn changed_condition<'a>(columns: impl Iterator<Item = &'a ColumnSpec>) -> S
 /// shows a new time there even for a row kept as it was).
 ///
 /// Only an update of a key, unique or foreign key column can be skipped that way (a CHECK
-/// constraint skips without firing the trigger), so the stored row is read only then.
+/// constraint skips without firing the trigger), so the stored row is read only then: when
+/// a column of the key or of any index changed (a column another table's foreign key
+/// points at is indexed), or of the table's own foreign keys — or always, when an index
+/// holds a generated column (any column may change it).
 pub fn update_applied(spec: &TableSpec) -> String {
+    let in_index = |name: &str| {
+        spec.indexes
+            .iter()
+            .any(|i| i.columns.iter().any(|(column, _)| column == name))
+    };
+    let indexes_generated = spec.indexes.iter().any(|i| {
+        i.columns
+            .iter()
+            .any(|(column, _)| spec.column(column).is_some_and(|c| c.generated))
+    });
+    if indexes_generated {
+        return stored_row_is_new(spec);
+    }
     let constrained: Vec<&ColumnSpec> = spec
         .image_columns()
         .filter(|c| {
             spec.is_key_column(&c.name)
-                || spec
-                    .indexes
-                    .iter()
-                    .filter(|i| i.unique)
-                    .any(|i| i.columns.iter().any(|(name, _)| *name == c.name))
+                || in_index(&c.name)
                 || spec
                     .foreign_keys
                     .iter()

@@ -53,6 +53,33 @@ pub struct ColumnSpec {
 }
 
 impl ColumnSpec {
+    /// The column's character set (`utf8mb4` of `utf8mb4_unicode_ci`); `None` for a column
+    /// that holds no text.
+    pub fn charset(&self) -> Option<&str> {
+        self.collation.as_deref().and_then(|c| c.split('_').next())
+    }
+
+    /// The definition with its character set and collation spelled out: `SHOW CREATE
+    /// TABLE` leaves them out where they are the table's, and db_b's table may have
+    /// another default.
+    pub fn explicit_definition(&self) -> String {
+        let (Some(charset), Some(collation)) = (self.charset(), self.collation.as_deref()) else {
+            return self.definition.clone();
+        };
+        let upper = self.definition.to_ascii_uppercase();
+        if upper.contains(" COLLATE ") || upper.contains(" CHARACTER SET ") {
+            return self.definition.clone();
+        }
+        let type_len = self.column_type.len();
+        match self.definition.get(..type_len) {
+            Some(head) if head.eq_ignore_ascii_case(&self.column_type) => format!(
+                "{head} CHARACTER SET {charset} COLLATE {collation}{}",
+                &self.definition[type_len..]
+            ),
+            _ => self.definition.clone(),
+        }
+    }
+
     /// A text column whose collation calls different strings equal (`a` = `A` = `á`, or
     /// `q` = `q ` in any PAD SPACE collation, `_bin` ones included): as a key, its identity
     /// is its collation weight, not its bytes, so it matches what `WHERE key = …` finds.

@@ -6,7 +6,7 @@ use sqlx::{AssertSqlSafe, Executor};
 
 use crate::config::Config;
 use crate::db::schema::{self, central};
-use crate::db::{ConnectError, queue};
+use crate::db::{ConnectError, identity, queue};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
@@ -58,6 +58,16 @@ pub async fn migrate(
         .acquire()
         .await
         .map_err(MigrationError::Central)?;
+    // The rows to move are the single site's: only the db_a that writes it may move them.
+    let token = identity::token(&mut conn)
+        .await
+        .map_err(MigrationError::Local)?;
+    let owner = identity::owner(&mut central_conn, "")
+        .await
+        .map_err(MigrationError::Central)?;
+    if owner.is_some_and(|owner| owner != token) {
+        return Err(MigrationError::Refused(identity::refusal("")));
+    }
     let mut plans = Vec::new();
     for spec in &specs {
         let columns = central::central_columns(&mut central_conn, &spec.name)

@@ -214,3 +214,40 @@ async fn update_ignore_queues_only_the_rows_it_changed() {
     let codes = "SELECT COUNT(*) FROM codes WHERE BINARY code IN ('a', 'b', 'c') ";
     assert_eq!(db.count(&db.central, codes).await, 3);
 }
+
+/// `UPDATE IGNORE` skipping a row for a child's foreign key on a non-unique parent column,
+/// or for a unique key on a generated column: nothing is queued for it either.
+#[tokio::test]
+async fn update_ignore_skips_for_other_tables_keys_and_generated_keys() {
+    let mut db = TestDb::new(&[]).await;
+    db.exec(
+        "CREATE TABLE parents (id INT PRIMARY KEY, code VARCHAR(10), KEY (code)); \
+         CREATE TABLE kids (id INT PRIMARY KEY, code VARCHAR(10), FOREIGN KEY (code) REFERENCES parents (code)); \
+         CREATE TABLE tags (id INT PRIMARY KEY, a VARCHAR(20), la VARCHAR(20) AS (LOWER(a)) VIRTUAL, UNIQUE KEY (la))",
+    )
+    .await;
+    db.set("SYNC_TABLES", "users,orders,parents,kids,tags");
+    dbsync::services::setup::init(&db.config, false)
+        .await
+        .expect("init");
+    db.exec(
+        "INSERT INTO parents VALUES (1, 'old'); INSERT INTO kids VALUES (1, 'old'); \
+         INSERT INTO tags (id, a) VALUES (1, 'x'), (2, 'y')",
+    )
+    .await;
+    assert_eq!(db.sync().await.failed, 0);
+    db.exec("UPDATE sync_queue SET sync_status = 'SYNCED'")
+        .await;
+    db.exec("UPDATE IGNORE parents SET code = 'new' WHERE id = 1; UPDATE IGNORE tags SET a = 'X' WHERE id = 2")
+        .await;
+    let queued = "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'";
+    assert_eq!(
+        db.count(&db.local, queued).await,
+        0,
+        "{:?}",
+        db.queue().await
+    );
+    db.exec("UPDATE tags SET a = 'z' WHERE id = 1").await;
+    assert_eq!(db.sync().await.failed, 0);
+    db.assert_converged().await;
+}

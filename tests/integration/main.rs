@@ -2,6 +2,7 @@
 
 mod api;
 mod capture;
+mod charsets;
 mod cli;
 mod hardening;
 mod helpers;

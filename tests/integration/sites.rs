@@ -110,6 +110,29 @@ async fn a_site_cannot_write_over_another_sites_rows() {
     assert_eq!(second.sync().await.failed, 0);
 }
 
+/// Only the db_a that writes a single-site central may move it under a SITE_ID.
+#[tokio::test]
+async fn migrate_site_is_refused_to_another_database() {
+    let central = central_name();
+    let owner = TestDb::new(&[("DB_CENTRAL_DB", &central)]).await;
+    owner.insert_users(3).await;
+    assert_eq!(owner.sync().await.failed, 0);
+    let other = TestDb::new(&[("DB_CENTRAL_DB", &central)]).await;
+    let mut env = other.env.clone();
+    env.insert("SITE_ID".into(), "x".into());
+    let out = crate::helpers::run_cli(&env, &["migrate-site"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("written by another db_a"),
+        "{}",
+        stderr(&out)
+    );
+    let moved = "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND COLUMN_NAME = 'site_id' AND TABLE_NAME = 'users'";
+    assert_eq!(owner.count(&owner.central, moved).await, 0);
+    assert_eq!(owner.sync().await.failed, 0);
+    owner.assert_converged().await;
+}
+
 /// A single-site deployment gets a SITE_ID: `migrate-site` moves its rows, `init` takes up
 /// the new layout, and it keeps syncing beside another site.
 #[tokio::test]

@@ -149,15 +149,15 @@ fn column_mismatch(spec: &TableSpec, columns: &[CentralColumn]) -> Option<String
                 // `init` compares types, not character sets: this one is for a person.
                 return Some(format!(
                     "column `{}` of `{}` is {} {} in db_b but {} {} in db_a: db_b could not \
-                     hold every value; change db_b's column back by hand (ALTER TABLE … \
-                     MODIFY to db_a's definition: {})",
+                     hold every value; run `dbsync init`, or change db_b's column by hand \
+                     (ALTER TABLE … MODIFY to db_a's definition: {})",
                     column.name,
                     spec.name,
                     central.column_type,
                     central.collation.as_deref().unwrap_or_default(),
                     column.column_type,
                     column.collation.as_deref().unwrap_or_default(),
-                    column.definition,
+                    column.explicit_definition(),
                 ));
             }
             Some(_) => return None,
@@ -180,7 +180,19 @@ fn holds_text_of(central: &CentralColumn, column: &ColumnSpec) -> bool {
         return true;
     };
     let (theirs, ours) = (charset(theirs), charset(ours));
-    if theirs != ours && theirs != "utf8mb4" {
+    // Each holds every character of the ones before it.
+    const NESTED: [&str; 5] = ["ascii", "latin1", "utf8mb3", "utf8", "utf8mb4"];
+    let rank = |cs: &str| {
+        NESTED
+            .iter()
+            .position(|n| *n == cs)
+            .map(|i| if cs == "utf8" { 2 } else { i })
+    };
+    let contained = match (rank(&ours), rank(&theirs)) {
+        (Some(ours), Some(theirs)) => ours <= theirs,
+        _ => theirs == ours || theirs == "utf8mb4",
+    };
+    if !contained {
         return false;
     }
     let bytes_per_char = match theirs.as_str() {
@@ -321,7 +333,7 @@ pub fn create_table_sql(spec: &TableSpec, synced: &[String], site: bool) -> Stri
         lines.push(format!(
             "{} {}",
             quote_ident(&column.name),
-            column.definition
+            column.explicit_definition()
         ));
     }
     lines.push(format!(
@@ -397,11 +409,16 @@ fn column_changes(
     let table = quote_ident(&live.name);
     let mut changes = Vec::new();
     for column in &live.columns {
-        let definition = format!("{} {}", quote_ident(&column.name), column.definition);
+        let definition = format!(
+            "{} {}",
+            quote_ident(&column.name),
+            column.explicit_definition()
+        );
         match columns.iter().find(|c| c.name == column.name) {
             None => changes.push(format!("ALTER TABLE {table} ADD COLUMN {definition}")),
             Some(central) if types::same_type(&central.column_type, &column.column_type) => {
-                if !central.nullable && column.nullable {
+                // Made nullable, or moved to another character set, on db_a.
+                if !central.nullable && column.nullable || !holds_text_of(central, column) {
                     changes.push(format!("ALTER TABLE {table} MODIFY COLUMN {definition}"));
                 }
             }

@@ -69,12 +69,18 @@ pub async fn central_behind(
 
 /// The message an operator sees when db_b went back.
 pub fn central_advice(reason: &str) -> String {
-    format!("{reason}; nothing was applied — run `dbsync resync` to copy db_a's rows to db_b again")
+    format!(
+        "{reason}; nothing was applied — run `dbsync resync` to copy db_a's rows to db_b again \
+         (but if another database writes this site too — a copy of this one — give it its own \
+         SITE_ID and a new identity first: UPDATE sync_identity SET token = REPLACE(UUID(), '-', ''))"
+    )
 }
 
 /// The message an operator sees with a `rewound` outcome.
 pub fn advice(reason: &str) -> String {
     format!(
-        "{reason}; nothing was applied — run `dbsync rebase` to re-anchor the queue and copy db_a's rows to db_b"
+        "{reason}; nothing was applied — run `dbsync rebase` to re-anchor the queue and copy db_a's rows to db_b \
+         (but if this database is a copy of another site's, give it its own SITE_ID and a new identity first: \
+         UPDATE sync_identity SET token = REPLACE(UUID(), '-', ''))"
     )
 }
