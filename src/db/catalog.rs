@@ -307,6 +307,9 @@ fn classify(row: &ColumnRow) -> Option<ValueClass> {
         "timestamp" => ValueClass::Timestamp {
             fraction_digits: fraction,
         },
+        // An ENUM or SET of CHARACTER SET binary holds bytes: in a JSON image it would turn
+        // the whole image binary (and the writer's INSERT would fail).
+        "enum" | "set" if row.collation.as_deref() == Some("binary") => return None,
         "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "enum" | "set" => {
             ValueClass::Text
         }

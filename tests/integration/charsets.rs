@@ -81,3 +81,102 @@ async fn a_larger_character_set_in_db_b_is_accepted() {
     let report = db.sync().await;
     assert_eq!((report.applied, report.failed), (1, 0), "{report}");
 }
+
+/// A TEXT column whose db_a character set takes fewer bytes a character than db_b's (utf16
+/// or latin1 beside utf8mb4) holds more characters than db_b's TEXT could: runs refuse
+/// until `init` gives db_b's column db_a's set; no value is cut.
+#[tokio::test]
+async fn a_text_column_moved_to_a_narrower_encoding_is_followed_by_init() {
+    let mut db = synced_with(
+        "CREATE TABLE notes (id INT PRIMARY KEY, body TEXT CHARACTER SET utf8mb4)",
+        "notes",
+    )
+    .await;
+    db.exec("ALTER TABLE notes CONVERT TO CHARACTER SET utf16")
+        .await;
+    db.exec("INSERT INTO notes VALUES (1, REPEAT('中', 30000))")
+        .await;
+    let out = db.cli(&["sync"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stdout(&out));
+    db.set("SYNC_TABLES", "users,orders,notes");
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    clean_sync(&db).await;
+    let whole = "SELECT COUNT(*) FROM notes WHERE CHAR_LENGTH(body) = 30000";
+    assert_eq!(db.count(&db.central, whole).await, 1);
+}
+
+/// A key's collation changed on db_a (case-insensitive to binary): two rows that differ
+/// only by case become two records; runs wait for `init`, which gives db_b the same
+/// collation, so neither overwrites the other.
+#[tokio::test]
+async fn a_key_collation_change_is_a_schema_change() {
+    let mut db = synced_with(
+        "CREATE TABLE codes (code VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, \
+         email VARCHAR(40) COLLATE utf8mb4_general_ci UNIQUE, v INT)",
+        "codes",
+    )
+    .await;
+    db.exec("INSERT INTO codes VALUES ('abc', 'x@y', 1)").await;
+    clean_sync(&db).await;
+    db.exec(
+        "ALTER TABLE codes MODIFY code VARCHAR(20) COLLATE utf8mb4_bin NOT NULL, \
+         MODIFY email VARCHAR(40) COLLATE utf8mb4_bin",
+    )
+    .await;
+    let out = db.cli(&["sync"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stdout(&out));
+    assert!(stdout(&out).contains("collation"), "{}", stdout(&out));
+    db.set("SYNC_TABLES", "users,orders,codes");
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    db.exec("INSERT INTO codes VALUES ('ABC', 'X@Y', 2)").await;
+    clean_sync(&db).await;
+    assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM codes").await, 2);
+}
+
+/// An ENUM or SET of CHARACTER SET binary is refused by `init` (its bytes would make the
+/// whole row image binary and the shop's writes fail).
+#[tokio::test]
+async fn a_binary_enum_is_refused_by_init() {
+    let db = TestDb::new(&[]).await;
+    db.exec("CREATE TABLE flags (id INT PRIMARY KEY, x SET('a','b') CHARACTER SET binary)")
+        .await;
+    let mut env = db.env.clone();
+    env.insert("SYNC_TABLES".into(), "users,orders,flags".into());
+    let out = crate::helpers::run_cli(&env, &["init"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        crate::helpers::stderr(&out).contains("cannot copy exactly"),
+        "{}",
+        crate::helpers::stderr(&out)
+    );
+    db.exec("INSERT INTO flags VALUES (1, 'a')").await;
+}
+
+/// A generated column computed another way on db_a: runs wait for `init`, which changes
+/// db_b's expression too.
+#[tokio::test]
+async fn a_changed_generated_expression_is_followed_by_init() {
+    let mut db = synced_with(
+        "CREATE TABLE parts (id INT PRIMARY KEY, a VARCHAR(20), b VARCHAR(20), \
+         g VARCHAR(45) AS (CONCAT(a, '-', b)) STORED)",
+        "parts",
+    )
+    .await;
+    db.exec("INSERT INTO parts (id, a, b) VALUES (1, 'x', 'y')")
+        .await;
+    clean_sync(&db).await;
+    db.exec("ALTER TABLE parts MODIFY g VARCHAR(45) AS (CONCAT(a, '+', b)) STORED")
+        .await;
+    let out = db.cli(&["sync"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stdout(&out));
+    db.set("SYNC_TABLES", "users,orders,parts");
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    db.exec("INSERT INTO parts (id, a, b) VALUES (2, 'p', 'q')")
+        .await;
+    clean_sync(&db).await;
+    let computed = "SELECT COUNT(*) FROM parts WHERE g IN ('x+y', 'p+q')";
+    assert_eq!(db.count(&db.central, computed).await, 2);
+}

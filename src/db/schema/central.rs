@@ -145,7 +145,7 @@ fn column_mismatch(spec: &TableSpec, columns: &[CentralColumn]) -> Option<String
             Some(central) if column.nullable && !central.nullable => {
                 "is NOT NULL in db_b but nullable in db_a".to_string()
             }
-            Some(central) if !holds_text_of(central, column) => {
+            Some(central) if !holds_text_of(central, column, in_unique_key(spec, &column.name)) => {
                 // `init` compares types, not character sets: this one is for a person.
                 return Some(format!(
                     "column `{}` of `{}` is {} {} in db_b but {} {} in db_a: db_b could not \
@@ -170,16 +170,21 @@ fn column_mismatch(spec: &TableSpec, columns: &[CentralColumn]) -> Option<String
     })
 }
 
-/// Whether db_b's text column takes every value of db_a's: the same character set (or
-/// utf8mb4, which holds any), and — for a TEXT type standing in for a CHAR/VARCHAR — bytes
-/// enough for the longest value.
-fn holds_text_of(central: &CentralColumn, column: &ColumnSpec) -> bool {
+/// Whether db_b's text column takes every value of db_a's: the same collation for a column
+/// of a key or unique index (it decides which values are equal), a character set holding
+/// db_a's (ascii < latin1 < utf8mb3 < utf8mb4, or the same), and — for a TEXT type in db_b —
+/// bytes enough for the longest value once re-encoded.
+fn holds_text_of(central: &CentralColumn, column: &ColumnSpec, unique: bool) -> bool {
     let charset = |collation: &str| collation.split('_').next().unwrap_or_default().to_string();
-    let (Some(theirs), Some(ours)) = (central.collation.as_deref(), column.collation.as_deref())
+    let (Some(their_collation), Some(our_collation)) =
+        (central.collation.as_deref(), column.collation.as_deref())
     else {
         return true;
     };
-    let (theirs, ours) = (charset(theirs), charset(ours));
+    if unique && their_collation != our_collation {
+        return false;
+    }
+    let (theirs, ours) = (charset(their_collation), charset(our_collation));
     // Each holds every character of the ones before it.
     const NESTED: [&str; 5] = ["ascii", "latin1", "utf8mb3", "utf8", "utf8mb4"];
     let rank = |cs: &str| {
@@ -195,20 +200,47 @@ fn holds_text_of(central: &CentralColumn, column: &ColumnSpec) -> bool {
     if !contained {
         return false;
     }
-    let bytes_per_char = match theirs.as_str() {
-        "utf8mb4" | "utf16" | "utf16le" | "utf32" => 4,
-        "utf8mb3" | "utf8" => 3,
-        "ucs2" => 2,
-        _ => 1,
+    let text_limit = |t: &str| match t {
+        "tinytext" => Some(255usize),
+        "text" => Some(65_535),
+        "mediumtext" => Some(16_777_215),
+        _ => None,
     };
-    let limit = match central.column_type.to_ascii_lowercase().as_str() {
-        "tinytext" => 255,
-        "text" => 65_535,
-        "mediumtext" => 16_777_215,
-        _ => return true,
+    let their_type = central.column_type.to_ascii_lowercase();
+    let our_type = column.column_type.to_ascii_lowercase();
+    let Some(limit) = text_limit(&their_type) else {
+        return true;
     };
-    crate::domain::fits::declared_width(&column.column_type)
-        .is_none_or(|chars| chars * bytes_per_char <= limit)
+    // Bytes a character takes at most and at least in a character set.
+    let bytes = |cs: &str| -> (usize, usize) {
+        match cs {
+            "utf8mb4" | "utf16" | "utf16le" => (4, if cs == "utf8mb4" { 1 } else { 2 }),
+            "utf8mb3" | "utf8" => (3, 1),
+            "ucs2" => (2, 2),
+            "utf32" => (4, 4),
+            _ => (1, 1),
+        }
+    };
+    if theirs == ours && text_limit(&our_type).is_some() {
+        // Same encoding, TEXT to TEXT: the byte limits compare directly.
+        return text_limit(&our_type).is_some_and(|ours| ours <= limit);
+    }
+    // The most characters db_a's column holds, each as long as it can be in db_b's set.
+    let chars = crate::domain::fits::declared_width(&our_type).or_else(|| {
+        let our_limit = text_limit(&our_type)?;
+        Some(our_limit / bytes(&ours).1)
+    });
+    chars.is_some_and(|chars| chars * bytes(&theirs).0 <= limit)
+}
+
+/// A column of the primary key or of a unique index.
+fn in_unique_key(spec: &TableSpec, column: &str) -> bool {
+    spec.is_key_column(column)
+        || spec
+            .indexes
+            .iter()
+            .filter(|i| i.unique)
+            .any(|i| i.columns.iter().any(|(name, _)| name == column))
 }
 
 fn with_site(site: bool, columns: impl Iterator<Item = String>) -> String {
@@ -417,8 +449,16 @@ fn column_changes(
         match columns.iter().find(|c| c.name == column.name) {
             None => changes.push(format!("ALTER TABLE {table} ADD COLUMN {definition}")),
             Some(central) if types::same_type(&central.column_type, &column.column_type) => {
-                // Made nullable, or moved to another character set, on db_a.
-                if !central.nullable && column.nullable || !holds_text_of(central, column) {
+                // Made nullable, moved to another character set or collation, or (for a
+                // generated column) computed another way, on db_a.
+                let recomputed = column.generated
+                    && captured
+                        .and_then(|c| c.column(&column.name))
+                        .is_some_and(|old| old.definition != column.definition);
+                if !central.nullable && column.nullable
+                    || !holds_text_of(central, column, in_unique_key(live, &column.name))
+                    || recomputed
+                {
                     changes.push(format!("ALTER TABLE {table} MODIFY COLUMN {definition}"));
                 }
             }

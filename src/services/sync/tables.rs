@@ -63,10 +63,20 @@ pub fn differences(captured: &TableSpec, live: &TableSpec) -> Vec<String> {
             )),
             Some(old)
                 if old.generated != column.generated
-                    || old.on_update_now != column.on_update_now =>
+                    || old.on_update_now != column.on_update_now
+                    || old.generated && old.definition != column.definition =>
             {
                 found.push(format!("column `{}` changed its definition", column.name))
             }
+            // A collation decides which keys are equal (and how identities are made).
+            // Captures made before collations were recorded have none: not a change.
+            Some(old) if old.collation.is_some() && old.collation != column.collation => found
+                .push(format!(
+                    "column `{}` changed its collation from {} to {}",
+                    column.name,
+                    old.collation.as_deref().unwrap_or_default(),
+                    column.collation.as_deref().unwrap_or_default()
+                )),
             Some(_) => {}
         }
     }
