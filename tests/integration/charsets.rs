@@ -180,3 +180,22 @@ async fn a_changed_generated_expression_is_followed_by_init() {
     let computed = "SELECT COUNT(*) FROM parts WHERE g IN ('x+y', 'p+q')";
     assert_eq!(db.count(&db.central, computed).await, 2);
 }
+
+/// db_a drops a generated column and changes the set of the column it was computed from,
+/// in one statement (MariaDB requires it): init drops it in db_b before the change.
+#[tokio::test]
+async fn a_dropped_generated_column_goes_before_its_source_changes() {
+    let mut db = synced_with(
+        "CREATE TABLE pairs (id INT PRIMARY KEY, a VARCHAR(20) CHARACTER SET latin1, \
+         h VARCHAR(20) CHARACTER SET latin1 AS (a COLLATE latin1_bin) VIRTUAL, KEY (h))",
+        "pairs",
+    )
+    .await;
+    db.exec("ALTER TABLE pairs DROP COLUMN h, MODIFY a VARCHAR(20) CHARACTER SET utf8mb4")
+        .await;
+    db.set("SYNC_TABLES", "users,orders,pairs");
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}", crate::helpers::stderr(&out));
+    db.exec("INSERT INTO pairs (id, a) VALUES (1, '😀')").await;
+    clean_sync(&db).await;
+}

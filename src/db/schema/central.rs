@@ -484,10 +484,15 @@ fn column_changes(
         }
         let dropped_from_a = captured.is_some_and(|c| c.column(&central.name).is_some());
         if dropped_from_a {
-            changes.push(format!(
-                "ALTER TABLE {table} DROP COLUMN {}",
-                quote_ident(&central.name)
-            ));
+            // Drops first: a column db_a dropped may depend on one another change alters
+            // (a generated column over it), as MariaDB made db_a do both in one statement.
+            changes.insert(
+                0,
+                format!(
+                    "ALTER TABLE {table} DROP COLUMN {}",
+                    quote_ident(&central.name)
+                ),
+            );
         } else if !central.nullable && !central.has_default {
             return Err(refusal(
                 live,
