@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS orders (
 -- One row per captured change, written by the triggers in the writer's transaction.
 -- payload is the row image (NEW for INSERT/UPDATE, OLD for DELETE) as JSON text; it is
 -- LONGTEXT, not JSON, so no CHECK can make marking a bad row fail: the engine validates it.
--- record_id holds a one-column integer key; record_key the JSON array of any other key.
+-- record_id holds a one-column integer key (not BIGINT UNSIGNED: it outgrows a BIGINT);
+-- record_key the JSON array of any other key.
 -- Queue times are TIMESTAMPs (stored in UTC): writers' sessions may use other time zones.
 CREATE TABLE IF NOT EXISTS sync_queue (
   id              BIGINT       NOT NULL AUTO_INCREMENT,

@@ -41,11 +41,16 @@ pub fn fits(column_type: &str, collation: Option<&str>, text: &str) -> Result<()
         },
         "tinytext" | "text" | "mediumtext" => {
             let most = text_limit(name);
-            let utf8 = collation.is_none_or(|c| c.starts_with("utf8"));
-            let bytes = if utf8 {
-                text.len()
-            } else {
-                text.chars().count()
+            let charset = collation
+                .and_then(|c| c.split('_').next())
+                .unwrap_or("utf8mb4");
+            // The fewest bytes each character takes in the column's set: a value longer
+            // than the limit even so is certainly too long.
+            let bytes = match charset {
+                "utf8mb4" | "utf8mb3" | "utf8" => text.len(),
+                "ucs2" | "utf16" | "utf16le" => text.chars().count() * 2,
+                "utf32" => text.chars().count() * 4,
+                _ => text.chars().count(),
             };
             if bytes > most {
                 Err(format!("at most {most} bytes"))

@@ -98,6 +98,8 @@ impl ColumnSpec {
         let width = crate::domain::fits::declared_width(&self.column_type);
         match self.class {
             _ if self.compares_loosely() => Some(66),
+            // UUID, INET4/6, YEAR, ZEROFILL integers: short text of a fixed shape.
+            ValueClass::CastText if self.collation.is_none() => Some(72),
             // Up to six bytes a character in JSON (`\u0001`), two more for the quotes.
             ValueClass::Text | ValueClass::CastText => width.map(|n| n * 6 + 2),
             ValueClass::Binary => width.map(|n| n * 2 + 2),

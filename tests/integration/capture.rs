@@ -251,3 +251,35 @@ async fn update_ignore_skips_for_other_tables_keys_and_generated_keys() {
     assert_eq!(db.sync().await.failed, 0);
     db.assert_converged().await;
 }
+
+/// A unique index added on db_a is a schema change: runs wait for `init`, whose new
+/// triggers check updates of that column too.
+#[tokio::test]
+async fn an_index_added_on_db_a_waits_for_init() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(2).await;
+    assert_eq!(db.sync().await.failed, 0);
+    db.exec("ALTER TABLE users ADD UNIQUE KEY uniq_name (name)")
+        .await;
+    let out = db.cli(&["sync"]);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        crate::helpers::stdout(&out)
+    );
+    assert!(db.cli(&["init"]).status.success());
+    db.exec("UPDATE sync_queue SET sync_status = 'SYNCED'")
+        .await;
+    db.exec("UPDATE IGNORE users SET name = 'user 2' WHERE id = 1")
+        .await;
+    let queued = "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'";
+    assert_eq!(
+        db.count(&db.local, queued).await,
+        0,
+        "{:?}",
+        db.queue().await
+    );
+    assert_eq!(db.sync().await.failed, 0);
+    db.assert_converged().await;
+}

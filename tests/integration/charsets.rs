@@ -199,3 +199,25 @@ async fn a_dropped_generated_column_goes_before_its_source_changes() {
     db.exec("INSERT INTO pairs (id, a) VALUES (1, '😀')").await;
     clean_sync(&db).await;
 }
+
+/// A UUID key, and a utf8mb3 TEXT column whose db_b copy is utf8mb4 TEXT (the same bytes
+/// for every character utf8mb3 has): both sync, nothing refused.
+#[tokio::test]
+async fn uuid_keys_and_a_utf8mb4_copy_of_utf8mb3_text_sync() {
+    let mut db = TestDb::new(&[]).await;
+    db.exec(
+        "CREATE TABLE tickets (id UUID PRIMARY KEY, body TEXT CHARACTER SET utf8mb3) \
+         DEFAULT CHARSET=utf8mb3",
+    )
+    .await;
+    db.exec_central("CREATE TABLE tickets (id UUID PRIMARY KEY, body TEXT CHARACTER SET utf8mb4)")
+        .await;
+    db.set("SYNC_TABLES", "users,orders,tickets");
+    dbsync::services::setup::init(&db.config, false)
+        .await
+        .expect("init takes a UUID key and the larger set");
+    db.exec("INSERT INTO tickets VALUES (UUID(), 'crème'), (UUID(), REPEAT('é', 30000))")
+        .await;
+    let report = db.sync().await;
+    assert_eq!((report.applied, report.failed), (2, 0), "{report}");
+}

@@ -440,3 +440,35 @@ async fn a_db_b_column_with_a_smaller_character_set_is_refused() {
         assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM users").await, 0);
     }
 }
+
+/// A watermark written before fingerprints included the capture time still matches its
+/// change: the first run after an upgrade is not taken for a rewound queue.
+#[tokio::test]
+async fn a_watermark_of_an_earlier_version_still_matches() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(3).await;
+    assert_eq!(db.sync().await.failed, 0);
+    let newest = db.count(&db.local, "SELECT MAX(id) FROM sync_queue").await;
+    let earlier = db
+        .count(
+            &db.local,
+            &format!(
+                "SELECT CAST(CRC32(CONCAT(table_name, CHAR(31), COALESCE(record_id, ''), CHAR(31), \
+                 COALESCE(record_key, ''), CHAR(31), operation, CHAR(31), COALESCE(payload, ''))) AS SIGNED) \
+                 FROM sync_queue WHERE id = {newest}"
+            ),
+        )
+        .await;
+    db.exec_central(&format!(
+        "UPDATE sync_watermark SET applied_fingerprint = {earlier}"
+    ))
+    .await;
+    db.exec("UPDATE users SET name = 'after the upgrade' WHERE id = 1")
+        .await;
+    let report = db.sync().await;
+    assert_eq!(
+        (report.outcome, report.applied),
+        (Outcome::Synced, 1),
+        "{report}"
+    );
+}

@@ -221,9 +221,18 @@ fn holds_text_of(central: &CentralColumn, column: &ColumnSpec, unique: bool) -> 
             _ => (1, 1),
         }
     };
-    if theirs == ours && text_limit(&our_type).is_some() {
-        // Same encoding, TEXT to TEXT: the byte limits compare directly.
-        return text_limit(&our_type).is_some_and(|ours| ours <= limit);
+    // TEXT to TEXT where every byte string of db_a's set is as long in db_b's (the same set,
+    // ascii into an ASCII-compatible one, utf8mb3 into utf8mb4) or at most three times as
+    // long (latin1 into UTF-8): the byte limits compare directly.
+    let growth = match (ours.as_str(), theirs.as_str()) {
+        (a, b) if a == b => Some(1),
+        ("ascii", "latin1" | "utf8mb3" | "utf8" | "utf8mb4") => Some(1),
+        ("utf8mb3" | "utf8", "utf8mb4") => Some(1),
+        ("latin1", "utf8mb3" | "utf8" | "utf8mb4") => Some(3),
+        _ => None,
+    };
+    if let (Some(growth), Some(our_limit)) = (growth, text_limit(&our_type)) {
+        return our_limit * growth <= limit;
     }
     // The most characters db_a's column holds, each as long as it can be in db_b's set.
     let chars = crate::domain::fits::declared_width(&our_type).or_else(|| {

@@ -51,24 +51,36 @@ pub async fn apply_local_schema(pool: &MySqlPool) -> Result<(), sqlx::Error> {
     sqlx::raw_sql(LOCAL_SCHEMA).execute(pool).await?;
     // A load table made by an earlier version: without a token its copies cannot be
     // checked against db_b (they are left alone).
-    sqlx::raw_sql(
-        "ALTER TABLE sync_load ADD COLUMN IF NOT EXISTS token VARCHAR(32) NULL, \
-           ADD COLUMN IF NOT EXISTS chunks BIGINT NOT NULL DEFAULT 0",
-    )
-    .execute(pool)
-    .await?;
+    if !column_names(pool, "sync_load")
+        .await?
+        .iter()
+        .any(|(c, _)| c == "token")
+    {
+        sqlx::raw_sql(
+            "ALTER TABLE sync_load ADD COLUMN token VARCHAR(32) NULL, \
+               ADD COLUMN chunks BIGINT NOT NULL DEFAULT 0",
+        )
+        .execute(pool)
+        .await?;
+    }
     Ok(())
 }
 
 /// db_b's bookkeeping tables, after upgrading older ones.
 pub async fn apply_central_schema(pool: &MySqlPool) -> Result<(), sqlx::Error> {
     upgrade_central(pool).await?;
-    sqlx::raw_sql(
-        "ALTER TABLE sync_watermark ADD COLUMN IF NOT EXISTS \
-           owner VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL",
-    )
-    .execute(pool)
-    .await?;
+    if !column_names(pool, "sync_watermark")
+        .await?
+        .iter()
+        .any(|(c, _)| c == "owner")
+    {
+        sqlx::raw_sql(
+            "ALTER TABLE sync_watermark ADD COLUMN owner VARCHAR(32) CHARACTER SET ascii \
+               COLLATE ascii_bin NULL",
+        )
+        .execute(pool)
+        .await?;
+    }
     Ok(())
 }
 

@@ -55,6 +55,16 @@ impl Change {
 /// the same row always gives the same number, a different change — even one with the same
 /// content captured later under a reused id — practically never does.
 pub fn fingerprint(raw: &QueuedChange) -> i64 {
+    fingerprint_of(raw, true)
+}
+
+/// The fingerprint as earlier versions recorded it (without the capture time): a
+/// watermark written by them still matches its change.
+pub fn earlier_fingerprint(raw: &QueuedChange) -> i64 {
+    fingerprint_of(raw, false)
+}
+
+fn fingerprint_of(raw: &QueuedChange, with_capture_time: bool) -> i64 {
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(raw.table_name.as_bytes());
     hasher.update(&[0x1f]);
@@ -67,8 +77,10 @@ pub fn fingerprint(raw: &QueuedChange) -> i64 {
     hasher.update(raw.operation.as_bytes());
     hasher.update(&[0x1f]);
     hasher.update(raw.payload.as_deref().unwrap_or_default().as_bytes());
-    hasher.update(&[0x1f]);
-    hasher.update(raw.created_at.as_bytes());
+    if with_capture_time {
+        hasher.update(&[0x1f]);
+        hasher.update(raw.created_at.as_bytes());
+    }
     i64::from(hasher.finalize())
 }
 

@@ -51,7 +51,8 @@ pub enum SchemaProblem {
 }
 
 /// What changed between a captured definition and the live one, in words; empty when the
-/// capture is still right (only columns and key matter to the triggers).
+/// capture is still right. Columns and key shape the images; indexes and foreign keys
+/// decide which updates the trigger checks against the stored row (`UPDATE IGNORE`).
 pub fn differences(captured: &TableSpec, live: &TableSpec) -> Vec<String> {
     let mut found = Vec::new();
     for column in &live.columns {
@@ -91,6 +92,23 @@ pub fn differences(captured: &TableSpec, live: &TableSpec) -> Vec<String> {
             captured.key.join(", "),
             live.key.join(", ")
         ));
+    }
+    let indexes = |spec: &TableSpec| {
+        let mut all: Vec<String> = spec
+            .indexes
+            .iter()
+            .map(|i| format!("{}{:?}{}", i.name, i.columns, i.unique))
+            .chain(
+                spec.foreign_keys
+                    .iter()
+                    .map(|f| format!("{}{:?}", f.name, f.columns)),
+            )
+            .collect();
+        all.sort();
+        all
+    };
+    if indexes(captured) != indexes(live) {
+        found.push("its indexes or foreign keys changed".to_string());
     }
     found
 }
