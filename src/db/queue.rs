@@ -355,16 +355,3 @@ pub async fn purge_synced(
         }
     }
 }
-
-/// Every PENDING change marked SYNCED with a note: `rebase` does this once a full copy of
-/// db_a's rows supersedes them.
-pub async fn supersede_pending(pool: &MySqlPool, note: &str) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "UPDATE sync_queue SET sync_status = 'SYNCED', next_attempt_at = NULL, last_error = ? \
-         WHERE sync_status = 'PENDING'",
-    )
-    .bind(note)
-    .execute(pool)
-    .await?
-    .rows_affected())
-}

@@ -159,8 +159,8 @@ fn note_differences(
     }
 }
 
-/// A key as the queue's `record_id`/`record_key` spell it: the number of a one-integer key,
-/// else a JSON array of the values.
+/// A key as a person reads it: the number of a one-integer key, else a JSON array of the
+/// values (the queue's `record_key` may hold a hash for a case-insensitive text key).
 fn shown_key(spec: &TableSpec, row: &KeyedRow) -> String {
     let values: Vec<serde_json::Value> = spec
         .key_columns()

@@ -181,7 +181,10 @@ fn holds_text_of(central: &CentralColumn, column: &ColumnSpec, unique: bool) -> 
     else {
         return true;
     };
-    if unique && their_collation != our_collation {
+    // `utf8_…` and `utf8mb3_…` name the same collation on different server versions.
+    let same_collation =
+        their_collation.replace("utf8mb3_", "utf8_") == our_collation.replace("utf8mb3_", "utf8_");
+    if unique && !same_collation {
         return false;
     }
     let (theirs, ours) = (charset(their_collation), charset(our_collation));
