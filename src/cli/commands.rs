@@ -119,7 +119,7 @@ async fn verify_command(config: &Config, json: bool) -> Result<u8, CliError> {
         })?;
     let specs: Vec<&TableSpec> = tables.iter().map(|spec| spec.as_ref()).collect();
     let site = config.sync.site_id.is_some();
-    let mismatch = schema::central::central_mismatch(&mut conn, &specs, site)
+    let mismatch = schema::drift::central_mismatch(&mut conn, &specs, site)
         .await
         .map_err(|source| CliError::Database {
             context: "reading db_b's tables failed",

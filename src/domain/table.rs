@@ -188,6 +188,17 @@ impl TableSpec {
         Some(total)
     }
 
+    /// A column of the primary key or of a unique index: its collation decides which
+    /// records are equal.
+    pub fn in_unique_key(&self, column: &str) -> bool {
+        self.is_key_column(column)
+            || self
+                .indexes
+                .iter()
+                .filter(|i| i.unique)
+                .any(|i| i.columns.iter().any(|(name, _)| name == column))
+    }
+
     pub fn has_unique_secondary_key(&self) -> bool {
         self.indexes.iter().any(|i| i.unique)
     }

@@ -7,7 +7,7 @@ use sqlx::mysql::MySqlConnection;
 
 use super::types;
 use crate::db::quote_ident;
-use crate::domain::table::{ColumnSpec, IndexSpec, TableSpec};
+use crate::domain::table::{IndexSpec, TableSpec};
 
 /// The column that tells sites apart in db_b, first in every key when `SITE_ID` is set.
 pub const SITE_COLUMN: &str = "site_id";
@@ -75,184 +75,6 @@ pub async fn central_index_names(
     .bind(table)
     .fetch_all(conn)
     .await
-}
-
-/// `Some(reason)` when db_b's copies cannot take db_a's rows as they are, checked before
-/// each run:
-/// - they disagree with this site's `SITE_ID` about the site column: writing without it
-///   into a many-site central would mix this site's rows with (and a load would remove)
-///   other sites' rows; writing with it into a one-site central fails on every row;
-/// - a column is missing, narrower than db_a's, of another type, or NOT NULL where db_a's
-///   is nullable (changed in db_b by hand): db_b's permissive session would cut or coerce
-///   values instead of refusing them.
-pub async fn central_mismatch(
-    conn: &mut MySqlConnection,
-    specs: &[&TableSpec],
-    site: bool,
-) -> Result<Option<String>, sqlx::Error> {
-    let mut with_site = Vec::new();
-    let mut existing = Vec::new();
-    for spec in specs {
-        let table = spec.name.as_str();
-        let columns = central_columns(conn, table).await?;
-        if columns.is_empty() {
-            continue;
-        }
-        existing.push(table);
-        if columns.iter().any(|c| c.name == SITE_COLUMN) {
-            with_site.push(table);
-        }
-        if let Some(reason) = column_mismatch(spec, &columns) {
-            return Ok(Some(reason));
-        }
-    }
-    let lacking: Vec<&str> = existing
-        .iter()
-        .filter(|t| !with_site.contains(t))
-        .copied()
-        .collect();
-    Ok(if site && !lacking.is_empty() {
-        Some(format!(
-            "SITE_ID is set but db_b's {} has no {SITE_COLUMN} column (a one-site central): \
-             run `dbsync migrate-site` on the site whose rows it holds to make it a many-site central",
-            lacking.join(", ")
-        ))
-    } else if !site && !with_site.is_empty() {
-        Some(format!(
-            "db_b's {} has a {SITE_COLUMN} column (a many-site central) but SITE_ID is not \
-             set: set SITE_ID to this site's id",
-            with_site.join(", ")
-        ))
-    } else {
-        None
-    })
-}
-
-/// The first image column db_b's copy of `spec` cannot hold every value of.
-fn column_mismatch(spec: &TableSpec, columns: &[CentralColumn]) -> Option<String> {
-    spec.image_columns().find_map(|column| {
-        let problem = match columns.iter().find(|c| c.name == column.name) {
-            None => "is missing in db_b".to_string(),
-            Some(central)
-                if !(types::same_type(&central.column_type, &column.column_type)
-                    || types::is_widening(&column.column_type, &central.column_type)) =>
-            {
-                format!(
-                    "is {} in db_b but {} in db_a: db_b could not hold every value",
-                    central.column_type, column.column_type
-                )
-            }
-            Some(central) if column.nullable && !central.nullable => {
-                "is NOT NULL in db_b but nullable in db_a".to_string()
-            }
-            Some(central) if !holds_text_of(central, column, in_unique_key(spec, &column.name)) => {
-                // `init` compares types, not character sets: this one is for a person.
-                return Some(format!(
-                    "column `{}` of `{}` is {} {} in db_b but {} {} in db_a: db_b could not \
-                     hold every value; run `dbsync init`, or change db_b's column by hand \
-                     (ALTER TABLE … MODIFY to db_a's definition: {})",
-                    column.name,
-                    spec.name,
-                    central.column_type,
-                    central.collation.as_deref().unwrap_or_default(),
-                    column.column_type,
-                    column.collation.as_deref().unwrap_or_default(),
-                    column.explicit_definition(),
-                ));
-            }
-            Some(_) => return None,
-        };
-        Some(format!(
-            "column `{}` of `{}` {problem}: run `dbsync init` to bring db_b's table in line \
-             (or change it back by hand)",
-            column.name, spec.name
-        ))
-    })
-}
-
-/// Whether db_b's text column takes every value of db_a's: the same collation for a column
-/// of a key or unique index (it decides which values are equal), a character set holding
-/// db_a's (ascii < latin1 < utf8mb3 < utf8mb4, or the same), and — for a TEXT type in db_b —
-/// bytes enough for the longest value once re-encoded.
-fn holds_text_of(central: &CentralColumn, column: &ColumnSpec, unique: bool) -> bool {
-    let charset = |collation: &str| collation.split('_').next().unwrap_or_default().to_string();
-    let (Some(their_collation), Some(our_collation)) =
-        (central.collation.as_deref(), column.collation.as_deref())
-    else {
-        return true;
-    };
-    // `utf8_…` and `utf8mb3_…` name the same collation on different server versions.
-    let same_collation =
-        their_collation.replace("utf8mb3_", "utf8_") == our_collation.replace("utf8mb3_", "utf8_");
-    if unique && !same_collation {
-        return false;
-    }
-    let (theirs, ours) = (charset(their_collation), charset(our_collation));
-    // Each holds every character of the ones before it.
-    const NESTED: [&str; 5] = ["ascii", "latin1", "utf8mb3", "utf8", "utf8mb4"];
-    let rank = |cs: &str| {
-        NESTED
-            .iter()
-            .position(|n| *n == cs)
-            .map(|i| if cs == "utf8" { 2 } else { i })
-    };
-    let contained = match (rank(&ours), rank(&theirs)) {
-        (Some(ours), Some(theirs)) => ours <= theirs,
-        _ => theirs == ours || theirs == "utf8mb4",
-    };
-    if !contained {
-        return false;
-    }
-    let text_limit = |t: &str| match t {
-        "tinytext" => Some(255usize),
-        "text" => Some(65_535),
-        "mediumtext" => Some(16_777_215),
-        _ => None,
-    };
-    let their_type = central.column_type.to_ascii_lowercase();
-    let our_type = column.column_type.to_ascii_lowercase();
-    let Some(limit) = text_limit(&their_type) else {
-        return true;
-    };
-    // Bytes a character takes at most and at least in a character set.
-    let bytes = |cs: &str| -> (usize, usize) {
-        match cs {
-            "utf8mb4" | "utf16" | "utf16le" => (4, if cs == "utf8mb4" { 1 } else { 2 }),
-            "utf8mb3" | "utf8" => (3, 1),
-            "ucs2" => (2, 2),
-            "utf32" => (4, 4),
-            _ => (1, 1),
-        }
-    };
-    // TEXT to TEXT where every byte string of db_a's set is as long in db_b's (the same set,
-    // ascii into an ASCII-compatible one, utf8mb3 into utf8mb4) or at most three times as
-    // long (latin1 into UTF-8): the byte limits compare directly.
-    let growth = match (ours.as_str(), theirs.as_str()) {
-        (a, b) if a == b => Some(1),
-        ("ascii", "latin1" | "utf8mb3" | "utf8" | "utf8mb4") => Some(1),
-        ("utf8mb3" | "utf8", "utf8mb4") => Some(1),
-        ("latin1", "utf8mb3" | "utf8" | "utf8mb4") => Some(3),
-        _ => None,
-    };
-    if let (Some(growth), Some(our_limit)) = (growth, text_limit(&our_type)) {
-        return our_limit * growth <= limit;
-    }
-    // The most characters db_a's column holds, each as long as it can be in db_b's set.
-    let chars = crate::domain::fits::declared_width(&our_type).or_else(|| {
-        let our_limit = text_limit(&our_type)?;
-        Some(our_limit / bytes(&ours).1)
-    });
-    chars.is_some_and(|chars| chars * bytes(&theirs).0 <= limit)
-}
-
-/// A column of the primary key or of a unique index.
-fn in_unique_key(spec: &TableSpec, column: &str) -> bool {
-    spec.is_key_column(column)
-        || spec
-            .indexes
-            .iter()
-            .filter(|i| i.unique)
-            .any(|i| i.columns.iter().any(|(name, _)| name == column))
 }
 
 fn with_site(site: bool, columns: impl Iterator<Item = String>) -> String {
@@ -468,7 +290,11 @@ fn column_changes(
                         .and_then(|c| c.column(&column.name))
                         .is_some_and(|old| old.definition != column.definition);
                 if !central.nullable && column.nullable
-                    || !holds_text_of(central, column, in_unique_key(live, &column.name))
+                    || !types::holds_text(
+                        (&central.column_type, central.collation.as_deref()),
+                        (&column.column_type, column.collation.as_deref()),
+                        live.in_unique_key(&column.name),
+                    )
                     || recomputed
                 {
                     changes.push(format!("ALTER TABLE {table} MODIFY COLUMN {definition}"));

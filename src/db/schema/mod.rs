@@ -3,6 +3,7 @@
 //! ([`central`]) and the upgrades of older layouts. Everything here is idempotent.
 
 pub mod central;
+pub mod drift;
 pub mod triggers;
 pub mod types;
 

@@ -93,9 +93,88 @@ pub fn is_widening(old: &str, new: &str) -> bool {
     }
 }
 
+/// Whether db_b's text column takes every value of db_a's: the same collation for a column
+/// of a key or unique index (it decides which values are equal), a character set holding
+/// db_a's (ascii < latin1 < utf8mb3 < utf8mb4, or the same), and — for a TEXT type in db_b —
+/// bytes enough for the longest value once re-encoded.
+///
+/// Each side is (column type, collation); `None` for a column that holds no text.
+pub fn holds_text(
+    (their_type, their_collation): (&str, Option<&str>),
+    (our_type, our_collation): (&str, Option<&str>),
+    unique: bool,
+) -> bool {
+    let charset = |collation: &str| collation.split('_').next().unwrap_or_default().to_string();
+    let (Some(their_collation), Some(our_collation)) = (their_collation, our_collation) else {
+        return true;
+    };
+    // `utf8_…` and `utf8mb3_…` name the same collation on different server versions.
+    let same_collation =
+        their_collation.replace("utf8mb3_", "utf8_") == our_collation.replace("utf8mb3_", "utf8_");
+    if unique && !same_collation {
+        return false;
+    }
+    let (theirs, ours) = (charset(their_collation), charset(our_collation));
+    // Each holds every character of the ones before it.
+    const NESTED: [&str; 5] = ["ascii", "latin1", "utf8mb3", "utf8", "utf8mb4"];
+    let rank = |cs: &str| {
+        NESTED
+            .iter()
+            .position(|n| *n == cs)
+            .map(|i| if cs == "utf8" { 2 } else { i })
+    };
+    let contained = match (rank(&ours), rank(&theirs)) {
+        (Some(ours), Some(theirs)) => ours <= theirs,
+        _ => theirs == ours || theirs == "utf8mb4",
+    };
+    if !contained {
+        return false;
+    }
+    let text_limit = |t: &str| match t {
+        "tinytext" => Some(255usize),
+        "text" => Some(65_535),
+        "mediumtext" => Some(16_777_215),
+        _ => None,
+    };
+    let their_type = their_type.to_ascii_lowercase();
+    let our_type = our_type.to_ascii_lowercase();
+    let Some(limit) = text_limit(&their_type) else {
+        return true;
+    };
+    // Bytes a character takes at most and at least in a character set.
+    let bytes = |cs: &str| -> (usize, usize) {
+        match cs {
+            "utf8mb4" | "utf16" | "utf16le" => (4, if cs == "utf8mb4" { 1 } else { 2 }),
+            "utf8mb3" | "utf8" => (3, 1),
+            "ucs2" => (2, 2),
+            "utf32" => (4, 4),
+            _ => (1, 1),
+        }
+    };
+    // TEXT to TEXT where every byte string of db_a's set is as long in db_b's (the same set,
+    // ascii into an ASCII-compatible one, utf8mb3 into utf8mb4) or at most three times as
+    // long (latin1 into UTF-8): the byte limits compare directly.
+    let growth = match (ours.as_str(), theirs.as_str()) {
+        (a, b) if a == b => Some(1),
+        ("ascii", "latin1" | "utf8mb3" | "utf8" | "utf8mb4") => Some(1),
+        ("utf8mb3" | "utf8", "utf8mb4") => Some(1),
+        ("latin1", "utf8mb3" | "utf8" | "utf8mb4") => Some(3),
+        _ => None,
+    };
+    if let (Some(growth), Some(our_limit)) = (growth, text_limit(&our_type)) {
+        return our_limit * growth <= limit;
+    }
+    // The most characters db_a's column holds, each as long as it can be in db_b's set.
+    let chars = crate::domain::fits::declared_width(&our_type).or_else(|| {
+        let our_limit = text_limit(&our_type)?;
+        Some(our_limit / bytes(&ours).1)
+    });
+    chars.is_some_and(|chars| chars * bytes(&theirs).0 <= limit)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_widening;
+    use super::{holds_text, is_widening};
 
     #[test]
     fn widenings_and_not() {
@@ -124,5 +203,60 @@ mod tests {
         ] {
             assert!(!is_widening(old, new), "{old} -> {new}");
         }
+    }
+
+    #[test]
+    fn text_a_copy_holds_and_not() {
+        let ci = Some("utf8mb4_general_ci");
+        let holds = |theirs: (&str, Option<&str>), ours: (&str, Option<&str>), unique| {
+            holds_text(theirs, ours, unique)
+        };
+        assert!(holds(("text", ci), ("text", ci), false));
+        assert!(holds(
+            ("text", ci),
+            ("text", Some("utf8mb3_general_ci")),
+            false
+        ));
+        assert!(holds(
+            ("text", Some("latin1_swedish_ci")),
+            ("text", Some("ascii_general_ci")),
+            false
+        ));
+        assert!(holds(
+            ("mediumtext", ci),
+            ("text", Some("latin1_swedish_ci")),
+            false
+        ));
+        assert!(!holds(
+            ("text", ci),
+            ("text", Some("latin1_swedish_ci")),
+            false
+        ));
+        assert!(!holds(
+            ("text", ci),
+            ("text", Some("utf16_general_ci")),
+            false
+        ));
+        assert!(!holds(("tinytext", ci), ("varchar(100)", ci), false));
+        assert!(!holds(
+            ("varchar(10)", Some("latin1_swedish_ci")),
+            ("varchar(10)", ci),
+            false
+        ));
+        assert!(!holds(
+            ("varchar(10)", ci),
+            ("varchar(10)", Some("utf8mb4_bin")),
+            true
+        ));
+        assert!(holds(
+            ("varchar(10)", ci),
+            ("varchar(10)", Some("utf8mb4_bin")),
+            false
+        ));
+        assert!(holds(
+            ("varchar(10)", Some("utf8_general_ci")),
+            ("varchar(10)", Some("utf8mb3_general_ci")),
+            true
+        ));
     }
 }

@@ -25,17 +25,15 @@ use tokio_util::sync::CancellationToken;
 use crate::db::error::{self, Kind};
 use crate::db::replica::{self, Values, Write};
 use crate::db::snapshot::{self, KeyedRow, Range, Read, RowBody};
-use crate::db::{ledger, load, queue};
+use crate::db::{ledger, load};
 use crate::domain::table::TableSpec;
 use crate::services::sync::tables::Tables;
 
-/// Rows per chunk: small enough that a chunk's shared locks are held for milliseconds.
-pub const CHUNK_ROWS: u32 = 2000;
-
-/// Tries at reading a chunk whose rows a writer holds locked.
-const READ_ATTEMPTS: u64 = 5;
-
+mod chunk;
+mod lifecycle;
 mod unapplied;
+use chunk::{Chunk, read_chunk};
+pub use lifecycle::{restart_lost_copies, start, unfinished};
 use unapplied::Unapplied;
 
 /// How a load went.
@@ -65,83 +63,6 @@ pub struct LoadProgress {
     pub copied: u64,
     pub estimate: u64,
     pub elapsed: Duration,
-}
-
-/// Starts a new load of every synced table, forgetting an earlier one.
-pub async fn start(
-    local: &mut MySqlConnection,
-    pool: &sqlx::MySqlPool,
-    tables: &Tables,
-) -> Result<(), sqlx::Error> {
-    let mut estimates = Vec::new();
-    for spec in tables.iter() {
-        estimates.push((
-            spec.name.clone(),
-            snapshot::estimated_rows(local, &spec.name).await?,
-        ));
-    }
-    load::reset(pool, &estimates).await
-}
-
-/// Starts the load again, every synced table from its first row, when db_b no longer
-/// holds a copy db_a's `sync_load` says was made: the table's mark in db_b (`central`, read
-/// by the caller) is missing, names another copy or counts fewer chunks — db_b was
-/// restored from an older backup or recreated. Then changes applied since that backup are
-/// gone too, in any table, so every table is copied again. Returns the tables whose copy
-/// was lost (empty when none was).
-pub async fn restart_lost_copies(
-    local: &mut MySqlConnection,
-    central: &[load::CentralMark],
-    tables: &Tables,
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut lost = Vec::new();
-    for state in load::states(local).await? {
-        // A copy made by an earlier version has no token: nothing to check it by.
-        let Some(token) = state.token.as_deref() else {
-            continue;
-        };
-        if state.chunks == 0 || tables.find(&state.table_name).is_none() {
-            continue;
-        }
-        let intact = central
-            .iter()
-            .find(|mark| mark.table_name == state.table_name)
-            .is_some_and(|mark| mark.token == token && mark.chunks >= state.chunks);
-        if !intact {
-            lost.push(state.table_name);
-        }
-    }
-    if !lost.is_empty() {
-        for spec in tables.iter() {
-            let estimate = snapshot::estimated_rows(local, &spec.name).await?;
-            load::restart_table(local, &spec.name, estimate).await?;
-        }
-    }
-    Ok(lost)
-}
-
-/// True while a load has tables left to copy.
-pub async fn unfinished(local: &mut MySqlConnection) -> Result<bool, sqlx::Error> {
-    Ok(load::states(local)
-        .await?
-        .iter()
-        .any(|s| s.finished_at.is_none()))
-}
-
-/// A chunk read from db_a with its positions.
-struct Chunk {
-    rows: Vec<KeyedRow>,
-    /// The queue's highest id once the rows are read and still locked: every change of a
-    /// row the chunk holds is at or below it, or comes after the chunk.
-    position: i64,
-    /// The queue's highest id before the rows are read: a key the chunk lacks could be
-    /// inserted after the read passed it (no gap locks) with an id up to `position`, so
-    /// only the changes at or below `floor` are known to be reflected for such a key.
-    floor: i64,
-    last: bool,
-    /// Identities in the chunk's key range with changes still queued that the chunk does
-    /// not hold (deleted in db_a, or inserted after the read passed them).
-    absent: Vec<String>,
 }
 
 pub struct Loader<'a> {
@@ -461,60 +382,4 @@ async fn write_rows<'a>(
         }
     }
     Ok(refused)
-}
-
-/// Reads the next chunk, trying again when a writer's lock or a deadlock got in the way: the
-/// shop's transactions win, the load waits its turn.
-async fn read_chunk(
-    local: &mut MySqlConnection,
-    spec: &TableSpec,
-    after: Option<&Values>,
-) -> Result<Chunk, sqlx::Error> {
-    let mut attempt = 1;
-    loop {
-        match read_chunk_once(local, spec, after).await {
-            Err(err)
-                if attempt < READ_ATTEMPTS
-                    && matches!(error::classify(&err), Kind::Conflict | Kind::LockWait) =>
-            {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Reads the next chunk after `after` with shared locks, and the queue position while the
-/// locks are held.
-async fn read_chunk_once(
-    local: &mut MySqlConnection,
-    spec: &TableSpec,
-    after: Option<&Values>,
-) -> Result<Chunk, sqlx::Error> {
-    let mut tx = local.begin().await?;
-    let floor = queue::max_id(&mut tx).await?;
-    let rows = snapshot::read_range(
-        &mut tx,
-        &Range {
-            spec,
-            after,
-            up_to: None,
-            limit: Some(CHUNK_ROWS),
-            site: None,
-            read: Read::Values,
-            lock: true,
-        },
-    )
-    .await?;
-    let position = queue::max_id(&mut tx).await?;
-    tx.commit().await?;
-    let last = rows.len() < CHUNK_ROWS as usize;
-    Ok(Chunk {
-        rows,
-        position,
-        floor,
-        last,
-        absent: Vec::new(),
-    })
 }

@@ -11,15 +11,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::drain::Drain;
 use super::report::{RunError, RunReport, Tally};
-use super::{rewind, tables};
+use super::tables;
 use crate::config::{Config, DbTarget, SyncSettings};
 use crate::db::error;
-use crate::db::schema::central;
-use crate::db::{self, Role, ledger, nodes, queue, runs};
+use crate::db::{self, Role, nodes, queue, runs};
 use crate::domain::Outcome;
-use crate::domain::table::TableSpec;
 use crate::metrics::Metrics;
-use crate::services::load::{self, LoadEnd, LoadProgress, Loader};
+use crate::services::load::{LoadEnd, LoadProgress, Loader};
 
 /// SYNCED queue rows deleted per statement when purging old history.
 const PURGE_CHUNK: u32 = 5000;
@@ -276,74 +274,6 @@ impl SyncEngine {
             .await?;
         let _ = central.close().await;
         Ok((outcome, tally.note.take()))
-    }
-
-    /// The checks that refuse a run before anything is applied: `Err` with the outcome
-    /// and why; `Ok(true)` when an initial load is due first — including the tables whose
-    /// copy db_b lost, queued again here (with a note in `tally`).
-    async fn refusal(
-        &self,
-        conn: &mut MySqlConnection,
-        central: &mut MySqlConnection,
-        tables: &tables::Tables,
-        tally: &mut Tally,
-    ) -> Result<Result<bool, (Outcome, Option<String>)>, sqlx::Error> {
-        let interrupted = |err: sqlx::Error| {
-            Err((
-                Outcome::Interrupted,
-                Some(format!("db_b: {}", error::describe(&err))),
-            ))
-        };
-        let specs: Vec<&TableSpec> = tables.iter().map(|spec| spec.as_ref()).collect();
-        match central::central_mismatch(central, &specs, !self.site.is_empty()).await {
-            Ok(None) => {}
-            Ok(Some(reason)) => {
-                tracing::error!(%reason, "sync run refused: db_b's tables do not match");
-                let reason = format!("{reason}; nothing was applied");
-                return Ok(Err((Outcome::SchemaChanged, Some(reason))));
-            }
-            Err(err) => return Ok(interrupted(err)),
-        }
-        let token = db::identity::token(conn).await?;
-        match db::identity::claim(central, &self.site, &token).await {
-            Ok(None) => {}
-            Ok(Some(_)) => {
-                let reason = db::identity::refusal(&self.site);
-                tracing::error!(%reason, "sync run refused: the site belongs to another db_a");
-                return Ok(Err((Outcome::SchemaChanged, Some(reason))));
-            }
-            Err(err) => return Ok(interrupted(err)),
-        }
-        let mark = match ledger::read_watermark(central, &self.site).await {
-            Ok(mark) => mark,
-            Err(err) => return Ok(interrupted(err)),
-        };
-        if let Some(reason) = rewind::check(conn, mark).await? {
-            let advice = rewind::advice(&reason);
-            tracing::error!(reason = %advice, "sync run refused: the queue went backwards");
-            return Ok(Err((Outcome::Rewound, Some(advice))));
-        }
-        let marks = match db::load::central_marks(central, &self.site).await {
-            Ok(marks) => marks,
-            Err(err) => return Ok(interrupted(err)),
-        };
-        let lost = load::restart_lost_copies(conn, &marks, tables).await?;
-        if !lost.is_empty() {
-            let note = format!(
-                "db_b no longer holds what the initial load copied of {} (restored from an \
-                 older backup, or recreated): copying every table again",
-                lost.join(", ")
-            );
-            tracing::warn!(%note, "initial load restarted");
-            tally.note = Some(note);
-        }
-        let loading = load::unfinished(conn).await?;
-        if !loading && let Some(reason) = rewind::central_behind(conn, mark).await? {
-            let advice = rewind::central_advice(&reason);
-            tracing::error!(reason = %advice, "sync run refused: db_b lost changes it had applied");
-            return Ok(Err((Outcome::Rewound, Some(advice))));
-        }
-        Ok(Ok(loading))
     }
 
     /// Runs the initial load; `Some` with the outcome when it stopped short.

@@ -11,6 +11,7 @@
 
 pub mod apply;
 pub mod change;
+mod checks;
 pub mod drain;
 pub mod engine;
 pub mod history;

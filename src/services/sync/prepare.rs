@@ -50,7 +50,7 @@ impl SyncEngine {
         if let Some(central) = central.as_mut() {
             let specs: Vec<&TableSpec> = tables.iter().map(|spec| spec.as_ref()).collect();
             let site = !self.site.is_empty();
-            if let Some(reason) = schema::central::central_mismatch(central, &specs, site)
+            if let Some(reason) = schema::drift::central_mismatch(central, &specs, site)
                 .await
                 .map_err(RunError::Central)?
             {

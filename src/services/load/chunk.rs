@@ -1,0 +1,91 @@
+//! A chunk of a table read from db_a for the load: its rows, read with shared locks, and
+//! the queue positions that place it among the changes captured meanwhile.
+
+use std::time::Duration;
+
+use sqlx::Connection;
+use sqlx::mysql::MySqlConnection;
+
+use crate::db::error::{self, Kind};
+use crate::db::queue;
+use crate::db::replica::Values;
+use crate::db::snapshot::{self, KeyedRow, Range, Read};
+use crate::domain::table::TableSpec;
+
+/// Rows per chunk: small enough that a chunk's shared locks are held for milliseconds.
+const CHUNK_ROWS: u32 = 2000;
+
+/// Tries at reading a chunk whose rows a writer holds locked.
+const READ_ATTEMPTS: u64 = 5;
+
+/// A chunk read from db_a with its positions.
+pub(super) struct Chunk {
+    pub rows: Vec<KeyedRow>,
+    /// The queue's highest id once the rows are read and still locked: every change of a
+    /// row the chunk holds is at or below it, or comes after the chunk.
+    pub position: i64,
+    /// The queue's highest id before the rows are read: a key the chunk lacks could be
+    /// inserted after the read passed it (no gap locks) with an id up to `position`, so
+    /// only the changes at or below `floor` are known to be reflected for such a key.
+    pub floor: i64,
+    pub last: bool,
+    /// Identities in the chunk's key range with changes still queued that the chunk does
+    /// not hold (deleted in db_a, or inserted after the read passed them).
+    pub absent: Vec<String>,
+}
+
+/// Reads the next chunk, trying again when a writer's lock or a deadlock got in the way: the
+/// shop's transactions win, the load waits its turn.
+pub(super) async fn read_chunk(
+    local: &mut MySqlConnection,
+    spec: &TableSpec,
+    after: Option<&Values>,
+) -> Result<Chunk, sqlx::Error> {
+    let mut attempt = 1;
+    loop {
+        match read_chunk_once(local, spec, after).await {
+            Err(err)
+                if attempt < READ_ATTEMPTS
+                    && matches!(error::classify(&err), Kind::Conflict | Kind::LockWait) =>
+            {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Reads the next chunk after `after` with shared locks, and the queue position while the
+/// locks are held.
+async fn read_chunk_once(
+    local: &mut MySqlConnection,
+    spec: &TableSpec,
+    after: Option<&Values>,
+) -> Result<Chunk, sqlx::Error> {
+    let mut tx = local.begin().await?;
+    let floor = queue::max_id(&mut tx).await?;
+    let rows = snapshot::read_range(
+        &mut tx,
+        &Range {
+            spec,
+            after,
+            up_to: None,
+            limit: Some(CHUNK_ROWS),
+            site: None,
+            read: Read::Values,
+            lock: true,
+        },
+    )
+    .await?;
+    let position = queue::max_id(&mut tx).await?;
+    tx.commit().await?;
+    let last = rows.len() < CHUNK_ROWS as usize;
+    Ok(Chunk {
+        rows,
+        position,
+        floor,
+        last,
+        absent: Vec::new(),
+    })
+}
