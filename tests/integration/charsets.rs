@@ -2,17 +2,6 @@
 
 use crate::helpers::{TestDb, stdout};
 
-/// Adds `table` (created by `ddl` on db_a) to the synced tables and runs `init`.
-async fn synced_with(ddl: &str, table: &str) -> TestDb {
-    let mut db = TestDb::new(&[]).await;
-    db.exec(ddl).await;
-    db.set("SYNC_TABLES", &format!("users,orders,{table}"));
-    dbsync::services::setup::init(&db.config, false)
-        .await
-        .expect("init with the new table");
-    db
-}
-
 async fn clean_sync(db: &TestDb) {
     let report = db.sync().await;
     assert_eq!(report.failed, 0, "{report}");
@@ -23,7 +12,7 @@ async fn clean_sync(db: &TestDb) {
 /// row image converts them) and reach db_b exactly.
 #[tokio::test]
 async fn a_table_mixing_wide_character_sets_syncs() {
-    let db = synced_with(
+    let db = TestDb::with_table(
         "CREATE TABLE labels (id INT PRIMARY KEY, a VARCHAR(10), b VARCHAR(10) CHARACTER SET utf16, \
          c VARCHAR(10) CHARACTER SET utf32, d VARCHAR(10) CHARACTER SET ucs2) DEFAULT CHARSET=utf8mb4",
         "labels",
@@ -40,7 +29,7 @@ async fn a_table_mixing_wide_character_sets_syncs() {
 /// column converted): `init` gives db_b's columns the same set, and runs go on.
 #[tokio::test]
 async fn a_character_set_change_on_db_a_is_followed_by_init() {
-    let mut db = synced_with(
+    let mut db = TestDb::with_table(
         "CREATE TABLE notes (id INT PRIMARY KEY, a VARCHAR(20), t TEXT) DEFAULT CHARSET=latin1",
         "notes",
     )
@@ -87,7 +76,7 @@ async fn a_larger_character_set_in_db_b_is_accepted() {
 /// until `init` gives db_b's column db_a's set; no value is cut.
 #[tokio::test]
 async fn a_text_column_moved_to_a_narrower_encoding_is_followed_by_init() {
-    let mut db = synced_with(
+    let mut db = TestDb::with_table(
         "CREATE TABLE notes (id INT PRIMARY KEY, body TEXT CHARACTER SET utf8mb4)",
         "notes",
     )
@@ -111,7 +100,7 @@ async fn a_text_column_moved_to_a_narrower_encoding_is_followed_by_init() {
 /// collation, so neither overwrites the other.
 #[tokio::test]
 async fn a_key_collation_change_is_a_schema_change() {
-    let mut db = synced_with(
+    let mut db = TestDb::with_table(
         "CREATE TABLE codes (code VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY, \
          email VARCHAR(40) COLLATE utf8mb4_general_ci UNIQUE, v INT)",
         "codes",
@@ -158,7 +147,7 @@ async fn a_binary_enum_is_refused_by_init() {
 /// db_b's expression too.
 #[tokio::test]
 async fn a_changed_generated_expression_is_followed_by_init() {
-    let mut db = synced_with(
+    let mut db = TestDb::with_table(
         "CREATE TABLE parts (id INT PRIMARY KEY, a VARCHAR(20), b VARCHAR(20), \
          g VARCHAR(45) AS (CONCAT(a, '-', b)) STORED)",
         "parts",
@@ -185,7 +174,7 @@ async fn a_changed_generated_expression_is_followed_by_init() {
 /// in one statement (MariaDB requires it): init drops it in db_b before the change.
 #[tokio::test]
 async fn a_dropped_generated_column_goes_before_its_source_changes() {
-    let mut db = synced_with(
+    let mut db = TestDb::with_table(
         "CREATE TABLE pairs (id INT PRIMARY KEY, a VARCHAR(20) CHARACTER SET latin1, \
          h VARCHAR(20) CHARACTER SET latin1 AS (a COLLATE latin1_bin) VIRTUAL, KEY (h))",
         "pairs",

@@ -159,6 +159,17 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// A fresh pair with `table` (created on db_a by `ddl`) synced beside users and orders.
+    pub async fn with_table(ddl: &str, table: &str) -> TestDb {
+        let mut db = TestDb::new(&[]).await;
+        db.exec(ddl).await;
+        db.set("SYNC_TABLES", &format!("users,orders,{table}"));
+        setup::init(&db.config, false)
+            .await
+            .expect("init with the new table");
+        db
+    }
+
     /// Drops db_b's database and creates it again empty, with dbsync's tables (`init`), as
     /// when a central server is rebuilt.
     pub async fn recreate_central(&self) {

@@ -12,17 +12,6 @@ use crate::helpers::{TestDb, stderr, stdout};
 #[path = "legacy_keys.rs"]
 mod keys;
 
-/// A test's databases with `ddl` run on db_a and its table added to SYNC_TABLES.
-async fn with_table(ddl: &str, table: &str) -> TestDb {
-    let mut db = TestDb::new(&[]).await;
-    db.exec(ddl).await;
-    db.set("SYNC_TABLES", &format!("users,orders,{table}"));
-    dbsync::services::setup::init(&db.config, false)
-        .await
-        .expect("init with the new table");
-    db
-}
-
 /// Runs `sql` on db_a in a session of its own with `sql_mode`, as a legacy tool does; the
 /// connection is closed afterwards so its mode never leaks into the pool.
 async fn legacy(db: &TestDb, sql_mode: &str, sql: &str) {
@@ -87,7 +76,7 @@ async fn strings(db: &TestDb, sql: &str) -> Vec<(i64, String, String)> {
 /// reach db_b as they are, through the queue and through a resync.
 #[tokio::test]
 async fn enum_error_value_and_invalid_dates_sync_and_resync() {
-    let db = with_table(
+    let db = TestDb::with_table(
         "CREATE TABLE parcels (id INT NOT NULL PRIMARY KEY, size ENUM('s','m','l') NOT NULL, \
          due DATE NULL, note VARCHAR(40) NULL) DEFAULT CHARSET=utf8mb4",
         "parcels",
@@ -131,7 +120,7 @@ async fn enum_error_value_and_invalid_dates_sync_and_resync() {
 /// out of it, at both precisions.
 #[tokio::test]
 async fn zero_timestamps_sync_exactly() {
-    let db = with_table(
+    let db = TestDb::with_table(
         "CREATE TABLE punches (id INT NOT NULL PRIMARY KEY, at TIMESTAMP NULL DEFAULT NULL, \
          at6 TIMESTAMP(6) NULL DEFAULT NULL)",
         "punches",
@@ -210,7 +199,7 @@ async fn resync_over_queued_stale_changes_converges() {
 /// still refuses (the earlier ones would be skipped as superseded), and `rebase` repairs.
 #[tokio::test]
 async fn a_rewound_queue_with_identical_content_is_refused() {
-    let db = with_table(
+    let db = TestDb::with_table(
         "CREATE TABLE notes (id INT NOT NULL PRIMARY KEY, body VARCHAR(20) NOT NULL)",
         "notes",
     )

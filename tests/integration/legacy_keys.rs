@@ -3,7 +3,7 @@
 
 use dbsync::domain::Outcome;
 
-use super::{differing, resync_converges, with_table};
+use super::{differing, resync_converges};
 use crate::helpers::TestDb;
 
 async fn texts(db: &TestDb, sql: &str) -> Vec<String> {
@@ -26,7 +26,7 @@ async fn clean_sync(db: &TestDb) {
 /// spaces is an update of the same record: db_b ends with exactly the new spelling.
 #[tokio::test]
 async fn case_only_changes_of_a_text_key_are_updates() {
-    let db = with_table(
+    let db = TestDb::with_table(
         "CREATE TABLE codes (code VARCHAR(20) NOT NULL PRIMARY KEY, label VARCHAR(40) NOT NULL) \
          DEFAULT CHARSET=utf8mb4",
         "codes",
@@ -82,7 +82,7 @@ async fn case_only_changes_of_a_text_key_are_updates() {
 /// delete exactly.
 #[tokio::test]
 async fn bigint_unsigned_keys_beyond_the_signed_range_sync() {
-    let db = with_table(
+    let db = TestDb::with_table(
         "CREATE TABLE tickets (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, label VARCHAR(20) NOT NULL)",
         "tickets",
     )
@@ -127,7 +127,7 @@ async fn bigint_unsigned_keys_beyond_the_signed_range_sync() {
 /// change reach db_b with the same latin1 bytes.
 #[tokio::test]
 async fn latin1_text_keys_sync() {
-    let db = with_table(
+    let db = TestDb::with_table(
         "CREATE TABLE people (name VARCHAR(30) NOT NULL PRIMARY KEY, city VARCHAR(30) NULL) \
          DEFAULT CHARSET=latin1",
         "people",
@@ -166,7 +166,7 @@ async fn latin1_text_keys_sync() {
 /// nothing else.
 #[tokio::test]
 async fn trailing_spaces_in_a_bin_key_are_one_record() {
-    let db = with_table(
+    let db = TestDb::with_table(
         "CREATE TABLE tags (tag VARCHAR(20) COLLATE utf8mb4_bin NOT NULL PRIMARY KEY, n INT NOT NULL) \
          DEFAULT CHARSET=utf8mb4",
         "tags",
@@ -191,7 +191,7 @@ async fn trailing_spaces_in_a_bin_key_are_one_record() {
 /// a hash of its collation weight) is captured and synced like any other.
 #[tokio::test]
 async fn long_case_insensitive_keys_sync() {
-    let db = with_table(
+    let db = TestDb::with_table(
         "CREATE TABLE notes (k VARCHAR(700) COLLATE utf8mb4_unicode_ci NOT NULL PRIMARY KEY, n INT NOT NULL) \
          DEFAULT CHARSET=utf8mb4",
         "notes",
@@ -213,7 +213,7 @@ async fn long_case_insensitive_keys_sync() {
 /// resync after a change of that spelling keeps the row.
 #[tokio::test]
 async fn space_like_trailing_characters_are_one_record() {
-    let db = with_table(
+    let db = TestDb::with_table(
         "CREATE TABLE skus (k VARCHAR(50) COLLATE utf8mb4_unicode_ci NOT NULL PRIMARY KEY, n INT NOT NULL) \
          DEFAULT CHARSET=utf8mb4",
         "skus",

@@ -182,19 +182,22 @@ async fn a_finished_load_into_a_central_that_was_then_lost_is_copied_again() {
     assert_equal_and_all_synced(&db).await;
 }
 
+/// Every table of db_b: the synced ones and dbsync's own.
+const CENTRAL_TABLES: [&str; 6] = [
+    "users",
+    "orders",
+    "sync_ledger",
+    "sync_watermark",
+    "sync_sites",
+    "sync_load_marks",
+];
+
 /// Every table of db_b, copied into a backup database (as a dump would keep it).
 async fn back_up_central(db: &TestDb) -> String {
     let central = db.config.central.database.clone();
     let backup = format!("{central}_bak");
     db.exec(&format!("CREATE DATABASE `{backup}`")).await;
-    for table in [
-        "users",
-        "orders",
-        "sync_ledger",
-        "sync_watermark",
-        "sync_sites",
-        "sync_load_marks",
-    ] {
+    for table in CENTRAL_TABLES {
         db.exec(&format!(
             "CREATE TABLE `{backup}`.{table} LIKE `{central}`.{table}; \
              INSERT INTO `{backup}`.{table} SELECT * FROM `{central}`.{table}"
@@ -208,14 +211,7 @@ async fn back_up_central(db: &TestDb) -> String {
 async fn restore_central(db: &TestDb, backup: &str) {
     let central = db.config.central.database.clone();
     let mut sql = String::from("SET foreign_key_checks = 0;");
-    for table in [
-        "users",
-        "orders",
-        "sync_ledger",
-        "sync_watermark",
-        "sync_sites",
-        "sync_load_marks",
-    ] {
+    for table in CENTRAL_TABLES {
         sql.push_str(&format!(
             "DELETE FROM `{central}`.{table}; \
              INSERT INTO `{central}`.{table} SELECT * FROM `{backup}`.{table};"
