@@ -144,23 +144,22 @@ pub fn placeholder(column: &ColumnSpec) -> (&'static str, usize) {
 /// change counts; `FALSE` when `columns` is empty.
 pub fn changed_condition<'a>(columns: impl Iterator<Item = &'a ColumnSpec>) -> String {
     let equalities: Vec<String> = columns
-        .map(|c| {
-            let (new, old) = (
-                column_ref(RowRef::New, &c.name),
-                column_ref(RowRef::Old, &c.name),
-            );
-            match c.class {
-                ValueClass::Text | ValueClass::CastText => {
-                    format!("BINARY {new} <=> BINARY {old}")
-                }
-                _ => format!("{new} <=> {old}"),
-            }
-        })
+        .map(|c| same_value(c, RowRef::New, RowRef::Old))
         .collect();
     if equalities.is_empty() {
         "FALSE".to_string()
     } else {
         format!("NOT ({})", equalities.join(" AND "))
+    }
+}
+
+/// `column` holds the same value in rows `a` and `b`, NULLs included; text compared as bytes
+/// (a case-only change is a change).
+fn same_value(column: &ColumnSpec, a: RowRef, b: RowRef) -> String {
+    let (a, b) = (column_ref(a, &column.name), column_ref(b, &column.name));
+    match column.class {
+        ValueClass::Text | ValueClass::CastText => format!("BINARY {a} <=> BINARY {b}"),
+        _ => format!("{a} <=> {b}"),
     }
 }
 
@@ -211,18 +210,7 @@ pub fn update_applied(spec: &TableSpec) -> String {
 /// The stored row holds `NEW`, and no row is left at `OLD`'s key (when it changed).
 fn stored_row_is_new(spec: &TableSpec) -> String {
     let table = quote_ident(&spec.name);
-    let same = |row: RowRef, c: &ColumnSpec| {
-        let (stored, given) = (
-            column_ref(RowRef::Stored, &c.name),
-            column_ref(row, &c.name),
-        );
-        match c.class {
-            ValueClass::Text | ValueClass::CastText => {
-                format!("BINARY {stored} <=> BINARY {given}")
-            }
-            _ => format!("{stored} <=> {given}"),
-        }
-    };
+    let same = |row: RowRef, c: &ColumnSpec| same_value(c, RowRef::Stored, row);
     let new_row: Vec<String> = spec
         .image_columns()
         .filter(|c| !c.on_update_now)
