@@ -8,9 +8,11 @@
 //! | Decimal, Double, CastText (JSON, LONGTEXT, YEAR, INET6…) | `CAST(x AS CHAR)` | `?` |
 //! | Float | `CAST(CAST(x AS DOUBLE) AS CHAR)` | `?` |
 //! | Temporal (DATE, DATETIME, TIME), Text | `x` (a JSON string) | `?` |
-//! | Timestamp | `CAST(UNIX_TIMESTAMP(x) AS CHAR)` | `FROM_UNIXTIME(?)`, zero kept zero |
+//! | Timestamp | `CAST(UNIX_TIMESTAMP(x) AS CHAR)` | `?` bound as UTC text, zero kept zero |
 //! | Binary (BLOB, VARBINARY, GEOMETRY…) | `HEX(x)` | `UNHEX(?)` |
 //! | Bit | `HEX(x)` | `CAST(CONV(?, 16, 10) AS UNSIGNED)` |
+
+use std::borrow::Cow;
 
 use crate::db::{quote_ident, quote_literal};
 use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
@@ -124,20 +126,65 @@ fn space_weight(collation: &str) -> Option<String> {
     plain.then(|| format!("WEIGHT_STRING(CONVERT(' ' USING {charset}) COLLATE {collation})"))
 }
 
-/// The SQL that turns one bound image value back into the column's value in db_b, and how
-/// many times the value is bound in it.
-pub fn placeholder(column: &ColumnSpec) -> (&'static str, usize) {
+/// The SQL that turns one image value back into the column's value (in db_b, or in a
+/// key bound on db_a), how many times it binds the value, and the value to bind.
+pub fn placeholder<'v>(
+    column: &ColumnSpec,
+    value: Option<&'v str>,
+) -> (&'static str, usize, Option<Cow<'v, str>>) {
     match column.class {
-        ValueClass::Binary => ("UNHEX(?)", 1),
-        ValueClass::Bit => ("CAST(CONV(?, 16, 10) AS UNSIGNED)", 1),
-        // Epoch seconds, read in db_b's UTC session; 0 is the zero TIMESTAMP, which
-        // FROM_UNIXTIME cannot produce.
-        ValueClass::Timestamp { .. } => (
-            "IF(CAST(? AS DECIMAL(24,6)) = 0, '0000-00-00 00:00:00', FROM_UNIXTIME(CAST(? AS DECIMAL(24,6))))",
-            2,
+        ValueClass::Binary => ("UNHEX(?)", 1, value.map(Cow::Borrowed)),
+        ValueClass::Bit => (
+            "CAST(CONV(?, 16, 10) AS UNSIGNED)",
+            1,
+            value.map(Cow::Borrowed),
         ),
-        _ => ("?", 1),
+        // Epoch seconds, written as UTC text here: both pools' sessions are UTC, and the
+        // server converting it per row (CAST … DECIMAL, FROM_UNIXTIME) cost as much as the
+        // rest of a 12-column row. Text that is no epoch is left to the server as before.
+        ValueClass::Timestamp { .. } => match value.map(utc_text_of_epoch) {
+            Some(None) => (
+                "IF(CAST(? AS DECIMAL(24,6)) = 0, '0000-00-00 00:00:00', FROM_UNIXTIME(CAST(? AS DECIMAL(24,6))))",
+                2,
+                value.map(Cow::Borrowed),
+            ),
+            Some(Some(text)) => ("?", 1, Some(Cow::Owned(text))),
+            None => ("?", 1, None),
+        },
+        _ => ("?", 1, value.map(Cow::Borrowed)),
     }
+}
+
+/// `1735734000.123` → `2025-01-01 12:20:00.123` (UTC), the fraction kept digit for digit;
+/// `0` (the zero TIMESTAMP, which FROM_UNIXTIME cannot produce) → `0000-00-00 00:00:00`.
+/// `None` for anything else.
+pub fn utc_text_of_epoch(epoch: &str) -> Option<String> {
+    let (seconds, fraction) = match epoch.split_once('.') {
+        Some((seconds, fraction)) => (seconds, Some(fraction)),
+        None => (epoch, None),
+    };
+    let digits = |s: &str, max: usize| {
+        !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !digits(seconds, 12) || fraction.is_some_and(|f| !digits(f, 6)) {
+        return None;
+    }
+    let seconds: i64 = seconds.parse().ok()?;
+    let mut text = if seconds == 0 {
+        if fraction.is_some_and(|f| f.bytes().any(|b| b != b'0')) {
+            return None;
+        }
+        "0000-00-00 00:00:00".to_string()
+    } else {
+        chrono::DateTime::from_timestamp(seconds, 0)?
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    if let Some(fraction) = fraction {
+        text.push('.');
+        text.push_str(fraction);
+    }
+    Some(text)
 }
 
 /// `NOT (NEW.a <=> OLD.a AND …)` over `columns`, comparing text as bytes so a case-only
@@ -242,4 +289,32 @@ fn key_matches(spec: &TableSpec, row: RowRef) -> String {
         .map(|c| format!("{} = {}", quote_ident(&c.name), column_ref(row, &c.name)))
         .collect();
     parts.join(" AND ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_text_of_epoch;
+
+    #[test]
+    fn epochs_become_utc_text_digit_for_digit() {
+        let cases = [
+            ("1735734000", Some("2025-01-01 12:20:00")),
+            ("1735734000.123", Some("2025-01-01 12:20:00.123")),
+            ("1.000001", Some("1970-01-01 00:00:01.000001")),
+            ("2147483647.999999", Some("2038-01-19 03:14:07.999999")),
+            ("0", Some("0000-00-00 00:00:00")),
+            ("0.000", Some("0000-00-00 00:00:00.000")),
+            ("0.5", None),
+            ("", None),
+            ("-1", None),
+            ("1e9", None),
+            ("12.", None),
+            (".5", None),
+            ("1.1234567", None),
+            ("99999999999999", None),
+        ];
+        for (epoch, text) in cases {
+            assert_eq!(utc_text_of_epoch(epoch).as_deref(), text, "{epoch:?}");
+        }
+    }
 }

@@ -17,14 +17,14 @@ const MAX_PLACEHOLDERS: usize = 30_000;
 pub type Values = [Option<String>];
 
 pub fn push_value(query: &mut QueryBuilder<MySql>, column: &ColumnSpec, value: &Option<String>) {
-    let (sql, binds) = placeholder(column);
+    let (sql, binds, bound) = placeholder(column, value.as_deref());
     let mut parts = sql.split('?');
     if let Some(head) = parts.next() {
         query.push(head);
     }
     for (i, part) in parts.enumerate() {
         if i < binds {
-            query.push_bind(value.as_deref());
+            query.push_bind(bound.as_deref());
         }
         query.push(part);
     }

@@ -449,3 +449,70 @@ async fn one_run_at_a_time_across_processes() {
     converge(&db).await;
     assert_eq!(db.total_retries().await, 0, "no change was blamed");
 }
+
+/// The queue is read by key ranges: PENDING changes scattered among long stretches of
+/// SYNCED and FAILED history (wider than a read's window) are all read, in id order, once.
+#[tokio::test]
+async fn pending_changes_are_read_across_long_stretches_of_history() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(300).await;
+    // PENDING: ids 1, 2, 50, 51, 52, 290 and the last one; everything else history.
+    db.exec(
+        "UPDATE sync_queue SET sync_status = IF(id % 7 = 0, 'FAILED', 'SYNCED') \
+         WHERE id NOT IN (1, 2, 50, 51, 52, 290) AND id < (SELECT m FROM (SELECT MAX(id) AS m FROM sync_queue) x)",
+    )
+    .await;
+    let expected: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM sync_queue WHERE sync_status = 'PENDING' ORDER BY id")
+            .fetch_all(&db.local)
+            .await
+            .unwrap();
+    assert_eq!(expected.len(), 7);
+    let mut conn = db.local.acquire().await.unwrap();
+    for limit in [1u32, 2, 3, 500] {
+        let mut read = Vec::new();
+        let mut after = i64::MIN;
+        loop {
+            let rows = dbsync::db::queue::pending_changes(&mut conn, after, i64::MAX, limit)
+                .await
+                .unwrap();
+            let Some(last) = rows.last() else { break };
+            assert!(rows.len() <= limit as usize);
+            after = last.id;
+            read.extend(rows.iter().map(|r| r.id));
+        }
+        assert_eq!(read, expected, "limit {limit}");
+    }
+    // Bounded above: nothing past `up_to`.
+    let rows = dbsync::db::queue::pending_changes(&mut conn, 0, 51, 500)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [1, 2, 50, 51]
+    );
+}
+
+/// A change backing off early in the queue: the next run skips the long SYNCED stretch
+/// after it and applies what came later.
+#[tokio::test]
+async fn a_run_finds_new_changes_past_history_behind_a_backing_off_change() {
+    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "5"), ("SYNC_RETRY_BACKOFF", "3600")]).await;
+    db.plant_central_clash().await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (9000, 'Poison', 'dup@x.io')")
+        .await;
+    db.insert_users(200).await;
+    let first = db.sync().await;
+    assert_eq!(first.failed, 1, "{first}");
+    db.exec("INSERT INTO users (id, name, email) VALUES (5001, 'Late', 'late@x.io')")
+        .await;
+    db.sync().await;
+    let late = db
+        .count(&db.central, "SELECT COUNT(*) FROM users WHERE id = 5001")
+        .await;
+    assert_eq!(late, 1, "the change after the history reached db_b");
+    assert_eq!(
+        statuses(&db).await,
+        vec![("PENDING".to_string(), 1), ("SYNCED".to_string(), 201)]
+    );
+}
