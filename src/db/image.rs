@@ -14,6 +14,8 @@
 
 use std::borrow::Cow;
 
+use chrono::{Datelike, Timelike};
+
 use crate::db::{quote_ident, quote_literal};
 use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
 
@@ -176,9 +178,16 @@ pub fn utc_text_of_epoch(epoch: &str) -> Option<String> {
         }
         "0000-00-00 00:00:00".to_string()
     } else {
-        chrono::DateTime::from_timestamp(seconds, 0)?
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
+        let at = chrono::DateTime::from_timestamp(seconds, 0)?;
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            at.year(),
+            at.month(),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second()
+        )
     };
     if let Some(fraction) = fraction {
         text.push('.');

@@ -192,7 +192,7 @@ fn record_identity(
         ));
     }
     let mut key = Vec::with_capacity(array.len());
-    for (value, column) in array.iter().zip(spec.key_columns()) {
+    for (value, column) in array.into_iter().zip(spec.key_columns()) {
         key.push(if column.compares_loosely() {
             None
         } else {
@@ -208,13 +208,13 @@ fn decode_image(
     payload: &str,
     spec: &TableSpec,
 ) -> Result<(Vec<Option<String>>, Vec<bool>), String> {
-    let object: serde_json::Map<String, Value> = serde_json::from_str(payload)
+    let mut object: serde_json::Map<String, Value> = serde_json::from_str(payload)
         .map_err(|e| format!("unreadable payload: {}", short(&e.to_string())))?;
     let columns: Vec<&ColumnSpec> = spec.image_columns().collect();
     let mut values = vec![None; columns.len()];
     let mut present = vec![false; columns.len()];
     for (i, column) in columns.iter().enumerate() {
-        if let Some(value) = object.get(&column.name) {
+        if let Some(value) = object.remove(&column.name) {
             values[i] = json_value(value, column)?;
             present[i] = true;
         }
@@ -223,7 +223,7 @@ fn decode_image(
 }
 
 /// One image value as the text bound in db_b, checked against its column.
-fn json_value(value: &Value, column: &ColumnSpec) -> Result<Option<String>, String> {
+fn json_value(value: Value, column: &ColumnSpec) -> Result<Option<String>, String> {
     // Only integer columns are written as JSON numbers by the triggers; every other value
     // is a JSON string (its exact text), so a number there means a hand-made image.
     let text = match value {
@@ -234,7 +234,7 @@ fn json_value(value: &Value, column: &ColumnSpec) -> Result<Option<String>, Stri
             ));
         }
         Value::Null => return Ok(None),
-        Value::String(s) => s.clone(),
+        Value::String(s) => s,
         Value::Number(n) if column.class == ValueClass::Integer && (n.is_i64() || n.is_u64()) => {
             n.to_string()
         }
