@@ -8,8 +8,8 @@ use super::{CliError, Command, RequeueArgs, RetryArgs, outcome_code, print};
 use crate::config::Config;
 use crate::db::queue::{EntryFilter, RequeueSelection};
 use crate::db::{self, Role, schema};
-use crate::domain::table::TableSpec;
 use crate::metrics::Metrics;
+use crate::services::sync::checks::{self, CheckError, Claim};
 use crate::services::sync::tables::Tables;
 use crate::services::sync::{Preparation, RunError, SyncEngine, requeue, status};
 use crate::services::{ServiceError, setup, site, verify};
@@ -108,8 +108,6 @@ async fn verify_command(config: &Config, json: bool) -> Result<u8, CliError> {
     let local = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
     let central = central_pool(config).await?;
     let tables = synced_tables(&local, config).await?;
-    // Against a db_b this site does not match (another SITE_ID layout, a column changed by
-    // hand), every row would count as differing: say what is wrong instead.
     let mut conn = central
         .acquire()
         .await
@@ -117,33 +115,29 @@ async fn verify_command(config: &Config, json: bool) -> Result<u8, CliError> {
             context: "db_b",
             source,
         })?;
-    let specs: Vec<&TableSpec> = tables.iter().map(|spec| spec.as_ref()).collect();
-    let site = config.sync.site_id.is_some();
-    let mismatch = schema::drift::central_mismatch(&mut conn, &specs, site)
-        .await
-        .map_err(|source| CliError::Database {
-            context: "reading db_b's tables failed",
-            source,
-        })?;
     let mut local_conn = local.acquire().await.map_err(|source| CliError::Database {
         context: "db_a",
         source,
     })?;
     let site_id = config.sync.site_id.as_deref().unwrap_or_default();
-    let token = db::identity::token(&mut local_conn).await;
-    let owner = db::identity::owner(&mut conn, site_id).await;
+    // Against a db_b this site does not match, or another db_a's site, every row would
+    // count as differing: say what is wrong instead.
+    let refusal =
+        checks::central_refusal(&mut local_conn, &mut conn, &tables, site_id, Claim::Look)
+            .await
+            .map_err(|err| match err {
+                CheckError::Local(source) => CliError::Database {
+                    context: "db_a",
+                    source,
+                },
+                CheckError::Central(source) => CliError::Database {
+                    context: "reading db_b's tables failed",
+                    source,
+                },
+            })?;
     drop((conn, local_conn));
-    if let Some(reason) = mismatch {
-        return Err(CliError::Usage(format!("verify: {reason}")));
-    }
-    // Another db_a's site: its rows would all count as differing.
-    if let (Ok(token), Ok(Some(owner))) = (token, owner)
-        && owner != token
-    {
-        return Err(CliError::Usage(format!(
-            "verify: {}",
-            db::identity::refusal(site_id)
-        )));
+    if let Some(refusal) = refusal {
+        return Err(CliError::Usage(format!("verify: {}", refusal.reason())));
     }
     let report = verify::verify(&local, &central, &tables, config.sync.site_id.as_deref())
         .await

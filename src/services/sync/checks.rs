@@ -1,6 +1,7 @@
 //! The checks before a run applies anything: db_b's tables match this site, the site is
 //! this db_a's, the queue did not go back, db_b did not go back (a lost load is started
-//! again instead), and whether an initial load is due first.
+//! again instead), and whether an initial load is due first. The first two are
+//! [`central_refusal`], which `resync`, `rebase` and `verify` make too.
 
 use sqlx::mysql::MySqlConnection;
 
@@ -13,6 +14,78 @@ use crate::db::{self, ledger};
 use crate::domain::Outcome;
 use crate::domain::table::TableSpec;
 use crate::services::load;
+
+/// Why db_b cannot take this site's changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CentralRefusal {
+    /// db_b's copies of the synced tables do not match db_a's (a column missing, narrowed…).
+    Tables(String),
+    /// The site belongs to another db_a.
+    Owner(String),
+}
+
+impl std::fmt::Display for CentralRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CentralRefusal::Tables(reason) => write!(f, "{reason}; nothing was applied"),
+            CentralRefusal::Owner(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl CentralRefusal {
+    /// The reason alone, for a command that was only going to look.
+    pub fn reason(&self) -> &str {
+        match self {
+            CentralRefusal::Tables(reason) | CentralRefusal::Owner(reason) => reason,
+        }
+    }
+}
+
+/// Which database a check could not read.
+#[derive(Debug)]
+pub enum CheckError {
+    Local(sqlx::Error),
+    Central(sqlx::Error),
+}
+
+/// Whether [`central_refusal`] records this db_a as the owner of a site nobody owns yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// A run or a load set-up: the site becomes this db_a's.
+    Take,
+    /// `verify`: only reads.
+    Look,
+}
+
+/// The one check every command that writes to or compares with db_b makes first: db_b's
+/// tables match this site's, and the site is this db_a's (or nobody's yet).
+pub async fn central_refusal(
+    local: &mut MySqlConnection,
+    central: &mut MySqlConnection,
+    tables: &tables::Tables,
+    site: &str,
+    claim: Claim,
+) -> Result<Option<CentralRefusal>, CheckError> {
+    let specs: Vec<&TableSpec> = tables.iter().map(|spec| spec.as_ref()).collect();
+    if let Some(reason) = drift::central_mismatch(central, &specs, !site.is_empty())
+        .await
+        .map_err(CheckError::Central)?
+    {
+        return Ok(Some(CentralRefusal::Tables(reason)));
+    }
+    let token = db::identity::token(local)
+        .await
+        .map_err(CheckError::Local)?;
+    let other = match claim {
+        Claim::Take => db::identity::claim(central, site, &token).await,
+        Claim::Look => db::identity::owner(central, site)
+            .await
+            .map(|owner| owner.filter(|owner| *owner != token)),
+    }
+    .map_err(CheckError::Central)?;
+    Ok(other.map(|_| CentralRefusal::Owner(db::identity::refusal(site))))
+}
 
 impl SyncEngine {
     /// The checks that refuse a run before anything is applied: `Err` with the outcome
@@ -31,25 +104,15 @@ impl SyncEngine {
                 Some(format!("db_b: {}", error::describe(&err))),
             ))
         };
-        let specs: Vec<&TableSpec> = tables.iter().map(|spec| spec.as_ref()).collect();
-        match drift::central_mismatch(central, &specs, !self.site.is_empty()).await {
+        match central_refusal(conn, central, tables, &self.site, Claim::Take).await {
             Ok(None) => {}
-            Ok(Some(reason)) => {
-                tracing::error!(%reason, "sync run refused: db_b's tables do not match");
-                let reason = format!("{reason}; nothing was applied");
+            Ok(Some(refusal)) => {
+                let reason = refusal.to_string();
+                tracing::error!(%reason, "sync run refused: db_b cannot take this site's changes");
                 return Ok(Err((Outcome::SchemaChanged, Some(reason))));
             }
-            Err(err) => return Ok(interrupted(err)),
-        }
-        let token = db::identity::token(conn).await?;
-        match db::identity::claim(central, &self.site, &token).await {
-            Ok(None) => {}
-            Ok(Some(_)) => {
-                let reason = db::identity::refusal(&self.site);
-                tracing::error!(%reason, "sync run refused: the site belongs to another db_a");
-                return Ok(Err((Outcome::SchemaChanged, Some(reason))));
-            }
-            Err(err) => return Ok(interrupted(err)),
+            Err(CheckError::Local(err)) => return Err(err),
+            Err(CheckError::Central(err)) => return Ok(interrupted(err)),
         }
         let mark = match ledger::read_watermark(central, &self.site).await {
             Ok(mark) => mark,

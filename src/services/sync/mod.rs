@@ -11,7 +11,7 @@
 
 pub mod apply;
 pub mod change;
-mod checks;
+pub mod checks;
 pub mod drain;
 pub mod engine;
 pub mod history;

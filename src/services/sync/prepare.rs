@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use sqlx::Connection;
 
+use super::checks::{self, CheckError, Claim};
 use super::report::RunError;
 use super::{SyncEngine, tables};
-use crate::db::{self, Role, ledger, nodes, runs, schema};
-use crate::domain::table::TableSpec;
+use crate::db::{self, Role, ledger, nodes, runs};
 use crate::services::load;
 
 /// What [`SyncEngine::prepare`] sets up for the next run.
@@ -48,21 +48,13 @@ impl SyncEngine {
             (Err(_), Preparation::Resync) => None,
         };
         if let Some(central) = central.as_mut() {
-            let specs: Vec<&TableSpec> = tables.iter().map(|spec| spec.as_ref()).collect();
-            let site = !self.site.is_empty();
-            if let Some(reason) = schema::drift::central_mismatch(central, &specs, site)
+            match checks::central_refusal(&mut conn, central, &tables, &self.site, Claim::Take)
                 .await
-                .map_err(RunError::Central)?
             {
-                return Err(RunError::Refused(reason));
-            }
-            let token = db::identity::token(&mut conn).await?;
-            if db::identity::claim(central, &self.site, &token)
-                .await
-                .map_err(RunError::Central)?
-                .is_some()
-            {
-                return Err(RunError::Refused(db::identity::refusal(&self.site)));
+                Ok(None) => {}
+                Ok(Some(refusal)) => return Err(RunError::Refused(refusal.reason().to_string())),
+                Err(CheckError::Local(err)) => return Err(err.into()),
+                Err(CheckError::Central(err)) => return Err(RunError::Central(err)),
             }
             if preparation == Preparation::Rebase {
                 ledger::forget_site_queue(central, &self.site)
