@@ -211,10 +211,25 @@ pub fn lazy_pool(role: Role, target: &DbTarget, settings: PoolSettings) -> MySql
     pool_options(role, settings).connect_lazy_with(connect_options(target, true))
 }
 
+/// How long a pooled connection may sit idle before it is pinged when handed out.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 fn pool_options(role: Role, settings: PoolSettings) -> MySqlPoolOptions {
     MySqlPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
+        // sqlx pings every connection it hands out: one more round trip per API request.
+        // A connection used within the last second is as alive as a ping would say; one idle
+        // longer (the server may have restarted meanwhile) is pinged, and replaced if dead.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < PING_WHEN_IDLE_FOR {
+                    return Ok(true);
+                }
+                Ok(conn.ping().await.is_ok())
+            })
+        })
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 sqlx::raw_sql(SESSION_SETUP).execute(&mut *conn).await?;

@@ -493,3 +493,52 @@ async fn openapi_document_matches_the_routes() {
     }
     app.stop().await;
 }
+
+/// The API's pooled db_a connections are not pinged on every request (a round trip more
+/// each), only after a second idle: connections the server dropped meanwhile (a restart,
+/// `wait_timeout`) are replaced, and the next request is served.
+#[tokio::test]
+async fn pooled_connections_the_server_dropped_are_replaced_after_an_idle_second() {
+    let db = TestDb::new(&[]).await;
+    let app = TestApp::spawn(&db).await;
+    let created = post_users(&app, 0..8).await;
+    assert!(created.iter().all(|s| *s == 201), "{created:?}");
+    let database = db.env["DB_OFFLINE_DB"].clone();
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT CAST(ID AS SIGNED) FROM information_schema.PROCESSLIST WHERE DB = ?",
+    )
+    .bind(&database)
+    .fetch_all(&db.local)
+    .await
+    .unwrap();
+    let mut killer = db.local.acquire().await.unwrap();
+    let own: i64 = sqlx::query_scalar("SELECT CAST(CONNECTION_ID() AS SIGNED)")
+        .fetch_one(&mut *killer)
+        .await
+        .unwrap();
+    let mut killed = 0;
+    for id in ids.into_iter().filter(|id| *id != own) {
+        if sqlx::query(sqlx::AssertSqlSafe(format!("KILL CONNECTION {id}")))
+            .execute(&mut *killer)
+            .await
+            .is_ok()
+        {
+            killed += 1;
+        }
+    }
+    assert!(killed > 0, "the API's pooled connections were found");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let after = post_users(&app, 100..108).await;
+    assert!(after.iter().all(|s| *s == 201), "{after:?}");
+    app.stop().await;
+}
+
+/// POSTs users `range` one after the other; their status codes.
+async fn post_users(app: &TestApp, range: std::ops::Range<u32>) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for i in range {
+        let body = json!({"name": format!("Pool {i}"), "email": format!("pool{i}@x.io")});
+        statuses.push(app.post("/users", body).await.0);
+    }
+    statuses
+}
