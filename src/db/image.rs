@@ -160,7 +160,7 @@ pub fn placeholder<'v>(
 /// `1735734000.123` → `2025-01-01 12:20:00.123` (UTC), the fraction kept digit for digit;
 /// `0` (the zero TIMESTAMP, which FROM_UNIXTIME cannot produce) → `0000-00-00 00:00:00`.
 /// `None` for anything else.
-pub fn utc_text_of_epoch(epoch: &str) -> Option<String> {
+fn utc_text_of_epoch(epoch: &str) -> Option<String> {
     let (seconds, fraction) = match epoch.split_once('.') {
         Some((seconds, fraction)) => (seconds, Some(fraction)),
         None => (epoch, None),
