@@ -2,6 +2,17 @@
 
 use crate::helpers::TestDb;
 
+/// No change is waiting in the queue (the queue is shown when one is).
+async fn assert_nothing_pending(db: &TestDb) {
+    let pending = "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'";
+    assert_eq!(
+        db.count(&db.local, pending).await,
+        0,
+        "{:?}",
+        db.queue().await
+    );
+}
+
 #[tokio::test]
 async fn inserts_updates_and_deletes_queue_one_row_each_with_its_image() {
     let db = TestDb::new(&[]).await;
@@ -165,7 +176,6 @@ async fn update_ignore_queues_only_the_rows_it_changed() {
     assert_eq!(report.failed, 0, "{report}");
     db.exec("UPDATE sync_queue SET sync_status = 'SYNCED'")
         .await;
-    let queued = "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'";
 
     // Skipped rows: a primary key taken, a unique email taken, a missing parent, a string
     // key taken (case-insensitively).
@@ -176,12 +186,7 @@ async fn update_ignore_queues_only_the_rows_it_changed() {
         .await;
     db.exec("UPDATE IGNORE codes SET code = 'B' WHERE code = 'a'")
         .await;
-    assert_eq!(
-        db.count(&db.local, queued).await,
-        0,
-        "{:?}",
-        db.queue().await
-    );
+    assert_nothing_pending(&db).await;
 
     // One statement that changes some rows and skips others queues the changed ones.
     db.exec("UPDATE IGNORE users SET id = id + 1 ORDER BY id DESC")
@@ -240,13 +245,7 @@ async fn update_ignore_skips_for_other_tables_keys_and_generated_keys() {
         .await;
     db.exec("UPDATE IGNORE parents SET code = 'new' WHERE id = 1; UPDATE IGNORE tags SET a = 'X' WHERE id = 2")
         .await;
-    let queued = "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'";
-    assert_eq!(
-        db.count(&db.local, queued).await,
-        0,
-        "{:?}",
-        db.queue().await
-    );
+    assert_nothing_pending(&db).await;
     db.exec("UPDATE tags SET a = 'z' WHERE id = 1").await;
     assert_eq!(db.sync().await.failed, 0);
     db.assert_converged().await;
@@ -273,13 +272,7 @@ async fn an_index_added_on_db_a_waits_for_init() {
         .await;
     db.exec("UPDATE IGNORE users SET name = 'user 2' WHERE id = 1")
         .await;
-    let queued = "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'";
-    assert_eq!(
-        db.count(&db.local, queued).await,
-        0,
-        "{:?}",
-        db.queue().await
-    );
+    assert_nothing_pending(&db).await;
     assert_eq!(db.sync().await.failed, 0);
     db.assert_converged().await;
 }
