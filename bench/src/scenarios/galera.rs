@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use super::Ctx;
-use super::sites::{check_site_counts, drain_all, reset, site_pair, site_row};
-use crate::report::{Row, median, secs};
+use super::sites::{self, Central, site_pair};
+use crate::report::Row;
 use crate::server::{Pair, Server};
 
 const COUNTERS: [&str; 2] = ["wsrep_local_cert_failures", "wsrep_local_bf_aborts"];
@@ -30,12 +30,12 @@ async fn measure(ctx: &Ctx, counts: &[usize], queued: u64) -> Result<Vec<Row>, S
             .map_err(|e| format!("{e} — is the cluster up? (`scripts/galera.sh up`)"))?;
     }
     let central = ctx.db_name("galera_central");
-    let mut sites = Vec::new();
+    let mut pairs = Vec::new();
     let max = counts.iter().copied().max().unwrap_or(1);
     let mut result = Ok(Vec::new());
     for k in 1..=max {
         match galera_site(ctx, k, &central, &nodes[k % nodes.len()]).await {
-            Ok(pair) => sites.push(pair),
+            Ok(pair) => pairs.push(pair),
             Err(err) => {
                 result = Err(err);
                 break;
@@ -43,9 +43,13 @@ async fn measure(ctx: &Ctx, counts: &[usize], queued: u64) -> Result<Vec<Row>, S
         }
     }
     if result.is_ok() {
-        result = measure_counts(ctx, &sites, &nodes, counts, queued).await;
+        let central = Central {
+            label: "the 3-node Galera cluster",
+            nodes: Some(&nodes),
+        };
+        result = sites::measure(ctx, &pairs, counts, queued, &central).await;
     }
-    for pair in sites {
+    for pair in pairs {
         pair.drop().await;
     }
     result
@@ -62,68 +66,10 @@ async fn galera_site(ctx: &Ctx, k: usize, central: &str, node: &Server) -> Resul
     site_pair(ctx, k, central, &extra).await
 }
 
-async fn measure_counts(
-    ctx: &Ctx,
-    sites: &[Pair],
-    nodes: &[Server],
-    counts: &[usize],
-    queued: u64,
-) -> Result<Vec<Row>, String> {
-    let mut rows = Vec::new();
-    let mut single = f64::NAN;
-    for &n in counts {
-        let (aggregate, most_runs, conflicts) = measure_n(ctx, &sites[..n], nodes, queued).await?;
-        if n == 1 {
-            single = aggregate;
-        }
-        let row = site_row(
-            ctx,
-            n,
-            aggregate,
-            single,
-            most_runs,
-            "the 3-node Galera cluster",
-        );
-        let ratio = format!(
-            "{}; cert failures {}, BF aborts {} (all nodes, {} runs)",
-            row.ratio,
-            conflicts[0],
-            conflicts[1],
-            ctx.reps()
-        );
-        rows.push(row.ratio(ratio));
-    }
-    Ok(rows)
-}
-
-/// (median aggregate rate, most runs a site needed, conflict counter deltas) for `sites`
-/// draining at once.
-async fn measure_n(
-    ctx: &Ctx,
-    sites: &[Pair],
-    nodes: &[Server],
-    queued: u64,
-) -> Result<(f64, usize, [i64; 2]), String> {
-    let (mut rates, mut most_runs, mut conflicts) = (Vec::new(), 0, [0i64; 2]);
-    for _ in 0..ctx.reps() {
-        reset(sites).await?;
-        let before = counters(nodes).await?;
-        let (wall, runs) = drain_all(&ctx.dbsync, sites).await?;
-        let after = counters(nodes).await?;
-        for i in 0..2 {
-            conflicts[i] += after[i] - before[i];
-        }
-        rates.push((sites.len() as u64 * queued) as f64 / secs(wall));
-        most_runs = most_runs.max(runs.iter().copied().max().unwrap_or(0));
-    }
-    check_site_counts(sites).await?;
-    Ok((median(&rates), most_runs, conflicts))
-}
-
-/// The two conflict counters, summed over the nodes.
-async fn counters(nodes: &[Server]) -> Result<[i64; 2], String> {
+/// The two conflict counters, summed over the nodes (zeros for a standalone central).
+pub async fn counters(nodes: Option<&[Server]>) -> Result<[i64; 2], String> {
     let mut sums = [0i64; 2];
-    for node in nodes {
+    for node in nodes.unwrap_or_default() {
         let mut conn = node.connect().await?;
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_cert_failures', 'wsrep_local_bf_aborts')",

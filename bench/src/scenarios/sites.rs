@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use super::{Ctx, galera};
 use crate::child::Dbsync;
 use crate::report::{Row, median, rate, secs, thousands};
-use crate::server::{self, Env, Pair};
+use crate::server::{self, Env, Pair, Server};
 use crate::workload;
 
 pub const CHANGES: u64 = 100_000;
@@ -32,7 +32,11 @@ pub async fn run(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
         "sites: {max} sites filled in {:.1} s",
         secs(started.elapsed())
     );
-    let result = measure(ctx, &sites, counts, queued).await;
+    let standalone = Central {
+        label: "a standalone central",
+        nodes: None,
+    };
+    let result = measure(ctx, &sites, counts, queued, &standalone).await;
     let galera = if ctx.galera && result.is_ok() {
         galera::run(ctx, counts, queued).await
     } else {
@@ -66,19 +70,33 @@ pub async fn site_pair(
     .await
 }
 
-async fn measure(
+/// Where the sites drain to, for the rows: a name, and for a Galera cluster its nodes,
+/// whose certification failures and brute-force aborts each drain adds are counted.
+pub struct Central<'a> {
+    pub label: &'a str,
+    pub nodes: Option<&'a [Server]>,
+}
+
+/// One row per count in `counts`: that many sites draining at once, `ctx.reps()` times.
+pub async fn measure(
     ctx: &Ctx,
     sites: &[Pair],
     counts: &[usize],
     queued: u64,
+    central: &Central<'_>,
 ) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     let mut single = f64::NAN;
     for &n in counts {
-        let (mut rates, mut most_runs) = (Vec::new(), 0);
+        let (mut rates, mut most_runs, mut conflicts) = (Vec::new(), 0, [0i64; 2]);
         for _ in 0..ctx.reps() {
             reset(&sites[..n]).await?;
+            let before = galera::counters(central.nodes).await?;
             let (wall, runs) = drain_all(&ctx.dbsync, &sites[..n]).await?;
+            let after = galera::counters(central.nodes).await?;
+            for i in 0..2 {
+                conflicts[i] += after[i] - before[i];
+            }
             rates.push((n as u64 * queued) as f64 / secs(wall));
             most_runs = most_runs.max(runs.iter().copied().max().unwrap_or(0));
         }
@@ -88,16 +106,23 @@ async fn measure(
             single = aggregate;
         }
         eprintln!(
-            "sites: {n} at once, {aggregate:.0} changes/s, at most {most_runs} runs per site"
+            "sites: {n} at once into {}, {aggregate:.0} changes/s, at most {most_runs} runs per site",
+            central.label
         );
-        rows.push(site_row(
-            ctx,
-            n,
-            aggregate,
-            single,
-            most_runs,
-            "a standalone central",
-        ));
+        let row = site_row(ctx, n, aggregate, single, most_runs, central.label);
+        rows.push(match central.nodes {
+            None => row,
+            Some(_) => {
+                let ratio = format!(
+                    "{}; cert failures {}, BF aborts {} (all nodes, {} runs)",
+                    row.ratio,
+                    conflicts[0],
+                    conflicts[1],
+                    ctx.reps()
+                );
+                row.ratio(ratio)
+            }
+        });
     }
     Ok(rows)
 }
