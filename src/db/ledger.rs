@@ -66,7 +66,8 @@ pub async fn advance_ledger(
 pub struct Watermark {
     /// The highest change id the ledger holds for the site.
     pub last_change_id: i64,
-    /// The newest change applied, and its fingerprint (see `services::sync::rewind`).
+    /// The newest change applied, or reflected by an initial load's chunk, and its
+    /// fingerprint (see `services::sync::rewind`).
     pub applied_change_id: Option<i64>,
     pub applied_fingerprint: Option<i64>,
 }
@@ -111,7 +112,8 @@ pub async fn read_watermark(
 }
 
 /// Raises the ledger high-water mark to `ledger_high` and records `applied` (id and
-/// fingerprint) as the newest change applied when it is newer than the one recorded.
+/// fingerprint of a change applied, or reflected by a load's chunk) as the newest when it
+/// is newer than the one recorded.
 pub async fn raise_watermark(
     conn: &mut MySqlConnection,
     site: &str,

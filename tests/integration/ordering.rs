@@ -269,6 +269,73 @@ async fn a_truncated_queue_is_refused_and_rebased() {
     assert_clean(&db).await;
 }
 
+/// After an initial load, db_b's ledger holds the load's queue position for records whose
+/// changes were still queued, and no change has been applied yet. A queue that goes back
+/// and then reaches that position again must still be refused: its new changes would be
+/// skipped as superseded by the load.
+#[tokio::test]
+async fn a_queue_truncated_after_a_load_is_refused() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(3).await;
+    let out = db.cli(&["resync"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    db.exec("TRUNCATE sync_queue").await;
+    db.exec("UPDATE users SET name = 'after truncate' WHERE id <= 3")
+        .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(report.outcome, Outcome::Rewound, "{report}");
+    assert_eq!(
+        db.count(
+            &db.local,
+            "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'"
+        )
+        .await,
+        3
+    );
+
+    let out = db.cli(&["rebase"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_clean(&db).await;
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM users WHERE name = 'after truncate'"
+        )
+        .await,
+        3
+    );
+}
+
+/// The same after db_a is restored from a dump older than the load: the restored queue's
+/// new changes reuse ids up to the load's position.
+#[tokio::test]
+async fn a_db_a_restored_from_before_a_load_is_refused() {
+    let db = TestDb::new(&[]).await;
+    let dump = crate::stress::dump(&db);
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'a', 'a@x.io'), (2, 'b', 'b@x.io')")
+        .await;
+    let out = db.cli(&["resync"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    crate::stress::restore(&db, &dump);
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'new a', 'na@x.io'), (2, 'new b', 'nb@x.io')")
+        .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(report.outcome, Outcome::Rewound, "{report}");
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM users WHERE name LIKE 'new%'"
+        )
+        .await,
+        0,
+        "nothing applied"
+    );
+
+    let out = db.cli(&["rebase"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_clean(&db).await;
+}
+
 /// db_a restored from a dump taken earlier: its queue ids are reused by new, different
 /// changes. Refused, then rebased: db_b ends equal to the restored db_a.
 #[tokio::test]

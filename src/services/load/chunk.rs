@@ -11,6 +11,7 @@ use crate::db::queue;
 use crate::db::replica::Values;
 use crate::db::snapshot::{self, KeyedRow, Range, Read};
 use crate::domain::table::TableSpec;
+use crate::services::sync::change::fingerprint;
 
 /// Rows per chunk: small enough that a chunk's shared locks are held for milliseconds.
 const CHUNK_ROWS: u32 = 2000;
@@ -24,6 +25,10 @@ pub(super) struct Chunk {
     /// The queue's highest id once the rows are read and still locked: every change of a
     /// row the chunk holds is at or below it, or comes after the chunk.
     pub position: i64,
+    /// The fingerprint of the change at `position`: db_b's watermark records it, so a run
+    /// can tell that db_a's queue went back below what the chunk reflects (see
+    /// `services::sync::rewind`) even before any change was applied after the load.
+    pub anchor: Option<i64>,
     /// The queue's highest id before the rows are read: a key the chunk lacks could be
     /// inserted after the read passed it (no gap locks) with an id up to `position`, so
     /// only the changes at or below `floor` are known to be reflected for such a key.
@@ -79,11 +84,15 @@ async fn read_chunk_once(
     )
     .await?;
     let position = queue::max_id(&mut tx).await?;
+    let anchor = queue::change(&mut tx, position)
+        .await?
+        .map(|row| fingerprint(&row));
     tx.commit().await?;
     let last = rows.len() < CHUNK_ROWS as usize;
     Ok(Chunk {
         rows,
         position,
+        anchor,
         floor,
         last,
         absent: Vec::new(),

@@ -274,7 +274,8 @@ impl Loader<'_> {
             .map(|(identity, position)| (spec.name.as_str(), identity, position))
             .collect();
         ledger::advance_ledger(&mut tx, self.site, &positions).await?;
-        ledger::raise_watermark(&mut tx, self.site, chunk.position, None).await?;
+        let reflected = chunk.anchor.map(|anchor| (chunk.position, anchor));
+        ledger::raise_watermark(&mut tx, self.site, chunk.position, reflected).await?;
         if let Some((token, chunks)) = load_mark {
             load::record_central_mark(&mut tx, self.site, &spec.name, token, chunks).await?;
         }

@@ -1,7 +1,8 @@
 //! Detecting a queue that went backwards before anything is applied.
 //!
 //! db_b's watermark row remembers, per site, the highest change id its ledger holds and the
-//! id and fingerprint of the newest change applied. db_a's queue must agree: its ids must
+//! id and fingerprint of the newest change applied — or, after an initial load, of the
+//! newest change a chunk reflected. db_a's queue must agree: its ids must
 //! reach the watermark, and the row with the applied id must be that same change (the purge
 //! always keeps the newest SYNCED row for this). After `TRUNCATE sync_queue` the ids start
 //! again at 1; after db_a is restored from an older dump they start below the watermark,
