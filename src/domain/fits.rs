@@ -86,8 +86,60 @@ pub fn fits(column_type: &str, collation: Option<&str>, text: &str) -> Result<()
                 Err(format!("a set of {}", members.join(", ")))
             }
         }
+        "date" if !is_date(text) => Err("a date from 0000-00-00 to 9999-12-31".into()),
+        "datetime" if !is_datetime(text) => {
+            Err("a date and time from 0000-00-00 00:00:00 to 9999-12-31 23:59:59".into())
+        }
+        "time" if !is_time(text) => Err("a time from -838:59:59 to 838:59:59".into()),
+        "year" if !is_year(text) => Err("a year from 1901 to 2155, or 0000".into()),
         _ => Ok(()),
     }
+}
+
+/// `digits` ASCII digits making a number at most `most`.
+fn field(text: &str, digits: std::ops::RangeInclusive<usize>, most: u32) -> bool {
+    digits.contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && text.parse::<u32>().is_ok_and(|n| n <= most)
+}
+
+/// `YYYY-MM-DD`; zero and partial dates (`2024-00-00`) and days a month lacks
+/// (`2024-02-30`) are what legacy writers store under a permissive `sql_mode`.
+fn is_date(text: &str) -> bool {
+    let mut parts = text.split('-');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(y), Some(m), Some(d), None)
+            if field(y, 4..=4, 9999) && field(m, 2..=2, 12) && field(d, 2..=2, 31)
+    )
+}
+
+/// `H:MM:SS[.ffffff]` with at most `most_hours` hours, written with `hour_digits` digits.
+fn is_clock(text: &str, hour_digits: std::ops::RangeInclusive<usize>, most_hours: u32) -> bool {
+    let (clock, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let mut parts = clock.split(':');
+    fraction.bytes().all(|b| b.is_ascii_digit())
+        && matches!(
+            (parts.next(), parts.next(), parts.next(), parts.next()),
+            (Some(h), Some(m), Some(s), None)
+                if field(h, hour_digits, most_hours) && field(m, 2..=2, 59) && field(s, 2..=2, 59)
+        )
+}
+
+fn is_datetime(text: &str) -> bool {
+    text.split_once(' ')
+        .is_some_and(|(date, clock)| is_date(date) && is_clock(clock, 2..=2, 23))
+}
+
+fn is_time(text: &str) -> bool {
+    is_clock(text.strip_prefix('-').unwrap_or(text), 2..=3, 838)
+}
+
+fn is_year(text: &str) -> bool {
+    text.len() == 4
+        && text
+            .parse::<u32>()
+            .is_ok_and(|y| y == 0 || (1901..=2155).contains(&y))
 }
 
 /// The `n` of `varchar(n)`, `binary(n)`, `int(n)`…
@@ -174,5 +226,60 @@ mod tests {
             "one byte a character in latin1"
         );
         assert!(fits("text", latin1, &"é".repeat(65_536)).is_err());
+    }
+
+    #[test]
+    fn dates_and_times_in_range_and_not() {
+        for ok in [
+            "2024-02-29",
+            "0000-00-00",
+            "2024-00-00",
+            "2024-02-30",
+            "9999-12-31",
+        ] {
+            assert!(fits("date", None, ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "2026-13-01",
+            "2026-01-32",
+            "26-01-01",
+            "2026-1-01",
+            "2026-01-01 00:00:00",
+        ] {
+            assert!(fits("date", None, bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "2026-01-01 23:59:59",
+            "0000-00-00 00:00:00",
+            "2026-01-01 00:00:00.123456",
+        ] {
+            assert!(fits("datetime(6)", None, ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "2026-01-01 25:00:00",
+            "2026-01-01 00:60:00",
+            "2026-01-01 00:00:60",
+            "2026-01-01",
+        ] {
+            assert!(fits("datetime", None, bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "838:59:59",
+            "-838:59:59.999999",
+            "00:00:00",
+            "-00:00:01",
+            "100:00:00.5",
+        ] {
+            assert!(fits("time(6)", None, ok).is_ok(), "{ok}");
+        }
+        for bad in ["839:00:00", "-839:00:00", "12:60:00", "1:2:3", "12:00"] {
+            assert!(fits("time", None, bad).is_err(), "{bad}");
+        }
+        for ok in ["0000", "1901", "2155"] {
+            assert!(fits("year(4)", None, ok).is_ok(), "{ok}");
+        }
+        for bad in ["1900", "2156", "99"] {
+            assert!(fits("year(4)", None, bad).is_err(), "{bad}");
+        }
     }
 }

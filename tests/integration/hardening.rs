@@ -513,3 +513,55 @@ async fn concurrent_api_clients_never_get_a_5xx() {
         assert!(errors.is_empty(), "5xx answers: {errors:?}");
     }
 }
+
+/// db_b takes images in a permissive session, where a date out of range is stored as a zero
+/// date in silence: such a value (only a hand-made row can hold one) parks its change.
+#[tokio::test]
+async fn dates_out_of_range_in_a_queue_row_are_parked_not_zeroed() {
+    let db = TestDb::new(&[]).await;
+    let image = |id: i64, at: &str| {
+        format!(
+            "{{\"id\": {id}, \"name\": \"u{id}\", \"email\": \"e{id}@x.io\", \"updated_at\": \"{at}\"}}"
+        )
+    };
+    for (id, at) in [
+        (1, "2026-13-01 00:00:00"),
+        (2, "2026-01-01 25:00:00"),
+        (3, "2026-01-32 00:00:00"),
+        (4, "2026-01-01 00:00:00.5"),
+    ] {
+        sqlx::query(
+            "INSERT INTO sync_queue (table_name, record_id, operation, payload) VALUES ('users', ?, 'INSERT', ?)",
+        )
+        .bind(id)
+        .bind(image(id, at))
+        .execute(&db.local)
+        .await
+        .unwrap();
+    }
+    let report = db.sync().await;
+    assert_eq!(report.failed, 3, "{report}");
+    let queue = db.queue().await;
+    for row in &queue[..3] {
+        assert_eq!(row.status, "FAILED", "{queue:?}");
+        let error = row.last_error.as_deref().unwrap_or_default();
+        assert!(
+            error.contains("updated_at") && error.contains("a date and time"),
+            "{error}"
+        );
+    }
+    assert_eq!(queue[3].status, "SYNCED", "{queue:?}");
+    assert_eq!(
+        db.count(&db.central, "SELECT COUNT(*) FROM users").await,
+        1,
+        "only the good row reached db_b"
+    );
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM users WHERE updated_at = '2026-01-01 00:00:00.5'"
+        )
+        .await,
+        1
+    );
+}
