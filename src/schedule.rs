@@ -11,6 +11,8 @@ use crate::services::sync::{RunError, SyncEngine};
 pub struct SyncSchedule {
     scheduler: JobScheduler,
     engine: Arc<SyncEngine>,
+    /// When the schedule fires next; `None` for one that never does (the 31st of February).
+    pub next_run: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub async fn start(
@@ -18,7 +20,7 @@ pub async fn start(
     engine: Arc<SyncEngine>,
     shutdown: CancellationToken,
 ) -> Result<SyncSchedule, String> {
-    let scheduler = JobScheduler::new().await.map_err(|e| e.to_string())?;
+    let mut scheduler = JobScheduler::new().await.map_err(|e| e.to_string())?;
     let job_engine = engine.clone();
     let job = Job::new_async(cron, move |_, _| {
         let engine = job_engine.clone();
@@ -37,9 +39,14 @@ pub async fn start(
         })
     })
     .map_err(|e| e.to_string())?;
-    scheduler.add(job).await.map_err(|e| e.to_string())?;
+    let job_id = scheduler.add(job).await.map_err(|e| e.to_string())?;
     scheduler.start().await.map_err(|e| e.to_string())?;
-    Ok(SyncSchedule { scheduler, engine })
+    let next_run = scheduler.next_tick_for_job(job_id).await.ok().flatten();
+    Ok(SyncSchedule {
+        scheduler,
+        engine,
+        next_run,
+    })
 }
 
 impl SyncSchedule {

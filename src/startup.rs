@@ -97,6 +97,13 @@ impl Service {
                 cron: cron.clone(),
                 reason,
             })?;
+        match scheduler.next_run {
+            Some(at) => tracing::info!(next_run = %at.to_rfc3339(), "sync runs scheduled"),
+            None => tracing::warn!(
+                schedule = %cron,
+                "SYNC_CRON never fires: runs happen only when asked (POST /sync/run, `dbsync sync`)"
+            ),
+        }
         let history = Arc::new(QueueHistory::default());
         record_sample(self.engine.local_pool(), &history).await;
         let sampler = tokio::spawn(sample_queue(

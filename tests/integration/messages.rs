@@ -218,7 +218,7 @@ async fn verify_says_when_differences_are_changes_not_synced_yet() {
 }
 
 #[tokio::test]
-async fn the_service_says_where_it_is_and_logs_no_error_for_a_closed_connection() {
+async fn the_service_says_where_it_is_when_it_syncs_and_logs_no_error_for_a_closed_connection() {
     let db = TestDb::new(&[]).await;
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -227,6 +227,8 @@ async fn the_service_says_where_it_is_and_logs_no_error_for_a_closed_connection(
     let mut env = db.env.clone();
     env.insert("PORT".into(), port.to_string());
     env.insert("RUST_LOG".into(), "info".into());
+    // The 31st of February: a schedule that never fires deserves a word.
+    env.insert("SYNC_CRON".into(), "0 0 0 31 2 *".into());
     let child = cli_command(&env, &["serve"], &std::env::temp_dir())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -273,4 +275,8 @@ async fn the_service_says_where_it_is_and_logs_no_error_for_a_closed_connection(
         assert!(first.contains(words), "{words} in the first line: {first}");
     }
     assert!(!log.contains("password"), "{log}");
+    assert!(
+        log.contains("WARN") && log.contains("SYNC_CRON never fires"),
+        "{log}"
+    );
 }
