@@ -84,6 +84,10 @@ pub enum ConfigError {
 }
 
 pub const DEFAULT_SYNC_CRON: &str = "0 */2 * * * *";
+/// Changes per db_b transaction. Measured on 2 cores: 2 000 drained 100 000 changes about
+/// a sixth faster than 500 (fewer statements and commits on both databases) and as fast as
+/// 3 000–4 000, for about 2.5 MiB more memory.
+pub const DEFAULT_BATCH_SIZE: u32 = 2000;
 pub const DEFAULT_TABLES: &str = "users,orders";
 pub const DEFAULT_LOG_FILTER: &str = "info,tokio_cron_scheduler=warn";
 
@@ -204,7 +208,7 @@ fn sync_settings(vars: &values::Vars<'_>) -> Result<SyncSettings, ConfigError> {
     Ok(SyncSettings {
         cron: vars.parsed("SYNC_CRON", DEFAULT_SYNC_CRON.to_string(), values::CRON_RULE, values::cron)
             .map_err(values::cron_hint)?,
-        batch_size: vars.parsed("SYNC_BATCH_SIZE", 500, "a whole number from 1 to 10000", |v| {
+        batch_size: vars.parsed("SYNC_BATCH_SIZE", DEFAULT_BATCH_SIZE, "a whole number from 1 to 10000", |v| {
             v.parse::<u32>().ok().filter(|n| (1..=10_000).contains(n))
         })?,
         max_retries: vars.parsed("SYNC_MAX_RETRIES", 5, "a whole number from 1 to 1000", |v| {

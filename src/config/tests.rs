@@ -34,7 +34,7 @@ fn defaults_and_central_fallbacks() {
     assert_eq!(c.local.port, 3306);
     assert_eq!(c.central.host, "127.0.0.1");
     assert_eq!(c.central.password.expose_secret(), "s3cret");
-    assert_eq!(c.sync.batch_size, 500);
+    assert_eq!(c.sync.batch_size, DEFAULT_BATCH_SIZE);
     assert_eq!(c.sync.max_retries, 5);
     assert_eq!(c.sync.cron, DEFAULT_SYNC_CRON);
     assert_eq!(c.sync.retention, Duration::from_secs(7 * 86_400));
