@@ -278,6 +278,62 @@ async fn widening_dropping_and_narrowing_columns() {
     );
 }
 
+/// A table taken out of SYNC_TABLES stops runs until `init` removes its triggers: before,
+/// every change of it would have been queued and parked as FAILED.
+#[tokio::test]
+async fn a_table_removed_from_sync_tables_stops_runs_until_init() {
+    let mut db = shop(&[]).await;
+    write_shop(&db, 3).await;
+    db.sync().await;
+    db.set("SYNC_TABLES", "users,orders,products");
+    db.exec("UPDATE products SET price = 7.77 WHERE sku = 'SKU-1'")
+        .await;
+    db.exec("UPDATE order_lines SET qty = 5 WHERE order_id = 1")
+        .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(report.outcome, Outcome::SchemaChanged, "{report}");
+    let note = report.message.clone().unwrap_or_default();
+    assert!(
+        note.contains("`order_lines` is no longer in SYNC_TABLES") && note.contains("dbsync init"),
+        "{note}"
+    );
+    assert_eq!(db.total_retries().await, 0, "nothing blamed");
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM products WHERE price = 7.77"
+        )
+        .await,
+        0,
+        "nothing applied"
+    );
+
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let lines_queued = "SELECT COUNT(*) FROM sync_queue WHERE table_name = 'order_lines'";
+    let before = db.count(&db.local, lines_queued).await;
+    db.exec("UPDATE order_lines SET qty = 6 WHERE order_id = 2")
+        .await;
+    assert_eq!(
+        db.count(&db.local, lines_queued).await,
+        before,
+        "no trigger on order_lines after init"
+    );
+    let report = db.sync().await;
+    assert_eq!(
+        report.failed, 2,
+        "the two changes queued before init: {report}"
+    );
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM products WHERE price = 7.77"
+        )
+        .await,
+        1
+    );
+}
+
 /// Tables `init` cannot sync are refused with one line naming the table and the reason,
 /// before anything is created.
 #[tokio::test]

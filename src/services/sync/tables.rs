@@ -1,6 +1,6 @@
 //! The synced tables a run works with, and the check that they are still what `dbsync init`
-//! captured: a column added, widened or dropped on db_a since then (or a table added to
-//! `SYNC_TABLES`) stops the run as `schema_changed` before anything is applied.
+//! captured: a column added, widened or dropped on db_a since then (or a table added to or
+//! removed from `SYNC_TABLES`) stops the run as `schema_changed` before anything is applied.
 
 use std::sync::Arc;
 
@@ -128,11 +128,16 @@ pub async fn load_checked(
             )));
         }
     }
+    // Its triggers still queue every change of it, and the run would park each one.
+    if let Some(dropped) = captured.iter().find(|s| !configured.contains(&s.name)) {
+        return Err(SchemaProblem::Changed(format!(
+            "`{}` is no longer in SYNC_TABLES, but `dbsync init` set it up and its triggers \
+             still capture its changes",
+            dropped.name
+        )));
+    }
     let mut specs = Vec::with_capacity(configured.len());
     for spec in captured {
-        if !configured.contains(&spec.name) {
-            continue;
-        }
         let live = match catalog::table_spec(conn, &spec.name).await {
             Ok(live) => live,
             Err(CatalogError::Database(err)) => return Err(err.into()),
