@@ -39,6 +39,21 @@ async fn assert_clean(db: &TestDb) {
     );
 }
 
+/// The run refuses (`rewound`) and `not_applied` counts no row in db_b; `dbsync rebase` then
+/// brings db_b level with db_a.
+async fn refused_as_rewound_then_rebased(db: &TestDb, not_applied: &str) {
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(report.outcome, Outcome::Rewound, "{report}");
+    assert_eq!(
+        db.count(&db.central, not_applied).await,
+        0,
+        "nothing applied"
+    );
+    let out = db.cli(&["rebase"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_clean(db).await;
+}
+
 /// The case: a transaction holds its user open across a run, then inserts the
 /// user's order and commits while the run is past the user's queue id.
 #[tokio::test]
@@ -282,28 +297,9 @@ async fn a_queue_truncated_after_a_load_is_refused() {
     db.exec("TRUNCATE sync_queue").await;
     db.exec("UPDATE users SET name = 'after truncate' WHERE id <= 3")
         .await;
-    let report = db.engine().run().await.unwrap();
-    assert_eq!(report.outcome, Outcome::Rewound, "{report}");
-    assert_eq!(
-        db.count(
-            &db.local,
-            "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING'"
-        )
-        .await,
-        3
-    );
-
-    let out = db.cli(&["rebase"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    assert_clean(&db).await;
-    assert_eq!(
-        db.count(
-            &db.central,
-            "SELECT COUNT(*) FROM users WHERE name = 'after truncate'"
-        )
-        .await,
-        3
-    );
+    let after_truncate = "SELECT COUNT(*) FROM users WHERE name = 'after truncate'";
+    refused_as_rewound_then_rebased(&db, after_truncate).await;
+    assert_eq!(db.count(&db.central, after_truncate).await, 3);
 }
 
 /// The same after db_a is restored from a dump older than the load: the restored queue's
@@ -319,21 +315,7 @@ async fn a_db_a_restored_from_before_a_load_is_refused() {
     crate::stress::restore(&db, &dump);
     db.exec("INSERT INTO users (id, name, email) VALUES (1, 'new a', 'na@x.io'), (2, 'new b', 'nb@x.io')")
         .await;
-    let report = db.engine().run().await.unwrap();
-    assert_eq!(report.outcome, Outcome::Rewound, "{report}");
-    assert_eq!(
-        db.count(
-            &db.central,
-            "SELECT COUNT(*) FROM users WHERE name LIKE 'new%'"
-        )
-        .await,
-        0,
-        "nothing applied"
-    );
-
-    let out = db.cli(&["rebase"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    assert_clean(&db).await;
+    refused_as_rewound_then_rebased(&db, "SELECT COUNT(*) FROM users WHERE name LIKE 'new%'").await;
 }
 
 /// db_a restored from a dump taken earlier: its queue ids are reused by new, different
@@ -352,20 +334,8 @@ async fn a_db_a_restored_from_an_older_dump_is_refused_and_rebased() {
     crate::stress::restore(&db, &dump);
     db.exec("UPDATE users SET email = CONCAT('re-', email) WHERE id IN (1, 2, 3, 4, 5)")
         .await;
-    let report = db.engine().run().await.unwrap();
-    assert_eq!(report.outcome, Outcome::Rewound, "{report}");
-    assert_eq!(
-        db.count(
-            &db.central,
-            "SELECT COUNT(*) FROM users WHERE email LIKE 're-%'"
-        )
-        .await,
-        0
-    );
-
-    let out = db.cli(&["rebase"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    assert_clean(&db).await;
+    refused_as_rewound_then_rebased(&db, "SELECT COUNT(*) FROM users WHERE email LIKE 're-%'")
+        .await;
     assert_eq!(
         db.count(&db.central, "SELECT COUNT(*) FROM users WHERE id = 21")
             .await,
