@@ -230,56 +230,53 @@ mod tests {
 
     #[test]
     fn dates_and_times_in_range_and_not() {
-        for ok in [
-            "2024-02-29",
-            "0000-00-00",
-            "2024-00-00",
-            "2024-02-30",
-            "9999-12-31",
-        ] {
-            assert!(fits("date", None, ok).is_ok(), "{ok}");
+        let valid = [
+            ("date", "2024-02-29"),
+            ("date", "0000-00-00"),
+            ("date", "2024-00-00"),
+            ("date", "2024-02-30"),
+            ("date", "9999-12-31"),
+            ("datetime(6)", "2026-01-01 23:59:59"),
+            ("datetime(6)", "0000-00-00 00:00:00"),
+            ("datetime(6)", "2026-01-01 00:00:00.123456"),
+            ("time(6)", "838:59:59"),
+            ("time(6)", "-838:59:59.999999"),
+            ("time(6)", "-00:00:01"),
+            ("time(6)", "100:00:00.5"),
+            ("year(4)", "0000"),
+            ("year(4)", "1901"),
+            ("year(4)", "2155"),
+        ];
+        let out_of_range = [
+            ("date", "2026-13-01"),
+            ("date", "2026-01-32"),
+            ("date", "26-01-01"),
+            ("date", "2026-1-01"),
+            ("date", "2026-01-01 00:00:00"),
+            ("datetime", "2026-01-01 25:00:00"),
+            ("datetime", "2026-01-01 00:60:00"),
+            ("datetime", "2026-01-01 00:00:60"),
+            ("datetime", "2026-01-01"),
+            ("time", "839:00:00"),
+            ("time", "-839:00:00"),
+            ("time", "12:60:00"),
+            ("time", "1:2:3"),
+            ("time", "12:00"),
+            ("year(4)", "1900"),
+            ("year(4)", "2156"),
+            ("year(4)", "99"),
+        ];
+        for (column_type, value) in valid {
+            assert!(
+                fits(column_type, None, value).is_ok(),
+                "{column_type} {value}"
+            );
         }
-        for bad in [
-            "2026-13-01",
-            "2026-01-32",
-            "26-01-01",
-            "2026-1-01",
-            "2026-01-01 00:00:00",
-        ] {
-            assert!(fits("date", None, bad).is_err(), "{bad}");
-        }
-        for ok in [
-            "2026-01-01 23:59:59",
-            "0000-00-00 00:00:00",
-            "2026-01-01 00:00:00.123456",
-        ] {
-            assert!(fits("datetime(6)", None, ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "2026-01-01 25:00:00",
-            "2026-01-01 00:60:00",
-            "2026-01-01 00:00:60",
-            "2026-01-01",
-        ] {
-            assert!(fits("datetime", None, bad).is_err(), "{bad}");
-        }
-        for ok in [
-            "838:59:59",
-            "-838:59:59.999999",
-            "00:00:00",
-            "-00:00:01",
-            "100:00:00.5",
-        ] {
-            assert!(fits("time(6)", None, ok).is_ok(), "{ok}");
-        }
-        for bad in ["839:00:00", "-839:00:00", "12:60:00", "1:2:3", "12:00"] {
-            assert!(fits("time", None, bad).is_err(), "{bad}");
-        }
-        for ok in ["0000", "1901", "2155"] {
-            assert!(fits("year(4)", None, ok).is_ok(), "{ok}");
-        }
-        for bad in ["1900", "2156", "99"] {
-            assert!(fits("year(4)", None, bad).is_err(), "{bad}");
+        for (column_type, value) in out_of_range {
+            assert!(
+                fits(column_type, None, value).is_err(),
+                "{column_type} {value}"
+            );
         }
     }
 }
