@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use sqlx::mysql::{MySql, MySqlConnection};
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use super::replica::statement_chunks;
+
 /// Rows per ledger statement (4 placeholders each), well below MySQL's 65 535.
 const CHUNK: usize = 7_000;
 
@@ -43,7 +45,9 @@ pub async fn advance_ledger(
     site: &str,
     entries: &[(&str, &str, i64)],
 ) -> Result<(), sqlx::Error> {
-    for chunk in entries.chunks(CHUNK) {
+    for chunk in statement_chunks(entries, CHUNK, |(table, key, _)| {
+        table.len() + key.len() + 48
+    }) {
         let mut query = QueryBuilder::<MySql>::new(
             "INSERT INTO sync_ledger (site_id, table_name, record_key, last_change_id) ",
         );

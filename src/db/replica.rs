@@ -13,6 +13,40 @@ use crate::domain::table::{ColumnSpec, TableSpec};
 /// MySQL allows 65 535 placeholders a statement; stay well below.
 const MAX_PLACEHOLDERS: usize = 30_000;
 
+/// Bytes of values a statement carries at most: a batch of wide rows goes as several
+/// statements, well under `max_allowed_packet` (16 MiB by default on MariaDB, 4 MiB on
+/// MySQL 5.7). A statement over it makes the server drop the connection, which a run can
+/// only take for an interruption — every run would stop at the same batch.
+const MAX_STATEMENT_BYTES: usize = 2 << 20;
+
+/// `items` in consecutive runs of at most `max_items` whose `size`s add up to at most
+/// [`MAX_STATEMENT_BYTES`]; an item bigger than that goes alone.
+pub fn statement_chunks<T>(items: &[T], max_items: usize, size: impl Fn(&T) -> usize) -> Vec<&[T]> {
+    let max_items = max_items.max(1);
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        let item_bytes = size(item);
+        if i > start && (i - start == max_items || bytes + item_bytes > MAX_STATEMENT_BYTES) {
+            chunks.push(&items[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += item_bytes;
+    }
+    if start < items.len() {
+        chunks.push(&items[start..]);
+    }
+    chunks
+}
+
+/// About the bytes a row's values take in a statement.
+pub fn values_bytes(values: &Values) -> usize {
+    values
+        .iter()
+        .map(|v| v.as_ref().map_or(0, String::len) + 8)
+        .sum()
+}
+
 /// Image values of one row, aligned with [`TableSpec::image_columns`]; `None` is SQL NULL.
 pub type Values = [Option<String>];
 
@@ -71,7 +105,7 @@ pub async fn write_rows(
         .filter(|(i, _)| present.get(*i).copied().unwrap_or(false))
         .collect();
     let per_row = columns.len() * 2 + 1;
-    for chunk in rows.chunks((MAX_PLACEHOLDERS / per_row).max(1)) {
+    for chunk in statement_chunks(rows, MAX_PLACEHOLDERS / per_row, |row| values_bytes(row)) {
         let verb = match mode {
             Write::Upsert => "INSERT INTO",
             Write::Replace => "REPLACE INTO",
@@ -141,7 +175,9 @@ pub async fn delete_rows(
 ) -> Result<(), sqlx::Error> {
     let key_columns: Vec<&ColumnSpec> = spec.key_columns().collect();
     let per_row = key_columns.len() * 2;
-    for chunk in keys.chunks((MAX_PLACEHOLDERS / per_row.max(1)).max(1)) {
+    for chunk in statement_chunks(keys, MAX_PLACEHOLDERS / per_row.max(1), |key| {
+        values_bytes(key)
+    }) {
         let mut query =
             QueryBuilder::<MySql>::new(format!("DELETE FROM {} WHERE ", quote_ident(&spec.name)));
         if let Some(site) = site {
@@ -294,4 +330,25 @@ async fn holder_of(
 pub async fn ping(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(conn).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_STATEMENT_BYTES, statement_chunks};
+
+    #[test]
+    fn statements_stay_under_both_limits() {
+        let sizes = [10usize; 7];
+        let lengths = |chunks: Vec<&[usize]>| chunks.iter().map(|c| c.len()).collect::<Vec<_>>();
+        assert_eq!(lengths(statement_chunks(&sizes, 3, |s| *s)), [3, 3, 1]);
+        let wide = [MAX_STATEMENT_BYTES / 3; 7];
+        assert_eq!(lengths(statement_chunks(&wide, 100, |s| *s)), [3, 3, 1]);
+        let huge = [1, MAX_STATEMENT_BYTES * 2, 1];
+        assert_eq!(
+            lengths(statement_chunks(&huge, 100, |s| *s)),
+            [1, 1, 1],
+            "a row over the budget goes alone"
+        );
+        assert!(statement_chunks(&[] as &[usize], 10, |s| *s).is_empty());
+    }
 }

@@ -245,3 +245,33 @@ async fn a_central_restored_from_a_backup_taken_mid_load_is_copied_again() {
     assert!(text.contains("copying every table again"), "{text}");
     assert_equal_and_all_synced(&db).await;
 }
+
+/// Rows of 20 KB: a batch of 2 000 changes, or a chunk of 2 000 rows, is far over the
+/// server's `max_allowed_packet` (16 MiB) as one statement, and the server would drop the
+/// connection at every run. Statements are cut by bytes: the drain and the load get through.
+#[tokio::test]
+async fn wide_rows_drain_and_load_in_statements_under_the_packet_limit() {
+    let db = TestDb::with_table(
+        "CREATE TABLE docs (id INT PRIMARY KEY, body MEDIUMTEXT NOT NULL)",
+        "docs",
+    )
+    .await;
+    let packet = db
+        .count(&db.central, "SELECT CAST(@@max_allowed_packet AS SIGNED)")
+        .await;
+    let rows = (packet / 20_000 + 100).max(1000);
+    db.exec(&format!(
+        "INSERT INTO docs SELECT seq, REPEAT('a', 20000) FROM seq_1_to_{rows}"
+    ))
+    .await;
+    let report = db.sync().await;
+    assert_eq!(report.applied, rows as u64, "{report}");
+    assert_equal_and_all_synced(&db).await;
+
+    db.exec("UPDATE docs SET body = REPEAT('b', 20000)").await;
+    db.exec_central("DELETE FROM docs WHERE id <= 10").await;
+    let out = db.cli(&["resync"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    db.sync().await;
+    assert_equal_and_all_synced(&db).await;
+}
