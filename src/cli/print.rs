@@ -40,6 +40,12 @@ pub(super) fn init_report(config: &Config, report: &InitReport, seed: bool) {
     for table in &report.reloads {
         say!("{table}: columns were added; the next run copies its rows again (resumable)");
     }
+    for (table, parked) in &report.dropped {
+        say!(
+            "{table}: no longer in SYNC_TABLES; its triggers were removed and {parked} queued \
+             change(s) of it parked as FAILED (db_b's copy is left as it is)"
+        );
+    }
     match (seed, report.seeded) {
         (false, _) => {}
         (true, true) => say!("sample data loaded"),

@@ -144,6 +144,24 @@ pub async fn mark_synced(conn: &mut MySqlConnection, ids: &[i64]) -> Result<u64,
     Ok(query.build().execute(conn).await?.rows_affected())
 }
 
+/// Parks every PENDING change of `table` as FAILED with `reason`: the table is no longer
+/// synced. Returns how many.
+pub async fn park_table(
+    conn: &mut MySqlConnection,
+    table: &str,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE sync_queue SET sync_status = 'FAILED', last_error = ?, next_attempt_at = NULL \
+         WHERE sync_status = 'PENDING' AND table_name = ?",
+    )
+    .bind(bounded_error(reason))
+    .bind(table)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 /// Cuts `text` to [`MAX_ERROR_CHARS`] characters.
 pub fn bounded_error(text: &str) -> String {
     match text.char_indices().nth(MAX_ERROR_CHARS) {

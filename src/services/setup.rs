@@ -14,7 +14,7 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
 use crate::config::{Config, DbTarget};
 use crate::db::catalog::{self, CatalogError};
 use crate::db::schema::{self, central, triggers};
-use crate::db::{self, ConnectError, PoolSettings, Role, load};
+use crate::db::{self, ConnectError, PoolSettings, Role, load, queue};
 use crate::domain::table::TableSpec;
 use crate::services::sync::tables::differences;
 
@@ -28,6 +28,9 @@ pub struct InitReport {
     /// Tables queued for copying again (a column was added: rows written before the new
     /// triggers may carry values db_b never saw).
     pub reloads: Vec<String>,
+    /// Tables no longer in SYNC_TABLES whose triggers were dropped, with the changes of
+    /// each still queued, now parked as FAILED (no run will apply them).
+    pub dropped: Vec<(String, u64)>,
     pub seeded: bool,
 }
 
@@ -165,6 +168,16 @@ async fn capture_tables(
     }
     for stale in triggers::stale_triggers(conn, synced).await? {
         triggers::drop_trigger(conn, &stale).await?;
+    }
+    // After the triggers are gone, so nothing of them is queued behind the parking.
+    for gone in captured.iter().filter(|c| !synced.contains(&c.name)) {
+        let reason = format!(
+            "`{}` is no longer in SYNC_TABLES; to sync it again, add it back, run `dbsync init`, \
+             `dbsync requeue --all-failed` and `dbsync resync`",
+            gone.name
+        );
+        let parked = queue::park_table(conn, &gone.name, &reason).await?;
+        report.dropped.push((gone.name.clone(), parked));
     }
     schema::record_specs(conn, specs).await?;
     for table in &report.reloads {

@@ -252,7 +252,9 @@ impl SyncEngine {
         };
         let tables = match tables::load_checked(conn, &self.settings.tables).await {
             Ok(tables) => tables,
-            Err(tables::SchemaProblem::Changed(reason)) => {
+            Err(problem @ tables::SchemaProblem::Changed(_)) => {
+                // The problem's own words end with what to run.
+                let reason = problem.to_string();
                 tracing::warn!(%reason, "sync run stopped: the schema changed");
                 return Ok((
                     Outcome::SchemaChanged,

@@ -36,7 +36,9 @@ impl SyncEngine {
         }
         let tables = match tables::load_checked(&mut conn, &self.settings.tables).await {
             Ok(tables) => tables,
-            Err(tables::SchemaProblem::Changed(reason)) => return Err(RunError::Refused(reason)),
+            Err(problem @ tables::SchemaProblem::Changed(_)) => {
+                return Err(RunError::Refused(problem.to_string()));
+            }
             Err(tables::SchemaProblem::Database(err)) => return Err(err.into()),
         };
         // A db_b that does not match this site is refused before anything is set up; an
