@@ -3,6 +3,7 @@
 //! the triggers do.
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use sqlx::mysql::{MySql, MySqlConnection, MySqlPool};
 use sqlx::{Connection, QueryBuilder, Row};
 
@@ -50,7 +51,7 @@ pub async fn max_id(conn: &mut MySqlConnection) -> Result<i64, sqlx::Error> {
 /// PENDING changes with `after_id < id <= up_to`, in id order, whether due or backing off:
 /// reading the backing-off ones in order is how the engine knows which records must wait.
 /// At most `limit`; fewer (but at least one while any is left) where PENDING changes are
-/// sparse.
+/// sparse, or once the rows read hold [`READ_BYTES`] of payload.
 ///
 /// Rows are read by primary key range, a window of [`READ_WINDOW`] × `limit` ids at a time:
 /// during a drain, the status index's pages are the ones being marked, and reading through
@@ -71,12 +72,21 @@ pub async fn pending_changes(
     let mut after = after_id;
     while after < up_to {
         let window_end = after.saturating_add(window).min(up_to);
-        let rows: Vec<QueuedChange> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        let mut stream = sqlx::query_as::<_, QueuedChange>(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(after)
             .bind(window_end)
             .bind(limit)
-            .fetch_all(&mut *conn)
-            .await?;
+            .fetch(&mut *conn);
+        let (mut rows, mut bytes) = (Vec::new(), 0);
+        while let Some(row) = stream.try_next().await? {
+            bytes += row.payload.as_ref().map_or(0, String::len);
+            rows.push(row);
+            if bytes >= READ_BYTES {
+                // The driver skips the rest of the result; the next read starts after it.
+                break;
+            }
+        }
+        drop(stream);
         if !rows.is_empty() {
             return Ok(rows);
         }
@@ -95,6 +105,10 @@ pub async fn pending_changes(
 
 /// How many ids (× the batch size) one read of [`pending_changes`] scans at most.
 const READ_WINDOW: i64 = 4;
+
+/// Payload bytes one read of [`pending_changes`] keeps at most (past the row that reaches
+/// it): a batch of wide rows is cut short rather than held whole in memory.
+pub const READ_BYTES: usize = 16 << 20;
 
 /// One queue row by id, whatever its status.
 pub async fn change(

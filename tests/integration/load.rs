@@ -248,7 +248,8 @@ async fn a_central_restored_from_a_backup_taken_mid_load_is_copied_again() {
 
 /// Rows of 20 KB: a batch of 2 000 changes, or a chunk of 2 000 rows, is far over the
 /// server's `max_allowed_packet` (16 MiB) as one statement, and the server would drop the
-/// connection at every run. Statements are cut by bytes: the drain and the load get through.
+/// connection at every run. Statements are cut by bytes, and so are the queue's reads (a
+/// batch is not held whole in memory): the drain and the load get through.
 #[tokio::test]
 async fn wide_rows_drain_and_load_in_statements_under_the_packet_limit() {
     let db = TestDb::with_table(
@@ -264,6 +265,33 @@ async fn wide_rows_drain_and_load_in_statements_under_the_packet_limit() {
         "INSERT INTO docs SELECT seq, REPEAT('a', 20000) FROM seq_1_to_{rows}"
     ))
     .await;
+    // A read keeps at most READ_BYTES of payload (and the row that reaches it); successive
+    // reads still see every change once, in order.
+    let mut conn = db.local.acquire().await.unwrap();
+    let (mut after, mut seen, mut reads) = (i64::MIN, Vec::new(), 0);
+    loop {
+        let batch = dbsync::db::queue::pending_changes(&mut conn, after, i64::MAX, 2000)
+            .await
+            .unwrap();
+        let Some(last) = batch.last() else { break };
+        let bytes: usize = batch
+            .iter()
+            .map(|r| r.payload.as_ref().map_or(0, String::len))
+            .sum();
+        let widest = batch
+            .iter()
+            .map(|r| r.payload.as_ref().map_or(0, String::len))
+            .max();
+        assert!(bytes < dbsync::db::queue::READ_BYTES + widest.unwrap_or(0));
+        after = last.id;
+        seen.extend(batch.iter().map(|r| r.id));
+        reads += 1;
+    }
+    drop(conn);
+    assert!(reads > 1, "the first read stopped at the byte budget");
+    assert_eq!(seen.len(), rows as usize);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+
     let report = db.sync().await;
     assert_eq!(report.applied, rows as u64, "{report}");
     assert_equal_and_all_synced(&db).await;
