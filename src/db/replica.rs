@@ -10,6 +10,9 @@ use crate::db::quote_ident;
 use crate::db::schema::central::SITE_COLUMN;
 use crate::domain::table::{ColumnSpec, TableSpec};
 
+/// Image values of one row, aligned with [`TableSpec::image_columns`]; `None` is SQL NULL.
+pub type Values = [Option<String>];
+
 /// MySQL allows 65 535 placeholders a statement; stay well below.
 const MAX_PLACEHOLDERS: usize = 30_000;
 
@@ -46,9 +49,6 @@ pub fn values_bytes(values: &Values) -> usize {
         .map(|v| v.as_ref().map_or(0, String::len) + 8)
         .sum()
 }
-
-/// Image values of one row, aligned with [`TableSpec::image_columns`]; `None` is SQL NULL.
-pub type Values = [Option<String>];
 
 pub fn push_value(query: &mut QueryBuilder<MySql>, column: &ColumnSpec, value: &Option<String>) {
     let (sql, binds, bound) = placeholder(column, value.as_deref());
