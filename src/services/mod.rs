@@ -4,6 +4,7 @@
 
 pub mod load;
 pub mod orders;
+pub mod read_size;
 pub mod setup;
 pub mod site;
 pub mod sync;

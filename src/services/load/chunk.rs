@@ -13,8 +13,9 @@ use crate::db::snapshot::{self, KeyedRow, Range, Read};
 use crate::domain::table::TableSpec;
 use crate::services::sync::change::fingerprint;
 
-/// Rows per chunk: small enough that a chunk's shared locks are held for milliseconds.
-const CHUNK_ROWS: u32 = 2000;
+/// Rows per chunk at most: small enough that a chunk's shared locks are held for
+/// milliseconds. Fewer for wide rows (see `services::read_size`).
+pub(super) const CHUNK_ROWS: u32 = 2000;
 
 /// Tries at reading a chunk whose rows a writer holds locked.
 const READ_ATTEMPTS: u64 = 5;
@@ -45,10 +46,11 @@ pub(super) async fn read_chunk(
     local: &mut MySqlConnection,
     spec: &TableSpec,
     after: Option<&Values>,
+    limit: u32,
 ) -> Result<Chunk, sqlx::Error> {
     let mut attempt = 1;
     loop {
-        match read_chunk_once(local, spec, after).await {
+        match read_chunk_once(local, spec, after, limit).await {
             Err(err)
                 if attempt < READ_ATTEMPTS
                     && matches!(error::classify(&err), Kind::Conflict | Kind::LockWait) =>
@@ -67,6 +69,7 @@ async fn read_chunk_once(
     local: &mut MySqlConnection,
     spec: &TableSpec,
     after: Option<&Values>,
+    limit: u32,
 ) -> Result<Chunk, sqlx::Error> {
     let mut tx = local.begin().await?;
     let floor = queue::max_id(&mut tx).await?;
@@ -76,7 +79,7 @@ async fn read_chunk_once(
             spec,
             after,
             up_to: None,
-            limit: Some(CHUNK_ROWS),
+            limit: Some(limit),
             site: None,
             read: Read::Values,
             lock: true,
@@ -88,7 +91,7 @@ async fn read_chunk_once(
         .await?
         .map(|row| fingerprint(&row));
     tx.commit().await?;
-    let last = rows.len() < CHUNK_ROWS as usize;
+    let last = rows.len() < limit as usize;
     Ok(Chunk {
         rows,
         position,

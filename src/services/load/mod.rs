@@ -27,12 +27,13 @@ use crate::db::replica::{self, Values, Write};
 use crate::db::snapshot::{self, KeyedRow, Range, Read, RowBody};
 use crate::db::{ledger, load};
 use crate::domain::table::TableSpec;
+use crate::services::read_size::{self, FIRST_READ};
 use crate::services::sync::tables::Tables;
 
 mod chunk;
 mod lifecycle;
 mod unapplied;
-use chunk::{Chunk, read_chunk};
+use chunk::{CHUNK_ROWS, Chunk, read_chunk};
 pub use lifecycle::{restart_lost_copies, start, unfinished};
 use unapplied::Unapplied;
 
@@ -150,7 +151,8 @@ impl Loader<'_> {
             .and_then(|p| serde_json::from_str(p).ok());
         let mut chunks = state.chunks;
         let mut done = LoadSummary::default();
-        let mut chunk = read_chunk(local, spec, after.as_deref()).await?;
+        let mut limit = FIRST_READ.min(CHUNK_ROWS);
+        let mut chunk = read_chunk(local, spec, after.as_deref(), limit).await?;
         loop {
             if self.shutdown.is_cancelled() {
                 return Ok(Err("shutdown requested".to_string()));
@@ -168,6 +170,7 @@ impl Loader<'_> {
                 .absent_in_range(local, spec, &held, after.as_deref(), up_to.as_deref())
                 .await?;
             let next_after = up_to.clone();
+            limit = read_size::next_read(limit, chunk.rows.len(), chunk_bytes(&chunk), CHUNK_ROWS);
             let (written, db_a_next) = tokio::join!(
                 self.write_chunk(
                     central,
@@ -179,7 +182,7 @@ impl Loader<'_> {
                 ),
                 async {
                     match &next_after {
-                        Some(key) => read_chunk(local, spec, Some(key)).await.map(Some),
+                        Some(key) => read_chunk(local, spec, Some(key), limit).await.map(Some),
                         None => Ok(None),
                     }
                 }
@@ -343,6 +346,18 @@ fn differences<'a>(
 /// refuses the data (a value or key it will not take), row by row, logging and counting the
 /// rows it refuses so one bad row does not stop the load. Returns the refused records: their
 /// queued changes stay due, so the drain parks them as FAILED where an operator sees them.
+/// About the bytes a chunk's rows take (their values).
+fn chunk_bytes(chunk: &Chunk) -> usize {
+    chunk
+        .rows
+        .iter()
+        .map(|r| match &r.body {
+            RowBody::Values(values) => replica::values_bytes(values),
+            RowBody::Digest(_) => 16,
+        })
+        .sum()
+}
+
 async fn write_rows<'a>(
     tx: &mut MySqlConnection,
     spec: &TableSpec,

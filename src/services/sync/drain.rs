@@ -12,6 +12,7 @@
 //! lowest late change and carries on from there in id order.
 
 use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::mysql::MySqlConnection;
@@ -26,6 +27,7 @@ use crate::db::error::{self, Kind};
 use crate::db::queue::{self, QueuedChange};
 use crate::db::replica;
 use crate::domain::Outcome;
+use crate::services::read_size::{self, FIRST_READ};
 
 /// A db_b transaction that takes longer than this is abandoned (rolled back) as an
 /// interruption: a connection that hangs must not hold the run forever.
@@ -60,6 +62,9 @@ pub(super) struct Drain<'a> {
     /// Ids this run has read that are still PENDING (held, waiting, or not yet marked).
     known: BTreeSet<i64>,
     step_backs: u32,
+    /// Rows the next read asks for (see `services::read_size`); atomic because the read runs
+    /// beside the apply, which borrows the drain too.
+    read_limit: AtomicU32,
 }
 
 impl<'a> Drain<'a> {
@@ -71,6 +76,7 @@ impl<'a> Drain<'a> {
             waiting: HashSet::new(),
             known: BTreeSet::new(),
             step_backs: 0,
+            read_limit: AtomicU32::new(FIRST_READ.min(engine.settings.batch_size)),
         }
     }
 
@@ -79,7 +85,15 @@ impl<'a> Drain<'a> {
         conn: &mut MySqlConnection,
         after: i64,
     ) -> Result<Vec<QueuedChange>, sqlx::Error> {
-        queue::pending_changes(conn, after, self.run_max, self.engine.settings.batch_size).await
+        let limit = self.read_limit.load(Ordering::Relaxed);
+        let rows = queue::pending_changes(conn, after, self.run_max, limit).await?;
+        let bytes = rows
+            .iter()
+            .map(|r| r.payload.as_ref().map_or(0, String::len))
+            .sum();
+        let next = read_size::next_read(limit, rows.len(), bytes, self.engine.settings.batch_size);
+        self.read_limit.store(next, Ordering::Relaxed);
+        Ok(rows)
     }
 
     /// Reads and applies batches until none is left. `Err` only for db_a errors; db_b
