@@ -1,6 +1,6 @@
 //! How many rows a read asks for next, so that wide rows are never asked for by the
 //! thousand: the server would read and send them all, however few the reader keeps. Reads
-//! start small and grow fourfold while they come back whole and light.
+//! start small and grow fourfold while their rows are light.
 
 use crate::db::queue::READ_BYTES;
 
@@ -8,7 +8,9 @@ use crate::db::queue::READ_BYTES;
 pub const FIRST_READ: u32 = 64;
 
 /// The next read's row count after one that asked for `asked` rows and got `rows` holding
-/// `bytes` in all: at most `most`, and about as many as fit in [`READ_BYTES`].
+/// `bytes` in all: four times as many, but at most `most` and about as many as fit in
+/// [`READ_BYTES`]. A short read grows too: PENDING rows spread thin over the ids (each read
+/// scans a window of ids) must not keep the reads small.
 pub fn next_read(asked: u32, rows: usize, bytes: usize, most: u32) -> u32 {
     let most = most.max(1);
     if rows == 0 {
@@ -16,12 +18,7 @@ pub fn next_read(asked: u32, rows: usize, bytes: usize, most: u32) -> u32 {
     }
     let per_row = (bytes / rows).max(1);
     let fit = u32::try_from(READ_BYTES / per_row).unwrap_or(u32::MAX);
-    let wanted = if rows >= asked as usize {
-        asked.saturating_mul(4)
-    } else {
-        asked
-    };
-    wanted.min(fit).min(most).max(1)
+    asked.saturating_mul(4).min(fit).min(most).max(1)
 }
 
 #[cfg(test)]
@@ -46,9 +43,9 @@ mod tests {
             "rows over the budget: one"
         );
         assert_eq!(
-            next_read(500, 3, 300, 2000),
-            500,
-            "a short read (the end) keeps its size"
+            next_read(64, 3, 300, 2000),
+            256,
+            "a short read grows too (PENDING rows spread thin)"
         );
         assert_eq!(next_read(500, 0, 0, 100), 100);
     }
