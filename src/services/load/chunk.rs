@@ -8,8 +8,8 @@ use sqlx::mysql::MySqlConnection;
 
 use crate::db::error::{self, Kind};
 use crate::db::queue;
-use crate::db::replica::Values;
-use crate::db::snapshot::{self, KeyedRow, Range, Read};
+use crate::db::replica::{self, Values};
+use crate::db::snapshot::{self, KeyedRow, Range, Read, RowBody};
 use crate::domain::table::TableSpec;
 use crate::services::sync::change::fingerprint;
 
@@ -38,6 +38,19 @@ pub(super) struct Chunk {
     /// Identities in the chunk's key range with changes still queued that the chunk does
     /// not hold (deleted in db_a, or inserted after the read passed them).
     pub absent: Vec<String>,
+}
+
+impl Chunk {
+    /// About the bytes the chunk's rows take (their values).
+    pub fn bytes(&self) -> usize {
+        self.rows
+            .iter()
+            .map(|r| match &r.body {
+                RowBody::Values(values) => replica::values_bytes(values),
+                RowBody::Digest(_) => 16,
+            })
+            .sum()
+    }
 }
 
 /// Reads the next chunk, trying again when a writer's lock or a deadlock got in the way: the

@@ -170,7 +170,7 @@ impl Loader<'_> {
                 .absent_in_range(local, spec, &held, after.as_deref(), up_to.as_deref())
                 .await?;
             let next_after = up_to.clone();
-            limit = read_size::next_read(limit, chunk.rows.len(), chunk_bytes(&chunk), CHUNK_ROWS);
+            limit = read_size::next_read(limit, chunk.rows.len(), chunk.bytes(), CHUNK_ROWS);
             let (written, db_a_next) = tokio::join!(
                 self.write_chunk(
                     central,
@@ -346,18 +346,6 @@ fn differences<'a>(
 /// refuses the data (a value or key it will not take), row by row, logging and counting the
 /// rows it refuses so one bad row does not stop the load. Returns the refused records: their
 /// queued changes stay due, so the drain parks them as FAILED where an operator sees them.
-/// About the bytes a chunk's rows take (their values).
-fn chunk_bytes(chunk: &Chunk) -> usize {
-    chunk
-        .rows
-        .iter()
-        .map(|r| match &r.body {
-            RowBody::Values(values) => replica::values_bytes(values),
-            RowBody::Digest(_) => 16,
-        })
-        .sum()
-}
-
 async fn write_rows<'a>(
     tx: &mut MySqlConnection,
     spec: &TableSpec,
