@@ -274,14 +274,8 @@ async fn wide_rows_drain_and_load_in_statements_under_the_packet_limit() {
             .await
             .unwrap();
         let Some(last) = batch.last() else { break };
-        let bytes: usize = batch
-            .iter()
-            .map(|r| r.payload.as_ref().map_or(0, String::len))
-            .sum();
-        let widest = batch
-            .iter()
-            .map(|r| r.payload.as_ref().map_or(0, String::len))
-            .max();
+        let bytes: usize = batch.iter().map(|r| r.payload_bytes()).sum();
+        let widest = batch.iter().map(|r| r.payload_bytes()).max();
         assert!(bytes < dbsync::db::queue::READ_BYTES + widest.unwrap_or(0));
         after = last.id;
         seen.extend(batch.iter().map(|r| r.id));

@@ -40,6 +40,11 @@ impl QueuedChange {
     pub fn is_due(&self) -> bool {
         self.due != 0
     }
+
+    /// Bytes of its row image (what reads are sized by).
+    pub fn payload_bytes(&self) -> usize {
+        self.payload.as_ref().map_or(0, String::len)
+    }
 }
 
 const CHANGE_COLUMNS: &str = "id, table_name, record_id, record_key, CAST(operation AS CHAR) AS operation, \
@@ -86,7 +91,7 @@ pub async fn pending_changes(
             .fetch(&mut *conn);
         let (mut rows, mut bytes) = (Vec::new(), 0);
         while let Some(row) = stream.try_next().await? {
-            bytes += row.payload.as_ref().map_or(0, String::len);
+            bytes += row.payload_bytes();
             rows.push(row);
             if bytes >= READ_BYTES {
                 // The driver skips the rest of the result; the next read starts after it.

@@ -87,10 +87,7 @@ impl<'a> Drain<'a> {
     ) -> Result<Vec<QueuedChange>, sqlx::Error> {
         let limit = self.read_limit.load(Ordering::Relaxed);
         let rows = queue::pending_changes(conn, after, self.run_max, limit).await?;
-        let bytes = rows
-            .iter()
-            .map(|r| r.payload.as_ref().map_or(0, String::len))
-            .sum();
+        let bytes = rows.iter().map(QueuedChange::payload_bytes).sum();
         let next = read_size::next_read(limit, rows.len(), bytes, self.engine.settings.batch_size);
         self.read_limit.store(next, Ordering::Relaxed);
         Ok(rows)
