@@ -52,6 +52,10 @@ pub fn values_bytes(values: &Values) -> usize {
 
 pub fn push_value(query: &mut QueryBuilder<MySql>, column: &ColumnSpec, value: &Option<String>) {
     let (sql, binds, bound) = placeholder(column, value.as_deref());
+    if sql == "?" {
+        query.push_bind(bound);
+        return;
+    }
     let mut parts = sql.split('?');
     if let Some(head) = parts.next() {
         query.push(head);

@@ -8,91 +8,124 @@
 /// for `utf8…` collations; for any other set, the character count is the least the text
 /// can take, so only a value certainly too long is refused.
 pub fn fits(column_type: &str, collation: Option<&str>, text: &str) -> Result<(), String> {
-    let t = column_type.to_ascii_lowercase();
-    let name = t.split(['(', ' ']).next().unwrap_or_default();
-    let unsigned = t.contains("unsigned");
-    let width = || declared_width(&t);
-    match name {
-        "tinyint" | "smallint" | "mediumint" | "int" | "bigint" => {
-            let bits = match name {
-                "tinyint" => 8,
-                "smallint" => 16,
-                "mediumint" => 24,
-                "int" => 32,
-                _ => 64,
-            };
-            let (low, high) = if unsigned {
-                (0i128, (1i128 << bits) - 1)
-            } else {
-                (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
-            };
-            match text.parse::<i128>() {
-                Ok(v) if (low..=high).contains(&v) => Ok(()),
+    Fit::of(column_type, collation).check(text)
+}
+
+/// What a column type takes, parsed once from its text: a run checks every value of every
+/// change against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fit {
+    Integer {
+        low: i128,
+        high: i128,
+    },
+    /// CHAR(n), VARCHAR(n): characters.
+    Chars(usize),
+    /// BINARY(n), VARBINARY(n), TINYBLOB…MEDIUMBLOB: bytes, written in hex.
+    HexBytes(usize),
+    /// TINYTEXT…MEDIUMTEXT: bytes; `per_char` is the fewest bytes a character takes in the
+    /// column's set, `None` for UTF-8 (the text's own length).
+    TextBytes {
+        most: usize,
+        per_char: Option<usize>,
+    },
+    Enum(Vec<String>),
+    Set(Vec<String>),
+    Date,
+    DateTime,
+    Time,
+    Year,
+    /// No limit checked here.
+    Any,
+}
+
+impl Fit {
+    pub fn of(column_type: &str, collation: Option<&str>) -> Fit {
+        let t = column_type.to_ascii_lowercase();
+        let name = t.split(['(', ' ']).next().unwrap_or_default();
+        let width = declared_width(&t);
+        match name {
+            "tinyint" | "smallint" | "mediumint" | "int" | "bigint" => {
+                let bits = match name {
+                    "tinyint" => 8,
+                    "smallint" => 16,
+                    "mediumint" => 24,
+                    "int" => 32,
+                    _ => 64,
+                };
+                let (low, high) = if t.contains("unsigned") {
+                    (0i128, (1i128 << bits) - 1)
+                } else {
+                    (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+                };
+                Fit::Integer { low, high }
+            }
+            "char" | "varchar" => width.map_or(Fit::Any, Fit::Chars),
+            "binary" | "varbinary" => width.map_or(Fit::Any, Fit::HexBytes),
+            "tinytext" | "text" | "mediumtext" => {
+                let charset = collation
+                    .and_then(|c| c.split('_').next())
+                    .unwrap_or("utf8mb4");
+                let per_char = match charset {
+                    "utf8mb4" | "utf8mb3" | "utf8" => None,
+                    "ucs2" | "utf16" | "utf16le" => Some(2),
+                    "utf32" => Some(4),
+                    _ => Some(1),
+                };
+                Fit::TextBytes {
+                    most: text_limit(name),
+                    per_char,
+                }
+            }
+            "tinyblob" | "blob" | "mediumblob" => Fit::HexBytes(text_limit(name)),
+            "enum" => Fit::Enum(members(&t)),
+            "set" => Fit::Set(members(&t)),
+            "date" => Fit::Date,
+            "datetime" => Fit::DateTime,
+            "time" => Fit::Time,
+            "year" => Fit::Year,
+            _ => Fit::Any,
+        }
+    }
+
+    /// `Err(what the column takes)` when `text` does not fit.
+    pub fn check(&self, text: &str) -> Result<(), String> {
+        match self {
+            Fit::Integer { low, high } => match text.parse::<i128>() {
+                Ok(v) if (low..=high).contains(&&v) => Ok(()),
                 _ => Err(format!("an integer from {low} to {high}")),
+            },
+            Fit::Chars(n) if text.chars().count() > *n => Err(format!("at most {n} characters")),
+            Fit::HexBytes(n) if text.len() / 2 > *n => Err(format!("at most {n} bytes")),
+            Fit::TextBytes { most, per_char } => {
+                let bytes = per_char.map_or(text.len(), |n| text.chars().count() * n);
+                if bytes > *most {
+                    Err(format!("at most {most} bytes"))
+                } else {
+                    Ok(())
+                }
             }
-        }
-        "char" | "varchar" => match width() {
-            Some(n) if text.chars().count() > n => Err(format!("at most {n} characters")),
-            _ => Ok(()),
-        },
-        "binary" | "varbinary" => match width() {
-            Some(n) if text.len() / 2 > n => Err(format!("at most {n} bytes")),
-            _ => Ok(()),
-        },
-        "tinytext" | "text" | "mediumtext" => {
-            let most = text_limit(name);
-            let charset = collation
-                .and_then(|c| c.split('_').next())
-                .unwrap_or("utf8mb4");
-            // The fewest bytes each character takes in the column's set: a value longer
-            // than the limit even so is certainly too long.
-            let bytes = match charset {
-                "utf8mb4" | "utf8mb3" | "utf8" => text.len(),
-                "ucs2" | "utf16" | "utf16le" => text.chars().count() * 2,
-                "utf32" => text.chars().count() * 4,
-                _ => text.chars().count(),
-            };
-            if bytes > most {
-                Err(format!("at most {most} bytes"))
-            } else {
-                Ok(())
-            }
-        }
-        "tinyblob" | "blob" | "mediumblob" => {
-            let most = text_limit(name);
-            if text.len() / 2 > most {
-                Err(format!("at most {most} bytes"))
-            } else {
-                Ok(())
-            }
-        }
-        "enum" => {
-            let members = members(&t);
-            if text.is_empty() || members.iter().any(|m| m.eq_ignore_ascii_case(text)) {
-                Ok(())
-            } else {
+            Fit::Enum(members)
+                if !text.is_empty() && !members.iter().any(|m| m.eq_ignore_ascii_case(text)) =>
+            {
                 Err(format!("one of {}", members.join(", ")))
             }
-        }
-        "set" => {
-            let members = members(&t);
-            let all_known = text.is_empty()
-                || text
-                    .split(',')
-                    .all(|item| members.iter().any(|m| m.eq_ignore_ascii_case(item)));
-            if all_known {
-                Ok(())
-            } else {
+            Fit::Set(members)
+                if !text.is_empty()
+                    && !text
+                        .split(',')
+                        .all(|item| members.iter().any(|m| m.eq_ignore_ascii_case(item))) =>
+            {
                 Err(format!("a set of {}", members.join(", ")))
             }
+            Fit::Date if !is_date(text) => Err("a date from 0000-00-00 to 9999-12-31".into()),
+            Fit::DateTime if !is_datetime(text) => {
+                Err("a date and time from 0000-00-00 00:00:00 to 9999-12-31 23:59:59".into())
+            }
+            Fit::Time if !is_time(text) => Err("a time from -838:59:59 to 838:59:59".into()),
+            Fit::Year if !is_year(text) => Err("a year from 1901 to 2155, or 0000".into()),
+            _ => Ok(()),
         }
-        "date" if !is_date(text) => Err("a date from 0000-00-00 to 9999-12-31".into()),
-        "datetime" if !is_datetime(text) => {
-            Err("a date and time from 0000-00-00 00:00:00 to 9999-12-31 23:59:59".into())
-        }
-        "time" if !is_time(text) => Err("a time from -838:59:59 to 838:59:59".into()),
-        "year" if !is_year(text) => Err("a year from 1901 to 2155, or 0000".into()),
-        _ => Ok(()),
     }
 }
 

@@ -9,7 +9,12 @@ use serde_json::Value;
 use super::tables::Tables;
 use crate::db::queue::QueuedChange;
 use crate::domain::Operation;
+use crate::domain::fits::Fit;
 use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
+
+mod image;
+
+pub use image::ImageReader;
 
 /// A record's identity: its table (by index in [`Tables`]) and its key as text (the integer,
 /// or the JSON array of a composite or string key). Changes of one record apply in id order.
@@ -87,7 +92,7 @@ fn fingerprint_of(raw: &QueuedChange, with_capture_time: bool) -> i64 {
 /// The record a queue row names, when it names one of a synced table.
 pub fn record_key_of(raw: &QueuedChange, tables: &Tables) -> Option<RecordKey> {
     let (index, spec) = tables.find(&raw.table_name)?;
-    record_identity(raw, spec)
+    record_identity(raw, spec, tables.reader(index))
         .ok()
         .map(|(record, _)| (index, record))
 }
@@ -123,7 +128,8 @@ pub fn decode(raw: &QueuedChange, tables: &Tables) -> Result<Change, String> {
     })?;
     let operation = Operation::parse(&raw.operation)
         .ok_or_else(|| format!("unknown operation {:?}", short(&raw.operation)))?;
-    let (record, known_key) = record_identity(raw, spec)?;
+    let reader = tables.reader(table);
+    let (record, known_key) = record_identity(raw, spec, reader)?;
     let action = match (operation, raw.payload.as_deref()) {
         (Operation::Delete, None) => Action::Delete {
             key: known_key
@@ -132,7 +138,7 @@ pub fn decode(raw: &QueuedChange, tables: &Tables) -> Result<Change, String> {
                 .ok_or("DELETE change has no image, and its key is only a collation weight")?,
         },
         (Operation::Delete, Some(payload)) => {
-            let (values, present) = decode_image(payload, spec)?;
+            let (values, present) = decode_image(payload, reader)?;
             let key = check_key(spec, &values, &present, &known_key)?;
             Action::Delete { key }
         }
@@ -143,7 +149,7 @@ pub fn decode(raw: &QueuedChange, tables: &Tables) -> Result<Change, String> {
             ));
         }
         (Operation::Insert | Operation::Update, Some(payload)) => {
-            let (values, present) = decode_image(payload, spec)?;
+            let (values, present) = decode_image(payload, reader)?;
             check_key(spec, &values, &present, &known_key)?;
             Action::Upsert { values, present }
         }
@@ -168,6 +174,7 @@ type KeyComponent = Option<Option<String>>;
 fn record_identity(
     raw: &QueuedChange,
     spec: &TableSpec,
+    reader: &ImageReader,
 ) -> Result<(String, Vec<KeyComponent>), String> {
     if spec.has_integer_key() {
         let id = raw
@@ -196,7 +203,11 @@ fn record_identity(
         key.push(if column.compares_loosely() {
             None
         } else {
-            Some(json_value(value, column)?)
+            let fit = reader
+                .fit(&column.name)
+                .cloned()
+                .unwrap_or_else(|| Fit::of(&column.column_type, column.collation.as_deref()));
+            Some(json_value(value, column, &fit)?)
         });
     }
     Ok((text.to_string(), key))
@@ -206,16 +217,16 @@ fn record_identity(
 /// (a dropped column) are ignored; columns the image lacks (added since) are not present.
 fn decode_image(
     payload: &str,
-    spec: &TableSpec,
+    reader: &ImageReader,
 ) -> Result<(Vec<Option<String>>, Vec<bool>), String> {
-    let mut object: serde_json::Map<String, Value> = serde_json::from_str(payload)
+    let raw = reader
+        .read(payload)
         .map_err(|e| format!("unreadable payload: {}", short(&e.to_string())))?;
-    let columns: Vec<&ColumnSpec> = spec.image_columns().collect();
-    let mut values = vec![None; columns.len()];
-    let mut present = vec![false; columns.len()];
-    for (i, column) in columns.iter().enumerate() {
-        if let Some(value) = object.remove(&column.name) {
-            values[i] = json_value(value, column)?;
+    let mut values = vec![None; raw.len()];
+    let mut present = vec![false; raw.len()];
+    for (i, value) in raw.into_iter().enumerate() {
+        if let Some(value) = value {
+            values[i] = json_value(value, &reader.columns[i], &reader.fits[i])?;
             present[i] = true;
         }
     }
@@ -223,7 +234,7 @@ fn decode_image(
 }
 
 /// One image value as the text bound in db_b, checked against its column.
-fn json_value(value: Value, column: &ColumnSpec) -> Result<Option<String>, String> {
+fn json_value(value: Value, column: &ColumnSpec, fit: &Fit) -> Result<Option<String>, String> {
     // Only integer columns are written as JSON numbers by the triggers; every other value
     // is a JSON string (its exact text), so a number there means a hand-made image.
     let text = match value {
@@ -252,15 +263,13 @@ fn json_value(value: Value, column: &ColumnSpec) -> Result<Option<String>, Strin
         }
     };
     check_value(&text, column)?;
-    crate::domain::fits::fits(&column.column_type, column.collation.as_deref(), &text).map_err(
-        |takes| {
-            format!(
-                "unreadable payload: {} {:?} does not fit (the column takes {takes})",
-                column.name,
-                short(&text)
-            )
-        },
-    )?;
+    fit.check(&text).map_err(|takes| {
+        format!(
+            "unreadable payload: {} {:?} does not fit (the column takes {takes})",
+            column.name,
+            short(&text)
+        )
+    })?;
     Ok(Some(text))
 }
 

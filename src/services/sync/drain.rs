@@ -102,6 +102,7 @@ impl<'a> Drain<'a> {
         tally: &mut Tally,
     ) -> Result<Outcome, sqlx::Error> {
         let mut rows = self.read(local, i64::MIN).await?;
+        let mut decoded = decode_rows(&rows, self.tables);
         let mut unmarked: Vec<i64> = Vec::new();
         let outcome = loop {
             if self.engine.shutdown.is_cancelled() {
@@ -111,18 +112,21 @@ impl<'a> Drain<'a> {
             let Some(cursor) = rows.last().map(|r| r.id) else {
                 break Outcome::Synced;
             };
-            let changes = self.decode_batch(local, &rows, tally).await?;
+            let changes = self.admit(local, &rows, decoded, tally).await?;
             let previous = std::mem::take(&mut unmarked);
+            // The next batch is read and decoded while db_b works on this one.
             let (batch, db_a_stage) = tokio::join!(self.apply_batch(central, changes), async {
                 let marked = queue::mark_synced(local, &previous).await?;
                 let next = self.read(local, cursor).await?;
-                Ok::<_, sqlx::Error>((marked, next))
+                let next_decoded = decode_rows(&next, self.tables);
+                Ok::<_, sqlx::Error>((marked, next, next_decoded))
             });
-            let (marked, next) = db_a_stage?;
+            let (marked, next, next_decoded) = db_a_stage?;
             self.forget(&previous);
             tally.applied += marked;
             unmarked = batch.done;
             rows = next;
+            decoded = next_decoded;
             tally.held_back += batch.held.len() as u64;
             for change in &batch.held {
                 self.waiting.insert(change.key());
@@ -157,6 +161,7 @@ impl<'a> Drain<'a> {
                     tally.applied += queue::mark_synced(local, &unmarked).await?;
                     self.forget(&std::mem::take(&mut unmarked));
                     rows = self.read(local, late - 1).await?;
+                    decoded = decode_rows(&rows, self.tables);
                 }
                 Some(late) => {
                     tally.note = Some(format!(
@@ -191,25 +196,27 @@ impl<'a> Drain<'a> {
     }
 
     /// Typed changes of `rows` that may be applied now. A backing-off row makes its record
-    /// wait; a row that cannot be decoded is parked as FAILED at once.
-    async fn decode_batch(
+    /// wait; a row that cannot be decoded is parked as FAILED at once. `decoded` is
+    /// [`decode_rows`] of `rows`, worked out earlier: whether a record waits is decided
+    /// here, with what the previous batch left waiting.
+    async fn admit(
         &mut self,
         conn: &mut MySqlConnection,
         rows: &[QueuedChange],
+        decoded: Vec<DecodedRow>,
         tally: &mut Tally,
     ) -> Result<Vec<Change>, sqlx::Error> {
         let mut changes = Vec::with_capacity(rows.len());
-        for row in rows {
+        for (row, DecodedRow { key, change }) in rows.iter().zip(decoded) {
             self.known.insert(row.id);
-            let key = change::record_key_of(row, self.tables);
-            if !row.is_due() {
+            let Some(change) = change else {
                 self.waiting.extend(key);
                 continue;
-            }
+            };
             if key.as_ref().is_some_and(|k| self.waiting.contains(k)) {
                 continue;
             }
-            match change::decode(row, self.tables) {
+            match change {
                 Ok(change) => changes.push(change),
                 Err(reason) => {
                     self.park(conn, row, &reason).await?;
@@ -379,6 +386,27 @@ impl<'a> Drain<'a> {
         }
         queue::record_failed_attempt(conn, change.queue_id, attempts, reason, retry_in).await
     }
+}
+
+/// A queue row as far as it can be understood without db_a or the run's state.
+struct DecodedRow {
+    /// The record it names, when it names one of a synced table.
+    key: Option<RecordKey>,
+    /// `None` while the row is backing off (not due): it is not decoded yet.
+    change: Option<Result<Change, String>>,
+}
+
+fn decode_rows(rows: &[QueuedChange], tables: &Tables) -> Vec<DecodedRow> {
+    rows.iter()
+        .map(|row| {
+            let change = row.is_due().then(|| change::decode(row, tables));
+            let key = match &change {
+                Some(Ok(change)) => Some(change.key()),
+                _ => change::record_key_of(row, tables),
+            };
+            DecodedRow { key, change }
+        })
+        .collect()
 }
 
 /// `first` doubled per earlier failure, capped at an hour.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use sqlx::mysql::MySqlConnection;
 
+use super::change::ImageReader;
 use crate::db::catalog::{self, CatalogError};
 use crate::db::schema;
 use crate::domain::table::TableSpec;
@@ -14,13 +15,21 @@ use crate::domain::table::TableSpec;
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
     specs: Vec<Arc<TableSpec>>,
+    /// Aligned with `specs`.
+    readers: Vec<ImageReader>,
 }
 
 impl Tables {
     pub fn new(specs: Vec<TableSpec>) -> Self {
         Tables {
+            readers: specs.iter().map(ImageReader::new).collect(),
             specs: specs.into_iter().map(Arc::new).collect(),
         }
+    }
+
+    /// How to read the images of the table at `index` (from [`Tables::find`]).
+    pub fn reader(&self, index: usize) -> &ImageReader {
+        &self.readers[index]
     }
 
     /// Index and spec of a table by its name in a queue row.

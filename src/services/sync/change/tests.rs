@@ -89,6 +89,39 @@ fn decodes_row_images_exactly() {
 }
 
 #[test]
+fn images_are_read_by_column_name_in_any_order() {
+    // Keys out of order, one the table no longer has (any JSON), one spelled with an
+    // escape, one given twice (the last counts, as for any JSON reader); no updated_at.
+    let payload = r#"{"status": "pending", "gone": [1, {"x": "}"}], "id": 3,
+        "user_\u0069d": 1, "amount": "9.99", "amount": "0.30"}"#;
+    let change = decode(
+        &raw("orders", "UPDATE", Some(3), None, Some(payload)),
+        &tables(),
+    )
+    .unwrap();
+    let Action::Upsert { values, present } = change.action else {
+        panic!("not an upsert")
+    };
+    let text = |v: &str| Some(v.to_string());
+    assert_eq!(
+        values[..4],
+        [text("3"), text("1"), text("0.30"), text("pending")]
+    );
+    assert_eq!(present, [true, true, true, true, false]);
+    for bad in ["[1, 2]", "3", "", r#"{"id": 3} {"id": 4}"#, r#"{"id": 3"#] {
+        let err = decode(
+            &raw("orders", "UPDATE", Some(3), None, Some(bad)),
+            &tables(),
+        );
+        assert!(
+            err.as_ref()
+                .is_err_and(|e| e.starts_with("unreadable payload")),
+            "{bad}: {err:?}"
+        );
+    }
+}
+
+#[test]
 fn composite_keys_come_from_record_key() {
     let payload = r#"{"order_id": 5, "sku": "A-1", "photo": "00FF"}"#;
     let change = decode(
