@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::domain::fits::Fit;
@@ -46,8 +46,8 @@ impl ImageReader {
     }
 
     /// The image's raw JSON values by image column; `None` where the image has no such key
-    /// (a column added since). Keys the table no longer has (a dropped column) are skipped;
-    /// a key given twice keeps its last value, as any JSON reader does.
+    /// (a column added since). Keys the table no longer has (a dropped column) are read and
+    /// dropped; a key given twice keeps its last value, as any JSON reader does.
     pub fn read(&self, payload: &str) -> Result<Vec<Option<Value>>, serde_json::Error> {
         let mut deserializer = serde_json::Deserializer::from_str(payload);
         let values = ImageSeed { reader: self }.deserialize(&mut deserializer)?;
@@ -72,7 +72,7 @@ impl<'de> Visitor<'de> for ImageSeed<'_> {
     type Value = Vec<Option<Value>>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object (the row image)")
+        f.write_str("an object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -80,8 +80,11 @@ impl<'de> Visitor<'de> for ImageSeed<'_> {
         while let Some(Key(name)) = map.next_key()? {
             match self.reader.positions.get(name.as_ref()) {
                 Some(&at) => values[at] = Some(map.next_value()?),
+                // Read in full, not skipped: a value no JSON reader can hold (1e400, a lone
+                // surrogate, nesting past the depth limit) makes the image unreadable under
+                // any key, as it did when images were read into a map.
                 None => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Value>()?;
                 }
             }
         }

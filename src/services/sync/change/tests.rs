@@ -108,7 +108,19 @@ fn images_are_read_by_column_name_in_any_order() {
         [text("3"), text("1"), text("0.30"), text("pending")]
     );
     assert_eq!(present, [true, true, true, true, false]);
-    for bad in ["[1, 2]", "3", "", r#"{"id": 3} {"id": 4}"#, r#"{"id": 3"#] {
+    // Under a key the table does not have too, a value no JSON reader holds is unreadable.
+    let deep = format!(
+        r#"{{"id": 3, "gone": {}1{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let unheld = [
+        r#"{"id": 3, "gone": 1e400}"#,
+        r#"{"id": 3, "gone": "\ud800"}"#,
+        &deep,
+    ];
+    let malformed = ["[1, 2]", "3", "", r#"{"id": 3} {"id": 4}"#, r#"{"id": 3"#];
+    for bad in malformed.into_iter().chain(unheld) {
         let err = decode(
             &raw("orders", "UPDATE", Some(3), None, Some(bad)),
             &tables(),
