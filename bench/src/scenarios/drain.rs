@@ -21,24 +21,45 @@ pub async fn drain_reps(
     from_queue_id: i64,
     queued: u64,
 ) -> Result<Drains, String> {
-    let mut drains = Drains {
-        rates: Vec::new(),
-        peak_rss_mib: 0.0,
-    };
+    let mut drains = Drains::new();
     for _ in 0..ctx.reps() {
-        pair.reset_drain(from_queue_id).await?;
-        let run = ctx.dbsync.sync(&pair.env).await?;
-        let left = pair.pending().await?;
-        if left != 0 {
-            return Err(format!(
-                "`dbsync sync` left {left} changes unsynced ({})",
-                run.describe()
-            ));
-        }
-        drains.rates.push(queued as f64 / secs(run.elapsed));
-        drains.peak_rss_mib = drains.peak_rss_mib.max(run.peak_rss_mib);
+        drains.add(drain_once(ctx, pair, from_queue_id, queued).await?);
     }
     Ok(drains)
+}
+
+impl Drains {
+    pub fn new() -> Self {
+        Drains {
+            rates: Vec::new(),
+            peak_rss_mib: 0.0,
+        }
+    }
+
+    pub fn add(&mut self, (rate, peak_rss_mib): (f64, f64)) {
+        self.rates.push(rate);
+        self.peak_rss_mib = self.peak_rss_mib.max(peak_rss_mib);
+    }
+}
+
+/// One drain of the changes from `from_queue_id` on into an empty db_b: (changes/s, peak
+/// RSS in MiB).
+pub async fn drain_once(
+    ctx: &Ctx,
+    pair: &Pair,
+    from_queue_id: i64,
+    queued: u64,
+) -> Result<(f64, f64), String> {
+    pair.reset_drain(from_queue_id).await?;
+    let run = ctx.dbsync.sync(&pair.env).await?;
+    let left = pair.pending().await?;
+    if left != 0 {
+        return Err(format!(
+            "`dbsync sync` left {left} changes unsynced ({})",
+            run.describe()
+        ));
+    }
+    Ok((queued as f64 / secs(run.elapsed), run.peak_rss_mib))
 }
 
 /// db_a and db_b hold as many rows of `table`.
@@ -58,6 +79,9 @@ pub async fn check_counts(pair: &Pair, table: &str) -> Result<(), String> {
 struct SizeFigures {
     rate: f64,
     limit: f64,
+    /// The median of each repetition's drain ÷ copy: the machine's speed drifts over
+    /// minutes, and a drain is compared with the copy timed right after it.
+    ratio: f64,
     peak_rss_mib: f64,
 }
 
@@ -98,14 +122,18 @@ pub async fn run(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
 async fn one_size(ctx: &mut Ctx, size: u64) -> Result<SizeFigures, String> {
     let pair = ctx.pair(&format!("drain{size}"), &[]).await?;
     let queued = workload::queue_mix(&pair, size, 1).await?;
-    let drains = drain_reps(ctx, &pair, 0, queued).await?;
+    let mut drains = Drains::new();
+    let (mut limits, mut ratios) = (Vec::new(), Vec::new());
+    for _ in 0..ctx.reps() {
+        let (rate, peak_rss_mib) = drain_once(ctx, &pair, 0, queued).await?;
+        drains.add((rate, peak_rss_mib));
+        let (copied, took) = workload::copy_limit(&pair, &["users", "orders"]).await?;
+        let limit = copied as f64 / secs(took);
+        limits.push(limit);
+        ratios.push(rate / limit);
+    }
     check_counts(&pair, "users").await?;
     check_counts(&pair, "orders").await?;
-    let mut limits = Vec::new();
-    for _ in 0..ctx.reps() {
-        let (copied, took) = workload::copy_limit(&pair, &["users", "orders"]).await?;
-        limits.push(copied as f64 / secs(took));
-    }
     if size == 1_000_000 && ctx.wants("history") {
         ctx.drained_million = Some(pair);
     } else {
@@ -114,12 +142,13 @@ async fn one_size(ctx: &mut Ctx, size: u64) -> Result<SizeFigures, String> {
     Ok(SizeFigures {
         rate: median(&drains.rates),
         limit: median(&limits),
+        ratio: median(&ratios),
         peak_rss_mib: drains.peak_rss_mib,
     })
 }
 
 fn size_rows(ctx: &Ctx, size: u64, f: &SizeFigures, sizes: &[u64]) -> Vec<Row> {
-    let ratio = f.rate / f.limit;
+    let ratio = f.ratio;
     let mut drain = Row::new(
         format!(
             "drain {} changes (`dbsync sync`, ≈70% inserts, 25% updates, 5% deletes)",
@@ -129,7 +158,7 @@ fn size_rows(ctx: &Ctx, size: u64, f: &SizeFigures, sizes: &[u64]) -> Vec<Row> {
         format!("{} changes/s", rate(f.rate)),
     )
     .ratio(format!(
-        "{ratio:.2} × INSERT…SELECT ({} rows/s)",
+        "{ratio:.2} × INSERT…SELECT ({} rows/s; median of each run's ratio to the copy timed right after it)",
         rate(f.limit)
     ));
     if size == 100_000 {
