@@ -10,11 +10,13 @@ use super::tables::Tables;
 use crate::db::queue::QueuedChange;
 use crate::domain::Operation;
 use crate::domain::fits::Fit;
-use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
+use crate::domain::table::{TableSpec, ValueClass};
 
 mod image;
+mod value;
 
 pub use image::ImageReader;
+use value::json_value;
 
 /// A record's identity: its table (by index in [`Tables`]) and its key as text (the integer,
 /// or the JSON array of a composite or string key). Changes of one record apply in id order.
@@ -108,7 +110,7 @@ pub fn label<'a>(table_name: &'a str, tables: &Tables) -> &'a str {
 }
 
 /// Hand-written rows can hold anything; error texts quote at most this much of a value.
-fn short(value: &str) -> String {
+pub(super) fn short(value: &str) -> String {
     let cut: String = value.chars().take(64).collect();
     if cut.len() < value.len() {
         format!("{cut}…")
@@ -166,6 +168,29 @@ pub fn decode(raw: &QueuedChange, tables: &Tables) -> Result<Change, String> {
     })
 }
 
+/// A queue row as far as it can be understood without db_a or the run's state.
+pub struct DecodedRow {
+    /// The record it names, when it names one of a synced table.
+    pub key: Option<RecordKey>,
+    /// `None` while the row is backing off (not due): it is not decoded yet.
+    pub change: Option<Result<Change, String>>,
+}
+
+/// Each row of a read decoded (when due), with the record it names; pure, so a run does it
+/// while db_b applies the previous batch.
+pub fn decode_rows(rows: &[QueuedChange], tables: &Tables) -> Vec<DecodedRow> {
+    rows.iter()
+        .map(|row| {
+            let change = row.is_due().then(|| decode(row, tables));
+            let key = match &change {
+                Some(Ok(change)) => Some(change.key()),
+                _ => record_key_of(row, tables),
+            };
+            DecodedRow { key, change }
+        })
+        .collect()
+}
+
 /// What `record_id`/`record_key` say of one key column's value: `Some(value)`, or `None` for
 /// a column whose identity is its collation weight (the value is then read from the image).
 type KeyComponent = Option<Option<String>>;
@@ -203,11 +228,15 @@ fn record_identity(
         key.push(if column.compares_loosely() {
             None
         } else {
-            let fit = reader
-                .fit(&column.name)
-                .cloned()
-                .unwrap_or_else(|| Fit::of(&column.column_type, column.collation.as_deref()));
-            Some(json_value(value, column, &fit)?)
+            let computed;
+            let fit = match reader.fit(&column.name) {
+                Some(fit) => fit,
+                None => {
+                    computed = Fit::of(&column.column_type, column.collation.as_deref());
+                    &computed
+                }
+            };
+            Some(json_value(value, column, fit)?)
         });
     }
     Ok((text.to_string(), key))
@@ -231,118 +260,6 @@ fn decode_image(
         }
     }
     Ok((values, present))
-}
-
-/// One image value as the text bound in db_b, checked against its column.
-fn json_value(value: Value, column: &ColumnSpec, fit: &Fit) -> Result<Option<String>, String> {
-    // Only integer columns are written as JSON numbers by the triggers; every other value
-    // is a JSON string (its exact text), so a number there means a hand-made image.
-    let text = match value {
-        Value::Null if !column.nullable => {
-            return Err(format!(
-                "unreadable payload: {} is NULL but the column is NOT NULL",
-                column.name
-            ));
-        }
-        Value::Null => return Ok(None),
-        Value::String(s) => s,
-        Value::Number(n) if column.class == ValueClass::Integer && (n.is_i64() || n.is_u64()) => {
-            n.to_string()
-        }
-        other => {
-            let expected = if column.class == ValueClass::Integer {
-                "an integer"
-            } else {
-                "a JSON string"
-            };
-            return Err(format!(
-                "unreadable payload: {} holds {}, not {expected}",
-                column.name,
-                short(&other.to_string())
-            ));
-        }
-    };
-    check_value(&text, column)?;
-    fit.check(&text).map_err(|takes| {
-        format!(
-            "unreadable payload: {} {:?} does not fit (the column takes {takes})",
-            column.name,
-            short(&text)
-        )
-    })?;
-    Ok(Some(text))
-}
-
-/// Refuses a value the server would round or misread instead of rejecting: decimals with
-/// too many digits, text where a number or hex bytes belong.
-fn check_value(text: &str, column: &ColumnSpec) -> Result<(), String> {
-    let bad = |what: &str| {
-        Err(format!(
-            "unreadable payload: {} {:?} is not {what}",
-            column.name,
-            short(text)
-        ))
-    };
-    match column.class {
-        ValueClass::Integer => {
-            if text.parse::<i128>().is_err() {
-                return bad("an integer");
-            }
-        }
-        ValueClass::Decimal { precision, scale } => {
-            let digits = text.strip_prefix('-').unwrap_or(text);
-            let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-            let numeric = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-            if whole.is_empty() || !numeric(whole) || !numeric(fraction) {
-                return bad("a decimal number");
-            }
-            let whole_digits = whole.trim_start_matches('0').len() as u32;
-            if fraction.len() as u32 > scale || whole_digits > precision.saturating_sub(scale) {
-                return bad(&format!(
-                    "a DECIMAL({precision},{scale}) value (it would be rounded)"
-                ));
-            }
-        }
-        ValueClass::Binary | ValueClass::Bit => {
-            if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return bad("hex bytes");
-            }
-        }
-        ValueClass::Timestamp { .. } => {
-            let ok =
-                text.split_once('.')
-                    .map_or(text.bytes().all(|b| b.is_ascii_digit()), |(s, f)| {
-                        s.bytes().all(|b| b.is_ascii_digit())
-                            && f.bytes().all(|b| b.is_ascii_digit())
-                    });
-            if text.is_empty() || !ok {
-                return bad("epoch seconds");
-            }
-        }
-        ValueClass::Temporal { fraction_digits } => {
-            if let Some((_, fraction)) = text.rsplit_once('.')
-                && fraction.len() as u32 > fraction_digits
-                && fraction.trim_end_matches('0').len() as u32 > fraction_digits
-            {
-                return bad("a time with that many fraction digits (it would be rounded)");
-            }
-            // db_b's permissive session would store a zero date for anything else.
-            let shaped = text.bytes().any(|b| b.is_ascii_digit())
-                && text
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || b" -:.".contains(&b));
-            if !shaped {
-                return bad("a date or time");
-            }
-        }
-        ValueClass::Float | ValueClass::Double => {
-            if !text.parse::<f64>().is_ok_and(f64::is_finite) {
-                return bad("a number");
-            }
-        }
-        ValueClass::Text | ValueClass::CastText => {}
-    }
-    Ok(())
 }
 
 /// The image's key values must be the queue row's key: the engine must never act on a

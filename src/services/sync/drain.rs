@@ -19,7 +19,7 @@ use sqlx::mysql::MySqlConnection;
 
 use super::SyncEngine;
 use super::apply::apply_changes;
-use super::change::{self, Change, RecordKey};
+use super::change::{self, Change, DecodedRow, RecordKey, decode_rows};
 use super::policy::{self, BatchAction, ChangeAction};
 use super::report::Tally;
 use super::tables::Tables;
@@ -32,8 +32,6 @@ use crate::services::read_size::{self, FIRST_READ};
 /// A db_b transaction that takes longer than this is abandoned (rolled back) as an
 /// interruption: a connection that hangs must not hold the run forever.
 const BATCH_TIMEOUT: Duration = Duration::from_secs(300);
-/// Longest wait between retries of a rejected change.
-const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// Times one run steps back for changes that committed late before it ends.
 const MAX_STEP_BACKS: u32 = 20;
 
@@ -371,7 +369,7 @@ impl<'a> Drain<'a> {
         let attempts = earlier.saturating_add(1);
         let max = i32::try_from(self.engine.settings.max_retries).unwrap_or(i32::MAX);
         let retry_in =
-            (attempts < max).then(|| backoff(self.engine.settings.retry_backoff, earlier));
+            (attempts < max).then(|| policy::backoff(self.engine.settings.retry_backoff, earlier));
         self.engine
             .count_failure(&change.spec.name, change.operation.as_str(), self.tables);
         match retry_in {
@@ -386,31 +384,4 @@ impl<'a> Drain<'a> {
         }
         queue::record_failed_attempt(conn, change.queue_id, attempts, reason, retry_in).await
     }
-}
-
-/// A queue row as far as it can be understood without db_a or the run's state.
-struct DecodedRow {
-    /// The record it names, when it names one of a synced table.
-    key: Option<RecordKey>,
-    /// `None` while the row is backing off (not due): it is not decoded yet.
-    change: Option<Result<Change, String>>,
-}
-
-fn decode_rows(rows: &[QueuedChange], tables: &Tables) -> Vec<DecodedRow> {
-    rows.iter()
-        .map(|row| {
-            let change = row.is_due().then(|| change::decode(row, tables));
-            let key = match &change {
-                Some(Ok(change)) => Some(change.key()),
-                _ => change::record_key_of(row, tables),
-            };
-            DecodedRow { key, change }
-        })
-        .collect()
-}
-
-/// `first` doubled per earlier failure, capped at an hour.
-pub fn backoff(first: Duration, earlier_failures: i32) -> Duration {
-    let factor = 2u32.saturating_pow(earlier_failures.clamp(0, 20) as u32);
-    first.saturating_mul(factor).min(MAX_BACKOFF)
 }

@@ -77,6 +77,16 @@ pub fn retry_pause(attempt: u32) -> Duration {
     Duration::from_millis(base + jitter)
 }
 
+/// Longest wait between retries of a rejected change.
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// How long a rejected change waits before its next attempt: `first` doubled per earlier
+/// failure, capped at an hour.
+pub fn backoff(first: Duration, earlier_failures: i32) -> Duration {
+    let factor = 2u32.saturating_pow(earlier_failures.clamp(0, 20) as u32);
+    first.saturating_mul(factor).min(MAX_BACKOFF)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
