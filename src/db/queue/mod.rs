@@ -156,18 +156,48 @@ fn push_id_list(query: &mut QueryBuilder<MySql>, ids: &[i64]) {
     }
 }
 
-/// PENDING → SYNCED for `ids`, in one statement.
+/// PENDING → SYNCED for `ids`, in one statement. Runs of consecutive ids go as ranges
+/// (`id BETWEEN a AND b`): the server walks a range for less than it looks up each id of
+/// a long `IN` list. A range never covers an id that is not in `ids` — a change that
+/// committed late inside it must stay PENDING.
 pub async fn mark_synced(conn: &mut MySqlConnection, ids: &[i64]) -> Result<u64, sqlx::Error> {
-    if ids.is_empty() {
+    let ranges = id_ranges(ids);
+    if ranges.is_empty() {
         return Ok(0);
     }
     let mut query = QueryBuilder::<MySql>::new(
         "UPDATE sync_queue SET sync_status = 'SYNCED', next_attempt_at = NULL \
-         WHERE sync_status = 'PENDING' AND id IN (",
+         WHERE sync_status = 'PENDING' AND (",
     );
-    push_id_list(&mut query, ids);
+    for (i, (first, last)) in ranges.into_iter().enumerate() {
+        query.push(if i == 0 { "" } else { " OR " });
+        if first == last {
+            query.push("id = ").push_bind(first);
+        } else {
+            query
+                .push("id BETWEEN ")
+                .push_bind(first)
+                .push(" AND ")
+                .push_bind(last);
+        }
+    }
     query.push(")");
     Ok(query.build().execute(conn).await?.rows_affected())
+}
+
+/// `ids` (in any order, repeats allowed) as ascending runs of consecutive ids `(first, last)`.
+pub(crate) fn id_ranges(ids: &[i64]) -> Vec<(i64, i64)> {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    for id in sorted {
+        match ranges.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(id) => *last = id,
+            _ => ranges.push((id, id)),
+        }
+    }
+    ranges
 }
 
 /// Parks every PENDING change of `table` as FAILED with `reason`: the table is no longer
@@ -329,5 +359,24 @@ pub async fn purge_synced(
         if window.len() < chunk as usize {
             return Ok(purged);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_ranges;
+
+    #[test]
+    fn consecutive_ids_become_ranges_and_gaps_stay_out() {
+        assert_eq!(id_ranges(&[]), vec![]);
+        assert_eq!(id_ranges(&[7]), vec![(7, 7)]);
+        assert_eq!(
+            id_ranges(&[5, 3, 4, 9, 10, 4, 12]),
+            vec![(3, 5), (9, 10), (12, 12)]
+        );
+        assert_eq!(
+            id_ranges(&[i64::MAX, i64::MAX - 1, i64::MIN]),
+            vec![(i64::MIN, i64::MIN), (i64::MAX - 1, i64::MAX)]
+        );
     }
 }
