@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::db::kept::KeptConnections;
 use crate::db::{self, ConnectError, PoolSettings, Role, queue};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -111,8 +112,10 @@ impl Service {
             history.clone(),
             self.shutdown.clone(),
         ));
+        let records = KeptConnections::new(self.engine.local_pool().clone());
         let state = AppState {
             local: self.engine.local_pool().clone(),
+            records: records.clone(),
             engine: self.engine.clone(),
             history,
             api_token: self.config.api_token.clone().map(Arc::new),
@@ -127,6 +130,7 @@ impl Service {
         .await;
         scheduler.stop().await;
         sampler.abort();
+        records.release_all();
         self.engine.local_pool().close().await;
         tracing::info!("dbsync stopped");
         Ok(())

@@ -1,7 +1,8 @@
 //! Database access: connection pools, session settings, and the SQL of each part of the
 //! pipeline, one module each.
 //!
-//! - [`records`]: users and orders on db_a (the REST API's CRUD).
+//! - [`records`]: users and orders on db_a (the REST API's CRUD), on connections
+//!   [`kept`] between requests.
 //! - [`queue`]: `sync_queue` on db_a (read, mark, park, requeue, purge).
 //! - [`runs`]: the run lock and `sync_runs` on db_a.
 //! - [`replica`]: db_b — the apply statements, the per-record ledger, the watermark.
@@ -13,6 +14,7 @@ pub mod catalog;
 pub mod error;
 pub mod identity;
 pub mod image;
+pub mod kept;
 pub mod ledger;
 pub mod load;
 pub mod nodes;

@@ -3,7 +3,7 @@
 //! tools show as they are.
 
 use rust_decimal::Decimal;
-use sqlx::mysql::{MySql, MySqlPool};
+use sqlx::mysql::{MySql, MySqlConnection};
 use sqlx::{Connection, QueryBuilder};
 
 use crate::domain::{Order, OrderStatus, User};
@@ -19,28 +19,32 @@ const ORDER_COLUMNS: &str =
 ///
 /// MariaDB-only syntax (`INSERT … RETURNING`); on MySQL 8 this would set `updated_at`
 /// explicitly and build the answer from the inputs.
-pub async fn insert_user(pool: &MySqlPool, name: &str, email: &str) -> Result<User, sqlx::Error> {
+pub async fn insert_user(
+    conn: &mut MySqlConnection,
+    name: &str,
+    email: &str,
+) -> Result<User, sqlx::Error> {
     sqlx::query_as(
         "INSERT INTO users (name, email) VALUES (?, ?) \
          RETURNING id, name, email, CAST(updated_at AS CHAR) AS updated_at",
     )
     .bind(name)
     .bind(email)
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
 }
 
-pub async fn fetch_user(pool: &MySqlPool, id: i64) -> Result<Option<User>, sqlx::Error> {
+pub async fn fetch_user(conn: &mut MySqlConnection, id: i64) -> Result<Option<User>, sqlx::Error> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await
 }
 
 /// Users with `id > after_id` (all when `None`: ids may be zero or negative), in id order.
 pub async fn list_users(
-    pool: &MySqlPool,
+    conn: &mut MySqlConnection,
     after_id: Option<i64>,
     limit: u32,
 ) -> Result<Vec<User>, sqlx::Error> {
@@ -49,19 +53,18 @@ pub async fn list_users(
         query.push(" WHERE id > ").push_bind(after);
     }
     query.push(" ORDER BY id LIMIT ").push_bind(limit);
-    query.build_query_as().fetch_all(pool).await
+    query.build_query_as().fetch_all(&mut *conn).await
 }
 
 /// Sets the given fields (`None` keeps the stored value) and returns the row as stored, in
 /// one transaction: the row stays locked between the change and the read. `None` when
 /// there is no such user.
 pub async fn update_user(
-    pool: &MySqlPool,
+    conn: &mut MySqlConnection,
     id: i64,
     name: Option<&str>,
     email: Option<&str>,
 ) -> Result<Option<User>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
     sqlx::query(
         "UPDATE users SET name = COALESCE(?, name), email = COALESCE(?, email) WHERE id = ?",
@@ -80,10 +83,10 @@ pub async fn update_user(
     Ok(user)
 }
 
-pub async fn delete_user(pool: &MySqlPool, id: i64) -> Result<bool, sqlx::Error> {
+pub async fn delete_user(conn: &mut MySqlConnection, id: i64) -> Result<bool, sqlx::Error> {
     let deleted = sqlx::query("DELETE FROM users WHERE id = ?")
         .bind(id)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?
         .rows_affected();
     Ok(deleted > 0)
@@ -93,7 +96,7 @@ pub async fn delete_user(pool: &MySqlPool, id: i64) -> Result<bool, sqlx::Error>
 
 /// Like [`insert_user`]: one statement, MariaDB's `RETURNING`.
 pub async fn insert_order(
-    pool: &MySqlPool,
+    conn: &mut MySqlConnection,
     user_id: i64,
     amount: Decimal,
     status: OrderStatus,
@@ -106,22 +109,25 @@ pub async fn insert_order(
     .bind(user_id)
     .bind(amount)
     .bind(status.as_str())
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
 }
 
-pub async fn fetch_order(pool: &MySqlPool, id: i64) -> Result<Option<Order>, sqlx::Error> {
+pub async fn fetch_order(
+    conn: &mut MySqlConnection,
+    id: i64,
+) -> Result<Option<Order>, sqlx::Error> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await
 }
 
 /// Orders with `id > after_id` (all when `None`), in id order, optionally of one user
 /// and/or one status.
 pub async fn list_orders(
-    pool: &MySqlPool,
+    conn: &mut MySqlConnection,
     user_id: Option<i64>,
     status: Option<OrderStatus>,
     after_id: Option<i64>,
@@ -139,18 +145,17 @@ pub async fn list_orders(
         query.push(" AND status = ").push_bind(status.as_str());
     }
     query.push(" ORDER BY id LIMIT ").push_bind(limit);
-    query.build_query_as().fetch_all(pool).await
+    query.build_query_as().fetch_all(&mut *conn).await
 }
 
 /// Like [`update_user`]: the change and the read in one transaction.
 pub async fn update_order(
-    pool: &MySqlPool,
+    conn: &mut MySqlConnection,
     id: i64,
     user_id: Option<i64>,
     amount: Option<Decimal>,
     status: Option<OrderStatus>,
 ) -> Result<Option<Order>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
     sqlx::query(
         "UPDATE orders SET user_id = COALESCE(?, user_id), amount = COALESCE(?, amount), \
@@ -171,10 +176,10 @@ pub async fn update_order(
     Ok(order)
 }
 
-pub async fn delete_order(pool: &MySqlPool, id: i64) -> Result<bool, sqlx::Error> {
+pub async fn delete_order(conn: &mut MySqlConnection, id: i64) -> Result<bool, sqlx::Error> {
     let deleted = sqlx::query("DELETE FROM orders WHERE id = ?")
         .bind(id)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?
         .rows_affected();
     Ok(deleted > 0)

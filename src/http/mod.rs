@@ -21,6 +21,7 @@ use sqlx::mysql::MySqlPool;
 use warp::{Filter, Reply};
 
 use crate::config::ApiToken;
+use crate::db::kept::KeptConnections;
 use crate::services::sync::SyncEngine;
 use crate::services::sync::history::QueueHistory;
 use routes::RouteTable;
@@ -29,6 +30,8 @@ use routes::RouteTable;
 #[derive(Clone)]
 pub struct AppState {
     pub local: MySqlPool,
+    /// The same pool, for the users and orders handlers: connections kept between requests.
+    pub records: KeptConnections,
     pub engine: Arc<SyncEngine>,
     pub history: Arc<QueueHistory>,
     pub api_token: Option<Arc<ApiToken>>,

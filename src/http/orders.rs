@@ -46,7 +46,7 @@ pub async fn create(body: JsonBody, state: AppState) -> Result<Response, ApiErro
     let input: CreateOrder = body.parse()?;
     let amount = validation::amount(input.amount.get())?;
     let status = status(input.status.as_deref())?.unwrap_or(OrderStatus::Pending);
-    let order = orders::create(&state.local, input.user_id, amount, status).await?;
+    let order = orders::create(&state.records, input.user_id, amount, status).await?;
     Ok(json(StatusCode::CREATED, &order))
 }
 
@@ -57,12 +57,15 @@ pub async fn list(raw_query: String, state: AppState) -> Result<Response, ApiErr
         user_id: query.user_id,
         status: status(query.status.as_deref())?,
     };
-    let items = orders::list(&state.local, &filter, query.after_id, limit).await?;
+    let items = orders::list(&state.records, &filter, query.after_id, limit).await?;
     Ok(json(StatusCode::OK, &Listing::new(items, limit, |o| o.id)))
 }
 
 pub async fn get(id: i64, state: AppState) -> Result<Response, ApiError> {
-    Ok(json(StatusCode::OK, &orders::get(&state.local, id).await?))
+    Ok(json(
+        StatusCode::OK,
+        &orders::get(&state.records, id).await?,
+    ))
 }
 
 pub async fn update(id: i64, body: JsonBody, state: AppState) -> Result<Response, ApiError> {
@@ -86,11 +89,11 @@ pub async fn update(id: i64, body: JsonBody, state: AppState) -> Result<Response
     };
     Ok(json(
         StatusCode::OK,
-        &orders::update(&state.local, id, changes).await?,
+        &orders::update(&state.records, id, changes).await?,
     ))
 }
 
 pub async fn delete(id: i64, state: AppState) -> Result<Response, ApiError> {
-    orders::delete(&state.local, id).await?;
+    orders::delete(&state.records, id).await?;
     Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": id })))
 }

@@ -33,19 +33,19 @@ struct ListQuery {
 
 pub async fn create(body: JsonBody, state: AppState) -> Result<Response, ApiError> {
     let input: CreateUser = body.parse()?;
-    let user = users::create(&state.local, &input.name, &input.email).await?;
+    let user = users::create(&state.records, &input.name, &input.email).await?;
     Ok(json(StatusCode::CREATED, &user))
 }
 
 pub async fn list(raw_query: String, state: AppState) -> Result<Response, ApiError> {
     let query: ListQuery = parse_query(&raw_query)?;
     let limit = page_limit(query.limit)?;
-    let items = users::list(&state.local, query.after_id, limit).await?;
+    let items = users::list(&state.records, query.after_id, limit).await?;
     Ok(json(StatusCode::OK, &Listing::new(items, limit, |u| u.id)))
 }
 
 pub async fn get(id: i64, state: AppState) -> Result<Response, ApiError> {
-    Ok(json(StatusCode::OK, &users::get(&state.local, id).await?))
+    Ok(json(StatusCode::OK, &users::get(&state.records, id).await?))
 }
 
 pub async fn update(id: i64, body: JsonBody, state: AppState) -> Result<Response, ApiError> {
@@ -62,11 +62,11 @@ pub async fn update(id: i64, body: JsonBody, state: AppState) -> Result<Response
     };
     Ok(json(
         StatusCode::OK,
-        &users::update(&state.local, id, changes).await?,
+        &users::update(&state.records, id, changes).await?,
     ))
 }
 
 pub async fn delete(id: i64, state: AppState) -> Result<Response, ApiError> {
-    users::delete(&state.local, id).await?;
+    users::delete(&state.records, id).await?;
     Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": id })))
 }

@@ -1,10 +1,10 @@
 //! Orders on db_a.
 
 use rust_decimal::Decimal;
-use sqlx::mysql::MySqlPool;
 
 use super::{ServiceError, with_retry};
 use crate::db::error::{self, code};
+use crate::db::kept::KeptConnections;
 use crate::db::records;
 use crate::domain::validation::FieldError;
 use crate::domain::{Order, OrderStatus};
@@ -25,18 +25,18 @@ pub struct OrderFilter {
 }
 
 pub async fn create(
-    pool: &MySqlPool,
+    db: &KeptConnections,
     user_id: i64,
     amount: Decimal,
     status: OrderStatus,
 ) -> Result<Order, ServiceError> {
-    with_retry(|| records::insert_order(pool, user_id, amount, status))
+    with_retry(|| db.run(async |conn| records::insert_order(conn, user_id, amount, status).await))
         .await
         .map_err(|err| missing_user(err, user_id))
 }
 
-pub async fn get(pool: &MySqlPool, id: i64) -> Result<Order, ServiceError> {
-    records::fetch_order(pool, id)
+pub async fn get(db: &KeptConnections, id: i64) -> Result<Order, ServiceError> {
+    db.run(async |conn| records::fetch_order(conn, id).await)
         .await?
         .ok_or(ServiceError::NotFound {
             entity: "order",
@@ -45,30 +45,38 @@ pub async fn get(pool: &MySqlPool, id: i64) -> Result<Order, ServiceError> {
 }
 
 pub async fn list(
-    pool: &MySqlPool,
+    db: &KeptConnections,
     filter: &OrderFilter,
     after_id: Option<i64>,
     limit: u32,
 ) -> Result<Vec<Order>, ServiceError> {
-    Ok(records::list_orders(pool, filter.user_id, filter.status, after_id, limit).await?)
+    Ok(db
+        .run(async |conn| {
+            records::list_orders(conn, filter.user_id, filter.status, after_id, limit).await
+        })
+        .await?)
 }
 
 pub async fn update(
-    pool: &MySqlPool,
+    db: &KeptConnections,
     id: i64,
     changes: OrderChanges,
 ) -> Result<Order, ServiceError> {
-    with_retry(|| records::update_order(pool, id, changes.user_id, changes.amount, changes.status))
-        .await
-        .map_err(|err| missing_user(err, changes.user_id.unwrap_or_default()))?
-        .ok_or(ServiceError::NotFound {
-            entity: "order",
-            id,
+    with_retry(|| {
+        db.run(async |conn| {
+            records::update_order(conn, id, changes.user_id, changes.amount, changes.status).await
         })
+    })
+    .await
+    .map_err(|err| missing_user(err, changes.user_id.unwrap_or_default()))?
+    .ok_or(ServiceError::NotFound {
+        entity: "order",
+        id,
+    })
 }
 
-pub async fn delete(pool: &MySqlPool, id: i64) -> Result<(), ServiceError> {
-    if with_retry(|| records::delete_order(pool, id)).await? {
+pub async fn delete(db: &KeptConnections, id: i64) -> Result<(), ServiceError> {
+    if with_retry(|| db.run(async |conn| records::delete_order(conn, id).await)).await? {
         Ok(())
     } else {
         Err(ServiceError::NotFound {

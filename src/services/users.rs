@@ -1,9 +1,8 @@
 //! Users on db_a.
 
-use sqlx::mysql::MySqlPool;
-
 use super::{ServiceError, with_retry};
 use crate::db::error::{self, code};
+use crate::db::kept::KeptConnections;
 use crate::db::records;
 use crate::domain::User;
 use crate::domain::validation;
@@ -15,43 +14,51 @@ pub struct UserChanges {
     pub email: Option<String>,
 }
 
-pub async fn create(pool: &MySqlPool, name: &str, email: &str) -> Result<User, ServiceError> {
+pub async fn create(db: &KeptConnections, name: &str, email: &str) -> Result<User, ServiceError> {
     let name = validation::name(name)?;
     let email = validation::email(email)?;
-    with_retry(|| records::insert_user(pool, &name, &email))
+    with_retry(|| db.run(async |conn| records::insert_user(conn, &name, &email).await))
         .await
         .map_err(|err| email_conflict(err, &email))
 }
 
-pub async fn get(pool: &MySqlPool, id: i64) -> Result<User, ServiceError> {
-    records::fetch_user(pool, id)
+pub async fn get(db: &KeptConnections, id: i64) -> Result<User, ServiceError> {
+    db.run(async |conn| records::fetch_user(conn, id).await)
         .await?
         .ok_or(ServiceError::NotFound { entity: "user", id })
 }
 
 pub async fn list(
-    pool: &MySqlPool,
+    db: &KeptConnections,
     after_id: Option<i64>,
     limit: u32,
 ) -> Result<Vec<User>, ServiceError> {
-    Ok(records::list_users(pool, after_id, limit).await?)
+    Ok(db
+        .run(async |conn| records::list_users(conn, after_id, limit).await)
+        .await?)
 }
 
-pub async fn update(pool: &MySqlPool, id: i64, changes: UserChanges) -> Result<User, ServiceError> {
+pub async fn update(
+    db: &KeptConnections,
+    id: i64,
+    changes: UserChanges,
+) -> Result<User, ServiceError> {
     let name = changes.name.as_deref().map(validation::name).transpose()?;
     let email = changes
         .email
         .as_deref()
         .map(validation::email)
         .transpose()?;
-    with_retry(|| records::update_user(pool, id, name.as_deref(), email.as_deref()))
-        .await
-        .map_err(|err| email_conflict(err, email.as_deref().unwrap_or_default()))?
-        .ok_or(ServiceError::NotFound { entity: "user", id })
+    with_retry(|| {
+        db.run(async |conn| records::update_user(conn, id, name.as_deref(), email.as_deref()).await)
+    })
+    .await
+    .map_err(|err| email_conflict(err, email.as_deref().unwrap_or_default()))?
+    .ok_or(ServiceError::NotFound { entity: "user", id })
 }
 
-pub async fn delete(pool: &MySqlPool, id: i64) -> Result<(), ServiceError> {
-    match with_retry(|| records::delete_user(pool, id)).await {
+pub async fn delete(db: &KeptConnections, id: i64) -> Result<(), ServiceError> {
+    match with_retry(|| db.run(async |conn| records::delete_user(conn, id).await)).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(ServiceError::NotFound { entity: "user", id }),
         Err(err)

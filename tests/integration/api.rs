@@ -1,6 +1,8 @@
 //! The REST API on db_a: every endpoint's happy path, every input rule with a bad value, and
 //! for each write the right row and exactly one queue entry captured by the triggers.
 
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestDb, error_code, into_json};
@@ -531,6 +533,55 @@ async fn pooled_connections_the_server_dropped_are_replaced_after_an_idle_second
     let after = post_users(&app, 100..108).await;
     assert!(after.iter().all(|s| *s == 201), "{after:?}");
     app.stop().await;
+}
+
+/// Connections are kept between requests only after work that completed: an update that
+/// fails inside its transaction (the email is taken) leaves no row lock behind on an idle
+/// connection, later requests are served, and a stop gives the kept connections back so
+/// the pool closes at once.
+#[tokio::test]
+async fn a_failed_request_leaves_no_lock_behind_and_kept_connections_do_not_hold_up_a_stop() {
+    let db = TestDb::new(&[]).await;
+    let app = TestApp::spawn(&db).await;
+    let (_, first) = app
+        .post("/users", json!({"name": "First", "email": "first@x.io"}))
+        .await;
+    let (_, second) = app
+        .post("/users", json!({"name": "Second", "email": "second@x.io"}))
+        .await;
+    let id = first["id"].as_i64().unwrap();
+    let (status, body) = app
+        .put(&format!("/users/{id}"), json!({"email": "second@x.io"}))
+        .await;
+    assert_eq!((status, error_code(&body)), (409, "email_taken"), "{body}");
+    let mut other = db.local.acquire().await.unwrap();
+    sqlx::query("SET SESSION innodb_lock_wait_timeout = 2")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let unlocked = sqlx::query("UPDATE users SET name = 'Changed by SQL' WHERE id = ?")
+        .bind(id)
+        .execute(&mut *other)
+        .await;
+    drop(other);
+    if let Err(err) = unlocked {
+        // Stopped first: an open transaction would hold up dropping the test's databases.
+        app.stop().await;
+        panic!("the failed update still holds its row lock: {err}");
+    }
+    assert_eq!(post_users(&app, 0..20).await, vec![201; 20]);
+    let (status, fetched) = app.get(&format!("/users/{}", second["id"])).await;
+    assert_eq!(
+        (status, fetched["email"].as_str()),
+        (200, Some("second@x.io"))
+    );
+    let stopping = Instant::now();
+    app.stop().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "stop took {:?}",
+        stopping.elapsed()
+    );
 }
 
 /// POSTs users `range` one after the other; their status codes.
