@@ -5,11 +5,11 @@
 //! a tenth more POST /users a second at 16 clients without it, GETs more). A request whose
 //! work completed gives its connection back here instead, unchecked: its transaction is
 //! committed, and what is left of a result the driver skips before the next statement. One
-//! that failed or was cut off mid-statement (the client went away) drops its connection to
-//! the pool, whose check drains it and sends the pending rollback. A connection kept longer
-//! than [`KEEP_FOR`] goes back through the pool too, which pings it before handing it out.
+//! the server refused goes back to the pool, whose check sends the pending rollback. One cut
+//! off mid-statement (the client went away) or broken is closed: sqlx's check of such a
+//! connection can wait forever for an answer, holding a pool slot and, at shutdown, the
+//! pool's close. A connection kept longer than [`KEEP_FOR`] goes back to the pool too.
 
-use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -34,29 +34,53 @@ pub struct KeptConnections {
 }
 
 impl KeptConnections {
+    /// Also starts the task that gives connections kept too long back to the pool (it ends
+    /// with the last clone), so an idle API does not hold pool slots the engine may need.
     pub fn new(pool: MySqlPool) -> Self {
         let max_kept = (pool.options().get_max_connections() / 2) as usize;
+        let kept: Arc<Mutex<Vec<Kept>>> = Arc::default();
+        let watched = Arc::downgrade(&kept);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(KEEP_FOR);
+            loop {
+                tick.tick().await;
+                let Some(kept) = watched.upgrade() else { break };
+                lock(&kept).retain(|(_, since)| since.elapsed() < KEEP_FOR);
+            }
+        });
         KeptConnections {
             pool,
-            kept: Arc::default(),
+            kept,
             max_kept,
         }
     }
 
-    /// Runs `work` on a connection kept within the last [`KEEP_FOR`], or one from the pool;
-    /// when `work` succeeds, the connection is kept for the next request.
+    /// Runs `work` on a connection kept within the last [`KEEP_FOR`], or one from the pool.
+    /// When `work` succeeds, the connection is kept for the next request; when the server
+    /// refused it, the connection goes back to the pool, whose check sends the pending
+    /// rollback. Any other error, or `work` cut off before it finished (the client went
+    /// away), leaves the driver's state unknown: the connection is closed, not checked — a
+    /// check would wait for an answer the server may never send, holding a pool slot.
     pub async fn run<T>(
         &self,
         work: impl AsyncFnOnce(&mut MySqlConnection) -> Result<T, sqlx::Error>,
     ) -> Result<T, sqlx::Error> {
-        let mut lease = self.acquire().await?;
-        let result = work(&mut lease).await;
-        lease.settle(result)
+        let mut lease = Lease(None);
+        let conn = lease.0.insert(self.acquire().await?);
+        let result = work(conn).await;
+        if let Some(mut conn) = lease.0.take() {
+            match &result {
+                Ok(_) => self.keep(conn),
+                Err(sqlx::Error::Database(_)) => drop(conn),
+                Err(_) => conn.close_on_drop(),
+            }
+        }
+        result
     }
 
-    async fn acquire(&self) -> Result<Lease, sqlx::Error> {
+    async fn acquire(&self) -> Result<PoolConnection<MySql>, sqlx::Error> {
         let fresh = {
-            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut kept = lock(&self.kept);
             match kept.pop() {
                 Some((conn, since)) if since.elapsed() < KEEP_FOR => Some(conn),
                 // The newest is stale, so all are: back to the pool with them.
@@ -66,26 +90,19 @@ impl KeptConnections {
                 }
             }
         };
-        let conn = match fresh {
-            Some(conn) => conn,
-            None => self.pool.acquire().await?,
-        };
-        Ok(Lease {
-            conn,
-            home: self.clone(),
-        })
+        match fresh {
+            Some(conn) => Ok(conn),
+            None => self.pool.acquire().await,
+        }
     }
 
     /// Gives every kept connection back to the pool (before the pool is closed).
     pub fn release_all(&self) {
-        self.kept
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        lock(&self.kept).clear();
     }
 
     fn keep(&self, conn: PoolConnection<MySql>) {
-        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut kept = lock(&self.kept);
         kept.retain(|(_, since)| since.elapsed() < KEEP_FOR);
         if kept.len() < self.max_kept && !self.pool.is_closed() {
             kept.push((conn, Instant::now()));
@@ -93,34 +110,18 @@ impl KeptConnections {
     }
 }
 
-/// A connection for one request. Kept for the next request only when [`Lease::settle`]
-/// saw the work succeed; dropped otherwise (an error, or the request cut off), it goes
-/// back to the pool, checked.
-struct Lease {
-    conn: PoolConnection<MySql>,
-    home: KeptConnections,
+fn lock(kept: &Mutex<Vec<Kept>>) -> std::sync::MutexGuard<'_, Vec<Kept>> {
+    kept.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl Lease {
-    /// Passes `result` through; on success the connection is kept for the next request.
-    fn settle<T>(self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
-        if result.is_ok() {
-            self.home.keep(self.conn);
+/// The connection of a request while its work runs. Dropped with it still inside (the
+/// request was cut off mid-statement), the connection is closed rather than checked.
+struct Lease(Option<PoolConnection<MySql>>);
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(conn) = &mut self.0 {
+            conn.close_on_drop();
         }
-        result
-    }
-}
-
-impl Deref for Lease {
-    type Target = MySqlConnection;
-
-    fn deref(&self) -> &MySqlConnection {
-        &self.conn
-    }
-}
-
-impl DerefMut for Lease {
-    fn deref_mut(&mut self) -> &mut MySqlConnection {
-        &mut self.conn
     }
 }

@@ -584,6 +584,51 @@ async fn a_failed_request_leaves_no_lock_behind_and_kept_connections_do_not_hold
     );
 }
 
+/// Requests cut off while their statement waits (the client went away) do not hold the
+/// pool: more of them than the pool has connections, all blocked on a row lock, and the
+/// service still answers — the pool does not wait on their connections.
+#[tokio::test]
+async fn requests_cut_off_mid_statement_do_not_use_up_the_pool() {
+    let db = TestDb::new(&[]).await;
+    let app = TestApp::spawn(&db).await;
+    let (_, user) = app
+        .post("/users", json!({"name": "Locked", "email": "locked@x.io"}))
+        .await;
+    let id = user["id"].as_i64().unwrap();
+    let mut holder = db.local.acquire().await.unwrap();
+    sqlx::query("BEGIN").execute(&mut *holder).await.unwrap();
+    sqlx::query("SELECT id FROM users WHERE id = ? FOR UPDATE")
+        .bind(id)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let cut_off = (0..24).map(|i| {
+        impatient
+            .put(app.url(&format!("/users/{id}")))
+            .json(&json!({"name": format!("Cut off {i}")}))
+            .send()
+    });
+    let outcomes = futures_util::future::join_all(cut_off).await;
+    assert!(outcomes.iter().all(|o| o.is_err()), "every PUT was cut off");
+    let asked = Instant::now();
+    let (status, body) = app.get("/sync/status").await;
+    let answered = asked.elapsed();
+    sqlx::query("ROLLBACK").execute(&mut *holder).await.unwrap();
+    drop(holder);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        answered < Duration::from_secs(2),
+        "status took {answered:?}"
+    );
+    let (status, fetched) = app.get(&format!("/users/{id}")).await;
+    assert_eq!((status, fetched["name"].as_str()), (200, Some("Locked")));
+    app.stop().await;
+}
+
 /// POSTs users `range` one after the other; their status codes.
 async fn post_users(app: &TestApp, range: std::ops::Range<u32>) -> Vec<u16> {
     let mut statuses = Vec::new();
