@@ -45,7 +45,7 @@ impl KeptConnections {
             loop {
                 tick.tick().await;
                 let Some(kept) = watched.upgrade() else { break };
-                lock(&kept).retain(|(_, since)| since.elapsed() < KEEP_FOR);
+                drop_stale(&mut lock(&kept));
             }
         });
         KeptConnections {
@@ -103,11 +103,16 @@ impl KeptConnections {
 
     fn keep(&self, conn: PoolConnection<MySql>) {
         let mut kept = lock(&self.kept);
-        kept.retain(|(_, since)| since.elapsed() < KEEP_FOR);
+        drop_stale(&mut kept);
         if kept.len() < self.max_kept && !self.pool.is_closed() {
             kept.push((conn, Instant::now()));
         }
     }
+}
+
+/// Gives connections kept longer than [`KEEP_FOR`] back to the pool.
+fn drop_stale(kept: &mut Vec<Kept>) {
+    kept.retain(|(_, since)| since.elapsed() < KEEP_FOR);
 }
 
 fn lock(kept: &Mutex<Vec<Kept>>) -> std::sync::MutexGuard<'_, Vec<Kept>> {

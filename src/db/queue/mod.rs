@@ -186,7 +186,7 @@ pub async fn mark_synced(conn: &mut MySqlConnection, ids: &[i64]) -> Result<u64,
 }
 
 /// `ids` (in any order, repeats allowed) as ascending runs of consecutive ids `(first, last)`.
-pub(crate) fn id_ranges(ids: &[i64]) -> Vec<(i64, i64)> {
+fn id_ranges(ids: &[i64]) -> Vec<(i64, i64)> {
     let mut sorted = ids.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
