@@ -21,6 +21,16 @@ pub struct KeyedRow {
     pub body: RowBody,
 }
 
+impl KeyedRow {
+    /// About the bytes its values take.
+    pub fn bytes(&self) -> usize {
+        match &self.body {
+            RowBody::Values(values) => crate::db::replica::values_bytes(values),
+            RowBody::Digest(_) => 16,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowBody {
     /// Image values aligned with [`TableSpec::image_columns`].

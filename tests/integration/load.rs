@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use sqlx::Connection;
+
 use crate::helpers::{TestDb, stderr, stdout};
 
 /// Fills db_a with `n` users and orders whose changes are already applied, as on a site
@@ -123,6 +125,121 @@ async fn a_killed_load_resumes_from_its_last_chunk() {
         "the resumed load read {checked} rows of {total}"
     );
     assert_equal_and_all_synced(&db).await;
+}
+
+/// Changes that took their queue ids before a newer change committed, and commit only
+/// while the load reads their rows (an update, a delete, an insert into a gap): the load
+/// waits for them, and neither the copy nor the drain after it loses or regresses them.
+#[tokio::test]
+async fn changes_committing_after_newer_ones_are_not_lost_to_a_load() {
+    let db = TestDb::new(&[]).await;
+    existing_site(&db, 5_000).await;
+    db.exec("DELETE FROM orders WHERE id = 2500").await;
+    db.exec("DELETE FROM users WHERE id = 2500").await;
+    db.exec("UPDATE sync_queue SET sync_status = 'SYNCED'")
+        .await;
+    let mut holder = db.local.acquire().await.expect("db_a connection");
+    let mut late = holder.begin().await.expect("begin");
+    for sql in [
+        "UPDATE users SET name = 'late' WHERE id = 3000",
+        "DELETE FROM orders WHERE id = 1200",
+        "INSERT INTO users (id, name, email) VALUES (2500, 'late insert', 'late@x.io')",
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *late)
+            .await
+            .expect("late change");
+    }
+    // A newer change commits first: the queue's newest id is above the late ones.
+    db.exec("UPDATE users SET name = 'early' WHERE id = 4000")
+        .await;
+    let waiting_load = format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() AND TIME >= 1 \
+         AND INFO LIKE '%LOCK IN SHARE MODE%'",
+        db.config.local.database
+    );
+    let load = {
+        let env = db.env.clone();
+        tokio::task::spawn_blocking(move || crate::helpers::run_cli(&env, &["resync"]))
+    };
+    let mut waited = false;
+    while !load.is_finished() {
+        if db.count(&db.local, &waiting_load).await > 0 {
+            waited = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    late.commit().await.expect("commit the late changes");
+    assert!(waited, "the load did not wait for the late changes");
+    let out = load.await.expect("load task");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let report = db.sync().await;
+    assert_eq!(report.failed, 0, "{report}");
+    assert_equal_and_all_synced(&db).await;
+    for (sql, expected) in [
+        (
+            "SELECT COUNT(*) FROM users WHERE id = 3000 AND name = 'late'",
+            1,
+        ),
+        (
+            "SELECT COUNT(*) FROM users WHERE id = 2500 AND name = 'late insert'",
+            1,
+        ),
+        ("SELECT COUNT(*) FROM orders WHERE id = 1200", 0),
+    ] {
+        assert_eq!(db.count(&db.central, sql).await, expected, "{sql}");
+    }
+}
+
+/// A chunk is read a few hundred rows at a time, each read under its own locks: a row read
+/// early in a chunk and changed while a later read of that chunk waits keeps its change (the
+/// chunk's copy of the row is older than the chunk's last position).
+#[tokio::test]
+async fn a_row_changed_between_two_reads_of_one_chunk_keeps_its_change() {
+    let db = TestDb::new(&[]).await;
+    existing_site(&db, 3_000).await;
+    // Chunks of 64, 256, 1 024 rows: the third (ids 321–1 344) is read 500 rows at a time,
+    // id 330 in its first read, id 900 in its second.
+    let waiting_load = format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() \
+         AND TIME >= 1 AND INFO LIKE '%LOCK IN SHARE MODE%'",
+        db.config.local.database
+    );
+    let mut holder = db.local.acquire().await.expect("db_a connection");
+    let mut lock = holder.begin().await.expect("begin");
+    sqlx::raw_sql("SELECT 1 FROM users WHERE id = 900 FOR UPDATE")
+        .execute(&mut *lock)
+        .await
+        .expect("lock the row");
+    let load = {
+        let env = db.env.clone();
+        tokio::task::spawn_blocking(move || crate::helpers::run_cli(&env, &["resync"]))
+    };
+    let mut waited = false;
+    while !load.is_finished() {
+        if db.count(&db.local, &waiting_load).await > 0 {
+            waited = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let changed = sqlx::raw_sql(
+        "SET SESSION innodb_lock_wait_timeout = 2; \
+         UPDATE users SET name = 'changed mid-chunk' WHERE id = 330",
+    )
+    .execute(&db.local)
+    .await;
+    lock.rollback().await.expect("release the row");
+    assert!(waited, "the load did not wait for the locked row");
+    changed.expect("id 330 is not locked by the load any more");
+    let out = load.await.expect("load task");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let report = db.sync().await;
+    assert_eq!(report.failed, 0, "{report}");
+    assert_equal_and_all_synced(&db).await;
+    let sql = "SELECT COUNT(*) FROM users WHERE id = 330 AND name = 'changed mid-chunk'";
+    assert_eq!(db.count(&db.central, sql).await, 1);
 }
 
 /// A db_b that already holds rows — equal, stale and extra — ends equal to db_a.

@@ -3,15 +3,16 @@
 //! keeps writing. How it stays correct beside the changes captured meanwhile is explained
 //! in `docs/ordering.md`; in short:
 //!
-//! - each chunk is read with `LOCK IN SHARE MODE` (in READ COMMITTED: no gap locks), so it
-//!   waits for writers of those rows to commit and holds them only while the chunk is read;
-//!   the queue's highest id `Q`, read before the locks go, is the chunk's position: every
-//!   change reflected in the chunk has an id ≤ Q, every change made after it an id > Q;
-//! - a chunk row is written only where db_b's ledger has nothing newer than Q; a record with
-//!   changes still queued gets ledger position Q, so those older changes are skipped as
-//!   superseded when the drain reaches them — or, for a key the chunk lacks, the floor F
-//!   (the queue's highest id before the read): an insert can commit after the read passed
-//!   its key with an id up to Q, and must still apply;
+//! - a chunk is read in locking reads of a few hundred rows (`LOCK IN SHARE MODE`, in READ
+//!   COMMITTED: no gap locks), each its own transaction, so it waits for writers of those
+//!   rows to commit and holds them only while those rows are read; the queue's highest id,
+//!   read before the locks go, is the position of the read's rows: every change reflected
+//!   in them has an id at or below it, every change made after it a higher one;
+//! - a chunk row is written only where db_b's ledger has nothing newer than its position; a
+//!   record with changes still queued gets that position, so those older changes are
+//!   skipped as superseded when the drain reaches them — or, for a key the chunk lacks, the
+//!   floor F (the queue's highest id before the first read): an insert can take an id above
+//!   F and commit after a read passed its key, and must still apply;
 //! - db_b rows in the chunk's key range that the chunk lacks are removed;
 //! - db_a's `sync_load` keeps the last key copied: a load cut short resumes from there.
 
@@ -152,7 +153,7 @@ impl Loader<'_> {
         let mut chunks = state.chunks;
         let mut done = LoadSummary::default();
         let mut limit = FIRST_READ.min(CHUNK_ROWS);
-        let mut chunk = read_chunk(local, spec, after.as_deref(), limit).await?;
+        let mut chunk = read_chunk(local, spec, after.as_deref(), limit, 0).await?;
         loop {
             if self.shutdown.is_cancelled() {
                 return Ok(Err("shutdown requested".to_string()));
@@ -170,7 +171,9 @@ impl Loader<'_> {
                 .absent_in_range(local, spec, &held, after.as_deref(), up_to.as_deref())
                 .await?;
             let next_after = up_to.clone();
-            limit = read_size::next_read(limit, chunk.rows.len(), chunk.bytes(), CHUNK_ROWS);
+            let bytes = chunk.bytes();
+            limit = read_size::next_read(limit, chunk.rows.len(), bytes, CHUNK_ROWS);
+            let row_bytes = bytes.checked_div(chunk.rows.len()).unwrap_or(0);
             let (written, db_a_next) = tokio::join!(
                 self.write_chunk(
                     central,
@@ -182,7 +185,9 @@ impl Loader<'_> {
                 ),
                 async {
                     match &next_after {
-                        Some(key) => read_chunk(local, spec, Some(key), limit).await.map(Some),
+                        Some(key) => read_chunk(local, spec, Some(key), limit, row_bytes)
+                            .await
+                            .map(Some),
                         None => Ok(None),
                     }
                 }
@@ -247,7 +252,7 @@ impl Loader<'_> {
             lock: false,
         };
         let existing = snapshot::read_range(&mut tx, &range).await?;
-        let newer = if mark.last_change_id > chunk.position {
+        let newer = if mark.last_change_id > chunk.floor {
             self.newer_than(&mut tx, spec, chunk, &existing).await?
         } else {
             HashSet::new()
@@ -261,7 +266,8 @@ impl Loader<'_> {
         let held = chunk
             .rows
             .iter()
-            .map(|r| (r.identity.as_str(), chunk.position));
+            .zip(&chunk.row_positions)
+            .map(|(r, position)| (r.identity.as_str(), *position));
         let missing = remove
             .iter()
             .map(|r| r.identity.as_str())
@@ -292,7 +298,8 @@ impl Loader<'_> {
     }
 
     /// Records of the chunk's range that db_b already holds newer than the chunk (a change
-    /// applied after the chunk's position): the chunk leaves them as they are.
+    /// applied after the position of the row's read, or of the chunk for a record it does
+    /// not hold): the chunk leaves them as they are.
     async fn newer_than(
         &self,
         conn: &mut MySqlConnection,
@@ -300,18 +307,29 @@ impl Loader<'_> {
         chunk: &Chunk,
         existing: &[KeyedRow],
     ) -> Result<HashSet<String>, sqlx::Error> {
-        let keys: Vec<&str> = chunk
-            .rows
+        let mut reflected: HashMap<&str, i64> = existing
             .iter()
-            .chain(existing)
             .map(|r| r.identity.as_str())
             .chain(chunk.absent.iter().map(String::as_str))
+            .map(|identity| (identity, chunk.position))
             .collect();
+        reflected.extend(
+            chunk
+                .rows
+                .iter()
+                .zip(&chunk.row_positions)
+                .map(|(r, position)| (r.identity.as_str(), *position)),
+        );
+        let keys: Vec<&str> = reflected.keys().copied().collect();
         Ok(ledger::ledger_entries(conn, self.site, &spec.name, &keys)
             .await?
             .into_iter()
-            .filter(|(_, id)| *id > chunk.position)
-            .map(|(k, _)| k)
+            .filter(|(identity, id)| {
+                reflected
+                    .get(identity.as_str())
+                    .is_some_and(|position| id > position)
+            })
+            .map(|(identity, _)| identity)
             .collect())
     }
 }
