@@ -127,6 +127,32 @@ async fn a_killed_load_resumes_from_its_last_chunk() {
     assert_equal_and_all_synced(&db).await;
 }
 
+/// `dbsync resync` on a blocking thread, so the test goes on while it runs.
+fn start_resync(db: &TestDb) -> tokio::task::JoinHandle<std::process::Output> {
+    let env = db.env.clone();
+    tokio::task::spawn_blocking(move || crate::helpers::run_cli(&env, &["resync"]))
+}
+
+/// Whether the load's locking read waits a second or more on a row the test holds, before
+/// the load ends.
+async fn load_waits_a_second(
+    db: &TestDb,
+    load: &tokio::task::JoinHandle<std::process::Output>,
+) -> bool {
+    let waiting_load = format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' \
+         AND ID <> CONNECTION_ID() AND TIME >= 1 AND INFO LIKE '%LOCK IN SHARE MODE%'",
+        db.config.local.database
+    );
+    while !load.is_finished() {
+        if db.count(&db.local, &waiting_load).await > 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
 /// Changes that took their queue ids before a newer change committed, and commit only
 /// while the load reads their rows (an update, a delete, an insert into a gap): the load
 /// waits for them, and neither the copy nor the drain after it loses or regresses them.
@@ -153,23 +179,8 @@ async fn changes_committing_after_newer_ones_are_not_lost_to_a_load() {
     // A newer change commits first: the queue's newest id is above the late ones.
     db.exec("UPDATE users SET name = 'early' WHERE id = 4000")
         .await;
-    let waiting_load = format!(
-        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() AND TIME >= 1 \
-         AND INFO LIKE '%LOCK IN SHARE MODE%'",
-        db.config.local.database
-    );
-    let load = {
-        let env = db.env.clone();
-        tokio::task::spawn_blocking(move || crate::helpers::run_cli(&env, &["resync"]))
-    };
-    let mut waited = false;
-    while !load.is_finished() {
-        if db.count(&db.local, &waiting_load).await > 0 {
-            waited = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let load = start_resync(&db);
+    let waited = load_waits_a_second(&db, &load).await;
     late.commit().await.expect("commit the late changes");
     assert!(waited, "the load did not wait for the late changes");
     let out = load.await.expect("load task");
@@ -201,29 +212,14 @@ async fn a_row_changed_between_two_reads_of_one_chunk_keeps_its_change() {
     existing_site(&db, 3_000).await;
     // Chunks of 64, 256, 1 024 rows: the third (ids 321–1 344) is read 500 rows at a time,
     // id 330 in its first read, id 900 in its second.
-    let waiting_load = format!(
-        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() \
-         AND TIME >= 1 AND INFO LIKE '%LOCK IN SHARE MODE%'",
-        db.config.local.database
-    );
     let mut holder = db.local.acquire().await.expect("db_a connection");
     let mut lock = holder.begin().await.expect("begin");
     sqlx::raw_sql("SELECT 1 FROM users WHERE id = 900 FOR UPDATE")
         .execute(&mut *lock)
         .await
         .expect("lock the row");
-    let load = {
-        let env = db.env.clone();
-        tokio::task::spawn_blocking(move || crate::helpers::run_cli(&env, &["resync"]))
-    };
-    let mut waited = false;
-    while !load.is_finished() {
-        if db.count(&db.local, &waiting_load).await > 0 {
-            waited = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let load = start_resync(&db);
+    let waited = load_waits_a_second(&db, &load).await;
     let changed = sqlx::raw_sql(
         "SET SESSION innodb_lock_wait_timeout = 2; \
          UPDATE users SET name = 'changed mid-chunk' WHERE id = 330",

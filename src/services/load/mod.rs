@@ -23,9 +23,8 @@ use sqlx::mysql::MySqlConnection;
 use sqlx::{Connection, Executor};
 use tokio_util::sync::CancellationToken;
 
-use crate::db::error::{self, Kind};
-use crate::db::replica::{self, Values, Write};
-use crate::db::snapshot::{self, KeyedRow, Range, Read, RowBody};
+use crate::db::replica::{self, Values};
+use crate::db::snapshot::{self, KeyedRow, Range, Read};
 use crate::db::{ledger, load};
 use crate::domain::table::TableSpec;
 use crate::services::read_size::{self, FIRST_READ};
@@ -34,9 +33,11 @@ use crate::services::sync::tables::Tables;
 mod chunk;
 mod lifecycle;
 mod unapplied;
+mod writes;
 use chunk::{CHUNK_ROWS, Chunk, read_chunk};
 pub use lifecycle::{restart_lost_copies, start, unfinished};
 use unapplied::Unapplied;
+use writes::{differences, write_rows};
 
 /// How a load went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,76 +333,4 @@ impl Loader<'_> {
             .map(|(identity, _)| identity)
             .collect())
     }
-}
-
-/// The chunk's rows db_b lacks or holds otherwise (to write), and db_b's rows in the range
-/// the chunk lacks (to remove) — leaving alone the records in `newer`.
-fn differences<'a>(
-    chunk: &'a Chunk,
-    existing: &'a [KeyedRow],
-    newer: &HashSet<String>,
-) -> (Vec<&'a KeyedRow>, Vec<&'a KeyedRow>) {
-    let theirs: HashMap<&str, &RowBody> = existing
-        .iter()
-        .map(|r| (r.identity.as_str(), &r.body))
-        .collect();
-    let write = chunk
-        .rows
-        .iter()
-        .filter(|r| {
-            !newer.contains(&r.identity) && theirs.get(r.identity.as_str()) != Some(&&r.body)
-        })
-        .collect();
-    let ours: HashSet<&str> = chunk.rows.iter().map(|r| r.identity.as_str()).collect();
-    let remove = existing
-        .iter()
-        .filter(|r| !ours.contains(r.identity.as_str()) && !newer.contains(&r.identity))
-        .collect();
-    (write, remove)
-}
-
-/// Writes the chunk's rows db_b lacks or holds otherwise, all in one statement; when db_b
-/// refuses the data (a value or key it will not take), row by row, logging and counting the
-/// rows it refuses so one bad row does not stop the load. Returns the refused records: their
-/// queued changes stay due, so the drain parks them as FAILED where an operator sees them.
-async fn write_rows<'a>(
-    tx: &mut MySqlConnection,
-    spec: &TableSpec,
-    rows: &[&'a KeyedRow],
-    site: Option<&str>,
-) -> Result<HashSet<&'a str>, sqlx::Error> {
-    let values: Vec<&Values> = rows
-        .iter()
-        .filter_map(|r| match &r.body {
-            RowBody::Values(values) => Some(values.as_slice()),
-            RowBody::Digest(_) => None,
-        })
-        .collect();
-    if values.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let present = vec![true; spec.image_columns().count()];
-    let all = replica::write_rows(tx, spec, &present, &values, site, Write::Replace).await;
-    match all {
-        Err(err) if error::classify(&err) == Kind::Data => {}
-        other => return other.map(|()| HashSet::new()),
-    }
-    let mut refused = HashSet::new();
-    for (row, values) in rows.iter().zip(&values) {
-        let one = replica::write_rows(tx, spec, &present, &[values], site, Write::Replace).await;
-        match one {
-            Ok(()) => {}
-            Err(err) if error::classify(&err) == Kind::Data => {
-                refused.insert(row.identity.as_str());
-                tracing::warn!(
-                    table = %spec.name,
-                    record = %row.identity,
-                    error = %error::describe(&err),
-                    "initial load: db_b refused this row; it was left out"
-                );
-            }
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(refused)
 }
