@@ -6,8 +6,8 @@ use sqlx::QueryBuilder;
 use sqlx::mysql::{MySql, MySqlConnection};
 
 use crate::db::image::{self, placeholder};
-use crate::db::quote_ident;
 use crate::db::schema::central::SITE_COLUMN;
+use crate::db::{quote_ident, snapshot};
 use crate::domain::table::{ColumnSpec, TableSpec};
 
 /// Image values of one row, aligned with [`TableSpec::image_columns`]; `None` is SQL NULL.
@@ -236,16 +236,27 @@ pub fn push_key_match(
     query.push(")");
 }
 
-/// For an image db_b refused with a unique-key clash: which unique key, which value, and
-/// which db_b row holds it, as a sentence (`email 'a@x.io' is already used by users row
-/// id=999 in db_b`). `None` when no other row holds any of the image's unique values.
+/// A db_b row holding one of an image's unique values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clash {
+    /// Which unique key, which value, which row, as a sentence (`email 'a@x.io' is
+    /// already used by users row id=999 in db_b`).
+    pub sentence: String,
+    /// The holding row's record identity, as the ledger keys it.
+    pub holder: String,
+}
+
+/// For an image of record `record` db_b refused with a unique-key clash: the first unique
+/// key whose value another db_b row holds. `None` when no other row holds any of the
+/// image's unique values.
 pub async fn find_clash(
     conn: &mut MySqlConnection,
     spec: &TableSpec,
+    record: &str,
     values: &Values,
     present: &[bool],
     site: Option<&str>,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<Clash>, sqlx::Error> {
     let columns: Vec<&ColumnSpec> = spec.image_columns().collect();
     let value_of = |name: &str| {
         let at = columns.iter().position(|c| c.name == name)?;
@@ -262,37 +273,44 @@ pub async fn find_clash(
             .map(|(name, _)| value_of(name))
             .collect();
         let Some(parts) = parts else { continue };
-        if let Some(holder) = holder_of(conn, spec, &parts, site).await? {
-            let shown: Vec<String> = parts
-                .iter()
-                .map(|(c, v)| format!("{} {:?}", c.name, v.chars().take(100).collect::<String>()))
-                .collect();
-            return Ok(Some(format!(
-                "clashes on unique key {}: {} is already used by {} row {holder} in db_b",
+        let Some((holder, shown_key)) = holder_of(conn, spec, &parts, site).await? else {
+            continue;
+        };
+        if holder == record {
+            continue;
+        }
+        let shown: Vec<String> = parts
+            .iter()
+            .map(|(c, v)| format!("{} {:?}", c.name, v.chars().take(100).collect::<String>()))
+            .collect();
+        return Ok(Some(Clash {
+            sentence: format!(
+                "clashes on unique key {}: {} is already used by {} row {shown_key} in db_b",
                 index.name,
                 shown.join(", "),
                 spec.name,
-            )));
-        }
+            ),
+            holder,
+        }));
     }
     Ok(None)
 }
 
-/// The key (`id=999`) of the db_b row holding these unique values, if one does.
+/// The record identity and the key (`id=999`) of the db_b row holding these unique values,
+/// if one does.
 async fn holder_of(
     conn: &mut MySqlConnection,
     spec: &TableSpec,
     parts: &[(&ColumnSpec, String)],
     site: Option<&str>,
-) -> Result<Option<String>, sqlx::Error> {
-    let key_text: Vec<String> = spec
-        .key_columns()
-        .map(|c| {
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let key_text: Vec<String> = std::iter::once(snapshot::identity_expr(spec))
+        .chain(spec.key_columns().map(|c| {
             format!(
                 "CAST({} AS CHAR)",
                 image::value_expr(c, image::RowRef::Stored)
             )
-        })
+        }))
         .collect();
     let mut query = QueryBuilder::<MySql>::new(format!(
         "SELECT {} FROM {} WHERE TRUE",
@@ -318,16 +336,17 @@ async fn holder_of(
     let Some(row) = query.build().fetch_optional(&mut *conn).await? else {
         return Ok(None);
     };
-    let mut holder = Vec::new();
+    let identity: Option<String> = sqlx::Row::try_get(&row, 0)?;
+    let mut key = Vec::new();
     for (i, column) in spec.key_columns().enumerate() {
-        let value: Option<String> = sqlx::Row::try_get(&row, i)?;
-        holder.push(format!(
+        let value: Option<String> = sqlx::Row::try_get(&row, i + 1)?;
+        key.push(format!(
             "{}={}",
             column.name,
             value.unwrap_or_else(|| "NULL".into())
         ));
     }
-    Ok(Some(holder.join(", ")))
+    Ok(Some((identity.unwrap_or_default(), key.join(", "))))
 }
 
 /// Checks that db_b answers a query.

@@ -238,6 +238,38 @@ async fn a_row_changed_between_two_reads_of_one_chunk_keeps_its_change() {
     assert_eq!(db.count(&db.central, sql).await, 1);
 }
 
+/// A row the copy has passed takes a unique email and gives it up again, then a row the
+/// copy has not reached takes it: the copy holds that row with the email, so replaying the
+/// first row's in-between change clashes with it. That change is superseded (its record's
+/// later change is queued), not rejected: one run converges, nothing left PENDING.
+#[tokio::test]
+async fn a_unique_value_handed_on_during_a_load_does_not_hold_up_the_queue() {
+    let db = TestDb::new(&[]).await;
+    existing_site(&db, 3_000).await;
+    let mut holder = db.local.acquire().await.expect("db_a connection");
+    let mut lock = holder.begin().await.expect("begin");
+    sqlx::raw_sql("SELECT 1 FROM users WHERE id = 2500 FOR UPDATE")
+        .execute(&mut *lock)
+        .await
+        .expect("lock the row");
+    let load = start_resync(&db);
+    let waited = load_waits_a_second(&db, &load).await;
+    for sql in [
+        "UPDATE users SET email = 'handed@x.io' WHERE id = 1",
+        "UPDATE users SET email = 'one@x.io' WHERE id = 1",
+        "UPDATE users SET email = 'handed@x.io' WHERE id = 2800",
+    ] {
+        db.exec(sql).await;
+    }
+    lock.rollback().await.expect("release the row");
+    assert!(waited, "the load did not wait for the locked row");
+    let out = load.await.expect("load task");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let report = db.sync().await;
+    assert_eq!(report.failed, 0, "{report}");
+    assert_equal_and_all_synced(&db).await;
+}
+
 /// A db_b that already holds rows — equal, stale and extra — ends equal to db_a.
 #[tokio::test]
 async fn a_load_into_a_partly_filled_central_converges() {

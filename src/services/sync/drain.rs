@@ -297,6 +297,13 @@ impl<'a> Drain<'a> {
                     pieces.push_front((ready, retries + 1));
                     continue;
                 };
+                if action == ChangeAction::Reject
+                    && self.engine.overtaken(central, only, &err).await
+                {
+                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: the db_b row holding its unique value is already past it (copied by the initial load); the record's later change follows");
+                    result.done.push(only.queue_id);
+                    continue;
+                }
                 if !self.settle(central, only, &err, action, &mut result).await {
                     return result;
                 }

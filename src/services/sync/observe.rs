@@ -105,10 +105,17 @@ impl SyncEngine {
         ) {
             if let Action::Upsert { values, present } = &change.action {
                 let site = (!self.site.is_empty()).then_some(self.site.as_str());
-                if let Ok(Some(clash)) =
-                    replica::find_clash(central, &change.spec, values, present, site).await
+                if let Ok(Some(clash)) = replica::find_clash(
+                    central,
+                    &change.spec,
+                    &change.record,
+                    values,
+                    present,
+                    site,
+                )
+                .await
                 {
-                    return clash;
+                    return clash.sentence;
                 }
             }
             if number == Some(code::SUBQUERY_NO_1_ROW) {
@@ -116,5 +123,40 @@ impl SyncEngine {
             }
         }
         error::describe(err)
+    }
+
+    /// Whether db_b refused `change` on a unique key only because the row holding the value
+    /// there is at a later point of the queue than the change (its ledger position is
+    /// higher: the initial load copied it as it was after this change). Its record must
+    /// have given the value up after this change, with a later change still to apply: this
+    /// image is superseded, not rejected.
+    pub(super) async fn overtaken(
+        &self,
+        central: &mut MySqlConnection,
+        change: &Change,
+        err: &sqlx::Error,
+    ) -> bool {
+        if !matches!(
+            error::number(err),
+            Some(code::SUBQUERY_NO_1_ROW | code::DUP_ENTRY)
+        ) {
+            return false;
+        }
+        let Action::Upsert { values, present } = &change.action else {
+            return false;
+        };
+        let site = (!self.site.is_empty()).then_some(self.site.as_str());
+        let Ok(Some(clash)) =
+            replica::find_clash(central, &change.spec, &change.record, values, present, site).await
+        else {
+            return false;
+        };
+        let holder = [clash.holder.as_str()];
+        match ledger::ledger_entries(central, &self.site, &change.spec.name, &holder).await {
+            Ok(entries) => entries
+                .get(&clash.holder)
+                .is_some_and(|&position| position > change.queue_id),
+            Err(_) => false,
+        }
     }
 }
