@@ -184,11 +184,17 @@ impl TestDb {
 
     /// Runs `dbsync <command>` and SIGKILLs it while its load waits for `table` row `id`
     /// (held locked here meanwhile), so the load stops at an exact point.
-    pub async fn kill_load_at(&self, command: &str, table: &str, id: i64) {
-        let waiting_load = format!(
+    /// Counts the load's locking reads on db_a that have waited a second or more (on a
+    /// row a test holds).
+    pub fn load_waiting_sql(&self) -> String {
+        format!(
             "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID() AND TIME >= 1 AND INFO LIKE '%LOCK IN SHARE MODE%'",
             self.config.local.database
-        );
+        )
+    }
+
+    pub async fn kill_load_at(&self, command: &str, table: &str, id: i64) {
+        let waiting_load = self.load_waiting_sql();
         let mut holder = self.local.acquire().await.expect("db_a connection");
         let mut lock = holder.begin().await.expect("begin");
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(

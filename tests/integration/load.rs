@@ -139,11 +139,7 @@ async fn load_waits_a_second(
     db: &TestDb,
     load: &tokio::task::JoinHandle<std::process::Output>,
 ) -> bool {
-    let waiting_load = format!(
-        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' \
-         AND ID <> CONNECTION_ID() AND TIME >= 1 AND INFO LIKE '%LOCK IN SHARE MODE%'",
-        db.config.local.database
-    );
+    let waiting_load = db.load_waiting_sql();
     while !load.is_finished() {
         if db.count(&db.local, &waiting_load).await > 0 {
             return true;
@@ -151,6 +147,27 @@ async fn load_waits_a_second(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     false
+}
+
+/// Holds users row `id` locked and starts `dbsync resync`; returns the lock, the load and
+/// whether the load came to wait on that row.
+async fn resync_waiting_on_user(
+    db: &TestDb,
+    id: i64,
+) -> (
+    sqlx::Transaction<'static, sqlx::MySql>,
+    tokio::task::JoinHandle<std::process::Output>,
+    bool,
+) {
+    let mut lock = db.local.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM users WHERE id = ? FOR UPDATE")
+        .bind(id)
+        .execute(&mut *lock)
+        .await
+        .expect("lock the row");
+    let load = start_resync(db);
+    let waited = load_waits_a_second(db, &load).await;
+    (lock, load, waited)
 }
 
 /// Changes that took their queue ids before a newer change committed, and commit only
@@ -212,14 +229,7 @@ async fn a_row_changed_between_two_reads_of_one_chunk_keeps_its_change() {
     existing_site(&db, 3_000).await;
     // Chunks of 64, 256, 1 024 rows: the third (ids 321–1 344) is read 500 rows at a time,
     // id 330 in its first read, id 900 in its second.
-    let mut holder = db.local.acquire().await.expect("db_a connection");
-    let mut lock = holder.begin().await.expect("begin");
-    sqlx::raw_sql("SELECT 1 FROM users WHERE id = 900 FOR UPDATE")
-        .execute(&mut *lock)
-        .await
-        .expect("lock the row");
-    let load = start_resync(&db);
-    let waited = load_waits_a_second(&db, &load).await;
+    let (lock, load, waited) = resync_waiting_on_user(&db, 900).await;
     let changed = sqlx::raw_sql(
         "SET SESSION innodb_lock_wait_timeout = 2; \
          UPDATE users SET name = 'changed mid-chunk' WHERE id = 330",
@@ -246,14 +256,7 @@ async fn a_row_changed_between_two_reads_of_one_chunk_keeps_its_change() {
 async fn a_unique_value_handed_on_during_a_load_does_not_hold_up_the_queue() {
     let db = TestDb::new(&[]).await;
     existing_site(&db, 3_000).await;
-    let mut holder = db.local.acquire().await.expect("db_a connection");
-    let mut lock = holder.begin().await.expect("begin");
-    sqlx::raw_sql("SELECT 1 FROM users WHERE id = 2500 FOR UPDATE")
-        .execute(&mut *lock)
-        .await
-        .expect("lock the row");
-    let load = start_resync(&db);
-    let waited = load_waits_a_second(&db, &load).await;
+    let (lock, load, waited) = resync_waiting_on_user(&db, 2500).await;
     for sql in [
         "UPDATE users SET email = 'handed@x.io' WHERE id = 1",
         "UPDATE users SET email = 'one@x.io' WHERE id = 1",
