@@ -70,6 +70,37 @@ pub fn image_expr(spec: &TableSpec, row: RowRef) -> String {
     format!("JSON_OBJECT({})", pairs.join(", "))
 }
 
+/// `bytes` in upper-case hex, as the server's `HEX()` spells them in an image.
+pub fn hex_upper(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    text
+}
+
+/// `MD5` of a stored row's image, the same on db_a and db_b for the same row. Text and
+/// bytes enter as their own MD5: the image of a row with a few MiB of them could pass
+/// `max_allowed_packet` (db_b's may be smaller than db_a's), and the server would make it
+/// NULL — two different rows alike, or one row different from itself.
+pub fn digest_expr(spec: &TableSpec) -> String {
+    let pairs: Vec<String> = spec
+        .image_columns()
+        .map(|c| {
+            let x = column_ref(RowRef::Stored, &c.name);
+            let value = match c.class {
+                ValueClass::Binary => format!("MD5({x})"),
+                ValueClass::Text => format!("MD5(CONVERT({x} USING utf8mb4))"),
+                _ => value_expr(c, RowRef::Stored),
+            };
+            format!("{}, {value}", quote_literal(&c.name))
+        })
+        .collect();
+    format!("MD5(JSON_OBJECT({}))", pairs.join(", "))
+}
+
 /// `(record_id, record_key)` expressions for a queue row: an integer key is `record_id`,
 /// any other key shape is the JSON array of its values in `record_key`.
 pub fn key_exprs(spec: &TableSpec, row: RowRef) -> (String, String) {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sqlx::mysql::{MySql, MySqlConnection};
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
-use super::replica::statement_chunks;
+use super::packet::{MAX_STATEMENT_BYTES, statement_chunks};
 
 /// Rows per ledger statement (4 placeholders each), well below MySQL's 65 535.
 const CHUNK: usize = 7_000;
@@ -45,7 +45,7 @@ pub async fn advance_ledger(
     site: &str,
     entries: &[(&str, &str, i64)],
 ) -> Result<(), sqlx::Error> {
-    for chunk in statement_chunks(entries, CHUNK, |(table, key, _)| {
+    for chunk in statement_chunks(entries, CHUNK, MAX_STATEMENT_BYTES, |(table, key, _)| {
         table.len() + key.len() + 48
     }) {
         let mut query = QueryBuilder::<MySql>::new(

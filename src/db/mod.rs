@@ -18,6 +18,7 @@ pub mod kept;
 pub mod ledger;
 pub mod load;
 pub mod nodes;
+pub mod packet;
 pub mod queue;
 pub mod records;
 pub mod replica;

@@ -6,6 +6,7 @@ use sqlx::QueryBuilder;
 use sqlx::mysql::{MySql, MySqlConnection};
 
 use crate::db::image::{self, placeholder};
+use crate::db::packet::{MAX_STATEMENT_BYTES, statement_budget, statement_chunks, values_bytes};
 use crate::db::schema::central::SITE_COLUMN;
 use crate::db::{quote_ident, snapshot};
 use crate::domain::table::{ColumnSpec, TableSpec};
@@ -15,40 +16,6 @@ pub type Values = [Option<String>];
 
 /// MySQL allows 65 535 placeholders a statement; stay well below.
 const MAX_PLACEHOLDERS: usize = 30_000;
-
-/// Bytes of values a statement carries at most: a batch of wide rows goes as several
-/// statements, well under `max_allowed_packet` (16 MiB by default on MariaDB, 4 MiB on
-/// MySQL 5.7). A statement over it makes the server drop the connection, which a run can
-/// only take for an interruption — every run would stop at the same batch.
-const MAX_STATEMENT_BYTES: usize = 2 << 20;
-
-/// `items` in consecutive runs of at most `max_items` whose `size`s add up to at most
-/// [`MAX_STATEMENT_BYTES`]; an item bigger than that goes alone.
-pub fn statement_chunks<T>(items: &[T], max_items: usize, size: impl Fn(&T) -> usize) -> Vec<&[T]> {
-    let max_items = max_items.max(1);
-    let mut chunks = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (i, item) in items.iter().enumerate() {
-        let item_bytes = size(item);
-        if i > start && (i - start == max_items || bytes + item_bytes > MAX_STATEMENT_BYTES) {
-            chunks.push(&items[start..i]);
-            (start, bytes) = (i, 0);
-        }
-        bytes += item_bytes;
-    }
-    if start < items.len() {
-        chunks.push(&items[start..]);
-    }
-    chunks
-}
-
-/// About the bytes a row's values take in a statement.
-pub fn values_bytes(values: &Values) -> usize {
-    values
-        .iter()
-        .map(|v| v.as_ref().map_or(0, String::len) + 8)
-        .sum()
-}
 
 pub fn push_value(query: &mut QueryBuilder<MySql>, column: &ColumnSpec, value: &Option<String>) {
     let (sql, binds, bound) = placeholder(column, value.as_deref());
@@ -74,14 +41,17 @@ pub fn push_value(query: &mut QueryBuilder<MySql>, column: &ColumnSpec, value: &
 /// a unique key (another user's email) evaluates a subquery returning two rows, an error
 /// in any `sql_mode` (1242) — a clash is reported instead of silently overwriting the other
 /// row. `VALUES()` is deprecated in MySQL 8.0.20+ but works there and on MariaDB.
+/// Statements stay within `packet` (see [`crate::db::packet::packet_limit`]); a row too
+/// big for any is the caller's to set apart (see [`crate::db::packet::too_big`]).
 pub async fn upsert_rows(
     conn: &mut MySqlConnection,
     spec: &TableSpec,
     present: &[bool],
     rows: &[&Values],
     site: Option<&str>,
+    packet: usize,
 ) -> Result<(), sqlx::Error> {
-    write_rows(conn, spec, present, rows, site, Write::Upsert).await
+    write_rows(conn, spec, present, rows, site, Write::Upsert, packet).await
 }
 
 /// How rows are written.
@@ -102,6 +72,7 @@ pub async fn write_rows(
     rows: &[&Values],
     site: Option<&str>,
     mode: Write,
+    packet: usize,
 ) -> Result<(), sqlx::Error> {
     let columns: Vec<(usize, &ColumnSpec)> = spec
         .image_columns()
@@ -109,7 +80,10 @@ pub async fn write_rows(
         .filter(|(i, _)| present.get(*i).copied().unwrap_or(false))
         .collect();
     let per_row = columns.len() * 2 + 1;
-    for chunk in statement_chunks(rows, MAX_PLACEHOLDERS / per_row, |row| values_bytes(row)) {
+    let budget = statement_budget(packet);
+    for chunk in statement_chunks(rows, MAX_PLACEHOLDERS / per_row, budget, |row| {
+        values_bytes(row)
+    }) {
         let verb = match mode {
             Write::Upsert => "INSERT INTO",
             Write::Replace => "REPLACE INTO",
@@ -179,9 +153,8 @@ pub async fn delete_rows(
 ) -> Result<(), sqlx::Error> {
     let key_columns: Vec<&ColumnSpec> = spec.key_columns().collect();
     let per_row = key_columns.len() * 2;
-    for chunk in statement_chunks(keys, MAX_PLACEHOLDERS / per_row.max(1), |key| {
-        values_bytes(key)
-    }) {
+    let max_rows = MAX_PLACEHOLDERS / per_row.max(1);
+    for chunk in statement_chunks(keys, max_rows, MAX_STATEMENT_BYTES, |key| values_bytes(key)) {
         let mut query =
             QueryBuilder::<MySql>::new(format!("DELETE FROM {} WHERE ", quote_ident(&spec.name)));
         if let Some(site) = site {
@@ -353,25 +326,4 @@ async fn holder_of(
 pub async fn ping(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(conn).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{MAX_STATEMENT_BYTES, statement_chunks};
-
-    #[test]
-    fn statements_stay_under_both_limits() {
-        let sizes = [10usize; 7];
-        let lengths = |chunks: Vec<&[usize]>| chunks.iter().map(|c| c.len()).collect::<Vec<_>>();
-        assert_eq!(lengths(statement_chunks(&sizes, 3, |s| *s)), [3, 3, 1]);
-        let wide = [MAX_STATEMENT_BYTES / 3; 7];
-        assert_eq!(lengths(statement_chunks(&wide, 100, |s| *s)), [3, 3, 1]);
-        let huge = [1, MAX_STATEMENT_BYTES * 2, 1];
-        assert_eq!(
-            lengths(statement_chunks(&huge, 100, |s| *s)),
-            [1, 1, 1],
-            "a row over the budget goes alone"
-        );
-        assert!(statement_chunks(&[] as &[usize], 10, |s| *s).is_empty());
-    }
 }

@@ -10,7 +10,7 @@ use crate::db::image::{self, RowRef};
 use crate::db::quote_ident;
 use crate::db::replica::{Values, push_value};
 use crate::db::schema::central::SITE_COLUMN;
-use crate::domain::table::{ColumnSpec, TableSpec};
+use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
 
 /// One row: its identity (the queue's record key text), its key values and either its
 /// image values or its image digest.
@@ -25,7 +25,7 @@ impl KeyedRow {
     /// About the bytes its values take.
     pub fn bytes(&self) -> usize {
         match &self.body {
-            RowBody::Values(values) => crate::db::replica::values_bytes(values),
+            RowBody::Values(values) => crate::db::packet::values_bytes(values),
             RowBody::Digest(_) => 16,
         }
     }
@@ -120,9 +120,24 @@ pub async fn read_range(
     let key_columns: Vec<&ColumnSpec> = spec.key_columns().collect();
     let mut select = vec![identity_expr(spec)];
     select.extend(key_columns.iter().map(|c| text_expr(c)));
+    // Bytes come as they are and are spelled in hex here: the server's HEX() of a value
+    // over half of `max_allowed_packet` would be NULL, and the load would copy a NULL.
+    let raw: Vec<bool> = match range.read {
+        Read::Values => spec
+            .image_columns()
+            .map(|c| c.class == ValueClass::Binary)
+            .collect(),
+        Read::Digest => Vec::new(),
+    };
     match range.read {
-        Read::Values => select.extend(spec.image_columns().map(text_expr)),
-        Read::Digest => select.push(format!("MD5({})", image::image_expr(spec, RowRef::Stored))),
+        Read::Values => select.extend(spec.image_columns().zip(&raw).map(|(c, raw)| {
+            if *raw {
+                quote_ident(&c.name)
+            } else {
+                text_expr(c)
+            }
+        })),
+        Read::Digest => select.push(image::digest_expr(spec)),
     }
     let mut query = QueryBuilder::<MySql>::new(format!(
         "SELECT {} FROM {} WHERE TRUE",
@@ -152,19 +167,34 @@ pub async fn read_range(
     }
     let rows = query.build().fetch_all(&mut *conn).await?;
     rows.iter()
-        .map(|row| keyed_row(row, key_columns.len(), range.read))
+        .map(|row| keyed_row(row, key_columns.len(), range.read, &raw))
         .collect()
 }
 
-fn keyed_row(row: &MySqlRow, key_len: usize, read: Read) -> Result<KeyedRow, sqlx::Error> {
+/// A row of [`read_range`]; `raw[i]` marks the image columns read as bytes.
+fn keyed_row(
+    row: &MySqlRow,
+    key_len: usize,
+    read: Read,
+    raw: &[bool],
+) -> Result<KeyedRow, sqlx::Error> {
     let identity: Option<String> = row.try_get(0)?;
     let key = (1..=key_len)
         .map(|i| row.try_get::<Option<String>, _>(i))
         .collect::<Result<Vec<_>, _>>()?;
+    let value = |i: usize, raw: bool| -> Result<Option<String>, sqlx::Error> {
+        if raw {
+            let bytes: Option<Vec<u8>> = row.try_get(i)?;
+            Ok(bytes.map(|b| image::hex_upper(&b)))
+        } else {
+            row.try_get(i)
+        }
+    };
     let body = match read {
         Read::Values => RowBody::Values(
             (key_len + 1..row.len())
-                .map(|i| row.try_get::<Option<String>, _>(i))
+                .zip(raw.iter().copied().chain(std::iter::repeat(false)))
+                .map(|(i, raw)| value(i, raw))
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         Read::Digest => RowBody::Digest(row.try_get(key_len + 1)?),

@@ -234,3 +234,111 @@ async fn without_quorum_runs_touch_nothing_and_converge_once_it_is_back() {
     assert_eq!(report.failed, 0, "{report}");
     db.assert_converged().await;
 }
+
+/// Sets `max_allowed_packet` on every node for the connections opened from now on, and
+/// puts the server's default (16 MiB) back when dropped.
+struct PacketLimit;
+
+impl PacketLimit {
+    fn set(bytes: u64) -> PacketLimit {
+        set_packet_limit(bytes);
+        PacketLimit
+    }
+}
+
+impl Drop for PacketLimit {
+    fn drop(&mut self) {
+        set_packet_limit(16 << 20);
+    }
+}
+
+fn set_packet_limit(bytes: u64) {
+    for node in NODES {
+        let (host, port) = node.split_once(':').expect("host:port");
+        let sql = format!("SET GLOBAL max_allowed_packet = {bytes}");
+        let output = Command::new("mariadb")
+            .args([
+                "--protocol=TCP",
+                "-h",
+                host,
+                "-P",
+                port,
+                "-uroot",
+                "-e",
+                &sql,
+            ])
+            .output()
+            .expect("run mariadb");
+        assert!(
+            output.status.success(),
+            "{sql} on {node}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// A central taking smaller statements than the site's rows need (4 MiB against db_a's
+/// 16 MiB; the cluster is the tests' only server whose settings a test may change): the
+/// row no statement carries is rejected — sent, it would make db_b drop the connection and
+/// stop every run at its batch — while every other change reaches db_b; the initial load
+/// leaves that row out and copies the rest; once the limit is raised, a requeue brings it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_row_bigger_than_the_central_takes_is_refused_alone() {
+    let _cluster = cluster().await;
+    let central = central_name();
+    let mut db = site(&central, "shop-p", NODES[0]).await;
+    db.exec("CREATE TABLE docs (id INT PRIMARY KEY, body LONGBLOB)")
+        .await;
+    db.set("SYNC_TABLES", "users,orders,docs");
+    db.set("SYNC_MAX_RETRIES", "1");
+    dbsync::services::setup::init(&db.config, false)
+        .await
+        .expect("init with docs");
+    db.insert_users(3).await;
+    // 5 MB of bytes: 10 MB as hex in the image, more than a 4 MiB statement.
+    db.exec("INSERT INTO docs VALUES (1, REPEAT('x', 5000000)), (2, 'small')")
+        .await;
+    db.exec("UPDATE users SET name = 'after the big row' WHERE id = 2")
+        .await;
+    let small = PacketLimit::set(4 << 20);
+
+    let report = db.sync().await;
+    assert_eq!((report.failed, report.remaining), (1, 0), "{report}");
+    let failed = db
+        .queue()
+        .await
+        .into_iter()
+        .filter(|row| row.status != "SYNCED")
+        .collect::<Vec<_>>();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(
+        (failed[0].table_name.as_str(), failed[0].record_id),
+        ("docs", 1)
+    );
+    let reason = failed[0].last_error.clone().unwrap_or_default();
+    assert!(
+        reason.contains("max_allowed_packet 4.0 MiB") && reason.contains("requeue"),
+        "{reason}"
+    );
+    let central_has = |sql: &'static str| db.count(&db.central, sql);
+    assert_eq!(central_has("SELECT COUNT(*) FROM docs").await, 1);
+    assert_eq!(
+        central_has("SELECT COUNT(*) FROM users WHERE name = 'after the big row'").await,
+        1
+    );
+
+    let out = db.cli_async(&["resync"]).await;
+    let said = format!("{}{}", helpers::stdout(&out), helpers::stderr(&out));
+    assert!(said.contains("refused by db_b 1"), "{said}");
+    assert_eq!(central_has("SELECT COUNT(*) FROM users").await, 3, "{said}");
+    assert_eq!(central_has("SELECT COUNT(*) FROM docs").await, 1, "{said}");
+
+    drop(small);
+    let out = db.cli_async(&["requeue", "--all-failed"]).await;
+    assert!(out.status.success(), "{}", helpers::stderr(&out));
+    let out = db.cli_async(&["resync"]).await;
+    assert!(out.status.success(), "{}", helpers::stderr(&out));
+    let report = db.sync().await;
+    assert_eq!((report.failed, report.remaining), (0, 0), "{report}");
+    db.assert_converged().await;
+}

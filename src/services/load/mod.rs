@@ -71,6 +71,8 @@ pub struct LoadProgress {
 pub struct Loader<'a> {
     pub tables: &'a Tables,
     pub site: &'a str,
+    /// The largest statement db_b takes (its `max_allowed_packet`).
+    pub packet: usize,
     pub shutdown: &'a CancellationToken,
     pub on_progress: &'a (dyn Fn(&LoadProgress) + Send + Sync),
 }
@@ -259,7 +261,7 @@ impl Loader<'_> {
             HashSet::new()
         };
         let (write, remove) = differences(chunk, &existing, &newer);
-        let refused = write_rows(&mut tx, spec, &write, site).await?;
+        let refused = write_rows(&mut tx, spec, &write, site, self.packet).await?;
         if !remove.is_empty() {
             let keys: Vec<&Values> = remove.iter().map(|r| r.key.as_slice()).collect();
             replica::delete_rows(&mut tx, spec, &keys, site).await?;

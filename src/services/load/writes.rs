@@ -7,6 +7,7 @@ use sqlx::mysql::MySqlConnection;
 
 use super::chunk::Chunk;
 use crate::db::error::{self, Kind};
+use crate::db::packet;
 use crate::db::replica::{self, Values, Write};
 use crate::db::snapshot::{KeyedRow, RowBody};
 use crate::domain::table::TableSpec;
@@ -37,35 +38,46 @@ pub(super) fn differences<'a>(
     (write, remove)
 }
 
-/// Writes the chunk's rows db_b lacks or holds otherwise, all in one statement; when db_b
-/// refuses the data (a value or key it will not take), row by row, logging and counting the
-/// rows it refuses so one bad row does not stop the load. Returns the refused records: their
-/// queued changes stay due, so the drain parks them as FAILED where an operator sees them.
+/// Writes the chunk's rows db_b lacks or holds otherwise, in as few statements as db_b's
+/// `packet` limit allows; when db_b refuses the data (a value or key it will not take), row
+/// by row, logging and counting the rows it refuses so one bad row does not stop the load.
+/// A row no statement can carry is refused without being sent. Returns the refused records:
+/// their queued changes stay due, so the drain parks them as FAILED where an operator sees
+/// them.
 pub(super) async fn write_rows<'a>(
     tx: &mut MySqlConnection,
     spec: &TableSpec,
     rows: &[&'a KeyedRow],
     site: Option<&str>,
+    packet: usize,
 ) -> Result<HashSet<&'a str>, sqlx::Error> {
-    let values: Vec<&Values> = rows
-        .iter()
-        .filter_map(|r| match &r.body {
-            RowBody::Values(values) => Some(values.as_slice()),
-            RowBody::Digest(_) => None,
-        })
-        .collect();
-    if values.is_empty() {
-        return Ok(HashSet::new());
+    let mut refused = HashSet::new();
+    let mut fitting: Vec<(&'a KeyedRow, &Values)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let RowBody::Values(values) = &row.body else {
+            continue;
+        };
+        match packet::too_big(values, packet) {
+            Some(reason) => {
+                refused.insert(row.identity.as_str());
+                tracing::warn!(table = %spec.name, record = %row.identity, %reason, "initial load: this row was left out; raise max_allowed_packet on db_b, then run `dbsync resync`");
+            }
+            None => fitting.push((row, values.as_slice())),
+        }
+    }
+    if fitting.is_empty() {
+        return Ok(refused);
     }
     let present = vec![true; spec.image_columns().count()];
-    let all = replica::write_rows(tx, spec, &present, &values, site, Write::Replace).await;
+    let values: Vec<&Values> = fitting.iter().map(|(_, values)| *values).collect();
+    let all = replica::write_rows(tx, spec, &present, &values, site, Write::Replace, packet).await;
     match all {
         Err(err) if error::classify(&err) == Kind::Data => {}
-        other => return other.map(|()| HashSet::new()),
+        other => return other.map(|()| refused),
     }
-    let mut refused = HashSet::new();
-    for (row, values) in rows.iter().zip(&values) {
-        let one = replica::write_rows(tx, spec, &present, &[values], site, Write::Replace).await;
+    for (row, values) in fitting {
+        let one =
+            replica::write_rows(tx, spec, &present, &[values], site, Write::Replace, packet).await;
         match one {
             Ok(()) => {}
             Err(err) if error::classify(&err) == Kind::Data => {

@@ -19,10 +19,11 @@ pub async fn apply_changes(
     conn: &mut MySqlConnection,
     changes: &[&Change],
     site: &str,
+    packet: usize,
 ) -> Result<Vec<i64>, sqlx::Error> {
     let mut tx = conn.begin().await?;
     let fresh = not_superseded(&mut tx, changes, site).await?;
-    write_changes(&mut tx, &fresh, site).await?;
+    write_changes(&mut tx, &fresh, site, packet).await?;
     let mut ledger: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     for change in &fresh {
         ledger.insert(
@@ -84,11 +85,12 @@ async fn not_superseded<'c>(
 
 /// Consecutive changes of one table and kind (and, for upserts, the same columns) share a
 /// statement; order is kept, so a parent's insert precedes its children's and a child's
-/// delete precedes its parent's.
+/// delete precedes its parent's. Statements stay within db_b's `packet` limit.
 async fn write_changes(
     conn: &mut MySqlConnection,
     fresh: &[&Change],
     site: &str,
+    packet: usize,
 ) -> Result<(), sqlx::Error> {
     // Single-site (`SITE_ID` unset, site ''): db_b's tables have no site_id column.
     let site_column = (!site.is_empty()).then_some(site);
@@ -123,7 +125,7 @@ async fn write_changes(
                         Action::Delete { .. } => None,
                     })
                     .collect();
-                replica::upsert_rows(conn, spec, present, &rows, site_column).await?;
+                replica::upsert_rows(conn, spec, present, &rows, site_column, packet).await?;
             }
         }
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::tables::Tables;
+use crate::db::packet;
 use crate::db::queue::QueuedChange;
 use crate::domain::Operation;
 use crate::domain::fits::Fit;
@@ -55,6 +56,20 @@ impl Change {
 
     pub fn is_delete(&self) -> bool {
         matches!(self.action, Action::Delete { .. })
+    }
+
+    /// Why db_b, taking statements of at most `packet` bytes, cannot take this change, if
+    /// it cannot.
+    pub fn too_big(&self, packet: usize) -> Option<String> {
+        match &self.action {
+            Action::Upsert { values, .. } => packet::too_big(values, packet).map(|reason| {
+                format!(
+                    "{reason}; raise max_allowed_packet on db_b (once FAILED, \
+                     `dbsync requeue --all-failed` retries it)"
+                )
+            }),
+            Action::Delete { .. } => None,
+        }
     }
 }
 

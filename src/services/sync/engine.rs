@@ -14,7 +14,7 @@ use super::report::{RunError, RunReport, Tally};
 use super::tables;
 use crate::config::{Config, DbTarget, SyncSettings};
 use crate::db::error;
-use crate::db::{self, Role, nodes, queue, runs};
+use crate::db::{self, Role, nodes, packet, queue, runs};
 use crate::domain::Outcome;
 use crate::metrics::Metrics;
 use crate::services::load::{LoadEnd, LoadProgress, Loader};
@@ -250,6 +250,13 @@ impl SyncEngine {
             Ok(central) => central,
             Err(reason) => return Ok((Outcome::Offline, Some(reason))),
         };
+        let packet = match packet::packet_limit(&mut central).await {
+            Ok(packet) => packet,
+            Err(err) => {
+                let reason = format!("db_b: {}", error::describe(&err));
+                return Ok((Outcome::Interrupted, Some(reason)));
+            }
+        };
         let tables = match tables::load_checked(conn, &self.settings.tables).await {
             Ok(tables) => tables,
             Err(problem @ tables::SchemaProblem::Changed(_)) => {
@@ -267,11 +274,15 @@ impl SyncEngine {
             Ok(loading) => loading,
             Err(refused) => return Ok(refused),
         };
-        if loading && let Some(stopped) = self.load(conn, &mut central, &tables, tally).await? {
+        if loading
+            && let Some(stopped) = self
+                .load(conn, &mut central, &tables, packet, tally)
+                .await?
+        {
             return Ok(stopped);
         }
         let run_max = queue::max_id(conn).await?;
-        let outcome = Drain::new(self, &tables, run_max)
+        let outcome = Drain::new(self, &tables, run_max, packet)
             .run(conn, &mut central, tally)
             .await?;
         let _ = central.close().await;
@@ -284,12 +295,14 @@ impl SyncEngine {
         conn: &mut MySqlConnection,
         central: &mut MySqlConnection,
         tables: &tables::Tables,
+        packet: usize,
         tally: &mut Tally,
     ) -> Result<Option<(Outcome, Option<String>)>, sqlx::Error> {
         let progress = |p: &LoadProgress| self.report_load(p);
         let loader = Loader {
             tables,
             site: &self.site,
+            packet,
             shutdown: &self.shutdown,
             on_progress: &progress,
         };

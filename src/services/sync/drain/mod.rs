@@ -11,42 +11,25 @@
 //! that it has not seen. If there are any, nobody is blamed; the run steps back to the
 //! lowest late change and carries on from there in id order.
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
 use sqlx::mysql::MySqlConnection;
 
 use super::SyncEngine;
-use super::apply::apply_changes;
 use super::change::{self, Change, DecodedRow, RecordKey, decode_rows};
-use super::policy::{self, BatchAction, ChangeAction};
+use super::policy;
 use super::report::Tally;
 use super::tables::Tables;
 use crate::db::error::{self, Kind};
 use crate::db::queue::{self, QueuedChange};
-use crate::db::replica;
 use crate::domain::Outcome;
 use crate::services::read_size::{self, FIRST_READ};
 
-/// A db_b transaction that takes longer than this is abandoned (rolled back) as an
-/// interruption: a connection that hangs must not hold the run forever.
-const BATCH_TIMEOUT: Duration = Duration::from_secs(300);
+mod batch;
+
 /// Times one run steps back for changes that committed late before it ends.
 const MAX_STEP_BACKS: u32 = 20;
-
-/// What applying one batch did.
-#[derive(Default)]
-struct BatchResult {
-    /// Queue ids committed to db_b, to be marked SYNCED.
-    done: Vec<i64>,
-    /// Changes db_b refused, with the reason; blamed only once late commits are ruled out.
-    rejected: Vec<(Change, String)>,
-    /// Changes held back without blame (their row is locked in db_b).
-    held: Vec<Change>,
-    /// Why db_b stopped the run, if it did.
-    interruption: Option<String>,
-}
 
 pub(super) struct Drain<'a> {
     engine: &'a SyncEngine,
@@ -63,10 +46,17 @@ pub(super) struct Drain<'a> {
     /// Rows the next read asks for (see `services::read_size`); atomic because the read runs
     /// beside the apply, which borrows the drain too.
     read_limit: AtomicU32,
+    /// The largest statement db_b takes (its `max_allowed_packet`).
+    packet: usize,
 }
 
 impl<'a> Drain<'a> {
-    pub(super) fn new(engine: &'a SyncEngine, tables: &'a Tables, run_max: i64) -> Self {
+    pub(super) fn new(
+        engine: &'a SyncEngine,
+        tables: &'a Tables,
+        run_max: i64,
+        packet: usize,
+    ) -> Self {
         Drain {
             engine,
             tables,
@@ -75,6 +65,7 @@ impl<'a> Drain<'a> {
             known: BTreeSet::new(),
             step_backs: 0,
             read_limit: AtomicU32::new(FIRST_READ.min(engine.settings.batch_size)),
+            packet,
         }
     }
 
@@ -248,120 +239,6 @@ impl<'a> Drain<'a> {
                 Ok(())
             }
         }
-    }
-
-    /// Applies `changes` to db_b, splitting failed pieces as the error policy says until
-    /// each fault is one change. Rejections are returned, not recorded (see the module doc).
-    async fn apply_batch(
-        &self,
-        central: &mut MySqlConnection,
-        changes: Vec<Change>,
-    ) -> BatchResult {
-        let mut result = BatchResult::default();
-        let mut blocked: HashSet<RecordKey> = HashSet::new();
-        let mut pieces: VecDeque<(Vec<Change>, u32)> = VecDeque::from([(changes, 0)]);
-        while let Some((piece, retries)) = pieces.pop_front() {
-            let ready: Vec<Change> = piece
-                .into_iter()
-                .filter(|c| !blocked.contains(&c.key()) && !self.waiting.contains(&c.key()))
-                .collect();
-            if ready.is_empty() {
-                continue;
-            }
-            let refs: Vec<&Change> = ready.iter().collect();
-            let started = Instant::now();
-            let attempt = tokio::time::timeout(
-                BATCH_TIMEOUT,
-                apply_changes(central, &refs, &self.engine.site),
-            )
-            .await;
-            let err = match attempt {
-                Err(_) => {
-                    result.interruption = Some(format!(
-                        "db_b batch timed out after {}s",
-                        BATCH_TIMEOUT.as_secs()
-                    ));
-                    return result;
-                }
-                Ok(Ok(done)) => {
-                    self.engine.count_applied(&ready, started.elapsed());
-                    result.done.extend(done);
-                    continue;
-                }
-                Ok(Err(err)) => err,
-            };
-            let kind = error::classify(&err);
-            if let [only] = ready.as_slice() {
-                let Some(action) = policy::on_change_error(kind, retries) else {
-                    tokio::time::sleep(policy::retry_pause(retries + 1)).await;
-                    pieces.push_front((ready, retries + 1));
-                    continue;
-                };
-                if action == ChangeAction::Reject
-                    && self.engine.overtaken(central, only, &err).await
-                {
-                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: the db_b row holding its unique value is already past it (copied by the initial load); the record's later change follows");
-                    result.done.push(only.queue_id);
-                    continue;
-                }
-                if !self.settle(central, only, &err, action, &mut result).await {
-                    return result;
-                }
-                blocked.insert(only.key());
-                continue;
-            }
-            match policy::on_batch_error(kind, retries) {
-                BatchAction::Interrupt => {
-                    result.interruption = Some(format!("db_b: {}", error::describe(&err)));
-                    return result;
-                }
-                BatchAction::RetryInPlace => {
-                    tokio::time::sleep(policy::retry_pause(retries + 1)).await;
-                    pieces.push_front((ready, retries + 1));
-                }
-                BatchAction::Halve | BatchAction::Split => {
-                    let mut first = ready;
-                    let second = first.split_off(first.len() / 2);
-                    pieces.push_front((second, 0));
-                    pieces.push_front((first, 0));
-                }
-            }
-        }
-        result
-    }
-
-    /// What becomes of one change db_b refused, as the policy says: held back, rejected
-    /// (decided after the batch), or the run interrupted (`false`).
-    async fn settle(
-        &self,
-        central: &mut MySqlConnection,
-        change: &Change,
-        err: &sqlx::Error,
-        action: ChangeAction,
-        result: &mut BatchResult,
-    ) -> bool {
-        match action {
-            ChangeAction::Interrupt => {
-                result.interruption = Some(format!("db_b: {}", error::describe(err)));
-                return false;
-            }
-            ChangeAction::HoldBack => {
-                tracing::warn!(queue_id = change.queue_id, table = %change.spec.name, record = %change.record, error = %error::describe(err), "change held back: its row is busy in db_b");
-                result.held.push(change.clone());
-            }
-            ChangeAction::Reject => {
-                let reason = self.engine.rejection_reason(central, change, err).await;
-                result.rejected.push((change.clone(), reason));
-            }
-            ChangeAction::RejectIfDbBHealthy => {
-                if replica::ping(central).await.is_err() {
-                    result.interruption = Some(format!("db_b: {}", error::describe(err)));
-                    return false;
-                }
-                result.rejected.push((change.clone(), error::describe(err)));
-            }
-        }
-        true
     }
 
     /// Blames a change db_b refused: one more retry with backoff, or FAILED at the limit.

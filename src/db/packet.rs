@@ -1,0 +1,120 @@
+//! How much one statement to db_b may carry. A statement over the server's
+//! `max_allowed_packet` makes it drop the connection, which a run can only take for an
+//! interruption — every run would stop at the same batch. So multi-row statements stay
+//! under a budget, and a row no statement can carry is found before anything is sent.
+
+use sqlx::mysql::MySqlConnection;
+
+/// Bytes of values a statement carries at most: a batch of wide rows goes as several
+/// statements, well under `max_allowed_packet` (16 MiB by default on MariaDB, 4 MiB on
+/// MySQL 5.7, 64 MiB on 8.0).
+pub const MAX_STATEMENT_BYTES: usize = 2 << 20;
+
+/// Bytes an execute packet takes beside the values [`values_bytes`] counts (the SQL text
+/// goes apart, when the statement is prepared).
+const PACKET_MARGIN: usize = 64 << 10;
+
+/// The server's `max_allowed_packet`: the largest statement it takes.
+pub async fn packet_limit(conn: &mut MySqlConnection) -> Result<usize, sqlx::Error> {
+    let limit: u64 = sqlx::query_scalar("SELECT CAST(@@max_allowed_packet AS UNSIGNED)")
+        .fetch_one(conn)
+        .await?;
+    Ok(usize::try_from(limit).unwrap_or(usize::MAX))
+}
+
+/// Bytes of values one statement may carry on a server taking `packet`-byte statements.
+pub fn statement_budget(packet: usize) -> usize {
+    MAX_STATEMENT_BYTES.min(packet.saturating_sub(PACKET_MARGIN))
+}
+
+/// About the bytes a row's values take in a statement.
+pub fn values_bytes(values: &[Option<String>]) -> usize {
+    values
+        .iter()
+        .map(|v| v.as_ref().map_or(0, String::len) + 8)
+        .sum()
+}
+
+/// Why a row cannot be written in one statement on a server taking `packet`-byte
+/// statements, if it cannot.
+pub fn too_big(values: &[Option<String>], packet: usize) -> Option<String> {
+    let bytes = values_bytes(values);
+    let mib = |b: usize| format!("{:.1} MiB", b as f64 / f64::from(1 << 20));
+    (bytes.saturating_add(PACKET_MARGIN) > packet).then(|| {
+        format!(
+            "the row takes {} in a statement, more than db_b accepts (max_allowed_packet {})",
+            mib(bytes),
+            mib(packet)
+        )
+    })
+}
+
+/// `items` in consecutive runs of at most `max_items` whose `size`s add up to at most
+/// `max_bytes`; an item bigger than that goes alone.
+pub fn statement_chunks<T>(
+    items: &[T],
+    max_items: usize,
+    max_bytes: usize,
+    size: impl Fn(&T) -> usize,
+) -> Vec<&[T]> {
+    let max_items = max_items.max(1);
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, item) in items.iter().enumerate() {
+        let item_bytes = size(item);
+        if i > start && (i - start == max_items || bytes + item_bytes > max_bytes) {
+            chunks.push(&items[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += item_bytes;
+    }
+    if start < items.len() {
+        chunks.push(&items[start..]);
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_STATEMENT_BYTES, statement_budget, statement_chunks, too_big};
+
+    #[test]
+    fn statements_stay_under_both_limits() {
+        let sizes = [10usize; 7];
+        let lengths = |chunks: Vec<&[usize]>| chunks.iter().map(|c| c.len()).collect::<Vec<_>>();
+        let most = MAX_STATEMENT_BYTES;
+        assert_eq!(
+            lengths(statement_chunks(&sizes, 3, most, |s| *s)),
+            [3, 3, 1]
+        );
+        let wide = [MAX_STATEMENT_BYTES / 3; 7];
+        assert_eq!(
+            lengths(statement_chunks(&wide, 100, most, |s| *s)),
+            [3, 3, 1]
+        );
+        let huge = [1, MAX_STATEMENT_BYTES * 2, 1];
+        assert_eq!(
+            lengths(statement_chunks(&huge, 100, most, |s| *s)),
+            [1, 1, 1],
+            "a row over the budget goes alone"
+        );
+        assert!(statement_chunks(&[] as &[usize], 10, most, |s| *s).is_empty());
+    }
+
+    #[test]
+    fn a_server_taking_small_statements_gets_small_ones() {
+        let sixteen = 16 << 20;
+        assert_eq!(statement_budget(sixteen), MAX_STATEMENT_BYTES);
+        let one = 1 << 20;
+        assert!(statement_budget(one) < one);
+        assert_eq!(statement_budget(1024), 0, "then every row goes alone");
+        let row = |bytes: usize| vec![Some("x".repeat(bytes)), None];
+        assert!(too_big(&row(1000), one).is_none());
+        let reason = too_big(&row(3 << 20), sixteen >> 2).expect("3 MiB in a 4 MiB server");
+        assert!(
+            reason.contains("3.0 MiB") && reason.contains("max_allowed_packet 4.0 MiB"),
+            "{reason}"
+        );
+        assert!(too_big(&row(sixteen), sixteen).is_some());
+    }
+}

@@ -1,0 +1,173 @@
+//! One batch against db_b: applied in one transaction, split on failure as the error policy
+//! says until each fault is one change, which is then held back, rejected or ends the run.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use sqlx::mysql::MySqlConnection;
+
+use super::Drain;
+use crate::db::error;
+use crate::db::replica;
+use crate::services::sync::apply::apply_changes;
+use crate::services::sync::change::{Change, RecordKey};
+use crate::services::sync::policy::{self, BatchAction, ChangeAction};
+
+/// A db_b transaction that takes longer than this is abandoned (rolled back) as an
+/// interruption: a connection that hangs must not hold the run forever.
+const BATCH_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What applying one batch did.
+#[derive(Default)]
+pub(super) struct BatchResult {
+    /// Queue ids committed to db_b, to be marked SYNCED.
+    pub(super) done: Vec<i64>,
+    /// Changes db_b refused, with the reason; blamed only once late commits are ruled out.
+    pub(super) rejected: Vec<(Change, String)>,
+    /// Changes held back without blame (their row is locked in db_b).
+    pub(super) held: Vec<Change>,
+    /// Why db_b stopped the run, if it did.
+    pub(super) interruption: Option<String>,
+}
+
+impl Drain<'_> {
+    /// Applies `changes` to db_b, splitting failed pieces as the error policy says until
+    /// each fault is one change. Rejections are returned, not recorded (see the module doc).
+    pub(super) async fn apply_batch(
+        &self,
+        central: &mut MySqlConnection,
+        changes: Vec<Change>,
+    ) -> BatchResult {
+        let mut result = BatchResult::default();
+        let mut blocked: HashSet<RecordKey> = HashSet::new();
+        let changes = self.set_apart_too_big(changes, &mut result, &mut blocked);
+        let mut pieces: VecDeque<(Vec<Change>, u32)> = VecDeque::from([(changes, 0)]);
+        while let Some((piece, retries)) = pieces.pop_front() {
+            let ready: Vec<Change> = piece
+                .into_iter()
+                .filter(|c| !blocked.contains(&c.key()) && !self.waiting.contains(&c.key()))
+                .collect();
+            if ready.is_empty() {
+                continue;
+            }
+            let refs: Vec<&Change> = ready.iter().collect();
+            let started = Instant::now();
+            let attempt = tokio::time::timeout(
+                BATCH_TIMEOUT,
+                apply_changes(central, &refs, &self.engine.site, self.packet),
+            )
+            .await;
+            let err = match attempt {
+                Err(_) => {
+                    result.interruption = Some(format!(
+                        "db_b batch timed out after {}s",
+                        BATCH_TIMEOUT.as_secs()
+                    ));
+                    return result;
+                }
+                Ok(Ok(done)) => {
+                    self.engine.count_applied(&ready, started.elapsed());
+                    result.done.extend(done);
+                    continue;
+                }
+                Ok(Err(err)) => err,
+            };
+            let kind = error::classify(&err);
+            if let [only] = ready.as_slice() {
+                let Some(action) = policy::on_change_error(kind, retries) else {
+                    tokio::time::sleep(policy::retry_pause(retries + 1)).await;
+                    pieces.push_front((ready, retries + 1));
+                    continue;
+                };
+                if action == ChangeAction::Reject
+                    && self.engine.overtaken(central, only, &err).await
+                {
+                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: the db_b row holding its unique value is already past it (copied by the initial load); the record's later change follows");
+                    result.done.push(only.queue_id);
+                    continue;
+                }
+                if !self.settle(central, only, &err, action, &mut result).await {
+                    return result;
+                }
+                blocked.insert(only.key());
+                continue;
+            }
+            match policy::on_batch_error(kind, retries) {
+                BatchAction::Interrupt => {
+                    result.interruption = Some(format!("db_b: {}", error::describe(&err)));
+                    return result;
+                }
+                BatchAction::RetryInPlace => {
+                    tokio::time::sleep(policy::retry_pause(retries + 1)).await;
+                    pieces.push_front((ready, retries + 1));
+                }
+                BatchAction::Halve | BatchAction::Split => {
+                    let mut first = ready;
+                    let second = first.split_off(first.len() / 2);
+                    pieces.push_front((second, 0));
+                    pieces.push_front((first, 0));
+                }
+            }
+        }
+        result
+    }
+
+    /// `changes` without those no statement db_b takes can carry: sent, such a row would make
+    /// db_b drop the connection and stop every run at this batch. They are rejected (retried,
+    /// then FAILED, until db_b's limit is raised); their record's later changes wait.
+    fn set_apart_too_big(
+        &self,
+        changes: Vec<Change>,
+        result: &mut BatchResult,
+        blocked: &mut HashSet<RecordKey>,
+    ) -> Vec<Change> {
+        let mut fitting = Vec::with_capacity(changes.len());
+        for change in changes {
+            if blocked.contains(&change.key()) {
+                continue;
+            }
+            match change.too_big(self.packet) {
+                Some(reason) => {
+                    blocked.insert(change.key());
+                    result.rejected.push((change, reason));
+                }
+                None => fitting.push(change),
+            }
+        }
+        fitting
+    }
+
+    /// What becomes of one change db_b refused, as the policy says: held back, rejected
+    /// (decided after the batch), or the run interrupted (`false`).
+    async fn settle(
+        &self,
+        central: &mut MySqlConnection,
+        change: &Change,
+        err: &sqlx::Error,
+        action: ChangeAction,
+        result: &mut BatchResult,
+    ) -> bool {
+        match action {
+            ChangeAction::Interrupt => {
+                result.interruption = Some(format!("db_b: {}", error::describe(err)));
+                return false;
+            }
+            ChangeAction::HoldBack => {
+                tracing::warn!(queue_id = change.queue_id, table = %change.spec.name, record = %change.record, error = %error::describe(err), "change held back: its row is busy in db_b");
+                result.held.push(change.clone());
+            }
+            ChangeAction::Reject => {
+                let reason = self.engine.rejection_reason(central, change, err).await;
+                result.rejected.push((change.clone(), reason));
+            }
+            ChangeAction::RejectIfDbBHealthy => {
+                if replica::ping(central).await.is_err() {
+                    result.interruption = Some(format!("db_b: {}", error::describe(err)));
+                    return false;
+                }
+                result.rejected.push((change.clone(), error::describe(err)));
+            }
+        }
+        true
+    }
+}
