@@ -83,9 +83,11 @@ async fn write_changes(db: &TestDb, n: usize) {
     db.exec("DELETE FROM orders WHERE id % 10 = 0").await;
 }
 
-fn node_status(node: &str) -> Option<String> {
+/// Runs `sql` on `node` with the `mariadb` client (the cluster's state without a pool that
+/// would hold connections to it).
+fn node_sql(node: &str, sql: &str) -> Option<std::process::Output> {
     let (host, port) = node.split_once(':')?;
-    let output = Command::new("mariadb")
+    Command::new("mariadb")
         .args([
             "--protocol=TCP",
             "-h",
@@ -95,10 +97,14 @@ fn node_status(node: &str) -> Option<String> {
             "-uroot",
             "-N",
             "-e",
-            "SHOW STATUS LIKE 'wsrep_ready'",
+            sql,
         ])
         .output()
-        .ok()?;
+        .ok()
+}
+
+fn node_status(node: &str) -> Option<String> {
+    let output = node_sql(node, "SHOW STATUS LIKE 'wsrep_ready'")?;
     Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
@@ -254,21 +260,8 @@ impl Drop for PacketLimit {
 
 fn set_packet_limit(bytes: u64) {
     for node in NODES {
-        let (host, port) = node.split_once(':').expect("host:port");
         let sql = format!("SET GLOBAL max_allowed_packet = {bytes}");
-        let output = Command::new("mariadb")
-            .args([
-                "--protocol=TCP",
-                "-h",
-                host,
-                "-P",
-                port,
-                "-uroot",
-                "-e",
-                &sql,
-            ])
-            .output()
-            .expect("run mariadb");
+        let output = node_sql(node, &sql).expect("run mariadb");
         assert!(
             output.status.success(),
             "{sql} on {node}: {}",
