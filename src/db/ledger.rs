@@ -6,46 +6,52 @@ use std::collections::HashMap;
 use sqlx::mysql::{MySql, MySqlConnection};
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
-use super::packet::{MAX_STATEMENT_BYTES, statement_chunks};
+use super::packet::{statement_budget, statement_chunks};
 
 /// Rows per ledger statement (4 placeholders each), well below MySQL's 65 535.
 const CHUNK: usize = 7_000;
 
 /// The newest applied change id of each of `record_keys` of `table`, locked for this
-/// transaction.
+/// transaction; statements stay within db_b's `packet` limit.
 pub async fn ledger_entries(
     conn: &mut MySqlConnection,
     site: &str,
     table: &str,
     record_keys: &[&str],
+    packet: usize,
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
-    if record_keys.is_empty() {
-        return Ok(HashMap::new());
+    let mut entries = HashMap::new();
+    let budget = statement_budget(packet);
+    for chunk in statement_chunks(record_keys, CHUNK, budget, |key| key.len() + 8) {
+        let mut query = QueryBuilder::<MySql>::new(
+            "SELECT CAST(record_key AS CHAR), last_change_id FROM sync_ledger WHERE site_id = ",
+        );
+        query
+            .push_bind(site)
+            .push(" AND table_name = ")
+            .push_bind(table)
+            .push(" AND record_key IN (");
+        let mut list = query.separated(", ");
+        for key in chunk {
+            list.push_bind(*key);
+        }
+        query.push(") FOR UPDATE");
+        let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(&mut *conn).await?;
+        entries.extend(rows);
     }
-    let mut query = QueryBuilder::<MySql>::new(
-        "SELECT CAST(record_key AS CHAR), last_change_id FROM sync_ledger WHERE site_id = ",
-    );
-    query
-        .push_bind(site)
-        .push(" AND table_name = ")
-        .push_bind(table)
-        .push(" AND record_key IN (");
-    let mut list = query.separated(", ");
-    for key in record_keys {
-        list.push_bind(*key);
-    }
-    query.push(") FOR UPDATE");
-    let rows: Vec<(String, i64)> = query.build_query_as().fetch_all(conn).await?;
-    Ok(rows.into_iter().collect())
+    Ok(entries)
 }
 
 /// Records `(table, record key, change id)` as applied; an entry never moves back.
+/// Statements stay within db_b's `packet` limit.
 pub async fn advance_ledger(
     conn: &mut MySqlConnection,
     site: &str,
     entries: &[(&str, &str, i64)],
+    packet: usize,
 ) -> Result<(), sqlx::Error> {
-    for chunk in statement_chunks(entries, CHUNK, MAX_STATEMENT_BYTES, |(table, key, _)| {
+    let budget = statement_budget(packet);
+    for chunk in statement_chunks(entries, CHUNK, budget, |(table, key, _)| {
         table.len() + key.len() + 48
     }) {
         let mut query = QueryBuilder::<MySql>::new(

@@ -39,12 +39,14 @@ pub fn values_bytes(values: &[Option<String>]) -> usize {
 /// statements, if it cannot.
 pub fn too_big(values: &[Option<String>], packet: usize) -> Option<String> {
     let bytes = values_bytes(values);
-    let mib = |b: usize| format!("{:.1} MiB", b as f64 / f64::from(1 << 20));
+    let mib = |b: usize| format!("{:.2} MiB", b as f64 / f64::from(1 << 20));
     (bytes.saturating_add(PACKET_MARGIN) > packet).then(|| {
         format!(
-            "the row takes {} in a statement, more than db_b accepts (max_allowed_packet {})",
+            "the row takes {} in a statement, more than db_b accepts in one \
+             (max_allowed_packet {}, of which {} KiB go to the statement itself)",
             mib(bytes),
-            mib(packet)
+            mib(packet),
+            PACKET_MARGIN >> 10
         )
     })
 }
@@ -110,9 +112,11 @@ mod tests {
         assert_eq!(statement_budget(1024), 0, "then every row goes alone");
         let row = |bytes: usize| vec![Some("x".repeat(bytes)), None];
         assert!(too_big(&row(1000), one).is_none());
-        let reason = too_big(&row(3 << 20), sixteen >> 2).expect("3 MiB in a 4 MiB server");
+        assert!(too_big(&row(3 << 20), 4 << 20).is_none());
+        let reason = too_big(&row((4 << 20) - 1000), 4 << 20).expect("the margin counts");
         assert!(
-            reason.contains("3.0 MiB") && reason.contains("max_allowed_packet 4.0 MiB"),
+            reason.contains("4.00 MiB in a statement")
+                && reason.contains("max_allowed_packet 4.00 MiB, of which 64 KiB"),
             "{reason}"
         );
         assert!(too_big(&row(sixteen), sixteen).is_some());

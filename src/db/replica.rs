@@ -6,7 +6,7 @@ use sqlx::QueryBuilder;
 use sqlx::mysql::{MySql, MySqlConnection};
 
 use crate::db::image::{self, placeholder};
-use crate::db::packet::{MAX_STATEMENT_BYTES, statement_budget, statement_chunks, values_bytes};
+use crate::db::packet::{statement_budget, statement_chunks, values_bytes};
 use crate::db::schema::central::SITE_COLUMN;
 use crate::db::{quote_ident, snapshot};
 use crate::domain::table::{ColumnSpec, TableSpec};
@@ -144,17 +144,19 @@ pub async fn write_rows(
 }
 
 /// Deletes rows by key (`keys[i]` holds the key column values in key order); keys already
-/// missing are fine (a replayed delete).
+/// missing are fine (a replayed delete). Statements stay within db_b's `packet` limit.
 pub async fn delete_rows(
     conn: &mut MySqlConnection,
     spec: &TableSpec,
     keys: &[&Values],
     site: Option<&str>,
+    packet: usize,
 ) -> Result<(), sqlx::Error> {
     let key_columns: Vec<&ColumnSpec> = spec.key_columns().collect();
     let per_row = key_columns.len() * 2;
     let max_rows = MAX_PLACEHOLDERS / per_row.max(1);
-    for chunk in statement_chunks(keys, max_rows, MAX_STATEMENT_BYTES, |key| values_bytes(key)) {
+    let budget = statement_budget(packet);
+    for chunk in statement_chunks(keys, max_rows, budget, |key| values_bytes(key)) {
         let mut query =
             QueryBuilder::<MySql>::new(format!("DELETE FROM {} WHERE ", quote_ident(&spec.name)));
         if let Some(site) = site {

@@ -22,6 +22,27 @@ pub struct KeyedRow {
 }
 
 impl KeyedRow {
+    /// A key as a person reads it: the number of a one-integer key, else a JSON array of the
+    /// values (the queue's `record_key` may hold a hash for a case-insensitive text key).
+    pub fn shown_key(&self, spec: &TableSpec) -> String {
+        let values: Vec<serde_json::Value> = spec
+            .key_columns()
+            .zip(&self.key)
+            .map(|(column, value)| match value {
+                None => serde_json::Value::Null,
+                Some(text) if column.class == ValueClass::Integer => text
+                    .parse::<serde_json::Number>()
+                    .map(serde_json::Value::Number)
+                    .unwrap_or_else(|_| serde_json::Value::String(text.clone())),
+                Some(text) => serde_json::Value::String(text.clone()),
+            })
+            .collect();
+        match values.as_slice() {
+            [one @ serde_json::Value::Number(_)] => one.to_string(),
+            _ => serde_json::Value::Array(values).to_string(),
+        }
+    }
+
     /// About the bytes its values take.
     pub fn bytes(&self) -> usize {
         match &self.body {
@@ -122,6 +143,7 @@ pub async fn read_range(
     select.extend(key_columns.iter().map(|c| text_expr(c)));
     // Bytes come as they are and are spelled in hex here: the server's HEX() of a value
     // over half of `max_allowed_packet` would be NULL, and the load would copy a NULL.
+    // CAST: a GEOMETRY column comes as its bytes too.
     let raw: Vec<bool> = match range.read {
         Read::Values => spec
             .image_columns()
@@ -132,7 +154,7 @@ pub async fn read_range(
     match range.read {
         Read::Values => select.extend(spec.image_columns().zip(&raw).map(|(c, raw)| {
             if *raw {
-                quote_ident(&c.name)
+                format!("CAST({} AS BINARY)", quote_ident(&c.name))
             } else {
                 text_expr(c)
             }

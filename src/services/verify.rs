@@ -10,7 +10,7 @@ use sqlx::QueryBuilder;
 use sqlx::mysql::{MySql, MySqlPool};
 
 use crate::db::snapshot::{self, KeyedRow, Range, Read, RowBody};
-use crate::domain::table::{TableSpec, ValueClass};
+use crate::domain::table::TableSpec;
 use crate::services::sync::tables::Tables;
 
 const PAGE: u32 = 5000;
@@ -140,7 +140,7 @@ fn note_differences(
     let note = |diff: &mut TableDiff, row: &KeyedRow| {
         diff.differing += 1;
         if diff.keys.len() < LISTED {
-            diff.keys.push(shown_key(spec, row));
+            diff.keys.push(row.shown_key(spec));
             diff.identities.push(row.identity.clone());
         }
     };
@@ -156,27 +156,6 @@ fn note_differences(
     for row in extra {
         diff.compared += 1;
         note(diff, row);
-    }
-}
-
-/// A key as a person reads it: the number of a one-integer key, else a JSON array of the
-/// values (the queue's `record_key` may hold a hash for a case-insensitive text key).
-fn shown_key(spec: &TableSpec, row: &KeyedRow) -> String {
-    let values: Vec<serde_json::Value> = spec
-        .key_columns()
-        .zip(&row.key)
-        .map(|(column, value)| match value {
-            None => serde_json::Value::Null,
-            Some(text) if column.class == ValueClass::Integer => text
-                .parse::<serde_json::Number>()
-                .map(serde_json::Value::Number)
-                .unwrap_or_else(|_| serde_json::Value::String(text.clone())),
-            Some(text) => serde_json::Value::String(text.clone()),
-        })
-        .collect();
-    match values.as_slice() {
-        [one @ serde_json::Value::Number(_)] => one.to_string(),
-        _ => serde_json::Value::Array(values).to_string(),
     }
 }
 

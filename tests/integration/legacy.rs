@@ -517,3 +517,48 @@ async fn a_blob_too_big_for_one_statement_is_never_copied_as_null() {
         );
     }
 }
+
+/// Text whose JSON spelling passes `max_allowed_packet` (a control character takes six
+/// bytes there, a JSON value's backslash two): verify still tells a one-character
+/// difference, in a MEDIUMTEXT, a LONGTEXT and a JSON column.
+#[tokio::test]
+async fn verify_tells_apart_texts_longer_than_a_statement_once_spelled_in_json() {
+    let mut db = TestDb::new(&[]).await;
+    let packet = db
+        .count(&db.local, "SELECT CAST(@@max_allowed_packet AS SIGNED)")
+        .await;
+    let (chars, escapes) = (packet / 5, packet * 10 / 66);
+    db.exec(&format!(
+        "CREATE TABLE notes (id INT PRIMARY KEY, mt MEDIUMTEXT, lt LONGTEXT, j JSON); \
+         INSERT INTO notes VALUES (1, REPEAT(CHAR(1), {chars}), REPEAT(CHAR(1), {chars}), NULL), \
+           (2, NULL, NULL, CONCAT('[\"', REPEAT('\\\\u0001', {escapes}), '\"]'))"
+    ))
+    .await;
+    db.set("SYNC_TABLES", "users,orders,notes");
+    dbsync::services::setup::init(&db.config, false)
+        .await
+        .expect("init with notes");
+    let out = db.cli(&["resync"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(differing(&db, "notes", "id", &["mt", "lt", "j"]).await, 0);
+    db.assert_converged().await;
+    for (column, id, changed) in [
+        ("mt", 1, "CONCAT('x', SUBSTR(mt, 2))"),
+        ("lt", 1, "CONCAT('x', SUBSTR(lt, 2))"),
+        ("j", 2, "CONCAT('[\"x', SUBSTR(j, 3))"),
+    ] {
+        db.exec_central(&format!(
+            "UPDATE notes SET {column} = {changed} WHERE id = {id}"
+        ))
+        .await;
+        let out = db.cli(&["verify"]);
+        assert!(
+            stdout(&out).contains(&format!("notes: 1 differing id(s): {id}")),
+            "{column}: {}",
+            stdout(&out)
+        );
+        let out = db.cli(&["resync"]);
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        db.assert_converged().await;
+    }
+}

@@ -264,7 +264,7 @@ impl Loader<'_> {
         let refused = write_rows(&mut tx, spec, &write, site, self.packet).await?;
         if !remove.is_empty() {
             let keys: Vec<&Values> = remove.iter().map(|r| r.key.as_slice()).collect();
-            replica::delete_rows(&mut tx, spec, &keys, site).await?;
+            replica::delete_rows(&mut tx, spec, &keys, site, self.packet).await?;
         }
         let held = chunk
             .rows
@@ -285,7 +285,7 @@ impl Loader<'_> {
             })
             .map(|(identity, position)| (spec.name.as_str(), identity, position))
             .collect();
-        ledger::advance_ledger(&mut tx, self.site, &positions).await?;
+        ledger::advance_ledger(&mut tx, self.site, &positions, self.packet).await?;
         let reflected = chunk.anchor.map(|anchor| (chunk.position, anchor));
         ledger::raise_watermark(&mut tx, self.site, chunk.position, reflected).await?;
         if let Some((token, chunks)) = load_mark {
@@ -324,15 +324,17 @@ impl Loader<'_> {
                 .map(|(r, position)| (r.identity.as_str(), *position)),
         );
         let keys: Vec<&str> = reflected.keys().copied().collect();
-        Ok(ledger::ledger_entries(conn, self.site, &spec.name, &keys)
-            .await?
-            .into_iter()
-            .filter(|(identity, id)| {
-                reflected
-                    .get(identity.as_str())
-                    .is_some_and(|position| id > position)
-            })
-            .map(|(identity, _)| identity)
-            .collect())
+        Ok(
+            ledger::ledger_entries(conn, self.site, &spec.name, &keys, self.packet)
+                .await?
+                .into_iter()
+                .filter(|(identity, id)| {
+                    reflected
+                        .get(identity.as_str())
+                        .is_some_and(|position| id > position)
+                })
+                .map(|(identity, _)| identity)
+                .collect(),
+        )
     }
 }

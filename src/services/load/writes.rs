@@ -60,7 +60,7 @@ pub(super) async fn write_rows<'a>(
         match packet::too_big(values, packet) {
             Some(reason) => {
                 refused.insert(row.identity.as_str());
-                tracing::warn!(table = %spec.name, record = %row.identity, %reason, "initial load: this row was left out; raise max_allowed_packet on db_b, then run `dbsync resync`");
+                tracing::warn!(table = %spec.name, key = %row.shown_key(spec), %reason, "initial load: this row was left out; raise max_allowed_packet on db_b, then run `dbsync resync`");
             }
             None => fitting.push((row, values.as_slice())),
         }
@@ -84,7 +84,7 @@ pub(super) async fn write_rows<'a>(
                 refused.insert(row.identity.as_str());
                 tracing::warn!(
                     table = %spec.name,
-                    record = %row.identity,
+                    key = %row.shown_key(spec),
                     error = %error::describe(&err),
                     "initial load: db_b refused this row; it was left out"
                 );

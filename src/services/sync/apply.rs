@@ -22,7 +22,7 @@ pub async fn apply_changes(
     packet: usize,
 ) -> Result<Vec<i64>, sqlx::Error> {
     let mut tx = conn.begin().await?;
-    let fresh = not_superseded(&mut tx, changes, site).await?;
+    let fresh = not_superseded(&mut tx, changes, site, packet).await?;
     write_changes(&mut tx, &fresh, site, packet).await?;
     let mut ledger: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     for change in &fresh {
@@ -34,7 +34,7 @@ pub async fn apply_changes(
     // A stable (sorted) order keeps two writers of the ledger from deadlocking each other.
     let ledger: Vec<(&str, &str, i64)> =
         ledger.into_iter().map(|((t, k), id)| (t, k, id)).collect();
-    ledger::advance_ledger(&mut tx, site, &ledger).await?;
+    ledger::advance_ledger(&mut tx, site, &ledger, packet).await?;
     if let Some(newest) = fresh.iter().max_by_key(|c| c.queue_id) {
         ledger::raise_watermark(
             &mut tx,
@@ -54,6 +54,7 @@ async fn not_superseded<'c>(
     conn: &mut MySqlConnection,
     changes: &[&'c Change],
     site: &str,
+    packet: usize,
 ) -> Result<Vec<&'c Change>, sqlx::Error> {
     let watermark = ledger::lock_watermark(conn, site).await?;
     let mut suspects: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -68,7 +69,7 @@ async fn not_superseded<'c>(
     }
     let mut newest_applied: HashMap<(&str, String), i64> = HashMap::new();
     for (table, keys) in suspects {
-        for (key, change_id) in ledger::ledger_entries(conn, site, table, &keys).await? {
+        for (key, change_id) in ledger::ledger_entries(conn, site, table, &keys, packet).await? {
             newest_applied.insert((table, key), change_id);
         }
     }
@@ -115,7 +116,7 @@ async fn write_changes(
                         Action::Upsert { .. } => None,
                     })
                     .collect();
-                replica::delete_rows(conn, spec, &keys, site_column).await?;
+                replica::delete_rows(conn, spec, &keys, site_column, packet).await?;
             }
             Action::Upsert { present, .. } => {
                 let rows: Vec<&Values> = group

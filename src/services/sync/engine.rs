@@ -372,10 +372,19 @@ fn partial_note(tally: &Tally, waiting: i64) -> String {
     if waiting > 0 {
         parts.push(format!("{waiting} waiting to be retried"));
     }
+    // `status` lists queued changes; rows the load left out are named in the log only.
+    let mut note = if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{}; see `dbsync status`", parts.join(", "))
+    };
     if let Some(refused) = tally.loaded.map(|l| l.refused).filter(|n| *n > 0) {
-        parts.push(format!(
+        if !note.is_empty() {
+            note.push_str("; ");
+        }
+        note.push_str(&format!(
             "{refused} row(s) of the initial load refused by db_b (the log names each)"
         ));
     }
-    format!("{}; see `dbsync status`", parts.join(", "))
+    note
 }

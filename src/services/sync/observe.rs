@@ -135,6 +135,7 @@ impl SyncEngine {
         central: &mut MySqlConnection,
         change: &Change,
         err: &sqlx::Error,
+        packet: usize,
     ) -> bool {
         if !matches!(
             error::number(err),
@@ -152,7 +153,8 @@ impl SyncEngine {
             return false;
         };
         let holder = [clash.holder.as_str()];
-        match ledger::ledger_entries(central, &self.site, &change.spec.name, &holder).await {
+        match ledger::ledger_entries(central, &self.site, &change.spec.name, &holder, packet).await
+        {
             Ok(entries) => entries
                 .get(&clash.holder)
                 .is_some_and(|&position| position > change.queue_id),

@@ -80,7 +80,10 @@ impl Drain<'_> {
                     continue;
                 };
                 if action == ChangeAction::Reject
-                    && self.engine.overtaken(central, only, &err).await
+                    && self
+                        .engine
+                        .overtaken(central, only, &err, self.packet)
+                        .await
                 {
                     tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: the db_b row holding its unique value is already past it (copied by the initial load); the record's later change follows");
                     result.done.push(only.queue_id);
