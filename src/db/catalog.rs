@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use sqlx::mysql::MySqlConnection;
 
+use crate::db::schema::central::SITE_COLUMN;
 use crate::domain::table::{ColumnSpec, ForeignKeySpec, IndexSpec, TableSpec, ValueClass};
 
 /// The size of `sync_queue.record_key` (sql/schema/local.sql).
@@ -32,6 +33,10 @@ pub enum CatalogError {
     KeyTooLong(String),
     #[error("table `{0}` is not an InnoDB table: capture triggers need transactions")]
     NotTransactional(String),
+    #[error(
+        "table `{0}` has a column named `{SITE_COLUMN}`, which db_b's copy needs to tell the sites apart (SITE_ID is set): rename that column in db_a"
+    )]
+    SiteColumnTaken(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }

@@ -136,11 +136,22 @@ async fn check_tables(
                 })?,
         );
     }
+    let site = config.sync.site_id.is_some();
+    if site
+        && let Some(spec) = specs.iter().find(|s| {
+            s.columns
+                .iter()
+                .any(|c| c.name.eq_ignore_ascii_case(central::SITE_COLUMN))
+        })
+    {
+        return Err(InitError::Table(CatalogError::SiteColumnTaken(
+            spec.name.clone(),
+        )));
+    }
     let captured = schema::captured_specs(local).await.map_err(local_err)?;
     let mut plans = Vec::new();
     for spec in &specs {
         let previous = captured.iter().find(|c| c.name == spec.name);
-        let site = config.sync.site_id.is_some();
         plans.push(plan_table(central, spec, previous, &config.sync.tables, site).await?);
     }
     Ok((specs, captured, plans))

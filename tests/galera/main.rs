@@ -241,26 +241,34 @@ async fn without_quorum_runs_touch_nothing_and_converge_once_it_is_back() {
     db.assert_converged().await;
 }
 
-/// Sets `max_allowed_packet` on every node for the connections opened from now on, and
-/// puts the server's default (16 MiB) back when dropped.
-struct PacketLimit;
+/// A server variable set on every node for the connections opened from now on, put back to
+/// `default` when dropped.
+struct NodeSetting {
+    name: &'static str,
+    default: u64,
+}
 
-impl PacketLimit {
-    fn set(bytes: u64) -> PacketLimit {
-        set_packet_limit(bytes);
-        PacketLimit
+impl NodeSetting {
+    fn set(name: &'static str, value: u64, default: u64) -> NodeSetting {
+        set_on_every_node(name, value);
+        NodeSetting { name, default }
+    }
+
+    /// `max_allowed_packet`, whose default is 16 MiB.
+    fn packet_limit(bytes: u64) -> NodeSetting {
+        NodeSetting::set("max_allowed_packet", bytes, 16 << 20)
     }
 }
 
-impl Drop for PacketLimit {
+impl Drop for NodeSetting {
     fn drop(&mut self) {
-        set_packet_limit(16 << 20);
+        set_on_every_node(self.name, self.default);
     }
 }
 
-fn set_packet_limit(bytes: u64) {
+fn set_on_every_node(name: &str, value: u64) {
     for node in NODES {
-        let sql = format!("SET GLOBAL max_allowed_packet = {bytes}");
+        let sql = format!("SET GLOBAL {name} = {value}");
         let output = node_sql(node, &sql).expect("run mariadb");
         assert!(
             output.status.success(),
@@ -293,7 +301,7 @@ async fn a_row_bigger_than_the_central_takes_is_refused_alone() {
         .await;
     db.exec("UPDATE users SET name = 'after the big row' WHERE id = 2")
         .await;
-    let small = PacketLimit::set(4 << 20);
+    let small = NodeSetting::packet_limit(4 << 20);
 
     let report = db.sync().await;
     assert_eq!((report.failed, report.remaining), (1, 0), "{report}");
@@ -356,12 +364,31 @@ async fn long_keys_sync_and_delete_under_a_small_packet_limit() {
         "INSERT INTO bk SELECT CONCAT(LPAD(seq, 10, '0'), REPEAT('k', 990)), seq FROM seq_1_to_2000",
     )
     .await;
-    let _small = PacketLimit::set(1 << 20);
+    let _small = NodeSetting::packet_limit(1 << 20);
     let report = db.sync().await;
     assert_eq!((report.failed, report.remaining), (0, 0), "{report}");
     db.exec("UPDATE bk SET v = v + 1").await;
     db.exec("DELETE FROM bk WHERE v % 2 = 0").await;
     let report = db.sync().await;
     assert_eq!((report.failed, report.remaining), (0, 0), "{report}");
+    db.assert_converged().await;
+}
+
+/// A load chunk whose writeset passes the cluster's limit (`wsrep_max_ws_rows`) is cut down
+/// until it fits, as a drained batch is, instead of stopping every run at that chunk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_load_chunk_over_the_writeset_limit_is_cut_down() {
+    let _cluster = cluster().await;
+    let central = central_name();
+    let db = site(&central, "shop-w", NODES[0]).await;
+    db.insert_users(5000).await;
+    // Rows of a site that existed before dbsync: the load alone brings them.
+    db.exec("UPDATE sync_queue SET sync_status = 'SYNCED'")
+        .await;
+    let _limit = NodeSetting::set("wsrep_max_ws_rows", 1000, 0);
+    let out = db.cli_async(&["resync"]).await;
+    let said = format!("{}{}", helpers::stdout(&out), helpers::stderr(&out));
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("copied 5000"), "{said}");
     db.assert_converged().await;
 }

@@ -184,3 +184,26 @@ async fn a_single_site_deployment_moves_under_a_site_id() {
         2
     );
 }
+
+/// With SITE_ID set, db_b's copy of a table gets a `site_id` column: a table of db_a that
+/// has its own is refused by `init` with one line naming it, before anything is created.
+#[tokio::test]
+async fn init_refuses_a_table_with_its_own_site_id_column() {
+    let mut db = site(&central_name(), "shop-s").await;
+    db.exec("CREATE TABLE tags (id INT PRIMARY KEY, label VARCHAR(20))")
+        .await;
+    db.exec("CREATE TABLE things (id INT PRIMARY KEY, site_id INT, v VARCHAR(10))")
+        .await;
+    db.set("SYNC_TABLES", "users,orders,tags,things");
+    let out = db.cli(&["init"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("table `things` has a column named `site_id`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+    let created = "SELECT COUNT(*) FROM information_schema.TABLES \
+                   WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('tags', 'things')";
+    assert_eq!(db.count(&db.central, created).await, 0, "nothing created");
+}

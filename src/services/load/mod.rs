@@ -25,9 +25,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::replica::{self, Values};
 use crate::db::snapshot::{self, KeyedRow, Range, Read};
-use crate::db::{ledger, load};
+use crate::db::{error, ledger, load};
 use crate::domain::table::TableSpec;
 use crate::services::read_size::{self, FIRST_READ};
+use crate::services::sync::policy::{self, BatchAction};
 use crate::services::sync::tables::Tables;
 
 mod chunk;
@@ -156,6 +157,9 @@ impl Loader<'_> {
         let mut chunks = state.chunks;
         let mut done = LoadSummary::default();
         let mut limit = FIRST_READ.min(CHUNK_ROWS);
+        // Lowered for good when db_b finds a chunk too large (a Galera writeset limit).
+        let mut max_rows = CHUNK_ROWS;
+        let mut retries = 0;
         let mut chunk = read_chunk(local, spec, after.as_deref(), limit, 0).await?;
         loop {
             if self.shutdown.is_cancelled() {
@@ -175,7 +179,7 @@ impl Loader<'_> {
                 .await?;
             let next_after = up_to.clone();
             let bytes = chunk.bytes();
-            limit = read_size::next_read(limit, chunk.rows.len(), bytes, CHUNK_ROWS);
+            limit = read_size::next_read(limit, chunk.rows.len(), bytes, max_rows);
             let row_bytes = bytes.checked_div(chunk.rows.len()).unwrap_or(0);
             let (written, db_a_next) = tokio::join!(
                 self.write_chunk(
@@ -197,8 +201,23 @@ impl Loader<'_> {
             );
             let counts = match written {
                 Ok(counts) => counts,
-                Err(err) => return Ok(Err(format!("db_b: {}", crate::db::error::describe(&err)))),
+                Err(err) => match after_refusal(&err, retries, chunk.rows.len()) {
+                    Ok(Retry::Same) => {
+                        retries += 1;
+                        tokio::time::sleep(policy::retry_pause(retries)).await;
+                        continue;
+                    }
+                    Ok(Retry::Smaller(rows)) => {
+                        tracing::info!(table = %spec.name, rows, error = %error::describe(&err), "db_b refused a chunk as too large; the load goes on in smaller chunks");
+                        max_rows = rows;
+                        limit = limit.min(rows);
+                        chunk = read_chunk(local, spec, after.as_deref(), limit, 0).await?;
+                        continue;
+                    }
+                    Err(reason) => return Ok(Err(reason)),
+                },
             };
+            retries = 0;
             chunks += 1;
             done.checked += chunk.rows.len() as u64;
             done.copied += counts.copied;
@@ -336,5 +355,28 @@ impl Loader<'_> {
                 .map(|(identity, _)| identity)
                 .collect(),
         )
+    }
+}
+
+/// What a table's load does after db_b refused a chunk's transaction.
+enum Retry {
+    /// The same chunk again, after a pause (a Galera certification conflict).
+    Same,
+    /// The chunk again with at most this many rows (a writeset over Galera's limit), and
+    /// every later chunk as small.
+    Smaller(u32),
+}
+
+/// What to do about `err` from writing a chunk of `rows` rows after `retries` retries in
+/// place, as the drain's policy says for a batch; `Err` is why the load stops here.
+fn after_refusal(err: &sqlx::Error, retries: u32, rows: usize) -> Result<Retry, String> {
+    let reason = format!("db_b: {}", error::describe(err));
+    match policy::on_batch_error(error::classify(err), retries) {
+        BatchAction::RetryInPlace => Ok(Retry::Same),
+        BatchAction::Halve if rows > 1 => Ok(Retry::Smaller(u32::try_from(rows / 2).unwrap_or(1))),
+        BatchAction::Halve => Err(format!(
+            "{reason} (for a single row: raise the limit on db_b)"
+        )),
+        BatchAction::Interrupt | BatchAction::Split => Err(reason),
     }
 }
