@@ -562,3 +562,30 @@ async fn verify_tells_apart_texts_longer_than_a_statement_once_spelled_in_json()
         db.assert_converged().await;
     }
 }
+
+/// db_b refusing a row for a reason of its own (a trigger someone added there signals on
+/// it): the load leaves that row out and copies the rest, as the drain rejects only that
+/// change — it does not stop every run at that chunk.
+#[tokio::test]
+async fn a_load_goes_on_past_a_row_a_db_b_trigger_refuses() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(30).await;
+    db.exec("UPDATE users SET name = 'blocked' WHERE id = 9")
+        .await;
+    db.exec("UPDATE sync_queue SET sync_status = 'SYNCED'")
+        .await;
+    db.exec_central(
+        "CREATE TRIGGER no_blocked BEFORE INSERT ON users FOR EACH ROW \
+         IF NEW.name = 'blocked' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'not here'; END IF",
+    )
+    .await;
+    let out = db.cli(&["resync"]);
+    let text = stdout(&out);
+    assert!(text.contains("refused by db_b 1"), "{text}{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(stderr(&out).contains("not here"), "{}", stderr(&out));
+    assert_eq!(
+        db.count(&db.central, "SELECT COUNT(*) FROM users").await,
+        29
+    );
+}

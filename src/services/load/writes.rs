@@ -72,7 +72,7 @@ pub(super) async fn write_rows<'a>(
     let values: Vec<&Values> = fitting.iter().map(|(_, values)| *values).collect();
     let all = replica::write_rows(tx, spec, &present, &values, site, Write::Replace, packet).await;
     match all {
-        Err(err) if error::classify(&err) == Kind::Data => {}
+        Err(err) if refuses_rows(tx, &err).await => {}
         other => return other.map(|()| refused),
     }
     for (row, values) in fitting {
@@ -80,7 +80,7 @@ pub(super) async fn write_rows<'a>(
             replica::write_rows(tx, spec, &present, &[values], site, Write::Replace, packet).await;
         match one {
             Ok(()) => {}
-            Err(err) if error::classify(&err) == Kind::Data => {
+            Err(err) if refuses_rows(tx, &err).await => {
                 refused.insert(row.identity.as_str());
                 tracing::warn!(
                     table = %spec.name,
@@ -93,4 +93,15 @@ pub(super) async fn write_rows<'a>(
         }
     }
     Ok(refused)
+}
+
+/// Whether `err` is db_b refusing rows (their data, or a reason of its own — a trigger of
+/// its own that signals — while it still answers), as the drain rejects a change for it,
+/// rather than db_b failing.
+async fn refuses_rows(tx: &mut MySqlConnection, err: &sqlx::Error) -> bool {
+    match error::classify(err) {
+        Kind::Data => true,
+        Kind::Other => replica::ping(tx).await.is_ok(),
+        _ => false,
+    }
 }
