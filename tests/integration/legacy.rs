@@ -27,7 +27,7 @@ async fn legacy(db: &TestDb, sql_mode: &str, sql: &str) {
 
 /// Rows of `table` that differ between db_a and db_b in any of `columns` (byte for byte),
 /// or exist on one side only; `key` joins them.
-async fn differing(db: &TestDb, table: &str, key: &str, columns: &[&str]) -> i64 {
+pub(crate) async fn differing(db: &TestDb, table: &str, key: &str, columns: &[&str]) -> i64 {
     let same: Vec<String> = columns
         .iter()
         .map(|c| format!("BINARY a.`{c}` <=> BINARY b.`{c}`"))
@@ -460,107 +460,6 @@ async fn a_watermark_of_an_earlier_version_still_matches() {
         (Outcome::Synced, 1),
         "{report}"
     );
-}
-
-/// Bytes over half of `max_allowed_packet` in a row that was there before dbsync (a restored
-/// backup): their hex spelling is too big for one statement. The load leaves the row out and
-/// says so — never copies a NULL in its place — while a smaller blob is copied byte for
-/// byte, and verify names the row it could not copy.
-#[tokio::test]
-async fn a_blob_too_big_for_one_statement_is_never_copied_as_null() {
-    let mut db = TestDb::new(&[]).await;
-    let packet = db
-        .count(&db.local, "SELECT CAST(@@max_allowed_packet AS SIGNED)")
-        .await;
-    let (big, small) = (packet * 11 / 20, packet / 5);
-    db.exec(&format!(
-        "CREATE TABLE docs (id INT PRIMARY KEY, body LONGBLOB); \
-         INSERT INTO docs VALUES (1, REPEAT(X'C3', {big})), (2, REPEAT(X'00FF', {small} / 2)), (3, NULL)"
-    ))
-    .await;
-    db.set("SYNC_TABLES", "users,orders,docs");
-    dbsync::services::setup::init(&db.config, false)
-        .await
-        .expect("init with docs");
-    let out = db.cli(&["resync"]);
-    let text = stdout(&out);
-    assert!(text.contains("refused by db_b 1"), "{text}{}", stderr(&out));
-    assert_eq!(out.status.code(), Some(3), "{text}");
-    assert!(
-        stderr(&out).contains("max_allowed_packet"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(
-        db.count(&db.central, "SELECT COUNT(*) FROM docs WHERE id = 1")
-            .await,
-        0,
-        "the big row is left out, not copied as NULL"
-    );
-    assert_eq!(
-        differing(&db, "docs", "id", &["body"]).await,
-        1,
-        "only the big row"
-    );
-    // Also when db_b holds other bytes of that size: no digest of either side is NULL.
-    for central_row in ["", "INSERT INTO docs VALUES (1, REPEAT(X'C4', {big}))"] {
-        if !central_row.is_empty() {
-            db.exec_central(&central_row.replace("{big}", &big.to_string()))
-                .await;
-        }
-        let out = db.cli(&["verify"]);
-        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-        assert!(
-            stdout(&out).contains("docs: 1 differing id(s): 1"),
-            "{}",
-            stdout(&out)
-        );
-    }
-}
-
-/// Text whose JSON spelling passes `max_allowed_packet` (a control character takes six
-/// bytes there, a JSON value's backslash two): verify still tells a one-character
-/// difference, in a MEDIUMTEXT, a LONGTEXT and a JSON column.
-#[tokio::test]
-async fn verify_tells_apart_texts_longer_than_a_statement_once_spelled_in_json() {
-    let mut db = TestDb::new(&[]).await;
-    let packet = db
-        .count(&db.local, "SELECT CAST(@@max_allowed_packet AS SIGNED)")
-        .await;
-    let (chars, escapes) = (packet / 5, packet * 10 / 66);
-    db.exec(&format!(
-        "CREATE TABLE notes (id INT PRIMARY KEY, mt MEDIUMTEXT, lt LONGTEXT, j JSON); \
-         INSERT INTO notes VALUES (1, REPEAT(CHAR(1), {chars}), REPEAT(CHAR(1), {chars}), NULL), \
-           (2, NULL, NULL, CONCAT('[\"', REPEAT('\\\\u0001', {escapes}), '\"]'))"
-    ))
-    .await;
-    db.set("SYNC_TABLES", "users,orders,notes");
-    dbsync::services::setup::init(&db.config, false)
-        .await
-        .expect("init with notes");
-    let out = db.cli(&["resync"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    assert_eq!(differing(&db, "notes", "id", &["mt", "lt", "j"]).await, 0);
-    db.assert_converged().await;
-    for (column, id, changed) in [
-        ("mt", 1, "CONCAT('x', SUBSTR(mt, 2))"),
-        ("lt", 1, "CONCAT('x', SUBSTR(lt, 2))"),
-        ("j", 2, "CONCAT('[\"x', SUBSTR(j, 3))"),
-    ] {
-        db.exec_central(&format!(
-            "UPDATE notes SET {column} = {changed} WHERE id = {id}"
-        ))
-        .await;
-        let out = db.cli(&["verify"]);
-        assert!(
-            stdout(&out).contains(&format!("notes: 1 differing id(s): {id}")),
-            "{column}: {}",
-            stdout(&out)
-        );
-        let out = db.cli(&["resync"]);
-        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-        db.assert_converged().await;
-    }
 }
 
 /// db_b refusing a row for a reason of its own (a trigger someone added there signals on

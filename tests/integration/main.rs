@@ -14,6 +14,7 @@ mod ordering;
 mod readme;
 mod replay;
 mod sites;
+mod sizes;
 mod stress;
 mod sync;
 mod tables;
