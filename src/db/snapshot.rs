@@ -100,10 +100,15 @@ pub fn identity_expr(spec: &TableSpec) -> String {
 }
 
 fn text_expr(column: &ColumnSpec) -> String {
-    format!(
-        "CAST({} AS CHAR)",
-        image::value_expr(column, RowRef::Stored)
-    )
+    match column.class {
+        ValueClass::Text | ValueClass::CastText if column.collation.is_some() => {
+            image::text_of(column)
+        }
+        _ => format!(
+            "CAST({} AS CHAR)",
+            image::value_expr(column, RowRef::Stored)
+        ),
+    }
 }
 
 /// `key > after` in the key's order: `(k1 > ?) OR (k1 = ? AND k2 > ?) OR …`; `strict =

@@ -159,6 +159,13 @@ impl TableSpec {
         self.columns.iter().find(|c| c.name == name)
     }
 
+    /// Whether a column is called `name` (column names compare without case in MySQL).
+    pub fn has_column_named(&self, name: &str) -> bool {
+        self.columns
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
     /// Columns a row image carries: every column but the generated ones.
     pub fn image_columns(&self) -> impl Iterator<Item = &ColumnSpec> {
         self.columns.iter().filter(|c| !c.generated)

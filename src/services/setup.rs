@@ -138,11 +138,9 @@ async fn check_tables(
     }
     let site = config.sync.site_id.is_some();
     if site
-        && let Some(spec) = specs.iter().find(|s| {
-            s.columns
-                .iter()
-                .any(|c| c.name.eq_ignore_ascii_case(central::SITE_COLUMN))
-        })
+        && let Some(spec) = specs
+            .iter()
+            .find(|s| s.has_column_named(central::SITE_COLUMN))
     {
         return Err(InitError::Table(CatalogError::SiteColumnTaken(
             spec.name.clone(),

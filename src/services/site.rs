@@ -5,6 +5,7 @@ use sqlx::mysql::MySqlPool;
 use sqlx::{AssertSqlSafe, Executor};
 
 use crate::config::Config;
+use crate::db::catalog::CatalogError;
 use crate::db::schema::{self, central};
 use crate::db::{ConnectError, identity, queue};
 
@@ -67,6 +68,15 @@ pub async fn migrate(
         .map_err(MigrationError::Central)?;
     if owner.is_some_and(|owner| owner != token) {
         return Err(MigrationError::Refused(identity::refusal("")));
+    }
+    // db_b's copy needs `site_id` for itself: a table that has one of its own would pass
+    // below as already moved.
+    if let Some(spec) = specs
+        .iter()
+        .find(|s| s.has_column_named(central::SITE_COLUMN))
+    {
+        let taken = CatalogError::SiteColumnTaken(spec.name.clone());
+        return Err(MigrationError::Refused(taken.to_string()));
     }
     let mut plans = Vec::new();
     for spec in &specs {

@@ -392,3 +392,32 @@ async fn a_load_chunk_over_the_writeset_limit_is_cut_down() {
     assert!(said.contains("copied 5000"), "{said}");
     db.assert_converged().await;
 }
+
+/// A change too big for db_b whose record the initial load has since copied as it is now
+/// (its ledger position is past the change) is superseded, not rejected: no retries, no
+/// FAILED, and the record's later change is not held behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_too_big_change_the_load_has_overtaken_is_done_not_rejected() {
+    let _cluster = cluster().await;
+    let central = central_name();
+    let mut db = site(&central, "shop-o", NODES[0]).await;
+    db.exec("CREATE TABLE docs (id INT PRIMARY KEY, body LONGBLOB)")
+        .await;
+    db.set("SYNC_TABLES", "users,orders,docs");
+    dbsync::services::setup::init(&db.config, false)
+        .await
+        .expect("init with docs");
+    // 3 MB of bytes, 6 MB as hex; then the row shrinks.
+    db.exec("INSERT INTO docs VALUES (1, REPEAT('x', 3000000))")
+        .await;
+    db.exec("UPDATE docs SET body = 'small now' WHERE id = 1")
+        .await;
+    let _small = NodeSetting::packet_limit(4 << 20);
+    let out = db.cli_async(&["resync"]).await;
+    let said = format!("{}{}", helpers::stdout(&out), helpers::stderr(&out));
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("failed 0"), "{said}");
+    assert!(db.queue().await.iter().all(|row| row.status == "SYNCED"));
+    assert_eq!(db.total_retries().await, 0, "nothing blamed");
+    db.assert_converged().await;
+}

@@ -207,3 +207,31 @@ async fn init_refuses_a_table_with_its_own_site_id_column() {
                    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('tags', 'things')";
     assert_eq!(db.count(&db.central, created).await, 0, "nothing created");
 }
+
+/// `migrate-site` refuses such a table too (a `site_id` of its own would look moved already).
+#[tokio::test]
+async fn migrate_site_refuses_a_table_with_its_own_site_id_column() {
+    let mut single = TestDb::new(&[]).await;
+    single
+        .exec("CREATE TABLE things (id INT PRIMARY KEY, Site_Id INT)")
+        .await;
+    single.set("SYNC_TABLES", "users,orders,things");
+    dbsync::services::setup::init(&single.config, false)
+        .await
+        .expect("init with things");
+    single.set("SITE_ID", "shop-m");
+    let out = single.cli(&["migrate-site"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("table `things` has a column named `site_id`"),
+        "{}",
+        stderr(&out)
+    );
+    let moved = "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+                 AND COLUMN_NAME = 'site_id' AND TABLE_NAME = 'users'";
+    assert_eq!(
+        single.count(&single.central, moved).await,
+        0,
+        "nothing moved"
+    );
+}

@@ -8,7 +8,7 @@ use sqlx::mysql::MySqlConnection;
 
 use super::Drain;
 use crate::db::error;
-use crate::db::replica;
+use crate::db::{ledger, replica};
 use crate::services::sync::apply::apply_changes;
 use crate::services::sync::change::{Change, RecordKey};
 use crate::services::sync::policy::{self, BatchAction, ChangeAction};
@@ -40,7 +40,9 @@ impl Drain<'_> {
     ) -> BatchResult {
         let mut result = BatchResult::default();
         let mut blocked: HashSet<RecordKey> = HashSet::new();
-        let changes = self.set_apart_too_big(changes, &mut result, &mut blocked);
+        let changes = self
+            .set_apart_too_big(central, changes, &mut result, &mut blocked)
+            .await;
         let mut pieces: VecDeque<(Vec<Change>, u32)> = VecDeque::from([(changes, 0)]);
         while let Some((piece, retries)) = pieces.pop_front() {
             let ready: Vec<Change> = piece
@@ -116,10 +118,13 @@ impl Drain<'_> {
     }
 
     /// `changes` without those no statement db_b takes can carry: sent, such a row would make
-    /// db_b drop the connection and stop every run at this batch. They are rejected (retried,
-    /// then FAILED, until db_b's limit is raised); their record's later changes wait.
-    fn set_apart_too_big(
+    /// db_b drop the connection and stop every run at this batch. One db_b's ledger shows
+    /// superseded (the load copied its record later) is done; the others are rejected
+    /// (retried, then FAILED, until db_b's limit is raised) and their record's later changes
+    /// wait.
+    async fn set_apart_too_big(
         &self,
+        central: &mut MySqlConnection,
         changes: Vec<Change>,
         result: &mut BatchResult,
         blocked: &mut HashSet<RecordKey>,
@@ -129,12 +134,29 @@ impl Drain<'_> {
             if blocked.contains(&change.key()) {
                 continue;
             }
-            match change.too_big(self.packet) {
-                Some(reason) => {
+            let Some(reason) = change.too_big(self.packet) else {
+                fitting.push(change);
+                continue;
+            };
+            let record = [change.record.as_str()];
+            let site = self.engine.site.as_str();
+            let table = change.spec.name.as_str();
+            match ledger::ledger_entries(central, site, table, &record, self.packet).await {
+                Ok(entries)
+                    if entries
+                        .get(&change.record)
+                        .is_some_and(|&at| at >= change.queue_id) =>
+                {
+                    result.done.push(change.queue_id);
+                }
+                Ok(_) => {
                     blocked.insert(change.key());
                     result.rejected.push((change, reason));
                 }
-                None => fitting.push(change),
+                Err(err) => {
+                    result.interruption = Some(format!("db_b: {}", error::describe(&err)));
+                    return Vec::new();
+                }
             }
         }
         fitting
