@@ -53,6 +53,32 @@ async fn site(central: &str, id: &str, nodes: &str) -> TestDb {
     .await
 }
 
+/// A table of blobs, as `(name, DDL)`.
+const DOCS: (&str, &str) = (
+    "docs",
+    "CREATE TABLE docs (id INT PRIMARY KEY, body LONGBLOB)",
+);
+
+/// A site through node 1 syncing `table` (`(name, DDL)`, created on db_a) beside users and
+/// orders, with `settings` changed.
+async fn site_with_table(
+    central: &str,
+    id: &str,
+    (name, ddl): (&str, &str),
+    settings: &[(&str, &str)],
+) -> TestDb {
+    let mut db = site(central, id, NODES[0]).await;
+    db.exec(ddl).await;
+    db.set("SYNC_TABLES", &format!("users,orders,{name}"));
+    for (setting, value) in settings {
+        db.set(setting, value);
+    }
+    dbsync::services::setup::init(&db.config, false)
+        .await
+        .expect("init with the table");
+    db
+}
+
 fn central_name() -> String {
     format!(
         "dbsync_g_{}",
@@ -287,14 +313,7 @@ fn set_on_every_node(name: &str, value: u64) {
 async fn a_row_bigger_than_the_central_takes_is_refused_alone() {
     let _cluster = cluster().await;
     let central = central_name();
-    let mut db = site(&central, "shop-p", NODES[0]).await;
-    db.exec("CREATE TABLE docs (id INT PRIMARY KEY, body LONGBLOB)")
-        .await;
-    db.set("SYNC_TABLES", "users,orders,docs");
-    db.set("SYNC_MAX_RETRIES", "1");
-    dbsync::services::setup::init(&db.config, false)
-        .await
-        .expect("init with docs");
+    let db = site_with_table(&central, "shop-p", DOCS, &[("SYNC_MAX_RETRIES", "1")]).await;
     db.insert_users(3).await;
     // 5 MB of bytes: 10 MB as hex in the image, more than a 4 MiB statement.
     db.exec("INSERT INTO docs VALUES (1, REPEAT('x', 5000000)), (2, 'small')")
@@ -351,15 +370,12 @@ async fn a_row_bigger_than_the_central_takes_is_refused_alone() {
 async fn long_keys_sync_and_delete_under_a_small_packet_limit() {
     let _cluster = cluster().await;
     let central = central_name();
-    let mut db = site(&central, "shop-k1", NODES[0]).await;
-    db.exec("CREATE TABLE bk (k VARBINARY(1000) PRIMARY KEY, v INT)")
-        .await;
-    db.set("SYNC_TABLES", "users,orders,bk");
+    let table = (
+        "bk",
+        "CREATE TABLE bk (k VARBINARY(1000) PRIMARY KEY, v INT)",
+    );
     // A batch's keys take 4 MB as hex, its ledger as much.
-    db.set("SYNC_BATCH_SIZE", "2000");
-    dbsync::services::setup::init(&db.config, false)
-        .await
-        .expect("init with bk");
+    let db = site_with_table(&central, "shop-k1", table, &[("SYNC_BATCH_SIZE", "2000")]).await;
     db.exec(
         "INSERT INTO bk SELECT CONCAT(LPAD(seq, 10, '0'), REPEAT('k', 990)), seq FROM seq_1_to_2000",
     )
@@ -400,13 +416,7 @@ async fn a_load_chunk_over_the_writeset_limit_is_cut_down() {
 async fn a_too_big_change_the_load_has_overtaken_is_done_not_rejected() {
     let _cluster = cluster().await;
     let central = central_name();
-    let mut db = site(&central, "shop-o", NODES[0]).await;
-    db.exec("CREATE TABLE docs (id INT PRIMARY KEY, body LONGBLOB)")
-        .await;
-    db.set("SYNC_TABLES", "users,orders,docs");
-    dbsync::services::setup::init(&db.config, false)
-        .await
-        .expect("init with docs");
+    let db = site_with_table(&central, "shop-o", DOCS, &[]).await;
     // 3 MB of bytes, 6 MB as hex; then the row shrinks.
     db.exec("INSERT INTO docs VALUES (1, REPEAT('x', 3000000))")
         .await;
