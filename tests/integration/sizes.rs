@@ -6,26 +6,38 @@
 use crate::helpers::{TestDb, stderr, stdout};
 use crate::legacy::differing;
 
+/// A pair whose db_a got `table` and its rows from `sql` (given the server's
+/// `max_allowed_packet`) before dbsync knew of it — nothing of them queued, as after a
+/// restored backup — then syncing it beside users and orders; and that packet limit.
+async fn rows_from_before_dbsync(table: &str, sql: impl FnOnce(i64) -> String) -> (TestDb, i64) {
+    let mut db = TestDb::new(&[]).await;
+    let packet = db
+        .count(&db.local, "SELECT CAST(@@max_allowed_packet AS SIGNED)")
+        .await;
+    db.exec(&sql(packet)).await;
+    db.set("SYNC_TABLES", &format!("users,orders,{table}"));
+    dbsync::services::setup::init(&db.config, false)
+        .await
+        .expect("init with the table");
+    (db, packet)
+}
+
 /// Bytes over half of `max_allowed_packet` in a row that was there before dbsync (a restored
 /// backup): their hex spelling is too big for one statement. The load leaves the row out and
 /// says so — never copies a NULL in its place — while a smaller blob is copied byte for
 /// byte, and verify names the row it could not copy.
 #[tokio::test]
 async fn a_blob_too_big_for_one_statement_is_never_copied_as_null() {
-    let mut db = TestDb::new(&[]).await;
-    let packet = db
-        .count(&db.local, "SELECT CAST(@@max_allowed_packet AS SIGNED)")
-        .await;
-    let (big, small) = (packet * 11 / 20, packet / 5);
-    db.exec(&format!(
-        "CREATE TABLE docs (id INT PRIMARY KEY, body LONGBLOB); \
-         INSERT INTO docs VALUES (1, REPEAT(X'C3', {big})), (2, REPEAT(X'00FF', {small} / 2)), (3, NULL)"
-    ))
+    let big = |packet: i64| packet * 11 / 20;
+    let (db, packet) = rows_from_before_dbsync("docs", |packet| {
+        let (big, small) = (big(packet), packet / 5);
+        format!(
+            "CREATE TABLE docs (id INT PRIMARY KEY, body LONGBLOB); \
+             INSERT INTO docs VALUES (1, REPEAT(X'C3', {big})), (2, REPEAT(X'00FF', {small} / 2)), (3, NULL)"
+        )
+    })
     .await;
-    db.set("SYNC_TABLES", "users,orders,docs");
-    dbsync::services::setup::init(&db.config, false)
-        .await
-        .expect("init with docs");
+    let big = big(packet);
     let out = db.cli(&["resync"]);
     let text = stdout(&out);
     assert!(text.contains("refused by db_b 1"), "{text}{}", stderr(&out));
@@ -67,21 +79,15 @@ async fn a_blob_too_big_for_one_statement_is_never_copied_as_null() {
 /// difference, in a MEDIUMTEXT, a LONGTEXT and a JSON column.
 #[tokio::test]
 async fn verify_tells_apart_texts_longer_than_a_statement_once_spelled_in_json() {
-    let mut db = TestDb::new(&[]).await;
-    let packet = db
-        .count(&db.local, "SELECT CAST(@@max_allowed_packet AS SIGNED)")
-        .await;
-    let (chars, escapes) = (packet / 5, packet * 10 / 66);
-    db.exec(&format!(
-        "CREATE TABLE notes (id INT PRIMARY KEY, mt MEDIUMTEXT, lt LONGTEXT, j JSON); \
-         INSERT INTO notes VALUES (1, REPEAT(CHAR(1), {chars}), REPEAT(CHAR(1), {chars}), NULL), \
-           (2, NULL, NULL, CONCAT('[\"', REPEAT('\\\\u0001', {escapes}), '\"]'))"
-    ))
+    let (db, _) = rows_from_before_dbsync("notes", |packet| {
+        let (chars, escapes) = (packet / 5, packet * 10 / 66);
+        format!(
+            "CREATE TABLE notes (id INT PRIMARY KEY, mt MEDIUMTEXT, lt LONGTEXT, j JSON); \
+             INSERT INTO notes VALUES (1, REPEAT(CHAR(1), {chars}), REPEAT(CHAR(1), {chars}), NULL), \
+               (2, NULL, NULL, CONCAT('[\"', REPEAT('\\\\u0001', {escapes}), '\"]'))"
+        )
+    })
     .await;
-    db.set("SYNC_TABLES", "users,orders,notes");
-    dbsync::services::setup::init(&db.config, false)
-        .await
-        .expect("init with notes");
     let out = db.cli(&["resync"]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(differing(&db, "notes", "id", &["mt", "lt", "j"]).await, 0);
@@ -111,21 +117,17 @@ async fn verify_tells_apart_texts_longer_than_a_statement_once_spelled_in_json()
 /// `max_allowed_packet` the server's CAST of it is NULL. Verify still compares it.
 #[tokio::test]
 async fn verify_compares_a_latin1_text_longer_than_a_statement_in_utf8() {
-    let mut db = TestDb::new(&[]).await;
-    let packet = db
-        .count(&db.local, "SELECT CAST(@@max_allowed_packet AS SIGNED)")
-        .await;
-    let letters = packet * 11 / 20;
-    let table = "CREATE TABLE letters (id INT PRIMARY KEY, l LONGTEXT CHARACTER SET latin1)";
-    let row =
-        format!("INSERT INTO letters VALUES (1, REPEAT(CONVERT('é' USING latin1), {letters}))");
-    // Rows from before dbsync, in db_b as in db_a (too big for the load to copy here).
-    db.exec(&format!("{table}; {row}")).await;
-    db.set("SYNC_TABLES", "users,orders,letters");
-    dbsync::services::setup::init(&db.config, false)
-        .await
-        .expect("init with letters");
-    db.exec_central(&row).await;
+    let row = |packet: i64| {
+        let letters = packet * 11 / 20;
+        format!("INSERT INTO letters VALUES (1, REPEAT(CONVERT('é' USING latin1), {letters}))")
+    };
+    let (db, packet) = rows_from_before_dbsync("letters", |packet| {
+        let table = "CREATE TABLE letters (id INT PRIMARY KEY, l LONGTEXT CHARACTER SET latin1)";
+        format!("{table}; {}", row(packet))
+    })
+    .await;
+    // In db_b as in db_a (too big for the load to copy here).
+    db.exec_central(&row(packet)).await;
     let out = db.cli(&["verify"]);
     assert!(
         stdout(&out).contains("letters: equal (1 rows)"),
