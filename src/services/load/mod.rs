@@ -209,7 +209,7 @@ impl Loader<'_> {
                     }
                     Ok(Retry::Smaller(rows)) => {
                         tracing::info!(table = %spec.name, rows, error = %error::describe(&err), "db_b refused a chunk as too large; the load goes on in smaller chunks");
-                        max_rows = rows;
+                        (max_rows, retries) = (rows, 0);
                         limit = limit.min(rows);
                         chunk = read_chunk(local, spec, after.as_deref(), limit, 0).await?;
                         continue;
@@ -374,8 +374,12 @@ fn after_refusal(err: &sqlx::Error, retries: u32, rows: usize) -> Result<Retry, 
     match policy::on_batch_error(error::classify(err), retries) {
         BatchAction::RetryInPlace => Ok(Retry::Same),
         BatchAction::Halve if rows > 1 => Ok(Retry::Smaller(u32::try_from(rows / 2).unwrap_or(1))),
-        BatchAction::Halve => Err(format!(
+        BatchAction::Halve if rows == 1 => Err(format!(
             "{reason} (for a single row: raise the limit on db_b)"
+        )),
+        BatchAction::Halve => Err(format!(
+            "{reason} (for the rows only db_b has in the chunk's range, which the load removes \
+             in one transaction: raise the limit on db_b)"
         )),
         BatchAction::Interrupt | BatchAction::Split => Err(reason),
     }
