@@ -96,12 +96,18 @@ pub(super) async fn write_rows<'a>(
 }
 
 /// Whether `err` is db_b refusing rows (their data, or a reason of its own — a trigger of
-/// its own that signals — while it still answers), as the drain rejects a change for it,
-/// rather than db_b failing.
+/// its own that signals), as the drain rejects a change for it, rather than db_b failing.
+/// An error of no known kind counts only while the chunk's transaction is still open: one
+/// that rolled it back whole (1206, lock table full) must not let the chunk go on in pieces.
 async fn refuses_rows(tx: &mut MySqlConnection, err: &sqlx::Error) -> bool {
     match error::classify(err) {
         Kind::Data => true,
-        Kind::Other => replica::ping(tx).await.is_ok(),
+        Kind::Other => {
+            let open = sqlx::query_scalar::<_, i64>("SELECT CAST(@@in_transaction AS SIGNED)")
+                .fetch_one(&mut *tx)
+                .await;
+            matches!(open, Ok(1))
+        }
         _ => false,
     }
 }
