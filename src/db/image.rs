@@ -70,14 +70,18 @@ pub fn image_expr(spec: &TableSpec, row: RowRef) -> String {
     format!("JSON_OBJECT({})", pairs.join(", "))
 }
 
-/// A stored text column's value as utf8mb4 text. CONVERT, not CAST: `CAST(… AS CHAR)` of a
-/// text whose utf8mb4 spelling passes `max_allowed_packet` (a latin1 text of accented
-/// letters takes twice its size) is NULL.
-pub fn text_of(column: &ColumnSpec) -> String {
-    format!(
-        "CONVERT({} USING utf8mb4)",
-        column_ref(RowRef::Stored, &column.name)
-    )
+/// A stored text column's value as utf8mb4 text; `None` for a column that holds no text.
+/// CONVERT, not CAST: `CAST(… AS CHAR)` of a text whose utf8mb4 spelling passes
+/// `max_allowed_packet` (a latin1 text of accented letters takes twice its size) is NULL.
+pub fn text_of(column: &ColumnSpec) -> Option<String> {
+    let text = matches!(column.class, ValueClass::Text | ValueClass::CastText)
+        && column.collation.is_some();
+    text.then(|| {
+        format!(
+            "CONVERT({} USING utf8mb4)",
+            column_ref(RowRef::Stored, &column.name)
+        )
+    })
 }
 
 /// `bytes` in upper-case hex, as the server's `HEX()` spells them in an image.
@@ -101,12 +105,10 @@ pub fn digest_expr(spec: &TableSpec) -> String {
         .image_columns()
         .map(|c| {
             let x = column_ref(RowRef::Stored, &c.name);
-            let value = match c.class {
-                ValueClass::Binary => format!("MD5({x})"),
-                ValueClass::Text | ValueClass::CastText if c.collation.is_some() => {
-                    format!("MD5({})", text_of(c))
-                }
-                ValueClass::CastText => format!("MD5({})", value_expr(c, RowRef::Stored)),
+            let value = match (c.class, text_of(c)) {
+                (ValueClass::Binary, _) => format!("MD5({x})"),
+                (_, Some(text)) => format!("MD5({text})"),
+                (ValueClass::CastText, None) => format!("MD5({})", value_expr(c, RowRef::Stored)),
                 _ => value_expr(c, RowRef::Stored),
             };
             format!("{}, {value}", quote_literal(&c.name))

@@ -42,6 +42,18 @@ pub async fn ledger_entries(
     Ok(entries)
 }
 
+/// The newest applied change id of one record of `table`, if db_b has applied any.
+pub async fn ledger_entry(
+    conn: &mut MySqlConnection,
+    site: &str,
+    table: &str,
+    record_key: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    // One key is one statement under any limit.
+    let mut entries = ledger_entries(conn, site, table, &[record_key], usize::MAX).await?;
+    Ok(entries.remove(record_key))
+}
+
 /// Records `(table, record key, change id)` as applied; an entry never moves back.
 /// Statements stay within db_b's `packet` limit.
 pub async fn advance_ledger(

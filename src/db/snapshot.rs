@@ -100,15 +100,12 @@ pub fn identity_expr(spec: &TableSpec) -> String {
 }
 
 fn text_expr(column: &ColumnSpec) -> String {
-    match column.class {
-        ValueClass::Text | ValueClass::CastText if column.collation.is_some() => {
-            image::text_of(column)
-        }
-        _ => format!(
+    image::text_of(column).unwrap_or_else(|| {
+        format!(
             "CAST({} AS CHAR)",
             image::value_expr(column, RowRef::Stored)
-        ),
-    }
+        )
+    })
 }
 
 /// `key > after` in the key's order: `(k1 > ?) OR (k1 = ? AND k2 > ?) OR …`; `strict =

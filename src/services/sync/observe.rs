@@ -135,7 +135,6 @@ impl SyncEngine {
         central: &mut MySqlConnection,
         change: &Change,
         err: &sqlx::Error,
-        packet: usize,
     ) -> bool {
         if !matches!(
             error::number(err),
@@ -152,13 +151,8 @@ impl SyncEngine {
         else {
             return false;
         };
-        let holder = [clash.holder.as_str()];
-        match ledger::ledger_entries(central, &self.site, &change.spec.name, &holder, packet).await
-        {
-            Ok(entries) => entries
-                .get(&clash.holder)
-                .is_some_and(|&position| position > change.queue_id),
-            Err(_) => false,
-        }
+        let position =
+            ledger::ledger_entry(central, &self.site, &change.spec.name, &clash.holder).await;
+        matches!(position, Ok(Some(position)) if position > change.queue_id)
     }
 }

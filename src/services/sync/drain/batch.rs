@@ -82,10 +82,7 @@ impl Drain<'_> {
                     continue;
                 };
                 if action == ChangeAction::Reject
-                    && self
-                        .engine
-                        .overtaken(central, only, &err, self.packet)
-                        .await
+                    && self.engine.overtaken(central, only, &err).await
                 {
                     tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: the db_b row holding its unique value is already past it (copied by the initial load); the record's later change follows");
                     result.done.push(only.queue_id);
@@ -138,15 +135,9 @@ impl Drain<'_> {
                 fitting.push(change);
                 continue;
             };
-            let record = [change.record.as_str()];
-            let site = self.engine.site.as_str();
-            let table = change.spec.name.as_str();
-            match ledger::ledger_entries(central, site, table, &record, self.packet).await {
-                Ok(entries)
-                    if entries
-                        .get(&change.record)
-                        .is_some_and(|&at| at >= change.queue_id) =>
-                {
+            let (site, table) = (self.engine.site.as_str(), change.spec.name.as_str());
+            match ledger::ledger_entry(central, site, table, &change.record).await {
+                Ok(Some(applied)) if applied >= change.queue_id => {
                     result.done.push(change.queue_id);
                 }
                 Ok(_) => {
