@@ -7,8 +7,9 @@ use sqlx::mysql::{MySql, MySqlConnection};
 use sqlx::{AssertSqlSafe, QueryBuilder};
 
 use super::packet::{statement_budget, statement_chunks};
+use super::quote_literal;
 
-/// Rows per ledger statement (4 placeholders each), well below MySQL's 65 535.
+/// Rows per ledger statement (at most 4 placeholders each), well below MySQL's 65 535.
 const CHUNK: usize = 7_000;
 
 /// The newest applied change id of each of `record_keys` of `table`, locked for this
@@ -63,22 +64,36 @@ pub async fn advance_ledger(
     packet: usize,
 ) -> Result<(), sqlx::Error> {
     let budget = statement_budget(packet);
-    for chunk in statement_chunks(entries, CHUNK, budget, |(table, key, _)| {
-        table.len() + key.len() + 48
-    }) {
-        let mut query = QueryBuilder::<MySql>::new(
-            "INSERT INTO sync_ledger (site_id, table_name, record_key, last_change_id) ",
-        );
-        query.push_values(chunk, |mut row, (table, key, change_id)| {
-            row.push_bind(site)
-                .push_bind(*table)
-                .push_bind(*key)
-                .push_bind(*change_id);
-        });
-        query.push(
-            " ON DUPLICATE KEY UPDATE last_change_id = GREATEST(last_change_id, VALUES(last_change_id))",
-        );
-        query.build().execute(&mut *conn).await?;
+    // Site and table are the same in every row of a statement: written once as literals
+    // (names checked when configured: letters, digits, `_`, `-`, `$`; never queue content),
+    // they spare db_b converting two parameters per row (a few percent of a drain).
+    for same_table in entries.chunk_by(|a, b| a.0 == b.0) {
+        let Some(&(table, _, _)) = same_table.first() else {
+            continue;
+        };
+        let row_head = format!("({}, {}, ", quote_literal(site), quote_literal(table));
+        for chunk in statement_chunks(same_table, CHUNK, budget, |(table, key, _)| {
+            table.len() + key.len() + 48
+        }) {
+            let mut query = QueryBuilder::<MySql>::new(
+                "INSERT INTO sync_ledger (site_id, table_name, record_key, last_change_id) VALUES ",
+            );
+            for (n, (_, key, change_id)) in chunk.iter().enumerate() {
+                if n > 0 {
+                    query.push(", ");
+                }
+                query
+                    .push(&row_head)
+                    .push_bind(*key)
+                    .push(", ")
+                    .push_bind(*change_id)
+                    .push(")");
+            }
+            query.push(
+                " ON DUPLICATE KEY UPDATE last_change_id = GREATEST(last_change_id, VALUES(last_change_id))",
+            );
+            query.build().execute(&mut *conn).await?;
+        }
     }
     Ok(())
 }
