@@ -11,7 +11,7 @@ use crate::db::{self, Role, schema};
 use crate::metrics::Metrics;
 use crate::services::sync::checks::{self, CheckError, Claim};
 use crate::services::sync::tables::Tables;
-use crate::services::sync::{Preparation, RunError, SyncEngine, requeue, status};
+use crate::services::sync::{Preparation, Prepared, RunError, SyncEngine, requeue, status};
 use crate::services::{ServiceError, setup, site, verify};
 use crate::startup::{self, Service};
 
@@ -29,8 +29,9 @@ pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliE
         Command::Verify { json } => verify_command(&config, json).await,
         Command::Requeue(args) => requeue_command(&config, requeue_selection(args)).await,
         Command::Retry(args) => requeue_command(&config, retry_selection(args)).await,
-        Command::Resync => {
-            prepare_and_run(&engine(&config, shutdown).await?, Preparation::Resync).await
+        Command::Resync { restart } => {
+            let engine = engine(&config, shutdown).await?;
+            prepare_and_run(&engine, Preparation::Resync { restart }).await
         }
         Command::Rebase => {
             prepare_and_run(&engine(&config, shutdown).await?, Preparation::Rebase).await
@@ -55,7 +56,8 @@ async fn init(
     let report = setup::init(config, seed).await?;
     print::init_report(config, &report, seed);
     if load {
-        return prepare_and_run(&engine(config, shutdown).await?, Preparation::Resync).await;
+        let preparation = Preparation::Resync { restart: false };
+        return prepare_and_run(&engine(config, shutdown).await?, preparation).await;
     }
     Ok(0)
 }
@@ -80,7 +82,9 @@ async fn prepare_and_run(
     engine: &Arc<SyncEngine>,
     preparation: Preparation,
 ) -> Result<u8, CliError> {
-    engine.prepare(preparation).await?;
+    if let Prepared::Resumed(states) = engine.prepare(preparation).await? {
+        print::resumed_load(&states);
+    }
     let watcher = tokio::spawn(print::load_progress(engine.watch_load()));
     let code = sync(engine).await;
     watcher.abort();

@@ -114,6 +114,28 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
     }
 }
 
+/// Says that `resync` carries on a load cut short, where each table stands, and how to
+/// start over instead.
+pub(super) fn resumed_load(states: &[LoadState]) {
+    let tables: Vec<String> = states
+        .iter()
+        .map(|s| match (s.finished_at, s.rows_copied) {
+            (Some(_), _) => format!("{} done", s.table_name),
+            (None, 0) => format!("{} not started", s.table_name),
+            (None, copied) => format!(
+                "{} {copied} of about {} rows",
+                s.table_name, s.rows_estimate
+            ),
+        })
+        .collect();
+    let started = states.iter().map(|s| s.started_at).min();
+    say!(
+        "carrying on the initial load started {} ({}); `dbsync resync --restart` copies every row from the first",
+        started.map(local).unwrap_or_default(),
+        tables.join(", ")
+    );
+}
+
 pub(super) fn verify(report: &VerifyReport) {
     for table in &report.tables {
         if table.differing == 0 {

@@ -87,6 +87,26 @@ async fn a_load_with_a_writer_running_throughout_converges() {
     assert_equal_and_all_synced(&db).await;
 }
 
+/// Rows copied so far by the load in db_a's `sync_load`.
+async fn rows_copied(db: &TestDb) -> i64 {
+    db.count(
+        &db.local,
+        "SELECT CAST(COALESCE(SUM(rows_copied), 0) AS SIGNED) FROM sync_load",
+    )
+    .await
+}
+
+/// The rows a run's load read, from its summary line ("load: checked N, …").
+fn rows_checked(out: &std::process::Output) -> i64 {
+    assert!(out.status.success(), "{}{}", stdout(out), stderr(out));
+    let text = stdout(out);
+    text.split("load: checked ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no load summary in {text}"))
+}
+
 /// SIGKILL at three points of a load: each resumed run starts from the last chunk, and
 /// reads fewer rows than a full load. Each kill comes while the load waits for a row the
 /// test holds locked, so the points are exact.
@@ -101,29 +121,51 @@ async fn a_killed_load_resumes_from_its_last_chunk() {
         // A plain run resumes the load.
         command = "sync";
     }
-    let copied = db
-        .count(
-            &db.local,
-            "SELECT CAST(COALESCE(SUM(rows_copied), 0) AS SIGNED) FROM sync_load",
-        )
-        .await;
+    let copied = rows_copied(&db).await;
     assert!(
         copied > 0 && copied < total,
         "killed mid-way ({copied} rows)"
     );
-    let out = db.cli(&["sync"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    let text = stdout(&out);
-    let checked: i64 = text
-        .split("load: checked ")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no load summary in {text}"));
+    let checked = rows_checked(&db.cli(&["sync"]));
     assert!(
         checked < total - copied + 2_000,
         "the resumed load read {checked} rows of {total}"
     );
+    assert_equal_and_all_synced(&db).await;
+}
+
+/// What a user does after a killed `dbsync resync`: runs it again. It carries the load on
+/// from its last chunk and says so; `--restart` copies every row again.
+#[tokio::test]
+async fn resync_run_again_carries_a_killed_load_on() {
+    let db = TestDb::new(&[]).await;
+    existing_site(&db, 30_000).await;
+    let total = 60_000i64;
+    db.kill_load_at("resync", "users", 17_000).await;
+    let copied = rows_copied(&db).await;
+    assert!(copied > 0, "killed mid-way ({copied} rows)");
+    let out = db.cli(&["resync"]);
+    let checked = rows_checked(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains("carrying on the initial load") && text.contains("orders not started"),
+        "{text}"
+    );
+    assert!(
+        checked < total - copied + 2_000,
+        "the resync run again read {checked} rows of {total}"
+    );
+    assert_equal_and_all_synced(&db).await;
+
+    // A finished load is not carried on: resync copies anew.
+    let checked = rows_checked(&db.cli(&["resync"]));
+    assert_eq!(checked, total);
+
+    db.kill_load_at("resync", "users", 17_000).await;
+    let out = db.cli(&["resync", "--restart"]);
+    let checked = rows_checked(&out);
+    assert!(!stdout(&out).contains("carrying on"), "{}", stdout(&out));
+    assert_eq!(checked, total, "--restart reads every row");
     assert_equal_and_all_synced(&db).await;
 }
 

@@ -36,7 +36,7 @@ mod lifecycle;
 mod unapplied;
 mod writes;
 use chunk::{CHUNK_ROWS, Chunk, read_chunk};
-pub use lifecycle::{restart_lost_copies, start, unfinished};
+pub use lifecycle::{restart_lost_copies, resumable, start, unfinished};
 use unapplied::Unapplied;
 use writes::{differences, write_rows};
 
