@@ -95,6 +95,19 @@ pub fn hex_upper(bytes: &[u8]) -> String {
     text
 }
 
+/// The bytes an image's hex spells; `None` unless it is an even number of hex digits (the
+/// server's `UNHEX` then decides).
+pub fn bytes_of_hex(hex: &str) -> Option<Vec<u8>> {
+    let digit = |b: u8| char::from(b).to_digit(16);
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    hex.as_bytes()
+        .chunks_exact(2)
+        .map(|pair| Some((digit(pair[0])? << 4 | digit(pair[1])?) as u8))
+        .collect()
+}
+
 /// `MD5` of a stored row's image, the same on db_a and db_b for the same row. Text, JSON
 /// and bytes enter as their own MD5: an image with a few MiB of them (JSON spells a control
 /// character in six bytes) could pass `max_allowed_packet` (db_b's may be smaller than
@@ -349,7 +362,18 @@ fn key_matches(spec: &TableSpec, row: RowRef) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::utc_text_of_epoch;
+    use super::{bytes_of_hex, hex_upper, utc_text_of_epoch};
+
+    #[test]
+    fn image_hex_reads_back_as_its_bytes() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(bytes_of_hex(&hex_upper(&bytes)), Some(bytes));
+        assert_eq!(bytes_of_hex("00ff"), Some(vec![0, 255]));
+        assert_eq!(bytes_of_hex(""), Some(vec![]));
+        // Left to the server's UNHEX, as before.
+        assert_eq!(bytes_of_hex("ABC"), None);
+        assert_eq!(bytes_of_hex("0G"), None);
+    }
 
     #[test]
     fn epochs_become_utc_text_digit_for_digit() {
