@@ -85,6 +85,8 @@ CREATE TABLE IF NOT EXISTS sync_tables (
 CREATE TABLE IF NOT EXISTS sync_load (
   table_name    VARCHAR(64)  NOT NULL,
   position      LONGTEXT     NULL,
+  -- Rows read so far (the progress); rows_copied counts those db_b lacked or held otherwise.
+  rows_checked  BIGINT       NOT NULL DEFAULT 0,
   rows_copied   BIGINT       NOT NULL DEFAULT 0,
   rows_removed  BIGINT       NOT NULL DEFAULT 0,
   rows_estimate BIGINT       NOT NULL DEFAULT 0,

@@ -106,10 +106,11 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
     }
     for load in loads.iter().filter(|l| l.finished_at.is_none()) {
         say!(
-            "initial load of {}: {} of about {} rows copied (resumes with the next run)",
+            "initial load of {}: {} of about {} rows read, {} written to db_b (resumes with the next run)",
             load.table_name,
-            load.rows_copied,
-            load.rows_estimate
+            load.rows_checked,
+            load.rows_estimate,
+            load.rows_copied
         );
     }
 }
@@ -119,11 +120,11 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
 pub(super) fn resumed_load(states: &[LoadState]) {
     let tables: Vec<String> = states
         .iter()
-        .map(|s| match (s.finished_at, s.rows_copied) {
+        .map(|s| match (s.finished_at, s.rows_checked) {
             (Some(_), _) => format!("{} done", s.table_name),
             (None, 0) => format!("{} not started", s.table_name),
-            (None, copied) => format!(
-                "{} {copied} of about {} rows",
+            (None, read) => format!(
+                "{} {read} of about {} rows read",
                 s.table_name, s.rows_estimate
             ),
         })
@@ -185,15 +186,15 @@ pub(super) async fn load_progress(mut updates: tokio::sync::watch::Receiver<Opti
         }
         last_line = std::time::Instant::now();
         let seconds = p.elapsed.as_secs_f64().max(0.001);
-        let rate = p.copied as f64 / seconds;
-        let eta = if rate > 0.0 && p.estimate > p.copied {
-            format!("{:.0}s", (p.estimate - p.copied) as f64 / rate)
+        let rate = p.read.saturating_sub(p.read_before) as f64 / seconds;
+        let eta = if rate > 0.0 && p.estimate > p.read {
+            format!("{:.0}s", (p.estimate - p.read) as f64 / rate)
         } else {
             "-".to_string()
         };
         let line = format!(
             "loading {}: {} of ~{} rows, {:.0} rows/s, ETA {eta}",
-            p.table, p.copied, p.estimate, rate
+            p.table, p.read, p.estimate, rate
         );
         let mut err = std::io::stderr();
         let _ = if terminal {

@@ -12,6 +12,9 @@ pub struct LoadState {
     /// JSON array of the last copied key's values; `None` before the first chunk.
     #[serde(skip)]
     pub position: Option<String>,
+    /// Rows read so far: the load's progress.
+    pub rows_checked: i64,
+    /// Rows written into db_b (those it lacked or held otherwise).
     pub rows_copied: i64,
     pub rows_removed: i64,
     pub rows_estimate: i64,
@@ -26,7 +29,7 @@ pub struct LoadState {
     pub chunks: i64,
 }
 
-const COLUMNS: &str = "table_name, position, rows_copied, rows_removed, rows_estimate, started_at, updated_at, finished_at, token, chunks";
+const COLUMNS: &str = "table_name, position, rows_checked, rows_copied, rows_removed, rows_estimate, started_at, updated_at, finished_at, token, chunks";
 
 /// A fresh token for a copy of a table.
 const NEW_TOKEN: &str = "REPLACE(UUID(), '-', '')";
@@ -62,24 +65,33 @@ pub async fn states_in(pool: &MySqlPool) -> Result<Vec<LoadState>, sqlx::Error> 
     states(&mut conn).await
 }
 
+/// What one chunk did: rows read, written and removed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChunkCounts {
+    pub checked: u64,
+    pub copied: u64,
+    pub removed: u64,
+}
+
 /// Records a chunk copied: the new position and counts; `finished` closes the table.
 pub async fn advance(
     conn: &mut MySqlConnection,
     table: &str,
     position: Option<&str>,
-    copied: u64,
-    removed: u64,
+    counts: ChunkCounts,
     finished: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE sync_load SET position = COALESCE(?, position), rows_copied = rows_copied + ?, \
+        "UPDATE sync_load SET position = COALESCE(?, position), \
+           rows_checked = rows_checked + ?, rows_copied = rows_copied + ?, \
            rows_removed = rows_removed + ?, chunks = chunks + 1, \
            finished_at = IF(?, CURRENT_TIMESTAMP(6), NULL) \
          WHERE table_name = ?",
     )
     .bind(position)
-    .bind(copied)
-    .bind(removed)
+    .bind(counts.checked)
+    .bind(counts.copied)
+    .bind(counts.removed)
     .bind(finished)
     .bind(table)
     .execute(conn)
@@ -95,7 +107,7 @@ pub async fn restart_table(
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
         "INSERT INTO sync_load (table_name, rows_estimate, token) VALUES (?, ?, {NEW_TOKEN}) \
-         ON DUPLICATE KEY UPDATE position = NULL, rows_copied = 0, rows_removed = 0, \
+         ON DUPLICATE KEY UPDATE position = NULL, rows_checked = 0, rows_copied = 0, rows_removed = 0, \
            rows_estimate = VALUES(rows_estimate), finished_at = NULL, \
            started_at = CURRENT_TIMESTAMP(6), token = VALUES(token), chunks = 0"
     );

@@ -148,8 +148,9 @@ async function waitingRow(page, id) {
       const body = await response.json();
       const at = new Date(Date.now() - 300000).toISOString();
       body.load = [
-        { table_name: "users", rows_copied: 1000, rows_removed: 0, rows_estimate: 1000, started_at: at, updated_at: at, finished_at: at },
-        { table_name: "orders", rows_copied: 12500, rows_removed: 3, rows_estimate: 50000, started_at: at, updated_at: at, finished_at: null },
+        { table_name: "users", rows_checked: 1000, rows_copied: 1000, rows_removed: 0, rows_estimate: 1000, started_at: at, updated_at: at, finished_at: at },
+        // Progress is the rows read: into a db_b that held most rows, few are written.
+        { table_name: "orders", rows_checked: 12500, rows_copied: 400, rows_removed: 3, rows_estimate: 50000, started_at: at, updated_at: at, finished_at: null },
       ];
       await route.fulfill({ response, json: body });
     });
@@ -168,7 +169,8 @@ async function waitingRow(page, id) {
     const loads = await phone.$$eval("#load-list [data-table]", (els) => els.map((e) => ({
       table: e.dataset.table, text: e.textContent, value: e.querySelector("progress").value, max: e.querySelector("progress").max })));
     if (!(await phone.isVisible("#load-section")) || loads.length !== 1 || loads[0].table !== "orders"
-        || loads[0].value !== 12500 || loads[0].max !== 50000 || !loads[0].text.includes("25%")) {
+        || loads[0].value !== 12500 || loads[0].max !== 50000 || !loads[0].text.includes("25%")
+        || !loads[0].text.includes("400 rows written")) {
       fail(`load progress: ${JSON.stringify(loads)}`);
     }
     await phone.screenshot({ path: `${artifacts}/status-page-phone.png`, fullPage: true });

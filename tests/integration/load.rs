@@ -336,6 +336,45 @@ async fn a_load_into_a_partly_filled_central_converges() {
     assert_equal_and_all_synced(&db).await;
 }
 
+/// Into a db_b that already holds every row, a load writes nearly nothing: its progress
+/// (status, status page, a resync run again) counts the rows read, not the rows written.
+#[tokio::test]
+async fn load_progress_counts_rows_read_into_a_central_that_has_them() {
+    let db = TestDb::new(&[]).await;
+    existing_site(&db, 12_000).await;
+    for table in ["users", "orders"] {
+        db.exec_central(&format!(
+            "INSERT INTO {table} SELECT * FROM `{}`.{table}",
+            db.config.local.database
+        ))
+        .await;
+    }
+    db.kill_load_at("resync", "users", 9000).await;
+    let read = db
+        .count(
+            &db.local,
+            "SELECT rows_checked FROM sync_load WHERE table_name = 'users'",
+        )
+        .await;
+    assert!(read > 0 && read < 9_000, "the load had read {read} users");
+    assert_eq!(rows_copied(&db).await, 0, "db_b held every row");
+    let out = db.cli(&["status"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("initial load of users: {read} of about"))
+            && text.contains("rows read, 0 written to db_b"),
+        "{text}"
+    );
+    let out = db.cli(&["resync"]);
+    assert!(
+        stdout(&out).contains(&format!("users {read} of about")),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(rows_checked(&out), 24_000 - read);
+    assert_equal_and_all_synced(&db).await;
+}
+
 /// db_b lost (recreated empty) while a load was cut short half-way: resuming from the
 /// saved position would leave db_b without the rows before it. The next run sees that db_b
 /// no longer holds the copied chunks and copies the tables again from their first row.

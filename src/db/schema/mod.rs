@@ -51,15 +51,21 @@ pub async fn apply_local_schema(pool: &MySqlPool) -> Result<(), sqlx::Error> {
     upgrade_local(pool).await?;
     sqlx::raw_sql(LOCAL_SCHEMA).execute(pool).await?;
     // A load table made by an earlier version: without a token its copies cannot be
-    // checked against db_b (they are left alone).
-    if !column_names(pool, "sync_load")
-        .await?
-        .iter()
-        .any(|(c, _)| c == "token")
-    {
+    // checked against db_b (they are left alone); without rows_checked its progress
+    // counts only rows written.
+    let columns = column_names(pool, "sync_load").await?;
+    let has = |name: &str| columns.iter().any(|(c, _)| c == name);
+    if !has("token") {
         sqlx::raw_sql(
             "ALTER TABLE sync_load ADD COLUMN token VARCHAR(32) NULL, \
                ADD COLUMN chunks BIGINT NOT NULL DEFAULT 0",
+        )
+        .execute(pool)
+        .await?;
+    }
+    if !has("rows_checked") {
+        sqlx::raw_sql(
+            "ALTER TABLE sync_load ADD COLUMN rows_checked BIGINT NOT NULL DEFAULT 0 AFTER position",
         )
         .execute(pool)
         .await?;

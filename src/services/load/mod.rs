@@ -63,8 +63,10 @@ pub struct LoadSummary {
 #[derive(Debug, Clone, Default)]
 pub struct LoadProgress {
     pub table: String,
-    /// Rows of the table read so far.
-    pub copied: u64,
+    /// Rows of the table read so far, by this run and any cut short before it.
+    pub read: u64,
+    /// Of those, the rows read before this run (the rate counts this run's alone).
+    pub read_before: u64,
     pub estimate: u64,
     pub elapsed: Duration,
 }
@@ -105,7 +107,8 @@ impl Loader<'_> {
             };
             let mut progress = LoadProgress {
                 table: spec.name.clone(),
-                copied: state.rows_copied.max(0) as u64,
+                read: state.rows_checked.max(0) as u64,
+                read_before: state.rows_checked.max(0) as u64,
                 estimate: state.rows_estimate.max(0) as u64,
                 elapsed: started.elapsed(),
             };
@@ -226,16 +229,20 @@ impl Loader<'_> {
             let position = next_after
                 .as_ref()
                 .map(|k| serde_json::to_string(k).unwrap_or_default());
+            let chunk_counts = load::ChunkCounts {
+                checked: counts.checked,
+                copied: counts.copied,
+                removed: counts.removed,
+            };
             load::advance(
                 local,
                 &spec.name,
                 position.as_deref(),
-                counts.copied,
-                counts.removed,
+                chunk_counts,
                 chunk.last,
             )
             .await?;
-            progress.copied += chunk.rows.len() as u64;
+            progress.read += counts.checked;
             progress.elapsed = started.elapsed();
             (self.on_progress)(progress);
             match db_a_next? {

@@ -60,7 +60,7 @@ impl SyncEngine {
         let mut last = self.load_logged.lock().unwrap_or_else(|p| p.into_inner());
         if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(5)) {
             *last = Some(Instant::now());
-            tracing::info!(table = %progress.table, copied = progress.copied, estimate = progress.estimate, "initial load in progress");
+            tracing::info!(table = %progress.table, read = progress.read, estimate = progress.estimate, "initial load in progress");
         }
     }
 
