@@ -11,7 +11,7 @@ use crate::db::{self, Role, schema};
 use crate::metrics::Metrics;
 use crate::services::sync::checks::{self, CheckError, Claim};
 use crate::services::sync::tables::Tables;
-use crate::services::sync::{Preparation, Prepared, RunError, SyncEngine, requeue, status};
+use crate::services::sync::{Preparation, RunError, SyncEngine, requeue, status};
 use crate::services::{ServiceError, setup, site, verify};
 use crate::startup::{self, Service};
 
@@ -24,14 +24,13 @@ pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliE
             Ok(0)
         }
         Command::Init { seed, load } => init(&config, seed, load, shutdown).await,
-        Command::Sync => sync(&engine(&config, shutdown).await?).await,
+        Command::Sync => sync_with_progress(&engine(&config, shutdown).await?).await,
         Command::Status { json } => status(&config, json).await,
         Command::Verify { json } => verify_command(&config, json).await,
         Command::Requeue(args) => requeue_command(&config, requeue_selection(args)).await,
         Command::Retry(args) => requeue_command(&config, retry_selection(args)).await,
-        Command::Resync { restart } => {
-            let engine = engine(&config, shutdown).await?;
-            prepare_and_run(&engine, Preparation::Resync { restart }).await
+        Command::Resync => {
+            prepare_and_run(&engine(&config, shutdown).await?, Preparation::Resync).await
         }
         Command::Rebase => {
             prepare_and_run(&engine(&config, shutdown).await?, Preparation::Rebase).await
@@ -56,8 +55,7 @@ async fn init(
     let report = setup::init(config, seed).await?;
     print::init_report(config, &report, seed);
     if load {
-        let preparation = Preparation::Resync { restart: false };
-        return prepare_and_run(&engine(config, shutdown).await?, preparation).await;
+        return prepare_and_run(&engine(config, shutdown).await?, Preparation::Resync).await;
     }
     Ok(0)
 }
@@ -76,15 +74,20 @@ async fn sync(engine: &Arc<SyncEngine>) -> Result<u8, CliError> {
     }
 }
 
-/// `resync` and `rebase`: set the copy up under the run lock, then run (with progress on
-/// the terminal while rows are copied).
+/// `resync` and `rebase`: set the copy up under the run lock, then run.
 async fn prepare_and_run(
     engine: &Arc<SyncEngine>,
     preparation: Preparation,
 ) -> Result<u8, CliError> {
-    if let Prepared::Resumed(states) = engine.prepare(preparation).await? {
-        print::resumed_load(&states);
+    if let Some(replaced) = engine.prepare(preparation).await? {
+        print::replaced_load(&replaced);
     }
+    sync_with_progress(engine).await
+}
+
+/// A run, with the initial load's progress on the terminal while it copies rows (a run
+/// carries on a load cut short).
+async fn sync_with_progress(engine: &Arc<SyncEngine>) -> Result<u8, CliError> {
     let watcher = tokio::spawn(print::load_progress(engine.watch_load()));
     let code = sync(engine).await;
     watcher.abort();

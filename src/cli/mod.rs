@@ -81,13 +81,9 @@ enum Command {
     /// Make stuck changes due now: FAILED ones and ones backing off after a rejection.
     Retry(RetryArgs),
     /// Copy every row of db_a to db_b in key-ordered chunks while writers go on, and
-    /// delete rows only db_b has (progress on the terminal). Run again after it was cut
-    /// short, it carries on from its last chunk.
-    Resync {
-        /// Copy from the first row even when a load cut short could be carried on.
-        #[arg(long)]
-        restart: bool,
-    },
+    /// delete rows only db_b has (progress on the terminal). A copy cut short is carried
+    /// on from its last chunk by the next `dbsync sync` (or the service's next run).
+    Resync,
     /// After db_a's queue went backwards (TRUNCATE, a restored backup): forget what db_b
     /// knows of this site's queue and copy every row again.
     Rebase,

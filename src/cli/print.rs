@@ -115,23 +115,25 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
     }
 }
 
-/// Says that `resync` carries on a load cut short, where each table stands, and how to
-/// start over instead.
-pub(super) fn resumed_load(states: &[LoadState]) {
+/// Says which unfinished load `resync` replaced by a copy of every row, and how a load cut
+/// short is carried on instead (next time: the replaced one is gone).
+pub(super) fn replaced_load(states: &[LoadState]) {
     let tables: Vec<String> = states
         .iter()
-        .map(|s| match (s.finished_at, s.rows_checked) {
+        .map(|s| match (s.finished_at, s.chunks) {
             (Some(_), _) => format!("{} done", s.table_name),
             (None, 0) => format!("{} not started", s.table_name),
-            (None, read) => format!(
-                "{} {read} of about {} rows read",
-                s.table_name, s.rows_estimate
+            (None, _) => format!(
+                "{} {} of about {} rows read",
+                s.table_name, s.rows_checked, s.rows_estimate
             ),
         })
         .collect();
     let started = states.iter().map(|s| s.started_at).min();
     say!(
-        "carrying on the initial load started {} ({}); `dbsync resync --restart` copies every row from the first",
+        "copying every row again in place of the unfinished initial load started {} ({}): rows db_b \
+         already holds as db_a does are compared, not written again; `dbsync sync` is what carries a \
+         load cut short on from its last chunk",
         started.map(local).unwrap_or_default(),
         tables.join(", ")
     );

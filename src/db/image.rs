@@ -9,7 +9,7 @@
 //! | Float | `CAST(CAST(x AS DOUBLE) AS CHAR)` | `?` |
 //! | Temporal (DATE, DATETIME, TIME), Text | `x` (a JSON string) | `?` |
 //! | Timestamp | `CAST(UNIX_TIMESTAMP(x) AS CHAR)` | `?` bound as UTC text, zero kept zero |
-//! | Binary (BLOB, VARBINARY, GEOMETRY…) | `HEX(x)` | `UNHEX(?)` |
+//! | Binary (BLOB, VARBINARY, GEOMETRY…) | `HEX(x)` | `?` bound as the bytes (`UNHEX(?)` for odd text) |
 //! | Bit | `HEX(x)` | `CAST(CONV(?, 16, 10) AS UNSIGNED)` |
 
 use std::borrow::Cow;
@@ -188,8 +188,9 @@ fn space_weight(collation: &str) -> Option<String> {
     plain.then(|| format!("WEIGHT_STRING(CONVERT(' ' USING {charset}) COLLATE {collation})"))
 }
 
-/// The SQL that turns one image value back into the column's value (in db_b, or in a
-/// key bound on db_a), how many times it binds the value, and the value to bind.
+/// The SQL that turns one image value back into the column's value as text (in db_b, or in
+/// a key bound on db_a), how many times it binds the value, and the value to bind. Binary
+/// values in even hex go as bytes instead (`replica::push_value`).
 pub fn placeholder<'v>(
     column: &ColumnSpec,
     value: Option<&'v str>,

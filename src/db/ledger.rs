@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, QueryBuilder};
 use super::packet::{statement_budget, statement_chunks};
 use super::quote_literal;
 
-/// Rows per ledger statement (at most 4 placeholders each), well below MySQL's 65 535.
+/// Rows per ledger statement (2 placeholders each), well below MySQL's 65 535.
 const CHUNK: usize = 7_000;
 
 /// The newest applied change id of each of `record_keys` of `table`, locked for this
@@ -64,16 +64,18 @@ pub async fn advance_ledger(
     packet: usize,
 ) -> Result<(), sqlx::Error> {
     let budget = statement_budget(packet);
-    // Site and table are the same in every row of a statement: written once as literals
-    // (names checked when configured: letters, digits, `_`, `-`, `$`; never queue content),
-    // they spare db_b converting two parameters per row (a few percent of a drain).
+    // Site and table are the same in every row of a statement. As literals they spare db_b
+    // converting two parameters per row (a few percent of a drain); only names that are
+    // plain (as configuration allows them: never queue content) are written so, any other
+    // is bound.
     for same_table in entries.chunk_by(|a, b| a.0 == b.0) {
         let Some(&(table, _, _)) = same_table.first() else {
             continue;
         };
+        let literal = [site, table].into_iter().all(is_plain_name);
         let row_head = format!("({}, {}, ", quote_literal(site), quote_literal(table));
         for chunk in statement_chunks(same_table, CHUNK, budget, |(table, key, _)| {
-            table.len() + key.len() + 48
+            row_head.len() + table.len() + key.len() + 48
         }) {
             let mut query = QueryBuilder::<MySql>::new(
                 "INSERT INTO sync_ledger (site_id, table_name, record_key, last_change_id) VALUES ",
@@ -82,8 +84,17 @@ pub async fn advance_ledger(
                 if n > 0 {
                     query.push(", ");
                 }
+                if literal {
+                    query.push(&row_head);
+                } else {
+                    query
+                        .push("(")
+                        .push_bind(site)
+                        .push(", ")
+                        .push_bind(table)
+                        .push(", ");
+                }
                 query
-                    .push(&row_head)
                     .push_bind(*key)
                     .push(", ")
                     .push_bind(*change_id)
@@ -96,6 +107,12 @@ pub async fn advance_ledger(
         }
     }
     Ok(())
+}
+
+/// Letters, digits, `_`, `-` and `$` only: a literal of it reads the same in any `sql_mode`.
+fn is_plain_name(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'$'))
 }
 
 /// A site's position in db_b.

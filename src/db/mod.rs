@@ -252,7 +252,8 @@ pub fn quote_ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
-/// A string literal for generated DDL and trigger bodies (never for data: data is bound).
+/// A string literal for generated DDL, trigger bodies and names dbsync checked (a table, a
+/// site); never for data: data is bound.
 pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
 }

@@ -134,39 +134,42 @@ async fn a_killed_load_resumes_from_its_last_chunk() {
     assert_equal_and_all_synced(&db).await;
 }
 
-/// What a user does after a killed `dbsync resync`: runs it again. It carries the load on
-/// from its last chunk and says so; `--restart` copies every row again.
+/// What a user may do after a killed `dbsync resync`: run it again. resync is also how db_b
+/// is repaired, so it copies every row again (it must not skip rows an old load reached)
+/// and says which unfinished load it replaced and that `dbsync sync` carries one on.
 #[tokio::test]
-async fn resync_run_again_carries_a_killed_load_on() {
+async fn resync_run_again_after_a_kill_copies_every_row_and_says_so() {
     let db = TestDb::new(&[]).await;
     existing_site(&db, 30_000).await;
     let total = 60_000i64;
     db.kill_load_at("resync", "users", 17_000).await;
-    let copied = rows_copied(&db).await;
-    assert!(copied > 0, "killed mid-way ({copied} rows)");
+    // A row the killed load had copied, spoilt in db_b: the resync run again repairs it.
+    db.exec_central("UPDATE users SET name = 'spoilt' WHERE id = 10")
+        .await;
+    let read = db
+        .count(
+            &db.local,
+            "SELECT rows_checked FROM sync_load WHERE table_name = 'users'",
+        )
+        .await;
+    assert!(read > 0, "killed mid-way ({read} rows)");
     let out = db.cli(&["resync"]);
     let checked = rows_checked(&out);
     let text = stdout(&out);
     assert!(
-        text.contains("carrying on the initial load") && text.contains("orders not started"),
+        text.contains("copying every row again in place of the unfinished initial load")
+            && text.contains(&format!("users {read} of about"))
+            && text.contains("orders not started")
+            && text.contains("`dbsync sync` is what carries a load cut short on"),
         "{text}"
     );
-    assert!(
-        checked < total - copied + 2_000,
-        "the resync run again read {checked} rows of {total}"
-    );
-    assert_equal_and_all_synced(&db).await;
-
-    // A finished load is not carried on: resync copies anew.
-    let checked = rows_checked(&db.cli(&["resync"]));
     assert_eq!(checked, total);
-
-    db.kill_load_at("resync", "users", 17_000).await;
-    let out = db.cli(&["resync", "--restart"]);
-    let checked = rows_checked(&out);
-    assert!(!stdout(&out).contains("carrying on"), "{}", stdout(&out));
-    assert_eq!(checked, total, "--restart reads every row");
     assert_equal_and_all_synced(&db).await;
+
+    // A finished load is replaced without a word.
+    let out = db.cli(&["resync"]);
+    assert_eq!(rows_checked(&out), total);
+    assert!(!stdout(&out).contains("in place of"), "{}", stdout(&out));
 }
 
 /// `dbsync resync` on a blocking thread, so the test goes on while it runs.
@@ -337,7 +340,8 @@ async fn a_load_into_a_partly_filled_central_converges() {
 }
 
 /// Into a db_b that already holds every row, a load writes nearly nothing: its progress
-/// (status, status page, a resync run again) counts the rows read, not the rows written.
+/// (status, the status page, the run that carries it on) counts the rows read, not the
+/// rows written.
 #[tokio::test]
 async fn load_progress_counts_rows_read_into_a_central_that_has_them() {
     let db = TestDb::new(&[]).await;
@@ -365,13 +369,8 @@ async fn load_progress_counts_rows_read_into_a_central_that_has_them() {
             && text.contains("rows read, 0 written to db_b"),
         "{text}"
     );
-    let out = db.cli(&["resync"]);
-    assert!(
-        stdout(&out).contains(&format!("users {read} of about")),
-        "{}",
-        stdout(&out)
-    );
-    assert_eq!(rows_checked(&out), 24_000 - read);
+    // The run that carries the load on reads the rest.
+    assert_eq!(rows_checked(&db.cli(&["sync"])), 24_000 - read);
     assert_equal_and_all_synced(&db).await;
 }
 

@@ -64,8 +64,11 @@ pub async fn apply_local_schema(pool: &MySqlPool) -> Result<(), sqlx::Error> {
         .await?;
     }
     if !has("rows_checked") {
+        // A load cut short under the earlier layout counted only rows written: the best
+        // known lower bound of the rows it read.
         sqlx::raw_sql(
-            "ALTER TABLE sync_load ADD COLUMN rows_checked BIGINT NOT NULL DEFAULT 0 AFTER position",
+            "ALTER TABLE sync_load ADD COLUMN rows_checked BIGINT NOT NULL DEFAULT 0 AFTER position; \
+             UPDATE sync_load SET rows_checked = rows_copied",
         )
         .execute(pool)
         .await?;

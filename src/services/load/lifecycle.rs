@@ -66,13 +66,3 @@ pub async fn unfinished(local: &mut MySqlConnection) -> Result<bool, sqlx::Error
         .iter()
         .any(|s| s.finished_at.is_none()))
 }
-
-/// True when `states` is a load of exactly the synced `tables` that stopped before its end
-/// (killed, interrupted): the next run can carry it on instead of starting over.
-pub fn resumable(states: &[load::LoadState], tables: &Tables) -> bool {
-    let mut loaded: Vec<&str> = states.iter().map(|s| s.table_name.as_str()).collect();
-    let mut synced: Vec<&str> = tables.iter().map(|spec| spec.name.as_str()).collect();
-    loaded.sort_unstable();
-    synced.sort_unstable();
-    loaded == synced && states.iter().any(|s| s.finished_at.is_none())
-}

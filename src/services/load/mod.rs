@@ -36,7 +36,7 @@ mod lifecycle;
 mod unapplied;
 mod writes;
 use chunk::{CHUNK_ROWS, Chunk, read_chunk};
-pub use lifecycle::{restart_lost_copies, resumable, start, unfinished};
+pub use lifecycle::{restart_lost_copies, start, unfinished};
 use unapplied::Unapplied;
 use writes::{differences, write_rows};
 
@@ -68,6 +68,7 @@ pub struct LoadProgress {
     /// Of those, the rows read before this run (the rate counts this run's alone).
     pub read_before: u64,
     pub estimate: u64,
+    /// Since this run started on the table.
     pub elapsed: Duration,
 }
 
@@ -97,7 +98,6 @@ impl Loader<'_> {
         }
         let mut unapplied = Unapplied::default();
         let mut summary = LoadSummary::default();
-        let started = Instant::now();
         for state in load::states(local).await? {
             if state.finished_at.is_some() {
                 continue;
@@ -105,6 +105,8 @@ impl Loader<'_> {
             let Some((_, spec)) = self.tables.find(&state.table_name) else {
                 continue;
             };
+            // Each table's rate counts from its own start.
+            let started = Instant::now();
             let mut progress = LoadProgress {
                 table: spec.name.clone(),
                 read: state.rows_checked.max(0) as u64,

@@ -15,27 +15,24 @@ use crate::services::load;
 /// What [`SyncEngine::prepare`] sets up for the next run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preparation {
-    /// Copy every row of db_a to db_b (and remove rows only db_b has). A load of the same
-    /// tables cut short earlier is resumed from its last chunk unless `restart` is set.
-    Resync { restart: bool },
+    /// Copy every row of db_a to db_b (and remove rows only db_b has).
+    Resync,
     /// Forget db_b's ledger and watermark of this site, then copy every row.
     Rebase,
-}
-
-/// What [`SyncEngine::prepare`] did.
-#[derive(Debug, Clone)]
-pub enum Prepared {
-    /// A new load of every synced table.
-    Started,
-    /// The unfinished load found in db_a, carried on by the next run.
-    Resumed(Vec<LoadState>),
 }
 
 impl SyncEngine {
     /// Under the run lock: makes the next run copy every row of db_a to db_b (`resync`), or
     /// first forgets what db_b knows of this site's queue (`rebase`, after the queue went
     /// backwards). The copy itself happens in the next run.
-    pub async fn prepare(self: &Arc<Self>, preparation: Preparation) -> Result<Prepared, RunError> {
+    ///
+    /// Returns the unfinished load it replaced, if there was one. A load cut short is
+    /// carried on by any run; `resync` always copies every row, because it is also how
+    /// db_b is repaired, and a repair must not skip the rows an old load had reached.
+    pub async fn prepare(
+        self: &Arc<Self>,
+        preparation: Preparation,
+    ) -> Result<Option<Vec<LoadState>>, RunError> {
         let _slot = self
             .slot
             .clone()
@@ -58,7 +55,7 @@ impl SyncEngine {
         let mut central = match (central, preparation) {
             (Ok((central, _)), _) => Some(central),
             (Err(err), Preparation::Rebase) => return Err(err.into()),
-            (Err(_), Preparation::Resync { .. }) => None,
+            (Err(_), Preparation::Resync) => None,
         };
         if let Some(central) = central.as_mut() {
             match checks::central_refusal(&mut conn, central, &tables, &self.site, Claim::Take)
@@ -78,19 +75,14 @@ impl SyncEngine {
         if let Some(central) = central {
             let _ = central.close().await;
         }
-        // Run again after a kill, `resync` carries on where the copy stopped: starting over
-        // would copy again every row it already copied (hours, on a big site).
-        let states = load_state::states(&mut conn).await?;
-        let prepared = if preparation == (Preparation::Resync { restart: false })
-            && load::resumable(&states, &tables)
-        {
-            Prepared::Resumed(states)
-        } else {
-            load::start(&mut conn, &self.local, &tables).await?;
-            Prepared::Started
-        };
+        let earlier = load_state::states(&mut conn).await?;
+        let replaced = earlier
+            .iter()
+            .any(|s| s.finished_at.is_none())
+            .then_some(earlier);
+        load::start(&mut conn, &self.local, &tables).await?;
         let _ = runs::unlock(&mut conn).await;
         let _ = conn.close().await;
-        Ok(prepared)
+        Ok(replaced)
     }
 }
