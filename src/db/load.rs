@@ -99,6 +99,15 @@ pub async fn advance(
     Ok(())
 }
 
+/// Forgets `table`'s load (a table no longer synced).
+pub async fn forget_table(conn: &mut MySqlConnection, table: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sync_load WHERE table_name = ?")
+        .bind(table)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Queues `table` to be copied (again) from the start, leaving other tables' progress.
 pub async fn restart_table(
     conn: &mut MySqlConnection,

@@ -47,20 +47,23 @@ pub async fn start_run(pool: &MySqlPool) -> Result<i64, sqlx::Error> {
     Ok(i64::try_from(id).unwrap_or(i64::MAX))
 }
 
+/// What a run whose process died mid-run says of itself.
+const ABANDONED: &str = "the process running it stopped before the run ended";
+
 /// Runs still `running` while this process holds the run lock belong to processes that
 /// died mid-run: they are closed as `interrupted`.
 pub async fn close_abandoned_runs(pool: &MySqlPool, current: i64) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
+    let sql = format!(
         "UPDATE sync_runs SET outcome = ?, finished_at = COALESCE(finished_at, CURRENT_TIMESTAMP(6)), \
-         message = 'the process running it stopped before the run ended' \
-         WHERE outcome = ? AND id <> ?",
-    )
-    .bind(Outcome::Interrupted.as_str())
-    .bind(Outcome::Running.as_str())
-    .bind(current)
-    .execute(pool)
-    .await?
-    .rows_affected())
+         message = '{ABANDONED}' WHERE outcome = ? AND id <> ?"
+    );
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(Outcome::Interrupted.as_str())
+        .bind(Outcome::Running.as_str())
+        .bind(current)
+        .execute(pool)
+        .await?
+        .rows_affected())
 }
 
 pub async fn finish_run(
@@ -87,8 +90,20 @@ pub async fn finish_run(
 
 const RUN_COLUMNS: &str = "id, started_at, finished_at, outcome, applied, failed, message";
 
+/// The newest run. One still `running` while nobody holds the run lock was cut short (its
+/// process was killed); it reads as `interrupted` until the next run closes it so.
 pub async fn last_run(pool: &MySqlPool) -> Result<Option<SyncRun>, sqlx::Error> {
-    let sql = format!("SELECT {RUN_COLUMNS} FROM sync_runs ORDER BY id DESC LIMIT 1");
+    let abandoned = format!(
+        "outcome = '{running}' AND IS_FREE_LOCK({LOCK_NAME}) = 1",
+        running = Outcome::Running.as_str()
+    );
+    let sql = format!(
+        "SELECT id, started_at, finished_at, \
+           IF({abandoned}, '{interrupted}', outcome) AS outcome, applied, failed, \
+           IF({abandoned}, '{ABANDONED}', message) AS message \
+         FROM sync_runs ORDER BY id DESC LIMIT 1",
+        interrupted = Outcome::Interrupted.as_str()
+    );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .fetch_optional(pool)
         .await

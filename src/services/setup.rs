@@ -186,6 +186,8 @@ async fn capture_tables(
             gone.name
         );
         let parked = queue::park_table(conn, &gone.name, &reason).await?;
+        // Its load, if one was under way, is no one's to carry on.
+        load::forget_table(conn, &gone.name).await?;
         report.dropped.push((gone.name.clone(), parked));
     }
     schema::record_specs(conn, specs).await?;

@@ -309,9 +309,21 @@ async fn a_table_removed_from_sync_tables_stops_runs_until_init() {
         0,
         "nothing applied"
     );
+    // A load of it under way, cut short.
+    db.exec("INSERT INTO sync_load (table_name, rows_estimate) VALUES ('order_lines', 10)")
+        .await;
 
     let out = db.cli(&["init"]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        db.count(
+            &db.local,
+            "SELECT COUNT(*) FROM sync_load WHERE table_name = 'order_lines'"
+        )
+        .await,
+        0,
+        "its load is forgotten: status no longer shows it, no run waits on it"
+    );
     assert!(
         stdout(&out).contains("order_lines: no longer in SYNC_TABLES")
             && stdout(&out).contains("2 queued change(s) of it parked as FAILED"),
