@@ -172,6 +172,11 @@ pub(super) fn verify(report: &VerifyReport) {
             report.failed
         );
     }
+    if !report.is_equal() && report.pending == 0 && report.failed == 0 {
+        say!(
+            "no change is pending or FAILED in db_a's queue: `dbsync resync` copies db_a's rows into db_b again (rows db_b holds as db_a does are not rewritten)"
+        );
+    }
 }
 
 /// Prints load progress (rows/s, ETA) on one updating line while a terminal watches, or

@@ -112,6 +112,10 @@ async fn resync_rebuilds_a_drifted_central_and_verify_reports_ids() {
     let text = stdout(&out);
     assert!(text.contains("orders: 2 differing id(s): 1, 2"), "{text}");
     assert!(text.contains("users: 1 differing id(s): 3"), "{text}");
+    assert!(
+        text.contains("no change is pending or FAILED in db_a's queue: `dbsync resync` copies"),
+        "{text}"
+    );
 
     // Rows only db_b has: an order and its user, gone from db_a long ago.
     db.exec_central(
