@@ -109,7 +109,8 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
             "initial load of {}: {} of about {} rows read, {} written to db_b (resumes with the next run)",
             load.table_name,
             load.rows_checked,
-            load.rows_estimate,
+            // The estimate comes from table statistics: a table can hold more.
+            load.rows_estimate.max(load.rows_checked),
             load.rows_copied
         );
     }
@@ -125,7 +126,9 @@ pub(super) fn replaced_load(states: &[LoadState]) {
             (None, 0) => format!("{} not started", s.table_name),
             (None, _) => format!(
                 "{} {} of about {} rows read",
-                s.table_name, s.rows_checked, s.rows_estimate
+                s.table_name,
+                s.rows_checked,
+                s.rows_estimate.max(s.rows_checked)
             ),
         })
         .collect();
@@ -201,7 +204,10 @@ pub(super) async fn load_progress(mut updates: tokio::sync::watch::Receiver<Opti
         };
         let line = format!(
             "loading {}: {} of ~{} rows, {:.0} rows/s, ETA {eta}",
-            p.table, p.read, p.estimate, rate
+            p.table,
+            p.read,
+            p.estimate.max(p.read),
+            rate
         );
         let mut err = std::io::stderr();
         let _ = if terminal {
