@@ -4,6 +4,7 @@
 
 pub mod central;
 pub mod drift;
+mod trigger_conditions;
 pub mod triggers;
 pub mod types;
 

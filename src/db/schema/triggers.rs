@@ -5,6 +5,7 @@
 use sqlx::mysql::MySqlConnection;
 use sqlx::{AssertSqlSafe, Executor};
 
+use super::trigger_conditions::{changed_condition, key_matches_new, update_applied};
 use crate::db::image::{self, RowRef};
 use crate::db::{quote_ident, quote_literal};
 use crate::domain::table::TableSpec;
@@ -52,7 +53,7 @@ pub fn trigger_statements(spec: &TableSpec) -> Vec<(String, String)> {
             let column = quote_ident(&c.name);
             format!(
                 "NOT (OLD.{column} <=> (SELECT {column} FROM {table} WHERE {}))",
-                image::key_matches_new(spec)
+                key_matches_new(spec)
             )
         })
         .collect();
@@ -65,9 +66,9 @@ pub fn trigger_statements(spec: &TableSpec) -> Vec<(String, String)> {
         ("old_record_key", old_key),
         ("new_image", image::image_expr(spec, RowRef::New)),
         ("old_image", image::image_expr(spec, RowRef::Old)),
-        ("key_changed", image::changed_condition(spec.key_columns())),
-        ("update_applied", image::update_applied(spec)),
-        ("columns_changed", image::changed_condition(changing)),
+        ("key_changed", changed_condition(spec.key_columns())),
+        ("update_applied", update_applied(spec)),
+        ("columns_changed", changed_condition(changing)),
         (
             "stored_row_changed",
             if stored_row_changed.is_empty() {
