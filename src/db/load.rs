@@ -65,20 +65,33 @@ pub async fn states_in(pool: &MySqlPool) -> Result<Vec<LoadState>, sqlx::Error> 
     states(&mut conn).await
 }
 
-/// What one chunk did: rows read, written and removed.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ChunkCounts {
+/// What a load, or one chunk of it, did: rows read from db_a, rows written to db_b (new or
+/// different), rows removed from db_b (it had them, db_a did not).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LoadSummary {
     pub checked: u64,
     pub copied: u64,
     pub removed: u64,
+    /// Rows db_b refused (each logged with its key and db_b's reason); the rest went on.
+    pub refused: u64,
 }
 
-/// Records a chunk copied: the new position and counts; `finished` closes the table.
+impl LoadSummary {
+    pub fn add(&mut self, other: &LoadSummary) {
+        self.checked += other.checked;
+        self.copied += other.copied;
+        self.removed += other.removed;
+        self.refused += other.refused;
+    }
+}
+
+/// Records a chunk copied: the new position and its counts (refusals are logged, not
+/// kept); `finished` closes the table.
 pub async fn advance(
     conn: &mut MySqlConnection,
     table: &str,
     position: Option<&str>,
-    counts: ChunkCounts,
+    counts: &LoadSummary,
     finished: bool,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(

@@ -48,16 +48,7 @@ pub enum LoadEnd {
     Interrupted(String),
 }
 
-/// What a load did: rows read from db_a, rows written to db_b (new or different), rows
-/// removed from db_b (it had them, db_a did not).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct LoadSummary {
-    pub checked: u64,
-    pub copied: u64,
-    pub removed: u64,
-    /// Rows db_b refused (each logged with its key and db_b's reason); the rest went on.
-    pub refused: u64,
-}
+pub use crate::db::load::LoadSummary;
 
 /// Progress for a terminal or a log line.
 #[derive(Debug, Clone, Default)]
@@ -127,10 +118,7 @@ impl Loader<'_> {
                 .await?
             {
                 Ok(done) => {
-                    summary.checked += done.checked;
-                    summary.copied += done.copied;
-                    summary.removed += done.removed;
-                    summary.refused += done.refused;
+                    summary.add(&done);
                 }
                 Err(reason) => {
                     let _ = central.execute("SET SESSION foreign_key_checks = 1").await;
@@ -224,26 +212,11 @@ impl Loader<'_> {
             };
             retries = 0;
             chunks += 1;
-            done.checked += chunk.rows.len() as u64;
-            done.copied += counts.copied;
-            done.removed += counts.removed;
-            done.refused += counts.refused;
+            done.add(&counts);
             let position = next_after
                 .as_ref()
                 .map(|k| serde_json::to_string(k).unwrap_or_default());
-            let chunk_counts = load::ChunkCounts {
-                checked: counts.checked,
-                copied: counts.copied,
-                removed: counts.removed,
-            };
-            load::advance(
-                local,
-                &spec.name,
-                position.as_deref(),
-                chunk_counts,
-                chunk.last,
-            )
-            .await?;
+            load::advance(local, &spec.name, position.as_deref(), &counts, chunk.last).await?;
             progress.read += counts.checked;
             progress.elapsed = started.elapsed();
             (self.on_progress)(progress);
