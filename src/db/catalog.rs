@@ -41,6 +41,15 @@ pub enum CatalogError {
     Database(#[from] sqlx::Error),
 }
 
+/// Refuses a table with a column of its own named like db_b's site column: with `SITE_ID`,
+/// db_b's copy needs that name to tell the sites apart.
+pub fn check_site_column_free(specs: &[TableSpec]) -> Result<(), CatalogError> {
+    match specs.iter().find(|s| s.has_column_named(SITE_COLUMN)) {
+        Some(spec) => Err(CatalogError::SiteColumnTaken(spec.name.clone())),
+        None => Ok(()),
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct ColumnRow {
     name: String,

@@ -137,14 +137,8 @@ async fn check_tables(
         );
     }
     let site = config.sync.site_id.is_some();
-    if site
-        && let Some(spec) = specs
-            .iter()
-            .find(|s| s.has_column_named(central::SITE_COLUMN))
-    {
-        return Err(InitError::Table(CatalogError::SiteColumnTaken(
-            spec.name.clone(),
-        )));
+    if site {
+        catalog::check_site_column_free(&specs).map_err(InitError::Table)?;
     }
     let captured = schema::captured_specs(local).await.map_err(local_err)?;
     let mut plans = Vec::new();

@@ -5,7 +5,7 @@ use sqlx::mysql::MySqlPool;
 use sqlx::{AssertSqlSafe, Executor};
 
 use crate::config::Config;
-use crate::db::catalog::CatalogError;
+use crate::db::catalog;
 use crate::db::schema::{self, central};
 use crate::db::{ConnectError, identity, queue};
 
@@ -71,13 +71,8 @@ pub async fn migrate(
     }
     // db_b's copy needs `site_id` for itself: a table that has one of its own would pass
     // below as already moved.
-    if let Some(spec) = specs
-        .iter()
-        .find(|s| s.has_column_named(central::SITE_COLUMN))
-    {
-        let taken = CatalogError::SiteColumnTaken(spec.name.clone());
-        return Err(MigrationError::Refused(taken.to_string()));
-    }
+    catalog::check_site_column_free(&specs)
+        .map_err(|taken| MigrationError::Refused(taken.to_string()))?;
     let mut plans = Vec::new();
     for spec in &specs {
         let columns = central::central_columns(&mut central_conn, &spec.name)
