@@ -5,6 +5,8 @@
 
 use sqlx::mysql::MySqlConnection;
 
+use crate::domain::table::{TableSpec, ValueClass};
+
 /// Bytes of values a statement carries at most: a batch of wide rows goes as several
 /// statements, well under `max_allowed_packet` (16 MiB by default on MariaDB, 4 MiB on
 /// MySQL 5.7, 64 MiB on 8.0).
@@ -35,10 +37,30 @@ pub fn values_bytes(values: &[Option<String>]) -> usize {
         .sum()
 }
 
-/// Why a row cannot be written in one statement on a server taking `packet`-byte
-/// statements, if it cannot.
-pub fn too_big(values: &[Option<String>], packet: usize) -> Option<String> {
-    let bytes = values_bytes(values);
+/// The bytes a row image of `spec` (values aligned with [`TableSpec::image_columns`]) takes
+/// in a statement: bytes go as bytes, half their hex spelling (see
+/// `replica::push_value`), every other value as its text.
+pub fn image_bytes(spec: &TableSpec, values: &[Option<String>]) -> usize {
+    spec.image_columns()
+        .zip(values)
+        .map(|(column, value)| {
+            let Some(text) = value else { return 8 };
+            let sent_as_bytes = column.class == ValueClass::Binary
+                && text.len().is_multiple_of(2)
+                && text.bytes().all(|b| b.is_ascii_hexdigit());
+            8 + if sent_as_bytes {
+                text.len() / 2
+            } else {
+                text.len()
+            }
+        })
+        .sum()
+}
+
+/// Why a row image of `spec` cannot be written in one statement on a server taking
+/// `packet`-byte statements, if it cannot.
+pub fn too_big(spec: &TableSpec, values: &[Option<String>], packet: usize) -> Option<String> {
+    let bytes = image_bytes(spec, values);
     let mib = |b: usize| format!("{:.2} MiB", b as f64 / f64::from(1 << 20));
     (bytes.saturating_add(PACKET_MARGIN) > packet).then(|| {
         format!(
@@ -78,7 +100,8 @@ pub fn statement_chunks<T>(
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_STATEMENT_BYTES, statement_budget, statement_chunks, too_big};
+    use super::{MAX_STATEMENT_BYTES, image_bytes, statement_budget, statement_chunks, too_big};
+    use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
 
     #[test]
     fn statements_stay_under_both_limits() {
@@ -103,6 +126,30 @@ mod tests {
         assert!(statement_chunks(&[] as &[usize], 10, most, |s| *s).is_empty());
     }
 
+    fn docs() -> TableSpec {
+        let column = |name: &str, class| ColumnSpec {
+            name: name.into(),
+            column_type: String::new(),
+            definition: String::new(),
+            class,
+            nullable: true,
+            generated: false,
+            on_update_now: false,
+            collation: None,
+        };
+        TableSpec {
+            name: "docs".into(),
+            columns: vec![
+                column("title", ValueClass::Text),
+                column("body", ValueClass::Binary),
+            ],
+            key: vec!["title".into()],
+            indexes: vec![],
+            foreign_keys: vec![],
+            table_options: String::new(),
+        }
+    }
+
     #[test]
     fn a_server_taking_small_statements_gets_small_ones() {
         let sixteen = 16 << 20;
@@ -110,15 +157,31 @@ mod tests {
         let one = 1 << 20;
         assert!(statement_budget(one) < one);
         assert_eq!(statement_budget(1024), 0, "then every row goes alone");
+        let spec = docs();
         let row = |bytes: usize| vec![Some("x".repeat(bytes)), None];
-        assert!(too_big(&row(1000), one).is_none());
-        assert!(too_big(&row(3 << 20), 4 << 20).is_none());
-        let reason = too_big(&row((4 << 20) - 1000), 4 << 20).expect("the margin counts");
+        assert!(too_big(&spec, &row(1000), one).is_none());
+        assert!(too_big(&spec, &row(3 << 20), 4 << 20).is_none());
+        let reason = too_big(&spec, &row((4 << 20) - 1000), 4 << 20).expect("the margin counts");
         assert!(
             reason.contains("4.00 MiB in a statement")
                 && reason.contains("max_allowed_packet 4.00 MiB, of which 64 KiB"),
             "{reason}"
         );
-        assert!(too_big(&row(sixteen), sixteen).is_some());
+        assert!(too_big(&spec, &row(sixteen), sixteen).is_some());
+    }
+
+    #[test]
+    fn bytes_count_as_bytes_not_as_their_hex() {
+        let spec = docs();
+        let blob = |hex: String| vec![Some("a".into()), Some(hex)];
+        // 3 MiB of bytes, 6 MiB of hex: they go as 3 MiB.
+        let three = blob("C3".repeat(3 << 20));
+        assert_eq!(image_bytes(&spec, &three), 1 + 8 + (3 << 20) + 8);
+        assert!(too_big(&spec, &three, 4 << 20).is_none());
+        assert!(too_big(&spec, &blob("C3".repeat(4 << 20)), 4 << 20).is_some());
+        // Text that is no even hex goes as text (through `UNHEX(?)`).
+        assert_eq!(image_bytes(&spec, &blob("ABC".into())), 1 + 8 + 3 + 8);
+        assert_eq!(image_bytes(&spec, &blob("zz".into())), 1 + 8 + 2 + 8);
+        assert_eq!(image_bytes(&spec, &[None, None]), 16);
     }
 }

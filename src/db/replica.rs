@@ -6,7 +6,7 @@ use sqlx::QueryBuilder;
 use sqlx::mysql::{MySql, MySqlConnection};
 
 use crate::db::image::{self, placeholder};
-use crate::db::packet::{statement_budget, statement_chunks, values_bytes};
+use crate::db::packet::{image_bytes, statement_budget, statement_chunks, values_bytes};
 use crate::db::schema::central::SITE_COLUMN;
 use crate::db::{quote_ident, snapshot};
 use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
@@ -89,7 +89,7 @@ pub async fn write_rows(
     let per_row = columns.len() * 2 + 1;
     let budget = statement_budget(packet);
     for chunk in statement_chunks(rows, MAX_PLACEHOLDERS / per_row, budget, |row| {
-        values_bytes(row)
+        image_bytes(spec, row)
     }) {
         let verb = match mode {
             Write::Upsert => "INSERT INTO",

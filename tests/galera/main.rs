@@ -315,7 +315,7 @@ async fn a_row_bigger_than_the_central_takes_is_refused_alone() {
     let central = central_name();
     let db = site_with_table(&central, "shop-p", DOCS, &[("SYNC_MAX_RETRIES", "1")]).await;
     db.insert_users(3).await;
-    // 5 MB of bytes: 10 MB as hex in the image, more than a 4 MiB statement.
+    // 5 MB of bytes: more than a 4 MiB statement carries.
     db.exec("INSERT INTO docs VALUES (1, REPEAT('x', 5000000)), (2, 'small')")
         .await;
     db.exec("UPDATE users SET name = 'after the big row' WHERE id = 2")
@@ -417,8 +417,8 @@ async fn a_too_big_change_the_load_has_overtaken_is_done_not_rejected() {
     let _cluster = cluster().await;
     let central = central_name();
     let db = site_with_table(&central, "shop-o", DOCS, &[]).await;
-    // 3 MB of bytes, 6 MB as hex; then the row shrinks.
-    db.exec("INSERT INTO docs VALUES (1, REPEAT('x', 3000000))")
+    // 4.5 MB of bytes, more than a 4 MiB statement carries; then the row shrinks.
+    db.exec("INSERT INTO docs VALUES (1, REPEAT('x', 4500000))")
         .await;
     db.exec("UPDATE docs SET body = 'small now' WHERE id = 1")
         .await;

@@ -1,6 +1,6 @@
-//! Values too big for one statement once spelled for SQL: bytes in hex (twice their size),
-//! text in JSON (a control character in six bytes). The load never copies a NULL in their
-//! place and verify still tells rows apart. (A db_b taking smaller statements than db_a is
+//! Values too big for one statement, or big once spelled for SQL: bytes in an image's hex
+//! (twice their size; they go to db_b as bytes), text in JSON (a control character in six
+//! bytes). The load never copies a NULL in their place and verify still tells rows apart. (A db_b taking smaller statements than db_a is
 //! in the Galera tests: the cluster is the one server a test may reconfigure.)
 
 use crate::helpers::{TestDb, stderr, stdout};
@@ -22,18 +22,20 @@ async fn rows_from_before_dbsync(table: &str, sql: impl FnOnce(i64) -> String) -
     (db, packet)
 }
 
-/// Bytes over half of `max_allowed_packet` in a row that was there before dbsync (a restored
-/// backup): their hex spelling is too big for one statement. The load leaves the row out and
-/// says so — never copies a NULL in its place — while a smaller blob is copied byte for
-/// byte, and verify names the row it could not copy.
+/// Blobs in rows that were there before dbsync (a restored backup). One of nearly
+/// `max_allowed_packet` is too big for any statement: the load leaves the row out and says
+/// so — never copies a NULL in its place — and verify names it. One over half of it (whose
+/// hex spelling alone would pass the limit) goes as bytes and is copied byte for byte, as
+/// is a smaller one.
 #[tokio::test]
 async fn a_blob_too_big_for_one_statement_is_never_copied_as_null() {
-    let big = |packet: i64| packet * 11 / 20;
+    let big = |packet: i64| packet - (32 << 10);
     let (db, packet) = rows_from_before_dbsync("docs", |packet| {
-        let (big, small) = (big(packet), packet / 5);
+        let (big, half, small) = (big(packet), packet * 11 / 20, packet / 5);
         format!(
             "CREATE TABLE docs (id INT PRIMARY KEY, body LONGBLOB); \
-             INSERT INTO docs VALUES (1, REPEAT(X'C3', {big})), (2, REPEAT(X'00FF', {small} / 2)), (3, NULL)"
+             INSERT INTO docs VALUES (1, REPEAT(X'C3', {big})), (2, REPEAT(X'00FF', {small} / 2)), \
+             (3, NULL), (4, REPEAT(X'E2', {half}))"
         )
     })
     .await;
@@ -53,6 +55,11 @@ async fn a_blob_too_big_for_one_statement_is_never_copied_as_null() {
         0,
         "the big row is left out, not copied as NULL"
     );
+    let half_copied = format!(
+        "SELECT COUNT(*) FROM docs WHERE id = 4 AND LENGTH(body) = {} AND body = REPEAT(X'E2', {0})",
+        packet * 11 / 20
+    );
+    assert_eq!(db.count(&db.central, &half_copied).await, 1);
     assert_eq!(
         differing(&db, "docs", "id", &["body"]).await,
         1,

@@ -57,7 +57,7 @@ pub(super) async fn write_rows<'a>(
         let RowBody::Values(values) = &row.body else {
             continue;
         };
-        match packet::too_big(values, packet) {
+        match packet::too_big(spec, values, packet) {
             Some(reason) => {
                 refused.insert(row.identity.as_str());
                 tracing::warn!(table = %spec.name, key = %row.shown_key(spec), %reason, "initial load: this row was left out; raise max_allowed_packet on db_b, then run `dbsync resync`");

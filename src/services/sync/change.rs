@@ -62,12 +62,14 @@ impl Change {
     /// it cannot.
     pub fn too_big(&self, packet: usize) -> Option<String> {
         match &self.action {
-            Action::Upsert { values, .. } => packet::too_big(values, packet).map(|reason| {
-                format!(
-                    "{reason}; raise max_allowed_packet on db_b (once FAILED, \
+            Action::Upsert { values, .. } => {
+                packet::too_big(&self.spec, values, packet).map(|reason| {
+                    format!(
+                        "{reason}; raise max_allowed_packet on db_b (once FAILED, \
                      `dbsync requeue --all-failed` retries it)"
-                )
-            }),
+                    )
+                })
+            }
             Action::Delete { .. } => None,
         }
     }
