@@ -59,6 +59,31 @@ async fn init_recreates_a_missing_central_database() {
     );
 }
 
+/// A binary upgraded before `init` ran again meets dbsync's tables of the earlier version
+/// (here `sync_load` without `rows_checked`): each command that reads them fails saying to
+/// run `dbsync init`, and after it the waiting changes sync.
+#[tokio::test]
+async fn an_upgrade_before_init_says_to_run_init() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(2).await;
+    db.exec("ALTER TABLE sync_load DROP COLUMN rows_checked")
+        .await;
+    for command in ["sync", "status"] {
+        let out = db.cli(&[command]);
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(1), "{command}: {text}");
+        assert!(
+            text.contains("Unknown column 'rows_checked'") && text.contains("run `dbsync init`"),
+            "{command}: {text}"
+        );
+    }
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = db.cli(&["sync"]);
+    assert!(stdout(&out).contains("applied 2,"), "{}", stdout(&out));
+    assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM users").await, 2);
+}
+
 fn base_env() -> HashMap<String, String> {
     let mut env: HashMap<String, String> = server_env()
         .into_iter()

@@ -71,7 +71,7 @@ pub enum RunError {
     AlreadyRunning,
     #[error(transparent)]
     Connect(#[from] crate::db::ConnectError),
-    #[error("the local database (db_a) failed: {}{}", crate::db::error::describe(.0), setup_hint(.0))]
+    #[error("the local database (db_a) failed: {}", crate::db::error::describe(.0))]
     Local(#[from] sqlx::Error),
     #[error("the central database (db_b) failed: {}", crate::db::error::describe(.0))]
     Central(sqlx::Error),
@@ -79,15 +79,6 @@ pub enum RunError {
     Refused(String),
     #[error("the sync run stopped unexpectedly: {0}")]
     Crashed(String),
-}
-
-/// A missing table means `init` never ran on this database (or was not run again).
-fn setup_hint(err: &sqlx::Error) -> &'static str {
-    if crate::db::error::number(err) == Some(crate::db::error::code::NO_SUCH_TABLE) {
-        " — run `dbsync init` to create dbsync's tables"
-    } else {
-        ""
-    }
 }
 
 /// Counts a run keeps while it goes.
