@@ -210,19 +210,18 @@ pub(super) async fn load_progress(mut updates: tokio::sync::watch::Receiver<Opti
             rate
         );
         let mut err = std::io::stderr();
-        let _ = if terminal {
-            write!(err, "\r\x1b[2K{line}")
+        if terminal {
+            let _ = write!(err, "\r\x1b[2K{line}");
+            crate::telemetry::progress_line_shown();
         } else {
-            writeln!(err, "{line}")
-        };
+            let _ = writeln!(err, "{line}");
+        }
         let _ = err.flush();
     }
 }
 
 pub(super) fn end_progress_line() {
-    if std::io::stderr().is_terminal() {
-        eprint!("\r\x1b[2K");
-    }
+    crate::telemetry::clear_progress_line();
 }
 
 pub(super) fn sites(rows: &[crate::services::site::SiteRow]) {
