@@ -409,6 +409,36 @@ async fn a_load_chunk_over_the_writeset_limit_is_cut_down() {
     db.assert_converged().await;
 }
 
+/// A central holding far more rows than the site in one chunk's range (the site restored
+/// from an older backup) under a writeset limit: the load removes them in transactions the
+/// limit takes, instead of stopping at that chunk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_rows_only_the_central_has_are_removed_under_the_writeset_limit() {
+    let _cluster = cluster().await;
+    let central = central_name();
+    let db = site(&central, "shop-x", NODES[0]).await;
+    db.insert_users(20).await;
+    db.exec("UPDATE sync_queue SET sync_status = 'SYNCED'")
+        .await;
+    db.exec_central(
+        "INSERT INTO users (site_id, id, name, email, updated_at) \
+         SELECT 'shop-x', seq, 'gone', CONCAT('gone', seq, '@x.io'), NOW(6) FROM seq_100_to_4099",
+    )
+    .await;
+    // And a table the site has no row of: fewer than a chunk's removals, more than the limit.
+    db.exec_central(
+        "INSERT INTO orders (site_id, id, user_id, amount, status, updated_at) \
+         SELECT 'shop-x', seq, seq, 1.00, 'pending', NOW(6) FROM seq_100_to_1599",
+    )
+    .await;
+    let _limit = NodeSetting::set("wsrep_max_ws_rows", 1000, 0);
+    let out = db.cli_async(&["resync"]).await;
+    let said = format!("{}{}", helpers::stdout(&out), helpers::stderr(&out));
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("removed 5500"), "{said}");
+    db.assert_converged().await;
+}
+
 /// A change too big for db_b whose record the initial load has since copied as it is now
 /// (its ledger position is past the change) is superseded, not rejected: no retries, no
 /// FAILED, and the record's later change is not held behind it.

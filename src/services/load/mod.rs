@@ -32,10 +32,12 @@ use crate::services::sync::policy::{self, BatchAction};
 use crate::services::sync::tables::Tables;
 
 mod chunk;
+mod excess;
 mod lifecycle;
 mod unapplied;
 mod writes;
 use chunk::{CHUNK_ROWS, Chunk, read_chunk};
+use excess::{CHUNK_REMOVALS, Excess};
 pub use lifecycle::{restart_lost_copies, start, unfinished};
 use unapplied::Unapplied;
 use writes::{differences, write_rows};
@@ -152,7 +154,12 @@ impl Loader<'_> {
         let mut limit = FIRST_READ.min(CHUNK_ROWS);
         // Lowered for good when db_b finds a chunk too large (a Galera writeset limit).
         let mut max_rows = CHUNK_ROWS;
+        // The most rows only db_b has that a chunk's transaction removes beside its rows;
+        // lowered for good like `max_rows`. More in a range are removed ahead of it.
+        let mut max_removals = CHUNK_REMOVALS;
         let mut retries = 0;
+        // Rows only db_b had in this chunk's range, removed ahead of its transaction.
+        let (mut removed_ahead, mut excess_cleared) = (0, false);
         let mut chunk = read_chunk(local, spec, after.as_deref(), limit, 0).await?;
         loop {
             if self.shutdown.is_cancelled() {
@@ -182,6 +189,7 @@ impl Loader<'_> {
                     &chunk,
                     unapplied,
                     state.token.as_deref().map(|token| (token, chunks + 1)),
+                    (!excess_cleared).then_some(max_removals),
                 ),
                 async {
                     match &next_after {
@@ -192,9 +200,32 @@ impl Loader<'_> {
                     }
                 }
             );
-            let counts = match written {
+            let written = match written {
+                Ok(None) => {
+                    let excess = Excess {
+                        spec,
+                        after: after.as_deref(),
+                        up_to: up_to.as_deref(),
+                        site: self.site,
+                        packet: self.packet,
+                    };
+                    match excess
+                        .remove(central, &chunk, unapplied, &mut max_removals)
+                        .await
+                    {
+                        Ok(removed) => {
+                            (removed_ahead, excess_cleared) = (removed_ahead + removed, true);
+                            continue;
+                        }
+                        Err(err) => Err(err),
+                    }
+                }
+                Ok(Some(counts)) => Ok(counts),
+                Err(err) => Err(err),
+            };
+            let mut counts = match written {
                 Ok(counts) => counts,
-                Err(err) => match after_refusal(&err, retries, chunk.rows.len()) {
+                Err(err) => match after_refusal(&err, retries, chunk.rows.len(), max_removals) {
                     Ok(Retry::Same) => {
                         retries += 1;
                         tokio::time::sleep(policy::retry_pause(retries)).await;
@@ -203,8 +234,14 @@ impl Loader<'_> {
                     Ok(Retry::Smaller(rows)) => {
                         tracing::info!(table = %spec.name, rows, error = %error::describe(&err), "db_b refused a chunk as too large; the load goes on in smaller chunks");
                         (max_rows, retries) = (rows, 0);
+                        (max_removals, excess_cleared) = ((max_removals / 2).max(1), false);
                         limit = limit.min(rows);
                         chunk = read_chunk(local, spec, after.as_deref(), limit, 0).await?;
+                        continue;
+                    }
+                    Ok(Retry::FewerRemovals) => {
+                        tracing::info!(table = %spec.name, error = %error::describe(&err), "db_b refused a chunk's removals as too large; the load goes on removing fewer at a time");
+                        (max_removals, excess_cleared, retries) = (max_removals / 2, false, 0);
                         continue;
                     }
                     Err(reason) => return Ok(Err(reason)),
@@ -212,6 +249,8 @@ impl Loader<'_> {
             };
             retries = 0;
             chunks += 1;
+            counts.removed += std::mem::take(&mut removed_ahead);
+            excess_cleared = false;
             done.add(&counts);
             let position = next_after
                 .as_ref()
@@ -233,7 +272,10 @@ impl Loader<'_> {
     /// Writes one chunk into db_b in one transaction: rows that differ, removals of rows db_a
     /// lacks in the range, ledger positions for records with older changes still queued —
     /// those the chunk holds and those of its range it does not (`absent`) — and, with
-    /// `load_mark`, the table's token and chunk count in db_b's marks.
+    /// `load_mark`, the table's token and chunk count in db_b's marks. `None`, with nothing
+    /// written, when db_b holds more than `removals` rows of the range the chunk lacks:
+    /// [`Excess`] removes them first.
+    #[allow(clippy::too_many_arguments)]
     async fn write_chunk(
         &self,
         central: &mut MySqlConnection,
@@ -242,7 +284,8 @@ impl Loader<'_> {
         chunk: &Chunk,
         unapplied: &Unapplied,
         load_mark: Option<(&str, i64)>,
-    ) -> Result<LoadSummary, sqlx::Error> {
+        removals: Option<u32>,
+    ) -> Result<Option<LoadSummary>, sqlx::Error> {
         let site = (!self.site.is_empty()).then_some(self.site);
         let mut tx = central.begin().await?;
         let mark = ledger::lock_watermark(&mut tx, self.site).await?;
@@ -250,12 +293,19 @@ impl Loader<'_> {
             spec,
             after,
             up_to,
-            limit: None,
+            limit: removals.map(|n| {
+                (chunk.rows.len() as u32)
+                    .saturating_add(n)
+                    .saturating_add(1)
+            }),
             site,
             read: Read::Values,
             lock: false,
         };
         let existing = snapshot::read_range(&mut tx, &range).await?;
+        if removals.is_some_and(|n| existing.len() > chunk.rows.len() + n as usize) {
+            return Ok(None);
+        }
         let newer = if mark.last_change_id > chunk.floor {
             self.newer_than(&mut tx, spec, chunk, &existing).await?
         } else {
@@ -293,12 +343,12 @@ impl Loader<'_> {
             load::record_central_mark(&mut tx, self.site, &spec.name, token, chunks).await?;
         }
         tx.commit().await?;
-        Ok(LoadSummary {
+        Ok(Some(LoadSummary {
             checked: chunk.rows.len() as u64,
             copied: (write.len() - refused.len()) as u64,
             removed: remove.len() as u64,
             refused: refused.len() as u64,
-        })
+        }))
     }
 
     /// Records of the chunk's range that db_b already holds newer than the chunk (a change
@@ -347,21 +397,27 @@ enum Retry {
     /// The chunk again with at most this many rows (a writeset over Galera's limit), and
     /// every later chunk as small.
     Smaller(u32),
+    /// The chunk (of one row, or none) again, removing half as many rows only db_b has in
+    /// one transaction (for good).
+    FewerRemovals,
 }
 
 /// What to do about `err` from writing a chunk of `rows` rows after `retries` retries in
-/// place, as the drain's policy says for a batch; `Err` is why the load stops here.
-fn after_refusal(err: &sqlx::Error, retries: u32, rows: usize) -> Result<Retry, String> {
+/// place, removing at most `removals` rows only db_b has, as the drain's policy says for a
+/// batch; `Err` is why the load stops here.
+fn after_refusal(
+    err: &sqlx::Error,
+    retries: u32,
+    rows: usize,
+    removals: u32,
+) -> Result<Retry, String> {
     let reason = format!("db_b: {}", error::describe(err));
     match policy::on_batch_error(error::classify(err), retries) {
         BatchAction::RetryInPlace => Ok(Retry::Same),
         BatchAction::Halve if rows > 1 => Ok(Retry::Smaller(u32::try_from(rows / 2).unwrap_or(1))),
-        BatchAction::Halve if rows == 1 => Err(format!(
-            "{reason} (for a single row: raise the limit on db_b)"
-        )),
+        BatchAction::Halve if removals > 1 => Ok(Retry::FewerRemovals),
         BatchAction::Halve => Err(format!(
-            "{reason} (for the rows only db_b has in the chunk's range, which the load removes \
-             in one transaction: raise the limit on db_b)"
+            "{reason} (for a single row: raise the limit on db_b)"
         )),
         BatchAction::Interrupt | BatchAction::Split => Err(reason),
     }
