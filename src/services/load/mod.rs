@@ -28,17 +28,19 @@ use crate::db::snapshot::{self, KeyedRow, Range, Read};
 use crate::db::{error, ledger, load};
 use crate::domain::table::TableSpec;
 use crate::services::read_size::{self, FIRST_READ};
-use crate::services::sync::policy::{self, BatchAction};
+use crate::services::sync::policy;
 use crate::services::sync::tables::Tables;
 
 mod chunk;
 mod excess;
 mod lifecycle;
+mod refusal;
 mod unapplied;
 mod writes;
 use chunk::{CHUNK_ROWS, Chunk, read_chunk};
 use excess::{CHUNK_REMOVALS, Excess};
 pub use lifecycle::{restart_lost_copies, start, unfinished};
+use refusal::{Retry, after_refusal};
 use unapplied::Unapplied;
 use writes::{differences, write_rows};
 
@@ -387,38 +389,5 @@ impl Loader<'_> {
                 .map(|(identity, _)| identity)
                 .collect(),
         )
-    }
-}
-
-/// What a table's load does after db_b refused a chunk's transaction.
-enum Retry {
-    /// The same chunk again, after a pause (a Galera certification conflict).
-    Same,
-    /// The chunk again with at most this many rows (a writeset over Galera's limit), and
-    /// every later chunk as small.
-    Smaller(u32),
-    /// The chunk (of one row, or none) again, removing half as many rows only db_b has in
-    /// one transaction (for good).
-    FewerRemovals,
-}
-
-/// What to do about `err` from writing a chunk of `rows` rows after `retries` retries in
-/// place, removing at most `removals` rows only db_b has, as the drain's policy says for a
-/// batch; `Err` is why the load stops here.
-fn after_refusal(
-    err: &sqlx::Error,
-    retries: u32,
-    rows: usize,
-    removals: u32,
-) -> Result<Retry, String> {
-    let reason = format!("db_b: {}", error::describe(err));
-    match policy::on_batch_error(error::classify(err), retries) {
-        BatchAction::RetryInPlace => Ok(Retry::Same),
-        BatchAction::Halve if rows > 1 => Ok(Retry::Smaller(u32::try_from(rows / 2).unwrap_or(1))),
-        BatchAction::Halve if removals > 1 => Ok(Retry::FewerRemovals),
-        BatchAction::Halve => Err(format!(
-            "{reason} (for a single row: raise the limit on db_b)"
-        )),
-        BatchAction::Interrupt | BatchAction::Split => Err(reason),
     }
 }

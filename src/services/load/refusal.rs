@@ -1,0 +1,38 @@
+//! What the load does when db_b refuses a chunk's transaction: the drain's policy for a
+//! batch, in the load's terms.
+
+use crate::db::error;
+use crate::services::sync::policy::{self, BatchAction};
+
+/// What a table's load does after db_b refused a chunk's transaction.
+pub(super) enum Retry {
+    /// The same chunk again, after a pause (a Galera certification conflict).
+    Same,
+    /// The chunk again with at most this many rows (a writeset over Galera's limit), and
+    /// every later chunk as small.
+    Smaller(u32),
+    /// The chunk (of one row, or none) again, removing half as many rows only db_b has in
+    /// one transaction (for good).
+    FewerRemovals,
+}
+
+/// What to do about `err` from writing a chunk of `rows` rows after `retries` retries in
+/// place, removing at most `removals` rows only db_b has, as the drain's policy says for a
+/// batch; `Err` is why the load stops here.
+pub(super) fn after_refusal(
+    err: &sqlx::Error,
+    retries: u32,
+    rows: usize,
+    removals: u32,
+) -> Result<Retry, String> {
+    let reason = format!("db_b: {}", error::describe(err));
+    match policy::on_batch_error(error::classify(err), retries) {
+        BatchAction::RetryInPlace => Ok(Retry::Same),
+        BatchAction::Halve if rows > 1 => Ok(Retry::Smaller(u32::try_from(rows / 2).unwrap_or(1))),
+        BatchAction::Halve if removals > 1 => Ok(Retry::FewerRemovals),
+        BatchAction::Halve => Err(format!(
+            "{reason} (for a single row: raise the limit on db_b)"
+        )),
+        BatchAction::Interrupt | BatchAction::Split => Err(reason),
+    }
+}
