@@ -7,8 +7,9 @@ use sqlx::mysql::{MySql, MySqlConnection, MySqlRow};
 use sqlx::{QueryBuilder, Row};
 
 use crate::db::image::{self, RowRef};
+use crate::db::packet::{statement_budget, statement_chunks, values_bytes};
 use crate::db::quote_ident;
-use crate::db::replica::{Values, push_value};
+use crate::db::replica::{Values, push_key_match, push_value};
 use crate::db::schema::central::SITE_COLUMN;
 use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
 
@@ -48,6 +49,7 @@ impl KeyedRow {
         match &self.body {
             RowBody::Values(values) => crate::db::packet::values_bytes(values),
             RowBody::Digest(_) => 16,
+            RowBody::KeyOnly => 0,
         }
     }
 }
@@ -58,6 +60,8 @@ pub enum RowBody {
     Values(Vec<Option<String>>),
     /// MD5 of the row image.
     Digest(Option<String>),
+    /// Nothing but the key was read.
+    KeyOnly,
 }
 
 /// What to read of each row.
@@ -65,6 +69,8 @@ pub enum RowBody {
 pub enum Read {
     Values,
     Digest,
+    /// The identity and the key alone.
+    Keys,
 }
 
 /// A key range read.
@@ -141,40 +147,7 @@ pub async fn read_range(
 ) -> Result<Vec<KeyedRow>, sqlx::Error> {
     let spec = range.spec;
     let key_columns: Vec<&ColumnSpec> = spec.key_columns().collect();
-    let mut select = vec![identity_expr(spec)];
-    select.extend(key_columns.iter().map(|c| text_expr(c)));
-    // Bytes come as they are and are spelled in hex here: the server's HEX() of a value
-    // over half of `max_allowed_packet` would be NULL, and the load would copy a NULL.
-    // CAST: a GEOMETRY column comes as its bytes too.
-    let raw: Vec<bool> = match range.read {
-        Read::Values => spec
-            .image_columns()
-            .map(|c| c.class == ValueClass::Binary)
-            .collect(),
-        Read::Digest => Vec::new(),
-    };
-    match range.read {
-        Read::Values => select.extend(spec.image_columns().zip(&raw).map(|(c, raw)| {
-            if *raw {
-                format!("CAST({} AS BINARY)", quote_ident(&c.name))
-            } else {
-                text_expr(c)
-            }
-        })),
-        Read::Digest => select.push(image::digest_expr(spec)),
-    }
-    let mut query = QueryBuilder::<MySql>::new(format!(
-        "SELECT {} FROM {} WHERE TRUE",
-        select.join(", "),
-        quote_ident(&spec.name)
-    ));
-    if let Some(site) = range.site {
-        query
-            .push(" AND ")
-            .push(quote_ident(SITE_COLUMN))
-            .push(" = ")
-            .push_bind(site);
-    }
+    let (mut query, raw) = select_rows(spec, range.read, range.site);
     if let Some(after) = range.after {
         push_key_bound(&mut query, &key_columns, after, true);
     }
@@ -193,6 +166,77 @@ pub async fn read_range(
     rows.iter()
         .map(|row| keyed_row(row, key_columns.len(), range.read, &raw))
         .collect()
+}
+
+/// The image values of the rows with these keys (in no particular order), in statements
+/// within db_b's `packet` limit.
+pub async fn read_keys(
+    conn: &mut MySqlConnection,
+    spec: &TableSpec,
+    keys: &[&Values],
+    site: Option<&str>,
+    packet: usize,
+) -> Result<Vec<KeyedRow>, sqlx::Error> {
+    let key_columns: Vec<&ColumnSpec> = spec.key_columns().collect();
+    let mut rows = Vec::with_capacity(keys.len());
+    let budget = statement_budget(packet);
+    for part in statement_chunks(keys, KEYS_PER_READ, budget, |key| values_bytes(key)) {
+        let (mut query, raw) = select_rows(spec, Read::Values, site);
+        query.push(" AND ");
+        push_key_match(&mut query, &key_columns, part);
+        for row in query.build().fetch_all(&mut *conn).await? {
+            rows.push(keyed_row(&row, key_columns.len(), Read::Values, &raw)?);
+        }
+    }
+    Ok(rows)
+}
+
+/// Keys one [`read_keys`] statement looks up at most.
+const KEYS_PER_READ: usize = 1000;
+
+/// `SELECT identity, key…, what `read` asks FROM table WHERE TRUE [AND site_id = ?]`, and
+/// which image columns come as bytes.
+fn select_rows(
+    spec: &TableSpec,
+    read: Read,
+    site: Option<&str>,
+) -> (QueryBuilder<MySql>, Vec<bool>) {
+    let mut select = vec![identity_expr(spec)];
+    select.extend(spec.key_columns().map(text_expr));
+    // Bytes come as they are and are spelled in hex here: the server's HEX() of a value
+    // over half of `max_allowed_packet` would be NULL, and the load would copy a NULL.
+    // CAST: a GEOMETRY column comes as its bytes too.
+    let raw: Vec<bool> = match read {
+        Read::Values => spec
+            .image_columns()
+            .map(|c| c.class == ValueClass::Binary)
+            .collect(),
+        Read::Digest | Read::Keys => Vec::new(),
+    };
+    match read {
+        Read::Values => select.extend(spec.image_columns().zip(&raw).map(|(c, raw)| {
+            if *raw {
+                format!("CAST({} AS BINARY)", quote_ident(&c.name))
+            } else {
+                text_expr(c)
+            }
+        })),
+        Read::Digest => select.push(image::digest_expr(spec)),
+        Read::Keys => {}
+    }
+    let mut query = QueryBuilder::<MySql>::new(format!(
+        "SELECT {} FROM {} WHERE TRUE",
+        select.join(", "),
+        quote_ident(&spec.name)
+    ));
+    if let Some(site) = site {
+        query
+            .push(" AND ")
+            .push(quote_ident(SITE_COLUMN))
+            .push(" = ")
+            .push_bind(site);
+    }
+    (query, raw)
 }
 
 /// A row of [`read_range`]; `raw[i]` marks the image columns read as bytes.
@@ -222,6 +266,7 @@ fn keyed_row(
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         Read::Digest => RowBody::Digest(row.try_get(key_len + 1)?),
+        Read::Keys => RowBody::KeyOnly,
     };
     Ok(KeyedRow {
         identity: identity.unwrap_or_default(),

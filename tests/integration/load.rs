@@ -371,6 +371,40 @@ async fn many_rows_only_db_b_has_are_removed_ahead_of_the_chunk() {
     assert_equal_and_all_synced(&db).await;
 }
 
+/// Rows only db_b has are counted as such even where db_b lacks the chunk's own rows (every
+/// third key in db_a, the other two in db_b): past a chunk's worth in one range they are
+/// removed ahead of the chunk too.
+#[tokio::test]
+async fn rows_only_db_b_has_between_the_chunks_rows_count_toward_its_bound() {
+    let mut db = TestDb::new(&[]).await;
+    db.set("RUST_LOG", "info");
+    db.exec(
+        "INSERT INTO users (id, name, email) \
+         SELECT seq * 3, 'kept', CONCAT('kept', seq, '@x.io') FROM seq_1_to_3344",
+    )
+    .await;
+    db.exec("UPDATE sync_queue SET sync_status = 'SYNCED'")
+        .await;
+    db.exec_central(
+        "INSERT INTO users (id, name, email, updated_at) \
+         SELECT seq, 'gone', CONCAT('gone', seq, '@x.io'), NOW(6) FROM seq_1_to_10032 WHERE seq % 3 <> 0",
+    )
+    .await;
+    let out = db.cli(&["resync"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("copied 3344, removed 6688"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("removing them in transactions of their own"),
+        "{}",
+        stderr(&out)
+    );
+    assert_equal_and_all_synced(&db).await;
+}
+
 /// Into a db_b that already holds every row, a load writes nearly nothing: its progress
 /// (status, the status page, the run that carries it on) counts the rows read, not the
 /// rows written.

@@ -56,7 +56,7 @@ impl Excess<'_> {
                 up_to: self.up_to,
                 limit: Some(*page_rows),
                 site,
-                read: Read::Digest,
+                read: Read::Keys,
                 lock: false,
             };
             let page = snapshot::read_range(central, &range).await?;

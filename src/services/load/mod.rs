@@ -16,7 +16,7 @@
 //! - db_b rows in the chunk's key range that the chunk lacks are removed;
 //! - db_a's `sync_load` keeps the last key copied: a load cut short resumes from there.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use sqlx::mysql::MySqlConnection;
@@ -42,7 +42,7 @@ use excess::{CHUNK_REMOVALS, Excess};
 pub use lifecycle::{restart_lost_copies, start, unfinished};
 use refusal::{Retry, after_refusal};
 use unapplied::Unapplied;
-use writes::{differences, write_rows};
+use writes::{newer_than, rows_to_write, write_rows};
 
 /// How a load went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -301,19 +301,45 @@ impl Loader<'_> {
                     .saturating_add(1)
             }),
             site,
-            read: Read::Values,
+            read: Read::Keys,
             lock: false,
         };
-        let existing = snapshot::read_range(&mut tx, &range).await?;
-        if removals.is_some_and(|n| existing.len() > chunk.rows.len() + n as usize) {
-            return Ok(None);
-        }
+        // Keys first: the values of db_b's rows are read only for the chunk's records (rows
+        // only db_b has may be many, and wide).
+        let found = snapshot::read_range(&mut tx, &range).await?;
         let newer = if mark.last_change_id > chunk.floor {
-            self.newer_than(&mut tx, spec, chunk, &existing).await?
+            newer_than(&mut tx, self.site, spec, chunk, &found, self.packet).await?
         } else {
             HashSet::new()
         };
-        let (write, remove) = differences(chunk, &existing, &newer);
+        let in_chunk: HashSet<&str> = chunk.rows.iter().map(|r| r.identity.as_str()).collect();
+        let remove: Vec<&KeyedRow> = found
+            .iter()
+            .filter(|r| !in_chunk.contains(r.identity.as_str()) && !newer.contains(&r.identity))
+            .collect();
+        if removals.is_some_and(|n| remove.len() > n as usize) {
+            return Ok(None);
+        }
+        let shared: Vec<&Values> = found
+            .iter()
+            .filter(|r| in_chunk.contains(r.identity.as_str()) && !newer.contains(&r.identity))
+            .map(|r| r.key.as_slice())
+            .collect();
+        let existing = if shared.is_empty() {
+            Vec::new()
+        } else if remove.is_empty() {
+            // The range holds the chunk's records alone (a repair, a resumed load): one
+            // read of it is quicker than looking each key up.
+            let values = Range {
+                limit: None,
+                read: Read::Values,
+                ..range
+            };
+            snapshot::read_range(&mut tx, &values).await?
+        } else {
+            snapshot::read_keys(&mut tx, spec, &shared, site, self.packet).await?
+        };
+        let write = rows_to_write(chunk, &existing, &newer);
         let refused = write_rows(&mut tx, spec, &write, site, self.packet).await?;
         if !remove.is_empty() {
             let keys: Vec<&Values> = remove.iter().map(|r| r.key.as_slice()).collect();
@@ -351,43 +377,5 @@ impl Loader<'_> {
             removed: remove.len() as u64,
             refused: refused.len() as u64,
         }))
-    }
-
-    /// Records of the chunk's range that db_b already holds newer than the chunk (a change
-    /// applied after the position of the row's read, or of the chunk for a record it does
-    /// not hold): the chunk leaves them as they are.
-    async fn newer_than(
-        &self,
-        conn: &mut MySqlConnection,
-        spec: &TableSpec,
-        chunk: &Chunk,
-        existing: &[KeyedRow],
-    ) -> Result<HashSet<String>, sqlx::Error> {
-        let mut reflected: HashMap<&str, i64> = existing
-            .iter()
-            .map(|r| r.identity.as_str())
-            .chain(chunk.absent.iter().map(String::as_str))
-            .map(|identity| (identity, chunk.position))
-            .collect();
-        reflected.extend(
-            chunk
-                .rows
-                .iter()
-                .zip(&chunk.row_positions)
-                .map(|(r, position)| (r.identity.as_str(), *position)),
-        );
-        let keys: Vec<&str> = reflected.keys().copied().collect();
-        Ok(
-            ledger::ledger_entries(conn, self.site, &spec.name, &keys, self.packet)
-                .await?
-                .into_iter()
-                .filter(|(identity, id)| {
-                    reflected
-                        .get(identity.as_str())
-                        .is_some_and(|position| id > position)
-                })
-                .map(|(identity, _)| identity)
-                .collect(),
-        )
     }
 }

@@ -1,5 +1,5 @@
-//! What a chunk writes into db_b: the rows that differ from db_b's, and the rows db_b has
-//! in the chunk's range that db_a lacks; rows db_b refuses are set apart one by one.
+//! What a chunk writes into db_b: the rows that differ from db_b's, except records db_b
+//! holds newer than the chunk; rows db_b refuses are set apart one by one.
 
 use std::collections::{HashMap, HashSet};
 
@@ -7,35 +7,68 @@ use sqlx::mysql::MySqlConnection;
 
 use super::chunk::Chunk;
 use crate::db::error::{self, Kind};
-use crate::db::packet;
 use crate::db::replica::{self, Values, Write};
 use crate::db::snapshot::{KeyedRow, RowBody};
+use crate::db::{ledger, packet};
 use crate::domain::table::TableSpec;
 
-/// The chunk's rows db_b lacks or holds otherwise (to write), and db_b's rows in the range
-/// the chunk lacks (to remove) — leaving alone the records in `newer`.
-pub(super) fn differences<'a>(
+/// Records of the chunk's range that db_b (`found`: its rows there) already holds newer than
+/// the chunk — a change applied after the position of the row's read, or of the chunk for
+/// a record it does not hold: the chunk leaves them as they are.
+pub(super) async fn newer_than(
+    conn: &mut MySqlConnection,
+    site: &str,
+    spec: &TableSpec,
+    chunk: &Chunk,
+    found: &[KeyedRow],
+    packet: usize,
+) -> Result<HashSet<String>, sqlx::Error> {
+    let mut reflected: HashMap<&str, i64> = found
+        .iter()
+        .map(|r| r.identity.as_str())
+        .chain(chunk.absent.iter().map(String::as_str))
+        .map(|identity| (identity, chunk.position))
+        .collect();
+    reflected.extend(
+        chunk
+            .rows
+            .iter()
+            .zip(&chunk.row_positions)
+            .map(|(r, position)| (r.identity.as_str(), *position)),
+    );
+    let keys: Vec<&str> = reflected.keys().copied().collect();
+    Ok(
+        ledger::ledger_entries(conn, site, &spec.name, &keys, packet)
+            .await?
+            .into_iter()
+            .filter(|(identity, id)| {
+                reflected
+                    .get(identity.as_str())
+                    .is_some_and(|position| id > position)
+            })
+            .map(|(identity, _)| identity)
+            .collect(),
+    )
+}
+
+/// The chunk's rows db_b lacks or holds otherwise (`existing`: db_b's rows of the chunk's
+/// records), leaving alone the records in `newer`.
+pub(super) fn rows_to_write<'a>(
     chunk: &'a Chunk,
-    existing: &'a [KeyedRow],
+    existing: &[KeyedRow],
     newer: &HashSet<String>,
-) -> (Vec<&'a KeyedRow>, Vec<&'a KeyedRow>) {
+) -> Vec<&'a KeyedRow> {
     let theirs: HashMap<&str, &RowBody> = existing
         .iter()
         .map(|r| (r.identity.as_str(), &r.body))
         .collect();
-    let write = chunk
+    chunk
         .rows
         .iter()
         .filter(|r| {
             !newer.contains(&r.identity) && theirs.get(r.identity.as_str()) != Some(&&r.body)
         })
-        .collect();
-    let ours: HashSet<&str> = chunk.rows.iter().map(|r| r.identity.as_str()).collect();
-    let remove = existing
-        .iter()
-        .filter(|r| !ours.contains(r.identity.as_str()) && !newer.contains(&r.identity))
-        .collect();
-    (write, remove)
+        .collect()
 }
 
 /// Writes the chunk's rows db_b lacks or holds otherwise, in as few statements as db_b's
