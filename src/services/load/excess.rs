@@ -68,7 +68,7 @@ impl Excess<'_> {
                 .map(|r| r.identity.as_str())
                 .filter(|identity| !held.contains(identity))
                 .collect();
-            let write = async {
+            let removal = async {
                 let mut tx = central.begin().await?;
                 ledger::lock_watermark(&mut tx, self.site).await?;
                 let newer: HashSet<String> =
@@ -96,7 +96,7 @@ impl Excess<'_> {
                 tx.commit().await?;
                 Ok::<u64, sqlx::Error>(gone.len() as u64)
             };
-            match write.await {
+            match removal.await {
                 Ok(count) => removed += count,
                 Err(err) if error::classify(&err) == error::Kind::Capacity && *page_rows > 1 => {
                     *page_rows /= 2;
