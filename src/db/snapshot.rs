@@ -49,7 +49,7 @@ impl KeyedRow {
         match &self.body {
             RowBody::Values(values) => crate::db::packet::values_bytes(values),
             RowBody::Digest(_) => 16,
-            RowBody::KeyOnly => 0,
+            RowBody::KeyOnly | RowBody::Size(_) => 0,
         }
     }
 }
@@ -62,6 +62,8 @@ pub enum RowBody {
     Digest(Option<String>),
     /// Nothing but the key was read.
     KeyOnly,
+    /// The row's [`size_expr`]: characters of its text, bytes of its binary values.
+    Size(u64),
 }
 
 /// What to read of each row.
@@ -71,6 +73,8 @@ pub enum Read {
     Digest,
     /// The identity and the key alone.
     Keys,
+    /// The identity, the key and the row's size ([`RowBody::Size`]).
+    Sizes,
 }
 
 /// A key range read.
@@ -211,7 +215,7 @@ fn select_rows(
             .image_columns()
             .map(|c| c.class == ValueClass::Binary)
             .collect(),
-        Read::Digest | Read::Keys => Vec::new(),
+        Read::Digest | Read::Keys | Read::Sizes => Vec::new(),
     };
     match read {
         Read::Values => select.extend(spec.image_columns().zip(&raw).map(|(c, raw)| {
@@ -223,6 +227,7 @@ fn select_rows(
         })),
         Read::Digest => select.push(image::digest_expr(spec)),
         Read::Keys => {}
+        Read::Sizes => select.push(size_expr(spec)),
     }
     let mut query = QueryBuilder::<MySql>::new(format!(
         "SELECT {} FROM {} WHERE TRUE",
@@ -237,6 +242,58 @@ fn select_rows(
             .push_bind(site);
     }
     (query, raw)
+}
+
+/// `CHAR_LENGTH` of a row's text columns and `LENGTH` of its binary ones that can be wide,
+/// added up: rows whose sizes differ differ, and sizes are cheap to read where values may
+/// be large.
+fn size_expr(spec: &TableSpec) -> String {
+    let parts: Vec<String> = spec
+        .image_columns()
+        .filter(|c| may_be_wide(c))
+        .filter_map(|c| {
+            let x = quote_ident(&c.name);
+            match c.class {
+                ValueClass::Text => Some(format!("COALESCE(CHAR_LENGTH({x}), 0)")),
+                ValueClass::Binary => Some(format!("COALESCE(LENGTH({x}), 0)")),
+                _ => None,
+            }
+        })
+        .collect();
+    format!(
+        "CAST(0 {} AS UNSIGNED)",
+        parts.iter().map(|p| format!("+ {p}")).collect::<String>()
+    )
+}
+
+/// Whether a column can hold more than about a kilobyte: every type but `char`, `varchar`,
+/// `binary` and `varbinary` of up to 1 024 and `enum`/`set` (their sizes are not worth
+/// the server's time).
+fn may_be_wide(column: &ColumnSpec) -> bool {
+    let column_type = column.column_type.to_ascii_lowercase();
+    let Some((name, rest)) = column_type.split_once('(') else {
+        return !matches!(column_type.as_str(), "char" | "binary");
+    };
+    let length: Option<u32> = rest.split(')').next().and_then(|n| n.parse().ok());
+    match name {
+        "enum" | "set" => false,
+        "char" | "varchar" | "binary" | "varbinary" => length.is_none_or(|n| n > 1024),
+        _ => true,
+    }
+}
+
+/// What [`size_expr`] gives for an image's values (aligned with
+/// [`TableSpec::image_columns`]): characters of text, bytes of hex.
+pub fn image_size(spec: &TableSpec, values: &[Option<String>]) -> u64 {
+    spec.image_columns()
+        .zip(values)
+        .filter(|(column, _)| may_be_wide(column))
+        .map(|(column, value)| match (column.class, value) {
+            (ValueClass::Text, Some(text)) => text.chars().count() as u64,
+            (ValueClass::Binary, Some(hex)) => (hex.len() / 2) as u64,
+            _ => 0,
+        })
+        .sum()
 }
 
 /// A row of [`read_range`]; `raw[i]` marks the image columns read as bytes.
@@ -267,6 +324,10 @@ fn keyed_row(
         ),
         Read::Digest => RowBody::Digest(row.try_get(key_len + 1)?),
         Read::Keys => RowBody::KeyOnly,
+        Read::Sizes => RowBody::Size(
+            row.try_get::<Option<u64>, _>(key_len + 1)?
+                .unwrap_or_default(),
+        ),
     };
     Ok(KeyedRow {
         identity: identity.unwrap_or_default(),
@@ -286,4 +347,53 @@ pub async fn estimated_rows(conn: &mut MySqlConnection, table: &str) -> Result<i
     .await?
     .flatten();
     Ok(rows.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{image_size, may_be_wide};
+    use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
+
+    fn column(name: &str, column_type: &str, class: ValueClass) -> ColumnSpec {
+        ColumnSpec {
+            name: name.into(),
+            column_type: column_type.into(),
+            definition: String::new(),
+            class,
+            nullable: true,
+            generated: false,
+            on_update_now: false,
+            collation: None,
+        }
+    }
+
+    #[test]
+    fn only_columns_that_can_be_wide_count_toward_a_rows_size() {
+        let wide = |t: &str| may_be_wide(&column("c", t, ValueClass::Text));
+        assert!(!wide("varchar(100)") && !wide("char(10)") && !wide("enum('a','b')"));
+        assert!(!wide("varbinary(1024)") && !wide("set('x')"));
+        assert!(wide("varchar(2000)") && wide("text") && wide("longblob") && wide("json"));
+        let spec = TableSpec {
+            name: "docs".into(),
+            columns: vec![
+                column("id", "int(11)", ValueClass::Integer),
+                column("title", "varchar(20)", ValueClass::Text),
+                column("note", "text", ValueClass::Text),
+                column("body", "blob", ValueClass::Binary),
+            ],
+            key: vec!["id".into()],
+            indexes: vec![],
+            foreign_keys: vec![],
+            table_options: String::new(),
+        };
+        let values = [
+            Some("7".to_string()),
+            Some("ignored".to_string()),
+            Some("crème".to_string()),
+            Some("00FF10".to_string()),
+        ];
+        // Characters of text (5), bytes of hex (3); the short title does not count.
+        assert_eq!(image_size(&spec, &values), 8);
+        assert_eq!(image_size(&spec, &[None, None, None, None]), 0);
+    }
 }

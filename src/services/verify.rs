@@ -133,7 +133,7 @@ fn note_differences(
 ) {
     let digest = |row: &KeyedRow| match &row.body {
         RowBody::Digest(d) => d.clone(),
-        RowBody::Values(_) | RowBody::KeyOnly => None,
+        RowBody::Values(_) | RowBody::KeyOnly | RowBody::Size(_) => None,
     };
     let mut theirs: HashMap<&str, &KeyedRow> =
         central.iter().map(|r| (r.identity.as_str(), r)).collect();

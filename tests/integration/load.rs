@@ -405,6 +405,47 @@ async fn rows_only_db_b_has_between_the_chunks_rows_count_toward_its_bound() {
     assert_equal_and_all_synced(&db).await;
 }
 
+/// db_b rows of the chunk's records that differ: wider than db_a's (compared by size, never
+/// read whole), or as wide with other bytes or text (compared by value); equal rows are
+/// left as they are — with nothing else in the range, and beside a row only db_b has.
+#[tokio::test]
+async fn stale_rows_of_any_width_are_rewritten_and_equal_ones_left() {
+    let mut db = TestDb::new(&[]).await;
+    db.exec(
+        "CREATE TABLE docs (id INT PRIMARY KEY, title VARCHAR(20), body LONGBLOB); \
+         INSERT INTO docs SELECT seq, CONCAT('t', seq), REPEAT('x', 100) FROM seq_1_to_30",
+    )
+    .await;
+    db.set("SYNC_TABLES", "users,orders,docs");
+    dbsync::services::setup::init(&db.config, false)
+        .await
+        .expect("init with docs");
+    db.exec("UPDATE sync_queue SET sync_status = 'SYNCED'")
+        .await;
+    for extra in ["", "INSERT INTO docs VALUES (1000, 'only in db_b', 'z')"] {
+        let out = db.cli(&["resync"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        db.exec_central(
+            "UPDATE docs SET body = REPEAT('w', 1 << 20) WHERE id <= 10; \
+             UPDATE docs SET body = REPEAT('y', 100) WHERE id BETWEEN 11 AND 13; \
+             UPDATE docs SET title = CONCAT('T', id) WHERE id BETWEEN 14 AND 15",
+        )
+        .await;
+        if !extra.is_empty() {
+            db.exec_central(extra).await;
+        }
+        let out = db.cli(&["resync"]);
+        let removed = if extra.is_empty() { 0 } else { 1 };
+        assert!(
+            stdout(&out).contains(&format!("copied 15, removed {removed} ")),
+            "{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert_equal_and_all_synced(&db).await;
+    }
+}
+
 /// Into a db_b that already holds every row, a load writes nearly nothing: its progress
 /// (status, the status page, the run that carries it on) counts the rows read, not the
 /// rows written.

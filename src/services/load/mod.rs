@@ -42,7 +42,7 @@ use excess::{CHUNK_REMOVALS, Excess};
 pub use lifecycle::{restart_lost_copies, start, unfinished};
 use refusal::{Retry, after_refusal};
 use unapplied::Unapplied;
-use writes::{newer_than, rows_to_write, write_rows};
+use writes::{comparable_rows, newer_than, rows_to_write, write_rows};
 
 /// How a load went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -301,11 +301,11 @@ impl Loader<'_> {
                     .saturating_add(1)
             }),
             site,
-            read: Read::Keys,
+            read: Read::Sizes,
             lock: false,
         };
-        // Keys first: the values of db_b's rows are read only for the chunk's records (rows
-        // only db_b has may be many, and wide).
+        // Keys and sizes first: values are read only for the chunk's records that db_b may
+        // hold alike (rows only db_b has may be many, and any of db_b's rows wide).
         let found = snapshot::read_range(&mut tx, &range).await?;
         let newer = if mark.last_change_id > chunk.floor {
             newer_than(&mut tx, self.site, spec, chunk, &found, self.packet).await?
@@ -320,25 +320,15 @@ impl Loader<'_> {
         if removals.is_some_and(|n| remove.len() > n as usize) {
             return Ok(None);
         }
-        let shared: Vec<&Values> = found
-            .iter()
-            .filter(|r| in_chunk.contains(r.identity.as_str()) && !newer.contains(&r.identity))
-            .map(|r| r.key.as_slice())
-            .collect();
-        let existing = if shared.is_empty() {
-            Vec::new()
-        } else if remove.is_empty() {
-            // The range holds the chunk's records alone (a repair, a resumed load): one
-            // read of it is quicker than looking each key up.
-            let values = Range {
-                limit: None,
-                read: Read::Values,
-                ..range
-            };
-            snapshot::read_range(&mut tx, &values).await?
-        } else {
-            snapshot::read_keys(&mut tx, spec, &shared, site, self.packet).await?
-        };
+        let existing = comparable_rows(
+            &mut tx,
+            &range,
+            chunk,
+            (&found, &newer),
+            remove.is_empty(),
+            self.packet,
+        )
+        .await?;
         let write = rows_to_write(chunk, &existing, &newer);
         let refused = write_rows(&mut tx, spec, &write, site, self.packet).await?;
         if !remove.is_empty() {

@@ -8,7 +8,7 @@ use sqlx::mysql::MySqlConnection;
 use super::chunk::Chunk;
 use crate::db::error::{self, Kind};
 use crate::db::replica::{self, Values, Write};
-use crate::db::snapshot::{KeyedRow, RowBody};
+use crate::db::snapshot::{self, KeyedRow, Range, Read, RowBody};
 use crate::db::{ledger, packet};
 use crate::domain::table::TableSpec;
 
@@ -49,6 +49,55 @@ pub(super) async fn newer_than(
             .map(|(identity, _)| identity)
             .collect(),
     )
+}
+
+/// db_b's values of the chunk's records it may hold as the chunk does: `found` (db_b's rows
+/// of the chunk's `range`, with their sizes) minus the records in `newer`. Rows whose size
+/// differs from the chunk's row differ and are not read, so a db_b row far wider than
+/// db_a's is never held in memory. With `whole_range` (nothing in the range to remove) and
+/// every size alike, one read of the range; else a lookup by key.
+pub(super) async fn comparable_rows(
+    conn: &mut MySqlConnection,
+    range: &Range<'_>,
+    chunk: &Chunk,
+    (found, newer): (&[KeyedRow], &HashSet<String>),
+    whole_range: bool,
+    packet: usize,
+) -> Result<Vec<KeyedRow>, sqlx::Error> {
+    let spec = range.spec;
+    let sizes: HashMap<&str, u64> = chunk
+        .rows
+        .iter()
+        .filter_map(|r| match &r.body {
+            RowBody::Values(values) => {
+                Some((r.identity.as_str(), snapshot::image_size(spec, values)))
+            }
+            _ => None,
+        })
+        .collect();
+    let (mut alike, mut all_alike) = (Vec::new(), true);
+    for row in found.iter().filter(|r| !newer.contains(&r.identity)) {
+        let Some(ours) = sizes.get(row.identity.as_str()) else {
+            continue;
+        };
+        if row.body == RowBody::Size(*ours) {
+            alike.push(row.key.as_slice());
+        } else {
+            all_alike = false;
+        }
+    }
+    if alike.is_empty() {
+        return Ok(Vec::new());
+    }
+    if whole_range && all_alike {
+        let values = Range {
+            limit: None,
+            read: Read::Values,
+            ..*range
+        };
+        return snapshot::read_range(conn, &values).await;
+    }
+    snapshot::read_keys(conn, spec, &alike, range.site, packet).await
 }
 
 /// The chunk's rows db_b lacks or holds otherwise (`existing`: db_b's rows of the chunk's
