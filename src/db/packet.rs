@@ -127,21 +127,11 @@ mod tests {
     }
 
     fn docs() -> TableSpec {
-        let column = |name: &str, class| ColumnSpec {
-            name: name.into(),
-            column_type: String::new(),
-            definition: String::new(),
-            class,
-            nullable: true,
-            generated: false,
-            on_update_now: false,
-            collation: None,
-        };
         TableSpec {
             name: "docs".into(),
             columns: vec![
-                column("title", ValueClass::Text),
-                column("body", ValueClass::Binary),
+                ColumnSpec::plain("title", "text", ValueClass::Text),
+                ColumnSpec::plain("body", "blob", ValueClass::Binary),
             ],
             key: vec!["title".into()],
             indexes: vec![],

@@ -355,16 +355,7 @@ mod tests {
     use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
 
     fn column(name: &str, column_type: &str, class: ValueClass) -> ColumnSpec {
-        ColumnSpec {
-            name: name.into(),
-            column_type: column_type.into(),
-            definition: String::new(),
-            class,
-            nullable: true,
-            generated: false,
-            on_update_now: false,
-            collation: None,
-        }
+        ColumnSpec::plain(name, column_type, class)
     }
 
     #[test]

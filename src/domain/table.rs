@@ -52,6 +52,23 @@ pub struct ColumnSpec {
     pub collation: Option<String>,
 }
 
+#[cfg(test)]
+impl ColumnSpec {
+    /// A nullable column of `column_type`, nothing else set: for unit tests.
+    pub fn plain(name: &str, column_type: &str, class: ValueClass) -> Self {
+        ColumnSpec {
+            name: name.into(),
+            column_type: column_type.into(),
+            definition: String::new(),
+            class,
+            nullable: true,
+            generated: false,
+            on_update_now: false,
+            collation: None,
+        }
+    }
+}
+
 impl ColumnSpec {
     /// The column's character set (`utf8mb4` of `utf8mb4_unicode_ci`); `None` for a column
     /// that holds no text.
