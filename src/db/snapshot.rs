@@ -244,9 +244,10 @@ fn select_rows(
     (query, raw)
 }
 
-/// `CHAR_LENGTH` of a row's text columns and `LENGTH` of its binary ones that can be wide,
-/// added up: rows whose sizes differ differ, and sizes are cheap to read where values may
-/// be large.
+/// `CHAR_LENGTH` of a row's text columns (JSON and LONGTEXT included) and `LENGTH` of its
+/// binary ones that can be wide, added up: rows whose sizes differ differ, and sizes are
+/// cheap to read where values may be large. A size that came out different for equal
+/// values would only have a row rewritten needlessly.
 fn size_expr(spec: &TableSpec) -> String {
     let parts: Vec<String> = spec
         .image_columns()
@@ -254,7 +255,9 @@ fn size_expr(spec: &TableSpec) -> String {
         .filter_map(|c| {
             let x = quote_ident(&c.name);
             match c.class {
-                ValueClass::Text => Some(format!("COALESCE(CHAR_LENGTH({x}), 0)")),
+                ValueClass::Text | ValueClass::CastText => {
+                    Some(format!("COALESCE(CHAR_LENGTH({x}), 0)"))
+                }
                 ValueClass::Binary => Some(format!("COALESCE(LENGTH({x}), 0)")),
                 _ => None,
             }
@@ -289,7 +292,7 @@ pub fn image_size(spec: &TableSpec, values: &[Option<String>]) -> u64 {
         .zip(values)
         .filter(|(column, _)| may_be_wide(column))
         .map(|(column, value)| match (column.class, value) {
-            (ValueClass::Text, Some(text)) => text.chars().count() as u64,
+            (ValueClass::Text | ValueClass::CastText, Some(text)) => text.chars().count() as u64,
             (ValueClass::Binary, Some(hex)) => (hex.len() / 2) as u64,
             _ => 0,
         })
@@ -370,6 +373,7 @@ mod tests {
                 column("id", "int(11)", ValueClass::Integer),
                 column("title", "varchar(20)", ValueClass::Text),
                 column("note", "text", ValueClass::Text),
+                column("meta", "longtext", ValueClass::CastText),
                 column("body", "blob", ValueClass::Binary),
             ],
             key: vec!["id".into()],
@@ -381,10 +385,11 @@ mod tests {
             Some("7".to_string()),
             Some("ignored".to_string()),
             Some("crème".to_string()),
+            Some("{\"a\":1}".to_string()),
             Some("00FF10".to_string()),
         ];
-        // Characters of text (5), bytes of hex (3); the short title does not count.
-        assert_eq!(image_size(&spec, &values), 8);
-        assert_eq!(image_size(&spec, &[None, None, None, None]), 0);
+        // Characters of text (5 + 7), bytes of hex (3); the short title does not count.
+        assert_eq!(image_size(&spec, &values), 15);
+        assert_eq!(image_size(&spec, &[None, None, None, None, None]), 0);
     }
 }
