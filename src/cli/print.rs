@@ -62,10 +62,14 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
         c.synced,
         c.failed
     );
-    say!(
-        "oldest pending change: {}s old",
-        report.oldest_pending_age_seconds
-    );
+    if c.pending > 0 {
+        say!(
+            "oldest pending change: {}s old",
+            report.oldest_pending_age_seconds
+        );
+    } else {
+        say!("oldest pending change: none");
+    }
     if report.waiting > 0 {
         let next = report.next_retry_at.map(local).unwrap_or_default();
         say!(

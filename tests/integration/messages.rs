@@ -201,6 +201,8 @@ async fn a_waiting_change_can_be_retried_now() {
     let report = db.sync().await;
     assert_eq!((report.applied, report.failed), (1, 0), "{report}");
     db.assert_converged().await;
+    let text = stdout(&db.cli(&["status"]));
+    assert!(text.contains("oldest pending change: none"), "{text}");
 }
 
 #[tokio::test]
