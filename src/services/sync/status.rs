@@ -64,8 +64,11 @@ pub async fn status(
     running: bool,
 ) -> Result<SyncStatusReport, sqlx::Error> {
     let (counts, oldest_pending_age_seconds) = queue_depth(local_pool).await?;
-    let mut conn = local_pool.acquire().await?;
-    let (waiting, next_retry_at) = queue::backing_off(&mut conn).await?;
+    // Given back before the next query: a status request holds one connection at a time.
+    let (waiting, next_retry_at) = {
+        let mut conn = local_pool.acquire().await?;
+        queue::backing_off(&mut conn).await?
+    };
     Ok(SyncStatusReport {
         online,
         running,
