@@ -34,8 +34,12 @@ pub fn progress_line_shown() {
 
 /// Clears a progress line standing on stderr, if one does.
 pub fn clear_progress_line() {
+    clear_progress_line_on(&mut std::io::stderr().lock());
+}
+
+fn clear_progress_line_on(err: &mut impl Write) {
     if PROGRESS_LINE.swap(false, Ordering::Relaxed) {
-        let _ = std::io::stderr().write_all(b"\r\x1b[2K");
+        let _ = err.write_all(b"\r\x1b[2K");
     }
 }
 
@@ -44,8 +48,10 @@ struct LogWriter;
 
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        clear_progress_line();
-        std::io::stderr().write(buf)
+        // One lock for both: the progress line is not drawn in between.
+        let mut err = std::io::stderr().lock();
+        clear_progress_line_on(&mut err);
+        err.write(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {

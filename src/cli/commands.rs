@@ -91,6 +91,8 @@ async fn sync_with_progress(engine: &Arc<SyncEngine>) -> Result<u8, CliError> {
     let watcher = tokio::spawn(print::load_progress(engine.watch_load()));
     let code = sync(engine).await;
     watcher.abort();
+    // A line being drawn as the run ends is finished before it is cleared.
+    let _ = watcher.await;
     print::end_progress_line();
     code
 }
@@ -174,7 +176,7 @@ async fn sites(config: &Config, json: bool) -> Result<u8, CliError> {
     let rows = site::sites(&central_pool(config).await?)
         .await
         .map_err(|source| CliError::Database {
-            context: "reading db_b's sync_sites failed (run `dbsync init` first)",
+            context: "reading db_b's sync_sites failed",
             source,
         })?;
     if json {
@@ -214,7 +216,7 @@ async fn synced_tables(pool: &sqlx::MySqlPool, config: &Config) -> Result<Tables
     let specs = schema::captured_specs(&mut conn)
         .await
         .map_err(|source| CliError::Database {
-            context: "reading sync_tables failed (run `dbsync init`)",
+            context: "reading sync_tables failed",
             source,
         })?;
     let missing: Vec<&String> = config

@@ -213,7 +213,8 @@ pub(super) async fn load_progress(mut updates: tokio::sync::watch::Receiver<Opti
             p.estimate.max(p.read),
             rate
         );
-        let mut err = std::io::stderr();
+        // One lock for the line and its flag: a log line clears it whole or not at all.
+        let mut err = std::io::stderr().lock();
         if terminal {
             let _ = write!(err, "\r\x1b[2K{line}");
             crate::telemetry::progress_line_shown();

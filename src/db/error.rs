@@ -150,11 +150,11 @@ pub fn describe(err: &sqlx::Error) -> String {
             format!("{} (run `dbsync init`)", db.message())
         }
         // A column missing: dbsync's own tables from an earlier version (the binary was
-        // upgraded and `init` not run again), or a table changed under a run.
-        sqlx::Error::Database(db) if number(err) == Some(code::BAD_FIELD) => format!(
-            "{} (run `dbsync init`: after an upgrade it brings dbsync's own tables up to date)",
-            db.message()
-        ),
+        // upgraded and `init` not run again), or a table changed under a run; `init`
+        // brings either up to date.
+        sqlx::Error::Database(db) if number(err) == Some(code::BAD_FIELD) => {
+            format!("{} (run `dbsync init`)", db.message())
+        }
         sqlx::Error::Database(db) => db.message().to_string(),
         sqlx::Error::Io(io) => format!("connection error: {io}"),
         sqlx::Error::PoolTimedOut => "no connection in time".to_string(),

@@ -62,7 +62,8 @@ pub enum RowBody {
     Digest(Option<String>),
     /// Nothing but the key was read.
     KeyOnly,
-    /// The row's [`size_expr`]: characters of its text, bytes of its binary values.
+    /// The row's [`size_expr`]: characters of its text and bytes of its binary values, in
+    /// the columns that can be wide.
     Size(u64),
 }
 
@@ -245,9 +246,10 @@ fn select_rows(
 }
 
 /// `CHAR_LENGTH` of a row's text columns (JSON and LONGTEXT included) and `LENGTH` of its
-/// binary ones that can be wide, added up: rows whose sizes differ differ, and sizes are
-/// cheap to read where values may be large. A size that came out different for equal
-/// values would only have a row rewritten needlessly.
+/// binary ones that can be wide, added up: rows whose sizes differ differ, and a size is a
+/// few bytes to send where the values may be megabytes (the server still reads them). A
+/// size that came out different for equal values would only have a row rewritten
+/// needlessly.
 fn size_expr(spec: &TableSpec) -> String {
     let parts: Vec<String> = spec
         .image_columns()

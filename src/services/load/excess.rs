@@ -16,11 +16,11 @@ use crate::db::snapshot::{self, Range, Read};
 use crate::db::{error, ledger};
 use crate::domain::table::TableSpec;
 
-/// db_b rows a chunk's own transaction removes at most beside its rows; with more in the
-/// range, [`remove_excess`] goes first.
+/// db_b rows a chunk's own transaction removes at most beside its rows (halved for good
+/// under a writeset limit); with more in the range, [`Excess::remove`] goes first.
 pub(super) const CHUNK_REMOVALS: u32 = CHUNK_ROWS;
 
-/// Where the pages go.
+/// The removal of rows only db_b has from one chunk's key range, ahead of the chunk.
 pub(super) struct Excess<'a> {
     pub spec: &'a TableSpec,
     /// The chunk's key range: above `after`, up to `up_to` (to the end when `None`).
@@ -47,7 +47,7 @@ impl Excess<'_> {
         let site = (!self.site.is_empty()).then_some(self.site);
         let table = self.spec.name.as_str();
         let mut from: Option<Vec<Option<String>>> = self.after.map(<[_]>::to_vec);
-        tracing::info!(table = %table, "db_b holds more rows than a chunk in this key range that db_a lacks: removing them in transactions of their own");
+        tracing::info!(table = %table, "db_b holds more rows that db_a lacks in a chunk's key range than the chunk's transaction removes: removing them in transactions of their own");
         let mut removed = 0;
         loop {
             let range = Range {
@@ -69,6 +69,9 @@ impl Excess<'_> {
                 .filter(|identity| !held.contains(identity))
                 .collect();
             let removal = async {
+                if candidates.is_empty() {
+                    return Ok(0);
+                }
                 let mut tx = central.begin().await?;
                 ledger::lock_watermark(&mut tx, self.site).await?;
                 let newer: HashSet<String> =

@@ -40,7 +40,7 @@ mod writes;
 use chunk::{CHUNK_ROWS, Chunk, read_chunk};
 use excess::{CHUNK_REMOVALS, Excess};
 pub use lifecycle::{restart_lost_copies, start, unfinished};
-use refusal::{Retry, after_refusal};
+use refusal::{Refused, Retry, after_refusal};
 use unapplied::Unapplied;
 use writes::{comparable_rows, newer_than, rows_to_write, write_rows};
 
@@ -202,7 +202,8 @@ impl Loader<'_> {
                     }
                 }
             );
-            let written = match written {
+            let outcome = match written {
+                Ok(Some(counts)) => Ok(counts),
                 Ok(None) => {
                     let excess = Excess {
                         spec,
@@ -219,15 +220,16 @@ impl Loader<'_> {
                             (removed_ahead, excess_cleared) = (removed_ahead + removed, true);
                             continue;
                         }
-                        Err(err) => Err(err),
+                        // A row only db_b has that db_b will not let go of, even alone:
+                        // nothing about the chunk's rows.
+                        Err(err) => Err((err, 0, 0)),
                     }
                 }
-                Ok(Some(counts)) => Ok(counts),
-                Err(err) => Err(err),
+                Err(Refused { err, removing }) => Err((err, chunk.rows.len(), removing)),
             };
-            let mut counts = match written {
+            let mut counts = match outcome {
                 Ok(counts) => counts,
-                Err(err) => match after_refusal(&err, retries, chunk.rows.len(), max_removals) {
+                Err((err, rows, removing)) => match after_refusal(&err, retries, rows, removing) {
                     Ok(Retry::Same) => {
                         retries += 1;
                         tokio::time::sleep(policy::retry_pause(retries)).await;
@@ -241,9 +243,9 @@ impl Loader<'_> {
                         chunk = read_chunk(local, spec, after.as_deref(), limit, 0).await?;
                         continue;
                     }
-                    Ok(Retry::FewerRemovals) => {
-                        tracing::info!(table = %spec.name, error = %error::describe(&err), "db_b refused a chunk's removals as too large; the load goes on removing fewer at a time");
-                        (max_removals, excess_cleared, retries) = (max_removals / 2, false, 0);
+                    Ok(Retry::FewerRemovals(most)) => {
+                        tracing::info!(table = %spec.name, most, error = %error::describe(&err), "db_b refused a chunk's removals as too large; the load goes on removing fewer at a time");
+                        (max_removals, excess_cleared, retries) = (most, false, 0);
                         continue;
                     }
                     Err(reason) => return Ok(Err(reason)),
@@ -287,7 +289,7 @@ impl Loader<'_> {
         unapplied: &Unapplied,
         load_mark: Option<(&str, i64)>,
         removals: Option<u32>,
-    ) -> Result<Option<LoadSummary>, sqlx::Error> {
+    ) -> Result<Option<LoadSummary>, Refused> {
         let site = (!self.site.is_empty()).then_some(self.site);
         let mut tx = central.begin().await?;
         let mark = ledger::lock_watermark(&mut tx, self.site).await?;
@@ -317,19 +319,50 @@ impl Loader<'_> {
             .iter()
             .filter(|r| !in_chunk.contains(r.identity.as_str()) && !newer.contains(&r.identity))
             .collect();
-        if removals.is_some_and(|n| remove.len() > n as usize) {
+        // Past the bound, or the read cut short (by records db_b holds newer, which stay):
+        // the rows only db_b has go first, then the range is read whole.
+        if removals.is_some_and(|n| {
+            remove.len() > n as usize || found.len() > chunk.rows.len() + n as usize
+        }) {
             return Ok(None);
         }
+        let removing = remove.len();
+        self.write_decided(
+            tx,
+            chunk,
+            (&found, &newer, &remove),
+            &range,
+            unapplied,
+            load_mark,
+        )
+        .await
+        .map(Some)
+        .map_err(|err| Refused { err, removing })
+    }
+
+    /// The rest of [`Self::write_chunk`], once db_b's side of the range is known: `found`
+    /// (its rows there, keys and sizes), `newer` (records it holds newer than the chunk) and
+    /// `remove` (its rows the chunk lacks).
+    async fn write_decided(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::MySql>,
+        chunk: &Chunk,
+        (found, newer, remove): (&[KeyedRow], &HashSet<String>, &[&KeyedRow]),
+        range: &Range<'_>,
+        unapplied: &Unapplied,
+        load_mark: Option<(&str, i64)>,
+    ) -> Result<LoadSummary, sqlx::Error> {
+        let (spec, site) = (range.spec, range.site);
         let existing = comparable_rows(
             &mut tx,
-            &range,
+            range,
             chunk,
-            (&found, &newer),
+            (found, newer),
             remove.is_empty(),
             self.packet,
         )
         .await?;
-        let write = rows_to_write(chunk, &existing, &newer);
+        let write = rows_to_write(chunk, &existing, newer);
         let refused = write_rows(&mut tx, spec, &write, site, self.packet).await?;
         if !remove.is_empty() {
             let keys: Vec<&Values> = remove.iter().map(|r| r.key.as_slice()).collect();
@@ -361,11 +394,11 @@ impl Loader<'_> {
             load::record_central_mark(&mut tx, self.site, &spec.name, token, chunks).await?;
         }
         tx.commit().await?;
-        Ok(Some(LoadSummary {
+        Ok(LoadSummary {
             checked: chunk.rows.len() as u64,
             copied: (write.len() - refused.len()) as u64,
             removed: remove.len() as u64,
             refused: refused.len() as u64,
-        }))
+        })
     }
 }

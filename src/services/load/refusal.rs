@@ -4,6 +4,19 @@
 use crate::db::error;
 use crate::services::sync::policy::{self, BatchAction};
 
+/// db_b refused a chunk's transaction.
+pub(super) struct Refused {
+    pub err: sqlx::Error,
+    /// Rows only db_b has that the transaction was removing.
+    pub removing: usize,
+}
+
+impl From<sqlx::Error> for Refused {
+    fn from(err: sqlx::Error) -> Self {
+        Refused { err, removing: 0 }
+    }
+}
+
 /// What a table's load does after db_b refused a chunk's transaction.
 pub(super) enum Retry {
     /// The same chunk again, after a pause (a Galera certification conflict).
@@ -11,25 +24,26 @@ pub(super) enum Retry {
     /// The chunk again with at most this many rows (a writeset over Galera's limit), and
     /// every later chunk as small.
     Smaller(u32),
-    /// The chunk (of one row, or none) again, removing half as many rows only db_b has in
-    /// one transaction (for good).
-    FewerRemovals,
+    /// The chunk (of one row, or none) again, removing at most this many rows only db_b has
+    /// in one transaction (for good).
+    FewerRemovals(u32),
 }
 
-/// What to do about `err` from writing a chunk of `rows` rows after `retries` retries in
-/// place, removing at most `removals` rows only db_b has, as the drain's policy says for a
-/// batch; `Err` is why the load stops here.
+/// What to do about `err` from writing a chunk of `rows` rows that was `removing` rows only
+/// db_b has, after `retries` retries in place, as the drain's policy says for a batch; `Err`
+/// is why the load stops here.
 pub(super) fn after_refusal(
     err: &sqlx::Error,
     retries: u32,
     rows: usize,
-    removals: u32,
+    removing: usize,
 ) -> Result<Retry, String> {
     let reason = format!("db_b: {}", error::describe(err));
+    let half = |n: usize| u32::try_from(n / 2).unwrap_or(u32::MAX).max(1);
     match policy::on_batch_error(error::classify(err), retries) {
         BatchAction::RetryInPlace => Ok(Retry::Same),
-        BatchAction::Halve if rows > 1 => Ok(Retry::Smaller(u32::try_from(rows / 2).unwrap_or(1))),
-        BatchAction::Halve if removals > 1 => Ok(Retry::FewerRemovals),
+        BatchAction::Halve if rows > 1 => Ok(Retry::Smaller(half(rows))),
+        BatchAction::Halve if removing > 1 => Ok(Retry::FewerRemovals(half(removing))),
         BatchAction::Halve => Err(format!(
             "{reason} (for a single row: raise the limit on db_b)"
         )),

@@ -54,8 +54,9 @@ pub(super) async fn newer_than(
 /// db_b's values of the chunk's records it may hold as the chunk does: `found` (db_b's rows
 /// of the chunk's `range`, with their sizes) minus the records in `newer`. Rows whose size
 /// differs from the chunk's row differ and are not read, so a db_b row far wider than
-/// db_a's is never held in memory. With `whole_range` (nothing in the range to remove) and
-/// every size alike, one read of the range; else a lookup by key.
+/// db_a's is not held in memory. With `whole_range` (nothing in the range to remove) and
+/// every size alike, one read of the range (records db_b holds newer come with it); else a
+/// lookup by key.
 pub(super) async fn comparable_rows(
     conn: &mut MySqlConnection,
     range: &Range<'_>,
