@@ -210,7 +210,9 @@ fn select_rows(
     select.extend(spec.key_columns().map(text_expr));
     // Bytes come as they are and are spelled in hex here: the server's HEX() of a value
     // over half of `max_allowed_packet` would be NULL, and the load would copy a NULL.
-    // CAST: a GEOMETRY column comes as its bytes too.
+    // The column itself, not a CAST of it (NULL past `max_allowed_packet` too: a restored
+    // BLOB bigger than that would be copied as NULL); only a GEOMETRY is CAST, to come as
+    // its bytes.
     let raw: Vec<bool> = match read {
         Read::Values => spec
             .image_columns()
@@ -220,10 +222,10 @@ fn select_rows(
     };
     match read {
         Read::Values => select.extend(spec.image_columns().zip(&raw).map(|(c, raw)| {
-            if *raw {
-                format!("CAST({} AS BINARY)", quote_ident(&c.name))
-            } else {
-                text_expr(c)
+            match (*raw, is_geometry(c)) {
+                (true, true) => format!("CAST({} AS BINARY)", quote_ident(&c.name)),
+                (true, false) => quote_ident(&c.name),
+                (false, _) => text_expr(c),
             }
         })),
         Read::Digest => select.push(image::digest_expr(spec)),
@@ -243,6 +245,22 @@ fn select_rows(
             .push_bind(site);
     }
     (query, raw)
+}
+
+/// A GEOMETRY column (of any of its types).
+fn is_geometry(column: &ColumnSpec) -> bool {
+    let column_type = column.column_type.to_ascii_lowercase();
+    matches!(
+        column_type.as_str(),
+        "geometry"
+            | "point"
+            | "linestring"
+            | "polygon"
+            | "multipoint"
+            | "multilinestring"
+            | "multipolygon"
+            | "geometrycollection"
+    )
 }
 
 /// `CHAR_LENGTH` of a row's text columns (JSON and LONGTEXT included) and `LENGTH` of its
