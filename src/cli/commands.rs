@@ -94,17 +94,18 @@ async fn sync_with_progress(engine: &Arc<SyncEngine>) -> Result<u8, CliError> {
     // A line being drawn as the run ends is finished before it is cleared.
     let _ = watcher.await;
     print::end_progress_line();
+    engine.close().await;
     code
 }
 
 async fn status(config: &Config, json: bool) -> Result<u8, CliError> {
     let pool = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
-    let page = status::status_page(&pool, config.is_online, false, EntryFilter::All, 0, 50)
-        .await
-        .map_err(|source| CliError::Database {
-            context: "reading the queue failed",
-            source,
-        })?;
+    let page = status::status_page(&pool, config.is_online, false, EntryFilter::All, 0, 50).await;
+    pool.close().await;
+    let page = page.map_err(|source| CliError::Database {
+        context: "reading the queue failed",
+        source,
+    })?;
     if json {
         print::json(&page)?;
     } else {
@@ -148,12 +149,15 @@ async fn verify_command(config: &Config, json: bool) -> Result<u8, CliError> {
     if let Some(refusal) = refusal {
         return Err(CliError::Usage(format!("verify: {}", refusal.reason())));
     }
-    let report = verify::verify(&local, &central, &tables, config.sync.site_id.as_deref())
-        .await
-        .map_err(|source| CliError::Database {
-            context: "verify failed",
-            source,
-        })?;
+    let result = verify::verify(&local, &central, &tables, config.sync.site_id.as_deref()).await;
+    // Closed, not dropped at exit: a connection dropped unannounced is an "Aborted
+    // connection" warning in the server's log (so for every command).
+    local.close().await;
+    central.close().await;
+    let report = result.map_err(|source| CliError::Database {
+        context: "verify failed",
+        source,
+    })?;
     if json {
         print::json(&report)?;
     } else {
@@ -173,12 +177,13 @@ async fn central_pool(config: &Config) -> Result<sqlx::MySqlPool, CliError> {
 }
 
 async fn sites(config: &Config, json: bool) -> Result<u8, CliError> {
-    let rows = site::sites(&central_pool(config).await?)
-        .await
-        .map_err(|source| CliError::Database {
-            context: "reading db_b's sync_sites failed",
-            source,
-        })?;
+    let central = central_pool(config).await?;
+    let rows = site::sites(&central).await;
+    central.close().await;
+    let rows = rows.map_err(|source| CliError::Database {
+        context: "reading db_b's sync_sites failed",
+        source,
+    })?;
     if json {
         print::json(&rows)?;
     } else {
@@ -189,7 +194,11 @@ async fn sites(config: &Config, json: bool) -> Result<u8, CliError> {
 
 async fn migrate_site(config: &Config) -> Result<u8, CliError> {
     let local = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
-    let report = site::migrate(&local, &central_pool(config).await?, config).await?;
+    let central = central_pool(config).await?;
+    let report = site::migrate(&local, &central, config).await;
+    local.close().await;
+    central.close().await;
+    let report = report?;
     if report.tables.is_empty() {
         say!("nothing to move: db_b's tables already carry site_id");
     } else {
@@ -262,7 +271,9 @@ fn retry_selection(args: RetryArgs) -> RequeueSelection {
 
 async fn requeue_command(config: &Config, selection: RequeueSelection) -> Result<u8, CliError> {
     let pool = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
-    match requeue::requeue(&pool, &selection).await {
+    let requeued = requeue::requeue(&pool, &selection).await;
+    pool.close().await;
+    match requeued {
         Ok(entries) => {
             say!("requeued {} change(s)", entries.len());
             if entries.is_empty() {
