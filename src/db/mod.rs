@@ -22,6 +22,7 @@ pub mod packet;
 pub mod queue;
 pub mod records;
 pub mod replica;
+pub mod row_size;
 pub mod runs;
 pub mod schema;
 pub mod sites;

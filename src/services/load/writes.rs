@@ -70,9 +70,10 @@ pub(super) async fn comparable_rows(
         .rows
         .iter()
         .filter_map(|r| match &r.body {
-            RowBody::Values(values) => {
-                Some((r.identity.as_str(), snapshot::image_size(spec, values)))
-            }
+            RowBody::Values(values) => Some((
+                r.identity.as_str(),
+                crate::db::row_size::image_size(spec, values),
+            )),
             _ => None,
         })
         .collect();
