@@ -10,7 +10,7 @@ use sqlx::mysql::MySqlConnection;
 use super::chunk::Chunk;
 use super::refusal::Refused;
 use super::unapplied::Unapplied;
-use super::writes::{comparable_rows, newer_than, rows_to_write, write_rows};
+use super::writes::{comparable_rows, newer_than, reflected_positions, rows_to_write, write_rows};
 use super::{LoadSummary, Loader};
 use crate::db::replica::{self, Values};
 use crate::db::snapshot::{self, KeyedRow, Range, Read};
@@ -55,7 +55,8 @@ impl Loader<'_> {
         // hold alike (rows only db_b has may be many, and any of db_b's rows wide).
         let found = snapshot::read_range(&mut tx, &range).await?;
         let newer = if mark.last_change_id > chunk.floor {
-            newer_than(&mut tx, self.site, spec, chunk, &found, self.packet).await?
+            let reflected = reflected_positions(chunk, &found);
+            newer_than(&mut tx, (self.site, &spec.name), &reflected, self.packet).await?
         } else {
             HashSet::new()
         };

@@ -4,15 +4,16 @@
 //! the chunk's — so the chunk's transaction, its memory and a Galera writeset stay about a
 //! chunk's size however many rows db_b has to lose.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::Connection;
 use sqlx::mysql::MySqlConnection;
 
 use super::chunk::{CHUNK_ROWS, Chunk};
 use super::unapplied::Unapplied;
+use super::writes::newer_than;
 use crate::db::replica::{self, Values};
-use crate::db::snapshot::{self, Range, Read};
+use crate::db::snapshot::{self, KeyedRow, Range, Read};
 use crate::db::{error, ledger};
 use crate::domain::table::TableSpec;
 
@@ -63,10 +64,10 @@ impl Excess<'_> {
             let Some(last) = page.last() else {
                 return Ok(removed);
             };
-            let candidates: Vec<&str> = page
+            // Rows of the page the chunk lacks; the chunk reflects its own position for them.
+            let candidates: Vec<&KeyedRow> = page
                 .iter()
-                .map(|r| r.identity.as_str())
-                .filter(|identity| !held.contains(identity))
+                .filter(|r| !held.contains(r.identity.as_str()))
                 .collect();
             let removal = async {
                 if candidates.is_empty() {
@@ -74,16 +75,16 @@ impl Excess<'_> {
                 }
                 let mut tx = central.begin().await?;
                 ledger::lock_watermark(&mut tx, self.site).await?;
-                let newer: HashSet<String> =
-                    ledger::ledger_entries(&mut tx, self.site, table, &candidates, self.packet)
-                        .await?
-                        .into_iter()
-                        .filter(|(_, id)| *id > chunk.position)
-                        .map(|(identity, _)| identity)
-                        .collect();
-                let gone: Vec<&snapshot::KeyedRow> = page
+                let reflected: HashMap<&str, i64> = candidates
                     .iter()
-                    .filter(|r| !held.contains(r.identity.as_str()) && !newer.contains(&r.identity))
+                    .map(|r| (r.identity.as_str(), chunk.position))
+                    .collect();
+                let newer =
+                    newer_than(&mut tx, (self.site, table), &reflected, self.packet).await?;
+                let gone: Vec<&KeyedRow> = candidates
+                    .iter()
+                    .copied()
+                    .filter(|r| !newer.contains(&r.identity))
                     .collect();
                 let keys: Vec<&Values> = gone.iter().map(|r| r.key.as_slice()).collect();
                 if !keys.is_empty() {

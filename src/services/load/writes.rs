@@ -12,17 +12,12 @@ use crate::db::snapshot::{self, KeyedRow, Range, Read, RowBody};
 use crate::db::{ledger, packet};
 use crate::domain::table::TableSpec;
 
-/// Records of the chunk's range that db_b (`found`: its rows there) already holds newer than
-/// the chunk — a change applied after the position of the row's read, or of the chunk for
-/// a record it does not hold: the chunk leaves them as they are.
-pub(super) async fn newer_than(
-    conn: &mut MySqlConnection,
-    site: &str,
-    spec: &TableSpec,
-    chunk: &Chunk,
-    found: &[KeyedRow],
-    packet: usize,
-) -> Result<HashSet<String>, sqlx::Error> {
+/// The queue position a chunk reflects for each record of its range: its read's for a
+/// record it holds, the chunk's for one of `found` (db_b's rows there) or `absent` it lacks.
+pub(super) fn reflected_positions<'a>(
+    chunk: &'a Chunk,
+    found: &'a [KeyedRow],
+) -> HashMap<&'a str, i64> {
     let mut reflected: HashMap<&str, i64> = found
         .iter()
         .map(|r| r.identity.as_str())
@@ -36,19 +31,29 @@ pub(super) async fn newer_than(
             .zip(&chunk.row_positions)
             .map(|(r, position)| (r.identity.as_str(), *position)),
     );
+    reflected
+}
+
+/// The records of `table` that db_b's ledger holds past the position a chunk reflects for
+/// them (`reflected`): a change applied after the chunk's read, so the chunk leaves them as
+/// they are.
+pub(super) async fn newer_than(
+    conn: &mut MySqlConnection,
+    (site, table): (&str, &str),
+    reflected: &HashMap<&str, i64>,
+    packet: usize,
+) -> Result<HashSet<String>, sqlx::Error> {
     let keys: Vec<&str> = reflected.keys().copied().collect();
-    Ok(
-        ledger::ledger_entries(conn, site, &spec.name, &keys, packet)
-            .await?
-            .into_iter()
-            .filter(|(identity, id)| {
-                reflected
-                    .get(identity.as_str())
-                    .is_some_and(|position| id > position)
-            })
-            .map(|(identity, _)| identity)
-            .collect(),
-    )
+    Ok(ledger::ledger_entries(conn, site, table, &keys, packet)
+        .await?
+        .into_iter()
+        .filter(|(identity, id)| {
+            reflected
+                .get(identity.as_str())
+                .is_some_and(|position| id > position)
+        })
+        .map(|(identity, _)| identity)
+        .collect())
 }
 
 /// db_b's values of the chunk's records it may hold as the chunk does: `found` (db_b's rows
