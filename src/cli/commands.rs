@@ -101,11 +101,12 @@ async fn sync_with_progress(engine: &Arc<SyncEngine>) -> Result<u8, CliError> {
 async fn status(config: &Config, json: bool) -> Result<u8, CliError> {
     let pool = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
     let page = status::status_page(&pool, config.is_online, false, EntryFilter::All, 0, 50).await;
-    pool.close().await;
-    let page = page.map_err(|source| CliError::Database {
-        context: "reading the queue failed",
-        source,
-    })?;
+    let page = after_closing(&[&pool], page)
+        .await
+        .map_err(|source| CliError::Database {
+            context: "reading the queue failed",
+            source,
+        })?;
     if json {
         print::json(&page)?;
     } else {
@@ -150,20 +151,27 @@ async fn verify_command(config: &Config, json: bool) -> Result<u8, CliError> {
         return Err(CliError::Usage(format!("verify: {}", refusal.reason())));
     }
     let result = verify::verify(&local, &central, &tables, config.sync.site_id.as_deref()).await;
-    // Closed, not dropped at exit: a connection dropped unannounced is an "Aborted
-    // connection" warning in the server's log (so for every command).
-    local.close().await;
-    central.close().await;
-    let report = result.map_err(|source| CliError::Database {
-        context: "verify failed",
-        source,
-    })?;
+    let report = after_closing(&[&local, &central], result)
+        .await
+        .map_err(|source| CliError::Database {
+            context: "verify failed",
+            source,
+        })?;
     if json {
         print::json(&report)?;
     } else {
         print::verify(&report);
     }
     Ok(if report.is_equal() { 0 } else { 1 })
+}
+
+/// `result`, once `pools` are closed: a one-shot command's connections dropped unannounced
+/// at exit would be "Aborted connection" warnings in the server's log.
+async fn after_closing<T>(pools: &[&sqlx::MySqlPool], result: T) -> T {
+    for pool in pools {
+        pool.close().await;
+    }
+    result
 }
 
 async fn central_pool(config: &Config) -> Result<sqlx::MySqlPool, CliError> {
@@ -179,11 +187,12 @@ async fn central_pool(config: &Config) -> Result<sqlx::MySqlPool, CliError> {
 async fn sites(config: &Config, json: bool) -> Result<u8, CliError> {
     let central = central_pool(config).await?;
     let rows = site::sites(&central).await;
-    central.close().await;
-    let rows = rows.map_err(|source| CliError::Database {
-        context: "reading db_b's sync_sites failed",
-        source,
-    })?;
+    let rows = after_closing(&[&central], rows)
+        .await
+        .map_err(|source| CliError::Database {
+            context: "reading db_b's sync_sites failed",
+            source,
+        })?;
     if json {
         print::json(&rows)?;
     } else {
@@ -196,9 +205,7 @@ async fn migrate_site(config: &Config) -> Result<u8, CliError> {
     let local = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
     let central = central_pool(config).await?;
     let report = site::migrate(&local, &central, config).await;
-    local.close().await;
-    central.close().await;
-    let report = report?;
+    let report = after_closing(&[&local, &central], report).await?;
     if report.tables.is_empty() {
         say!("nothing to move: db_b's tables already carry site_id");
     } else {
@@ -272,8 +279,7 @@ fn retry_selection(args: RetryArgs) -> RequeueSelection {
 async fn requeue_command(config: &Config, selection: RequeueSelection) -> Result<u8, CliError> {
     let pool = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
     let requeued = requeue::requeue(&pool, &selection).await;
-    pool.close().await;
-    match requeued {
+    match after_closing(&[&pool], requeued).await {
         Ok(entries) => {
             say!("requeued {} change(s)", entries.len());
             if entries.is_empty() {
