@@ -7,6 +7,20 @@ use sqlx::mysql::MySqlConnection;
 
 use crate::domain::table::{TableSpec, ValueClass};
 
+/// Why a run cannot work with db_b's `max_allowed_packet`, if it cannot: the fix is db_b's,
+/// and nothing is blamed on the changes.
+pub fn unusable(packet: usize) -> Option<String> {
+    (packet < MIN_PACKET).then(|| {
+        format!(
+            "db_b's max_allowed_packet is {packet} bytes, below the {} KiB a run needs \
+             ({} KiB of a statement go to its own text); raise it on db_b \
+             (SET GLOBAL max_allowed_packet = 16777216, and in its configuration)",
+            MIN_PACKET >> 10,
+            PACKET_MARGIN >> 10
+        )
+    })
+}
+
 /// Bytes of values a statement carries at most: a batch of wide rows goes as several
 /// statements, well under `max_allowed_packet` (16 MiB by default on MariaDB, 4 MiB on
 /// MySQL 5.7, 64 MiB on 8.0).
@@ -15,6 +29,10 @@ pub const MAX_STATEMENT_BYTES: usize = 2 << 20;
 /// Bytes an execute packet takes beside the values [`values_bytes`] counts (the SQL text
 /// goes apart, when the statement is prepared).
 const PACKET_MARGIN: usize = 64 << 10;
+
+/// The smallest `max_allowed_packet` a run works with: below it every row would be set
+/// apart as too big, for a setting of db_b's.
+pub const MIN_PACKET: usize = 2 * PACKET_MARGIN;
 
 /// The server's `max_allowed_packet`: the largest statement it takes.
 pub async fn packet_limit(conn: &mut MySqlConnection) -> Result<usize, sqlx::Error> {
@@ -100,7 +118,10 @@ pub fn statement_chunks<T>(
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_STATEMENT_BYTES, image_bytes, statement_budget, statement_chunks, too_big};
+    use super::{
+        MAX_STATEMENT_BYTES, MIN_PACKET, image_bytes, statement_budget, statement_chunks, too_big,
+        unusable,
+    };
     use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
 
     #[test]
@@ -158,6 +179,17 @@ mod tests {
             "{reason}"
         );
         assert!(too_big(&spec, &row(sixteen), sixteen).is_some());
+    }
+
+    #[test]
+    fn a_packet_too_small_for_any_statement_is_named_not_blamed_on_rows() {
+        let reason = unusable(32 << 10).expect("32 KiB is refused");
+        assert!(
+            reason.contains("32768 bytes, below the 128 KiB") && reason.contains("raise it"),
+            "{reason}"
+        );
+        assert!(unusable(MIN_PACKET).is_none());
+        assert!(unusable(16 << 20).is_none());
     }
 
     #[test]

@@ -313,6 +313,15 @@ async fn a_poison_change_retries_then_fails_alone_and_requeue_converges() {
     }
     db.assert_converged().await;
     all_synced(&db).await;
+    // The poison change's old error went once it was applied.
+    assert_eq!(
+        db.count(
+            &db.local,
+            "SELECT COUNT(*) FROM sync_queue WHERE last_error IS NOT NULL"
+        )
+        .await,
+        0
+    );
 }
 
 #[tokio::test]

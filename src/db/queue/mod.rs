@@ -156,7 +156,8 @@ fn push_id_list(query: &mut QueryBuilder<MySql>, ids: &[i64]) {
     }
 }
 
-/// PENDING → SYNCED for `ids`, in one statement. Runs of consecutive ids go as ranges
+/// PENDING → SYNCED for `ids`, in one statement; the error of an earlier attempt goes with
+/// it (a SYNCED change has none). Runs of consecutive ids go as ranges
 /// (`id BETWEEN a AND b`): the server walks a range for less than it looks up each id of
 /// a long `IN` list. A range never covers an id that is not in `ids` — a change that
 /// committed late inside it must stay PENDING.
@@ -166,7 +167,7 @@ pub async fn mark_synced(conn: &mut MySqlConnection, ids: &[i64]) -> Result<u64,
         return Ok(0);
     }
     let mut query = QueryBuilder::<MySql>::new(
-        "UPDATE sync_queue SET sync_status = 'SYNCED', next_attempt_at = NULL \
+        "UPDATE sync_queue SET sync_status = 'SYNCED', next_attempt_at = NULL, last_error = NULL \
          WHERE sync_status = 'PENDING' AND (",
     );
     for (i, (first, last)) in ranges.into_iter().enumerate() {

@@ -263,6 +263,10 @@ impl SyncEngine {
                 return Ok((Outcome::Interrupted, Some(reason)));
             }
         };
+        if let Some(reason) = packet::unusable(packet) {
+            tracing::warn!(%reason, "sync run stopped before applying anything");
+            return Ok((Outcome::Interrupted, Some(reason)));
+        }
         let tables = match tables::load_checked(conn, &self.settings.tables).await {
             Ok(tables) => tables,
             Err(problem @ tables::SchemaProblem::Changed(_)) => {
