@@ -193,7 +193,7 @@ impl SyncEngine {
         let troubled = tally.failed > 0 || tally.held_back > 0 || waiting > 0 || refused > 0;
         if outcome == Outcome::Synced && troubled {
             outcome = Outcome::Partial;
-            message = message.or_else(|| Some(partial_note(&tally, waiting)));
+            message = message.or_else(|| Some(tally.partial_note(waiting)));
         }
         runs::finish_run(
             &self.local,
@@ -256,7 +256,21 @@ impl SyncEngine {
             Ok(central) => central,
             Err(reason) => return Ok((Outcome::Offline, Some(reason))),
         };
-        let packet = match packet::packet_limit(&mut central).await {
+        let ended = self.execute_with(conn, &mut central, tally).await;
+        // Closed, not dropped, however the run ended: a dropped connection is an aborted
+        // client in db_b's log.
+        let _ = central.close().await;
+        ended
+    }
+
+    /// [`Self::execute`] once db_b answered.
+    async fn execute_with(
+        &self,
+        conn: &mut MySqlConnection,
+        central: &mut MySqlConnection,
+        tally: &mut Tally,
+    ) -> Result<(Outcome, Option<String>), sqlx::Error> {
+        let packet = match packet::packet_limit(central).await {
             Ok(packet) => packet,
             Err(err) => {
                 let reason = format!("db_b: {}", error::describe(&err));
@@ -280,22 +294,17 @@ impl SyncEngine {
             }
             Err(tables::SchemaProblem::Database(err)) => return Err(err),
         };
-        let loading = match self.refusal(conn, &mut central, &tables, tally).await? {
+        let loading = match self.refusal(conn, central, &tables, tally).await? {
             Ok(loading) => loading,
             Err(refused) => return Ok(refused),
         };
-        if loading
-            && let Some(stopped) = self
-                .load(conn, &mut central, &tables, packet, tally)
-                .await?
-        {
+        if loading && let Some(stopped) = self.load(conn, central, &tables, packet, tally).await? {
             return Ok(stopped);
         }
         let run_max = queue::max_id(conn).await?;
         let outcome = Drain::new(self, &tables, run_max, packet)
-            .run(conn, &mut central, tally)
+            .run(conn, central, tally)
             .await?;
-        let _ = central.close().await;
         Ok((outcome, tally.note.take()))
     }
 
@@ -366,35 +375,4 @@ impl SyncEngine {
             tracing::warn!(error = %err, "could not purge old runs");
         }
     }
-}
-
-fn partial_note(tally: &Tally, waiting: i64) -> String {
-    let mut parts = Vec::new();
-    if tally.failed > 0 {
-        parts.push(format!("{} change(s) rejected", tally.failed));
-    }
-    if tally.held_back > 0 {
-        parts.push(format!(
-            "{} held back (their rows are locked in db_b)",
-            tally.held_back
-        ));
-    }
-    if waiting > 0 {
-        parts.push(format!("{waiting} waiting to be retried"));
-    }
-    // `status` lists queued changes; rows the load left out are named in the log only.
-    let mut note = if parts.is_empty() {
-        String::new()
-    } else {
-        format!("{}; see `dbsync status`", parts.join(", "))
-    };
-    if let Some(refused) = tally.loaded.map(|l| l.refused).filter(|n| *n > 0) {
-        if !note.is_empty() {
-            note.push_str("; ");
-        }
-        note.push_str(&format!(
-            "{refused} row(s) of the initial load refused by db_b (the log names each)"
-        ));
-    }
-    note
 }

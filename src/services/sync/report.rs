@@ -91,3 +91,38 @@ pub struct Tally {
     pub held_back: u64,
     pub note: Option<String>,
 }
+
+impl Tally {
+    /// What a `partial` run's message says: what was rejected, held back or is waiting,
+    /// and rows the initial load left out.
+    pub fn partial_note(&self, waiting: i64) -> String {
+        let mut parts = Vec::new();
+        if self.failed > 0 {
+            parts.push(format!("{} change(s) rejected", self.failed));
+        }
+        if self.held_back > 0 {
+            parts.push(format!(
+                "{} held back (their rows are locked in db_b)",
+                self.held_back
+            ));
+        }
+        if waiting > 0 {
+            parts.push(format!("{waiting} waiting to be retried"));
+        }
+        // `status` lists queued changes; rows the load left out are named in the log only.
+        let mut note = if parts.is_empty() {
+            String::new()
+        } else {
+            format!("{}; see `dbsync status`", parts.join(", "))
+        };
+        if let Some(refused) = self.loaded.map(|l| l.refused).filter(|n| *n > 0) {
+            if !note.is_empty() {
+                note.push_str("; ");
+            }
+            note.push_str(&format!(
+                "{refused} row(s) of the initial load refused by db_b (the log names each)"
+            ));
+        }
+        note
+    }
+}
