@@ -29,8 +29,13 @@ pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliE
         Command::Verify { json } => verify_command(&config, json).await,
         Command::Requeue(args) => requeue_command(&config, requeue_selection(args)).await,
         Command::Retry(args) => requeue_command(&config, retry_selection(args)).await,
-        Command::Resync => {
-            prepare_and_run(&engine(&config, shutdown).await?, Preparation::Resync).await
+        Command::Resync { tables } => {
+            let only = resync_tables(&config, tables)?;
+            prepare_and_run(
+                &engine(&config, shutdown).await?,
+                Preparation::Resync { only },
+            )
+            .await
         }
         Command::Rebase => {
             prepare_and_run(&engine(&config, shutdown).await?, Preparation::Rebase).await
@@ -38,6 +43,20 @@ pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliE
         Command::Sites { json } => sites(&config, json).await,
         Command::MigrateSite => migrate_site(&config).await,
     }
+}
+
+/// The tables `resync --table` names, each once; every one must be in `SYNC_TABLES`.
+fn resync_tables(config: &Config, mut tables: Vec<String>) -> Result<Vec<String>, CliError> {
+    let synced = &config.sync.tables;
+    if let Some(unknown) = tables.iter().find(|t| !synced.contains(*t)) {
+        return Err(CliError::Usage(format!(
+            "resync --table {unknown}: not a synced table (SYNC_TABLES is {})",
+            synced.join(",")
+        )));
+    }
+    tables.sort();
+    tables.dedup();
+    Ok(tables)
 }
 
 /// The engine for one-shot commands (its metrics registry is never scraped).
@@ -55,7 +74,8 @@ async fn init(
     let report = setup::init(config, seed).await?;
     print::init_report(config, &report, seed);
     if load {
-        return prepare_and_run(&engine(config, shutdown).await?, Preparation::Resync).await;
+        let every_table = Preparation::Resync { only: Vec::new() };
+        return prepare_and_run(&engine(config, shutdown).await?, every_table).await;
     }
     Ok(0)
 }

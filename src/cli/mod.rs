@@ -83,7 +83,12 @@ enum Command {
     /// Copy every row of db_a to db_b in key-ordered chunks while writers go on, and
     /// delete rows only db_b has (progress on the terminal). A copy cut short is carried
     /// on from its last chunk by the next `dbsync sync` (or the service's next run).
-    Resync,
+    Resync {
+        /// Copy only this synced table (repeat for more); the other tables' copies are
+        /// left as they are.
+        #[arg(long = "table", value_name = "TABLE")]
+        tables: Vec<String>,
+    },
     /// After db_a's queue went backwards (TRUNCATE, a restored backup): forget what db_b
     /// knows of this site's queue and copy every row again.
     Rebase,

@@ -180,8 +180,19 @@ pub(super) fn verify(report: &VerifyReport) {
         );
     }
     if !report.is_equal() && report.pending == 0 && report.failed == 0 {
+        // Only the tables that differ, unless that is every table.
+        let mut differing: Vec<String> = report
+            .tables
+            .iter()
+            .filter(|t| t.differing > 0)
+            .map(|t| format!(" --table {}", t.table))
+            .collect();
+        if differing.len() == report.tables.len() {
+            differing.clear();
+        }
         say!(
-            "no change is pending or FAILED in db_a's queue: `dbsync resync` copies db_a's rows into db_b again (rows db_b holds as db_a does are not rewritten)"
+            "no change is pending or FAILED in db_a's queue: `dbsync resync{}` copies db_a's rows into db_b again (rows db_b holds as db_a does are not rewritten)",
+            differing.concat()
         );
     }
 }

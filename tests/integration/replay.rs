@@ -176,3 +176,74 @@ async fn resync_finds_rows_only_db_b_has_across_pages() {
     );
     converge(&db).await;
 }
+
+/// `resync --table`: a repair of one table copies that table alone and leaves the other
+/// tables' copies (and their progress in `sync_load`) as they were; verify names the table.
+#[tokio::test]
+async fn resync_of_one_table_leaves_the_others_as_they_are() {
+    let db = TestDb::new(&[]).await;
+    write_mix(&db, 40).await;
+    db.sync().await;
+    let out = db.cli(&["resync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = |table: &'static str| {
+        let local = db.local.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT CONCAT(token, '/', finished_at) FROM sync_load WHERE table_name = ?",
+            )
+            .bind(table)
+            .fetch_one(&local)
+            .await
+            .unwrap_or_else(|e| panic!("sync_load of {table}: {e}"))
+        }
+    };
+    let (users_before, orders_before) = (token("users").await, token("orders").await);
+
+    db.exec_central("UPDATE users SET name = 'drift' WHERE id = 3")
+        .await;
+    db.exec_central(
+        "INSERT INTO users (id, name, email, updated_at) VALUES (7000, 'gone', 'gone@x.io', NOW(6))",
+    )
+    .await;
+    let text = stdout(&db.cli(&["verify"]));
+    assert!(
+        text.contains("`dbsync resync --table users` copies"),
+        "{text}"
+    );
+
+    // orders drifts too; only users is copied again.
+    db.exec_central("DELETE FROM orders WHERE id = 1").await;
+    let users = db.count(&db.local, "SELECT COUNT(*) FROM users").await;
+    let out = db.cli(&["resync", "--table", "users", "--table", "users"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains(&format!("load: checked {users}, copied 1, removed 1")),
+        "{text}"
+    );
+    let out = db.cli(&["verify"]);
+    let text = stdout(&out);
+    assert!(text.contains("users: equal"), "{text}");
+    assert!(text.contains("orders: 1 differing id(s): 1"), "{text}");
+    assert_ne!(token("users").await, users_before, "users copied anew");
+    assert_eq!(
+        token("orders").await,
+        orders_before,
+        "orders' copy untouched"
+    );
+
+    // A table that is not synced: a usage error, and nothing changes.
+    let out = db.cli(&["resync", "--table", "nope"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out)
+            .contains("resync --table nope: not a synced table (SYNC_TABLES is users,orders)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(token("orders").await, orders_before);
+    let out = db.cli(&["resync", "--table", "orders"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    converge(&db).await;
+}

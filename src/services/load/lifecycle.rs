@@ -6,20 +6,31 @@ use sqlx::mysql::MySqlConnection;
 use crate::db::{load, snapshot};
 use crate::services::sync::tables::Tables;
 
-/// Starts a new load of every synced table, forgetting an earlier one.
+/// Starts a new load of every synced table, forgetting an earlier one; or, with `only`
+/// naming some of them, a new load of those, leaving the other tables' progress as it is.
 pub async fn start(
     local: &mut MySqlConnection,
     pool: &sqlx::MySqlPool,
     tables: &Tables,
+    only: &[String],
 ) -> Result<(), sqlx::Error> {
     let mut estimates = Vec::new();
-    for spec in tables.iter() {
+    for spec in tables
+        .iter()
+        .filter(|spec| only.is_empty() || only.contains(&spec.name))
+    {
         estimates.push((
             spec.name.clone(),
             snapshot::estimated_rows(local, &spec.name).await?,
         ));
     }
-    load::reset(pool, &estimates).await
+    if only.is_empty() {
+        return load::reset(pool, &estimates).await;
+    }
+    for (table, estimate) in &estimates {
+        load::restart_table(local, table, *estimate).await?;
+    }
+    Ok(())
 }
 
 /// Starts the load again, every synced table from its first row, when db_b no longer

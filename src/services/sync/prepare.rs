@@ -13,10 +13,11 @@ use crate::db::{self, Role, ledger, nodes, runs};
 use crate::services::load;
 
 /// What [`SyncEngine::prepare`] sets up for the next run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Preparation {
-    /// Copy every row of db_a to db_b (and remove rows only db_b has).
-    Resync,
+    /// Copy every row of db_a to db_b (and remove rows only db_b has): of the tables in
+    /// `only`, or of every synced table when it is empty.
+    Resync { only: Vec<String> },
     /// Forget db_b's ledger and watermark of this site, then copy every row.
     Rebase,
 }
@@ -52,10 +53,10 @@ impl SyncEngine {
         // A db_b that does not match this site is refused before anything is set up; an
         // unreachable one only for a rebase (a resync waits for db_b like any run).
         let central = nodes::connect_ready(&self.central_target, &self.central_nodes).await;
-        let mut central = match (central, preparation) {
+        let mut central = match (central, &preparation) {
             (Ok((central, _)), _) => Some(central),
             (Err(err), Preparation::Rebase) => return Err(err.into()),
-            (Err(_), Preparation::Resync) => None,
+            (Err(_), Preparation::Resync { .. }) => None,
         };
         if let Some(central) = central.as_mut() {
             match checks::central_refusal(&mut conn, central, &tables, &self.site, Claim::Take)
@@ -75,12 +76,21 @@ impl SyncEngine {
         if let Some(central) = central {
             let _ = central.close().await;
         }
-        let earlier = load_state::states(&mut conn).await?;
+        let only = match &preparation {
+            Preparation::Resync { only } => only.as_slice(),
+            Preparation::Rebase => &[],
+        };
+        // A copy of some tables replaces only their own unfinished copies.
+        let earlier: Vec<LoadState> = load_state::states(&mut conn)
+            .await?
+            .into_iter()
+            .filter(|s| only.is_empty() || only.contains(&s.table_name))
+            .collect();
         let replaced = earlier
             .iter()
             .any(|s| s.finished_at.is_none())
             .then_some(earlier);
-        load::start(&mut conn, &self.local, &tables).await?;
+        load::start(&mut conn, &self.local, &tables, only).await?;
         let _ = runs::unlock(&mut conn).await;
         let _ = conn.close().await;
         Ok(replaced)
