@@ -8,6 +8,7 @@ use super::{CliError, Command, RequeueArgs, RetryArgs, outcome_code, print};
 use crate::config::Config;
 use crate::db::queue::{EntryFilter, RequeueSelection};
 use crate::db::{self, Role, schema};
+use crate::domain::Outcome;
 use crate::metrics::Metrics;
 use crate::services::sync::checks::{self, CheckError, Claim};
 use crate::services::sync::tables::Tables;
@@ -48,9 +49,15 @@ pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliE
 /// The tables `resync --table` names, each once; every one must be in `SYNC_TABLES`.
 fn resync_tables(config: &Config, mut tables: Vec<String>) -> Result<Vec<String>, CliError> {
     let synced = &config.sync.tables;
-    if let Some(unknown) = tables.iter().find(|t| !synced.contains(*t)) {
+    let unknown: Vec<String> = tables
+        .iter()
+        .filter(|t| !synced.contains(*t))
+        .map(|t| format!("{t:?}"))
+        .collect();
+    if !unknown.is_empty() {
         return Err(CliError::Usage(format!(
-            "resync --table {unknown}: not a synced table (SYNC_TABLES is {})",
+            "resync --table: {} not a synced table (SYNC_TABLES is {})",
+            unknown.join(", "),
             synced.join(",")
         )));
     }
@@ -99,10 +106,20 @@ async fn prepare_and_run(
     engine: &Arc<SyncEngine>,
     preparation: Preparation,
 ) -> Result<u8, CliError> {
-    if let Some(replaced) = engine.prepare(preparation).await? {
-        print::replaced_load(&replaced);
+    let prepared = engine.prepare(preparation).await?;
+    if let Some(replaced) = &prepared.replaced {
+        print::replaced_load(replaced);
     }
-    sync_with_progress(engine).await
+    if !prepared.carried_on.is_empty() {
+        print::carried_on_load(&prepared.carried_on);
+    }
+    let code = sync_with_progress(engine).await?;
+    if code == outcome_code(Outcome::Offline) {
+        say!(
+            "the copy is set up: the next run makes it (`dbsync sync`, or the service's schedule, once db_b answers)"
+        );
+    }
+    Ok(code)
 }
 
 /// A run, with the initial load's progress on the terminal while it copies rows (a run

@@ -84,8 +84,8 @@ enum Command {
     /// delete rows only db_b has (progress on the terminal). A copy cut short is carried
     /// on from its last chunk by the next `dbsync sync` (or the service's next run).
     Resync {
-        /// Copy only this synced table (repeat for more); the other tables' copies are
-        /// left as they are.
+        /// Copy only this synced table (repeat for more); the other tables' finished
+        /// copies are left as they are.
         #[arg(long = "table", value_name = "TABLE")]
         tables: Vec<String>,
     },

@@ -146,6 +146,25 @@ pub(super) fn replaced_load(states: &[LoadState]) {
     );
 }
 
+/// Says which other tables' unfinished copies a `resync --table` run carries on.
+pub(super) fn carried_on_load(states: &[LoadState]) {
+    let tables: Vec<String> = states
+        .iter()
+        .map(|s| {
+            format!(
+                "{} ({} of about {} rows read)",
+                s.table_name,
+                s.rows_checked,
+                s.rows_estimate.max(s.rows_checked)
+            )
+        })
+        .collect();
+    say!(
+        "this run also carries on the unfinished copy of {} from its last chunk, as any run does",
+        tables.join(", ")
+    );
+}
+
 pub(super) fn verify(report: &VerifyReport) {
     for table in &report.tables {
         if table.differing == 0 {

@@ -1,7 +1,7 @@
 //! Replays, requeues and resyncs: nothing moves a record back, nothing is applied twice, and
 //! the history and the status commands tell the truth afterwards.
 
-use crate::helpers::{TestDb, stderr, stdout};
+use crate::helpers::{TestDb, run_cli, stderr, stdout};
 use crate::sync::{all_synced, converge, write_mix};
 
 #[tokio::test]
@@ -233,17 +233,39 @@ async fn resync_of_one_table_leaves_the_others_as_they_are() {
         "orders' copy untouched"
     );
 
-    // A table that is not synced: a usage error, and nothing changes.
-    let out = db.cli(&["resync", "--table", "nope"]);
+    // Tables that are not synced: a usage error naming each, and nothing changes.
+    let out = db.cli(&[
+        "resync", "--table", "users", "--table", "nope", "--table", "users ",
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     assert!(
-        stderr(&out)
-            .contains("resync --table nope: not a synced table (SYNC_TABLES is users,orders)"),
+        stderr(&out).contains(
+            r#"resync --table: "nope", "users " not a synced table (SYNC_TABLES is users,orders)"#
+        ),
         "{}",
         stderr(&out)
     );
     assert_eq!(token("orders").await, orders_before);
+
+    // Offline, the copy is set up for the next run, and the command says so.
+    let mut offline = db.env.clone();
+    offline.insert("IS_ONLINE".into(), "false".into());
+    let out = run_cli(&offline, &["resync", "--table", "orders"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("the copy is set up: the next run makes it"),
+        "{}",
+        stdout(&out)
+    );
+    // Another table's copy cut short is carried on by the run, as any run carries it on.
+    db.exec("UPDATE sync_load SET finished_at = NULL WHERE table_name = 'users'")
+        .await;
     let out = db.cli(&["resync", "--table", "orders"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("this run also carries on the unfinished copy of users ("),
+        "{}",
+        stdout(&out)
+    );
     converge(&db).await;
 }

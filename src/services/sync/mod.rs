@@ -25,5 +25,5 @@ pub mod status;
 pub mod tables;
 
 pub use engine::SyncEngine;
-pub use prepare::Preparation;
+pub use prepare::{Preparation, Prepared};
 pub use report::{RunError, RunReport};

@@ -22,18 +22,26 @@ pub enum Preparation {
     Rebase,
 }
 
+/// What [`SyncEngine::prepare`] found of an earlier load.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// The unfinished load of the tables to copy that the new copy replaces, if there was
+    /// one (with those tables' finished copies beside it).
+    pub replaced: Option<Vec<LoadState>>,
+    /// Unfinished copies of other tables (with `resync --table`): the run carries them on
+    /// from their last chunk, as any run does.
+    pub carried_on: Vec<LoadState>,
+}
+
 impl SyncEngine {
     /// Under the run lock: makes the next run copy every row of db_a to db_b (`resync`), or
     /// first forgets what db_b knows of this site's queue (`rebase`, after the queue went
     /// backwards). The copy itself happens in the next run.
     ///
-    /// Returns the unfinished load it replaced, if there was one. A load cut short is
-    /// carried on by any run; `resync` always copies every row, because it is also how
-    /// db_b is repaired, and a repair must not skip the rows an old load had reached.
-    pub async fn prepare(
-        self: &Arc<Self>,
-        preparation: Preparation,
-    ) -> Result<Option<Vec<LoadState>>, RunError> {
+    /// A load cut short is carried on by any run; `resync` always copies every row of the
+    /// tables it copies, because it is also how db_b is repaired, and a repair must not
+    /// skip the rows an old load had reached.
+    pub async fn prepare(self: &Arc<Self>, preparation: Preparation) -> Result<Prepared, RunError> {
         let _slot = self
             .slot
             .clone()
@@ -81,18 +89,24 @@ impl SyncEngine {
             Preparation::Rebase => &[],
         };
         // A copy of some tables replaces only their own unfinished copies.
-        let earlier: Vec<LoadState> = load_state::states(&mut conn)
+        let (earlier, others): (Vec<LoadState>, Vec<LoadState>) = load_state::states(&mut conn)
             .await?
             .into_iter()
-            .filter(|s| only.is_empty() || only.contains(&s.table_name))
-            .collect();
+            .partition(|s| only.is_empty() || only.contains(&s.table_name));
         let replaced = earlier
             .iter()
             .any(|s| s.finished_at.is_none())
             .then_some(earlier);
+        let carried_on = others
+            .into_iter()
+            .filter(|s| s.finished_at.is_none())
+            .collect();
         load::start(&mut conn, &self.local, &tables, only).await?;
         let _ = runs::unlock(&mut conn).await;
         let _ = conn.close().await;
-        Ok(replaced)
+        Ok(Prepared {
+            replaced,
+            carried_on,
+        })
     }
 }
