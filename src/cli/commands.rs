@@ -113,6 +113,11 @@ async fn prepare_and_run(
     if !prepared.carried_on.is_empty() {
         print::carried_on_load(&prepared.carried_on);
     }
+    for (child, parent) in &prepared.unchecked_references {
+        say!(
+            "`{child}` refers to `{parent}` and only one of them is copied: references between them are not checked (copy both, or run `dbsync verify` after)"
+        );
+    }
     let code = sync_with_progress(engine).await?;
     if code == outcome_code(Outcome::Offline) {
         say!(

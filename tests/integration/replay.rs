@@ -222,6 +222,10 @@ async fn resync_of_one_table_leaves_the_others_as_they_are() {
         text.contains(&format!("load: checked {users}, copied 1, removed 1")),
         "{text}"
     );
+    assert!(
+        text.contains("`orders` refers to `users` and only one of them is copied"),
+        "{text}"
+    );
     let out = db.cli(&["verify"]);
     let text = stdout(&out);
     assert!(text.contains("users: equal"), "{text}");

@@ -31,6 +31,9 @@ pub struct Prepared {
     /// Unfinished copies of other tables (with `resync --table`): the run carries them on
     /// from their last chunk, as any run does.
     pub carried_on: Vec<LoadState>,
+    /// Synced tables not copied that have a foreign key to a table copied, or the other
+    /// way round, as `(child, parent)`: the copy does not check those references.
+    pub unchecked_references: Vec<(String, String)>,
 }
 
 impl SyncEngine {
@@ -101,12 +104,26 @@ impl SyncEngine {
             .into_iter()
             .filter(|s| s.finished_at.is_none())
             .collect();
+        let copied = |table: &str| only.is_empty() || only.iter().any(|t| t == table);
+        let mut unchecked_references: Vec<(String, String)> = tables
+            .iter()
+            .flat_map(|child| {
+                child
+                    .foreign_keys
+                    .iter()
+                    .map(move |fk| (child.name.clone(), fk.parent_table.clone()))
+            })
+            .filter(|(child, parent)| copied(child) != copied(parent))
+            .collect();
+        unchecked_references.sort();
+        unchecked_references.dedup();
         load::start(&mut conn, &self.local, &tables, only).await?;
         let _ = runs::unlock(&mut conn).await;
         let _ = conn.close().await;
         Ok(Prepared {
             replaced,
             carried_on,
+            unchecked_references,
         })
     }
 }
