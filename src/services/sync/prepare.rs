@@ -91,11 +91,12 @@ impl SyncEngine {
             Preparation::Resync { only } => only.as_slice(),
             Preparation::Rebase => &[],
         };
+        let copied = |table: &str| only.is_empty() || only.iter().any(|t| t == table);
         // A copy of some tables replaces only their own unfinished copies.
         let (earlier, others): (Vec<LoadState>, Vec<LoadState>) = load_state::states(&mut conn)
             .await?
             .into_iter()
-            .partition(|s| only.is_empty() || only.contains(&s.table_name));
+            .partition(|s| copied(&s.table_name));
         let replaced = earlier
             .iter()
             .any(|s| s.finished_at.is_none())
@@ -104,7 +105,7 @@ impl SyncEngine {
             .into_iter()
             .filter(|s| s.finished_at.is_none())
             .collect();
-        let copied = |table: &str| only.is_empty() || only.iter().any(|t| t == table);
+        // Foreign keys among synced tables only: db_b holds no others.
         let mut unchecked_references: Vec<(String, String)> = tables
             .iter()
             .flat_map(|child| {
@@ -113,7 +114,9 @@ impl SyncEngine {
                     .iter()
                     .map(move |fk| (child.name.clone(), fk.parent_table.clone()))
             })
-            .filter(|(child, parent)| copied(child) != copied(parent))
+            .filter(|(child, parent)| {
+                tables.find(parent).is_some() && copied(child) != copied(parent)
+            })
             .collect();
         unchecked_references.sort();
         unchecked_references.dedup();
