@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use sqlx::mysql::MySqlConnection;
 
 use crate::db::schema::central::SITE_COLUMN;
-use crate::domain::table::{ColumnSpec, ForeignKeySpec, IndexSpec, TableSpec, ValueClass};
+use crate::domain::table::{
+    ColumnSpec, ForeignKeySpec, IndexSpec, TableSpec, ValueClass, is_geometry_type,
+};
 
 /// The size of `sync_queue.record_key` (sql/schema/local.sql).
 pub const RECORD_KEY_BYTES: usize = 2048;
@@ -332,8 +334,7 @@ fn classify(row: &ColumnRow) -> Option<ValueClass> {
         "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => {
             ValueClass::Binary
         }
-        "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
-        | "multipolygon" | "geometrycollection" => ValueClass::Binary,
+        geometry if is_geometry_type(geometry) => ValueClass::Binary,
         _ => return None,
     })
 }

@@ -96,11 +96,17 @@ pub fn hex_upper(bytes: &[u8]) -> String {
     text
 }
 
-/// The bytes an image's hex spells; `None` unless it is an even number of hex digits (the
-/// server's `UNHEX` then decides).
+/// Whether an image's text of a binary value spells whole bytes in hex (an even number of
+/// hex digits): such a value goes to db_b as its bytes, any other as text.
+pub fn is_hex_bytes(text: &str) -> bool {
+    text.len().is_multiple_of(2) && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The bytes an image's hex spells; `None` unless [`is_hex_bytes`] (the server's `UNHEX`
+/// then decides).
 pub fn bytes_of_hex(hex: &str) -> Option<Vec<u8>> {
     let digit = |b: u8| char::from(b).to_digit(16);
-    if !hex.len().is_multiple_of(2) {
+    if !is_hex_bytes(hex) {
         return None;
     }
     hex.as_bytes()

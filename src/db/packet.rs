@@ -5,6 +5,7 @@
 
 use sqlx::mysql::MySqlConnection;
 
+use crate::db::image;
 use crate::domain::table::{TableSpec, ValueClass};
 
 /// Why a run cannot work with db_b's `max_allowed_packet`, if it cannot: the fix is db_b's,
@@ -63,9 +64,7 @@ pub fn image_bytes(spec: &TableSpec, values: &[Option<String>]) -> usize {
         .zip(values)
         .map(|(column, value)| {
             let Some(text) = value else { return 8 };
-            let sent_as_bytes = column.class == ValueClass::Binary
-                && text.len().is_multiple_of(2)
-                && text.bytes().all(|b| b.is_ascii_hexdigit());
+            let sent_as_bytes = column.class == ValueClass::Binary && image::is_hex_bytes(text);
             8 + if sent_as_bytes {
                 text.len() / 2
             } else {

@@ -222,7 +222,7 @@ fn select_rows(
     };
     match read {
         Read::Values => select.extend(spec.image_columns().zip(&raw).map(|(c, raw)| {
-            match (*raw, is_geometry(c)) {
+            match (*raw, c.is_geometry()) {
                 (true, true) => format!("CAST({} AS BINARY)", quote_ident(&c.name)),
                 (true, false) => quote_ident(&c.name),
                 (false, _) => text_expr(c),
@@ -245,22 +245,6 @@ fn select_rows(
             .push_bind(site);
     }
     (query, raw)
-}
-
-/// A GEOMETRY column (of any of its types).
-fn is_geometry(column: &ColumnSpec) -> bool {
-    let column_type = column.column_type.to_ascii_lowercase();
-    matches!(
-        column_type.as_str(),
-        "geometry"
-            | "point"
-            | "linestring"
-            | "polygon"
-            | "multipoint"
-            | "multilinestring"
-            | "multipolygon"
-            | "geometrycollection"
-    )
 }
 
 /// A row of [`read_range`]; `raw[i]` marks the image columns read as bytes.

@@ -136,6 +136,26 @@ impl ColumnSpec {
         let t = self.column_type.to_ascii_lowercase();
         t.starts_with("bigint") && t.contains("unsigned")
     }
+
+    /// A column of one of the GEOMETRY types.
+    pub fn is_geometry(&self) -> bool {
+        is_geometry_type(&self.column_type.to_ascii_lowercase())
+    }
+}
+
+/// One of the server's GEOMETRY types, by its lower-case name.
+pub fn is_geometry_type(name: &str) -> bool {
+    matches!(
+        name,
+        "geometry"
+            | "point"
+            | "linestring"
+            | "polygon"
+            | "multipoint"
+            | "multilinestring"
+            | "multipolygon"
+            | "geometrycollection"
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
