@@ -273,3 +273,39 @@ async fn resync_of_one_table_leaves_the_others_as_they_are() {
     );
     converge(&db).await;
 }
+
+/// db_a restored from a dump taken without triggers (`mysqldump --skip-triggers`) takes
+/// writes nobody queues: runs stop before applying anything and say what to run, `init`
+/// puts the triggers back and `resync --table` copies what the writes missed.
+#[tokio::test]
+async fn missing_capture_triggers_stop_runs_until_init_and_resync() {
+    let db = TestDb::new(&[]).await;
+    write_mix(&db, 10).await;
+    db.sync().await;
+    db.exec("DROP TRIGGER users_after_update").await;
+    db.exec("UPDATE users SET name = 'unqueued' WHERE id = 1")
+        .await;
+    db.exec("INSERT INTO orders (id, user_id, amount) VALUES (9000, 1, 2.50)")
+        .await;
+
+    let out = db.cli(&["sync"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("the capture triggers of `users` are missing on db_a")
+            && text.contains("`dbsync resync --table users`")
+            && text.contains("run `dbsync init`"),
+        "{text}"
+    );
+    let copied = "SELECT COUNT(*) FROM orders WHERE id = 9000";
+    assert_eq!(db.count(&db.central, copied).await, 0, "nothing applied");
+
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = db.cli(&["resync", "--table", "users"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    db.sync().await;
+    db.assert_converged().await;
+    let renamed = "SELECT COUNT(*) FROM users WHERE name = 'unqueued'";
+    assert_eq!(db.count(&db.central, renamed).await, 1);
+}

@@ -165,6 +165,29 @@ pub async fn stale_triggers(
         .collect())
 }
 
+/// Of `tables`, those missing one of their three capture triggers (a db_a restored from a
+/// dump taken without triggers, a trigger dropped by hand): their writes go uncaptured.
+pub async fn missing(
+    conn: &mut MySqlConnection,
+    tables: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA = DATABASE()",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(tables
+        .iter()
+        .filter(|table| {
+            ["insert", "update", "delete"]
+                .iter()
+                .any(|event| !names.contains(&trigger_name(table, event)))
+        })
+        .map(|table| table.to_string())
+        .collect())
+}
+
 /// True when all three capture triggers of `table` exist.
 pub async fn installed(conn: &mut MySqlConnection, table: &str) -> Result<bool, sqlx::Error> {
     let names: Vec<String> = sqlx::query_scalar(

@@ -8,7 +8,7 @@ use sqlx::mysql::MySqlConnection;
 
 use super::change::ImageReader;
 use crate::db::catalog::{self, CatalogError};
-use crate::db::schema;
+use crate::db::schema::{self, triggers};
 use crate::domain::table::TableSpec;
 
 /// The captured definitions of the synced tables, looked up by name.
@@ -143,6 +143,21 @@ pub async fn load_checked(
             "`{}` is no longer in SYNC_TABLES, but `dbsync init` set it up and its triggers \
              still capture its changes",
             dropped.name
+        )));
+    }
+    let names: Vec<&str> = captured.iter().map(|s| s.name.as_str()).collect();
+    let uncaptured = triggers::missing(conn, &names).await?;
+    if !uncaptured.is_empty() {
+        let list = uncaptured
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let resync: String = uncaptured.iter().map(|t| format!(" --table {t}")).collect();
+        return Err(SchemaProblem::Changed(format!(
+            "the capture triggers of {list} are missing on db_a (a dump restored without \
+             triggers, or dropped): writes since then were not queued, and after the init \
+             `dbsync resync{resync}` copies what they missed"
         )));
     }
     let mut specs = Vec::with_capacity(configured.len());
