@@ -57,8 +57,8 @@ pub async fn list_users(
 }
 
 /// Sets the given fields (`None` keeps the stored value) and returns the row as stored, in
-/// one transaction: the row stays locked between the change and the read. `None` when
-/// there is no such user.
+/// one transaction: the row stays locked between the change and the read. Only the given
+/// columns are assigned. `None` when there is no such user.
 pub async fn update_user(
     conn: &mut MySqlConnection,
     id: i64,
@@ -66,14 +66,18 @@ pub async fn update_user(
     email: Option<&str>,
 ) -> Result<Option<User>, sqlx::Error> {
     let mut tx = conn.begin().await?;
-    sqlx::query(
-        "UPDATE users SET name = COALESCE(?, name), email = COALESCE(?, email) WHERE id = ?",
-    )
-    .bind(name)
-    .bind(email)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    let mut query = QueryBuilder::<MySql>::new("UPDATE users SET ");
+    let mut set = query.separated(", ");
+    if let Some(name) = name {
+        set.push("name = ").push_bind_unseparated(name);
+    }
+    if let Some(email) = email {
+        set.push("email = ").push_bind_unseparated(email);
+    }
+    if name.is_some() || email.is_some() {
+        query.push(" WHERE id = ").push_bind(id);
+        query.build().execute(&mut *tx).await?;
+    }
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
     let user = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
@@ -157,16 +161,23 @@ pub async fn update_order(
     status: Option<OrderStatus>,
 ) -> Result<Option<Order>, sqlx::Error> {
     let mut tx = conn.begin().await?;
-    sqlx::query(
-        "UPDATE orders SET user_id = COALESCE(?, user_id), amount = COALESCE(?, amount), \
-         status = COALESCE(?, status) WHERE id = ?",
-    )
-    .bind(user_id)
-    .bind(amount)
-    .bind(status.map(OrderStatus::as_str))
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    // Only the columns the request gives are assigned: rewriting one it leaves alone could
+    // fail on a value a legacy writer stored in a lenient session (an ENUM's '').
+    let mut query = QueryBuilder::<MySql>::new("UPDATE orders SET ");
+    let mut set = query.separated(", ");
+    if let Some(user_id) = user_id {
+        set.push("user_id = ").push_bind_unseparated(user_id);
+    }
+    if let Some(amount) = amount {
+        set.push("amount = ").push_bind_unseparated(amount);
+    }
+    if let Some(status) = status {
+        set.push("status = ").push_bind_unseparated(status.as_str());
+    }
+    if user_id.is_some() || amount.is_some() || status.is_some() {
+        query.push(" WHERE id = ").push_bind(id);
+        query.build().execute(&mut *tx).await?;
+    }
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?");
     let order = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)

@@ -324,6 +324,39 @@ async fn order_input_rules() {
     app.stop().await;
 }
 
+/// An order another tool wrote in a lenient session, with a status outside the list (MySQL
+/// keeps ''): it reads as it is, and a PUT that leaves status out changes what it gives.
+#[tokio::test]
+async fn a_legacy_order_outside_the_status_list_can_still_be_changed() {
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'a', 'a@x.io')")
+        .await;
+    db.exec(
+        "SET @mode = @@SESSION.sql_mode; SET SESSION sql_mode = ''; \
+         INSERT INTO orders (id, user_id, amount, status) VALUES (5, 1, 1.00, 'lost'); \
+         SET SESSION sql_mode = @mode",
+    )
+    .await;
+    let app = TestApp::spawn(&db).await;
+    let (status, body) = app.get("/orders/5").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("")), "{body}");
+    let (status, body) = app.put("/orders/5", json!({"amount": "2.00"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["amount"].as_str(), body["status"].as_str()),
+        (Some("2.00"), Some(""))
+    );
+    let (status, body) = app.put("/orders/5", json!({"status": "shipped"})).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("shipped")),
+        "{body}"
+    );
+    db.sync().await;
+    db.assert_converged().await;
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn malformed_requests_get_json_errors() {
     let db = TestDb::new(&[]).await;
