@@ -320,7 +320,7 @@ fn retry_selection(args: RetryArgs) -> RequeueSelection {
 
 async fn requeue_command(config: &Config, selection: RequeueSelection) -> Result<u8, CliError> {
     let pool = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
-    let requeued = requeue::requeue(&pool, &selection).await;
+    let requeued = requeue::requeue(&pool, &selection, &config.sync.tables).await;
     match after_closing(&[&pool], requeued).await {
         Ok(entries) => {
             say!("requeued {} change(s)", entries.len());

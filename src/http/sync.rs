@@ -83,7 +83,7 @@ struct RequeueResponse {
 }
 
 async fn put_back(state: &AppState, selection: RequeueSelection) -> Result<Response, ApiError> {
-    let entries = requeue::requeue(&state.local, &selection).await?;
+    let entries = requeue::requeue(&state.local, &selection, &state.tables).await?;
     Ok(json(
         StatusCode::OK,
         &RequeueResponse {

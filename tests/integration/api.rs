@@ -470,6 +470,12 @@ async fn sync_endpoints_show_run_and_requeue() {
     assert_eq!((status, error_code(&body)), (404, "not_found"));
     let (status, body) = app.post("/sync/requeue", json!({})).await;
     assert_eq!((status, error_code(&body)), (422, "validation_failed"));
+    let (status, body) = app.post("/sync/retry", json!({"table": "user"})).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("table")),
+        "a misspelt table is named, not taken for an empty queue: {body}"
+    );
     db.remove_central_clash().await;
     let (status, body) = app.post("/sync/requeue", json!({"id": entry["id"]})).await;
     assert_eq!(

@@ -191,6 +191,13 @@ async fn a_waiting_change_can_be_retried_now() {
         age >= 70,
         "the age counts from the capture, not the last retry: {text}"
     );
+    let out = db.cli(&["retry", "--table", "user"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("\"user\" is not a synced table (SYNC_TABLES is users,orders)"),
+        "{}",
+        stderr(&out)
+    );
     db.remove_central_clash().await;
     let out = db.cli(&["retry", "--all"]);
     assert!(

@@ -6,14 +6,29 @@ use sqlx::mysql::MySqlPool;
 
 use crate::db::queue::{self, RequeueSelection};
 use crate::domain::QueueEntry;
-use crate::services::ServiceError;
+use crate::services::{FieldError, ServiceError};
 
 /// Requeues the selected changes, logging the error each one failed with. A given id that
 /// is neither FAILED nor waiting is `NotFound`.
 pub async fn requeue(
     pool: &MySqlPool,
     selection: &RequeueSelection,
+    synced: &[String],
 ) -> Result<Vec<QueueEntry>, ServiceError> {
+    // A misspelt table would otherwise put back nothing and look like a clean queue.
+    if let Some(table) = selection
+        .table
+        .as_deref()
+        .filter(|t| !synced.iter().any(|s| s == t))
+    {
+        return Err(ServiceError::Invalid(FieldError {
+            field: "table",
+            message: format!(
+                "{table:?} is not a synced table (SYNC_TABLES is {})",
+                synced.join(",")
+            ),
+        }));
+    }
     let entries = queue::requeue(pool, selection).await?;
     if let (Some(id), true) = (selection.id, entries.is_empty()) {
         return Err(ServiceError::NotFound {
