@@ -3,8 +3,10 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -67,12 +69,43 @@ impl JsonBody {
 pub fn json_body() -> impl Filter<Extract = (JsonBody,), Error = Rejection> + Clone {
     warp::body::content_length_limit(MAX_BODY_BYTES)
         .and(warp::header::optional::<String>("content-type"))
-        .and(warp::body::bytes())
-        .map(|content_type, bytes| JsonBody {
-            content_type,
-            bytes,
+        .and(warp::body::stream())
+        .and_then(|content_type, body| async move {
+            let bytes = tokio::time::timeout(BODY_READ_TIMEOUT, read_body(body))
+                .await
+                .map_err(|_| warp::reject::custom(BodyTimedOut))?
+                .map_err(|_| warp::reject::custom(BodyUnreadable))?;
+            Ok::<_, Rejection>(JsonBody {
+                content_type,
+                bytes,
+            })
         })
 }
+
+/// A client that has sent a request's headers but not all of its body by then gets a 408:
+/// a stalled sender must not hold its connection, nor a stop of the service, for ever.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn read_body(
+    body: impl Stream<Item = Result<impl Buf, warp::Error>>,
+) -> Result<Bytes, warp::Error> {
+    let mut body = std::pin::pin!(body);
+    let mut bytes = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        bytes.put(chunk?);
+    }
+    Ok(bytes.freeze())
+}
+
+#[derive(Debug)]
+struct BodyTimedOut;
+
+impl warp::reject::Reject for BodyTimedOut {}
+
+#[derive(Debug)]
+struct BodyUnreadable;
+
+impl warp::reject::Reject for BodyUnreadable {}
 
 /// The raw query string, empty when there is none.
 pub fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
@@ -154,6 +187,18 @@ pub async fn rejection_to_json(
             "send Authorization: Bearer <API_TOKEN>",
         );
         return Ok(warp::reply::with_header(error, "www-authenticate", "Bearer").into_response());
+    } else if rejection.find::<BodyTimedOut>().is_some() {
+        let error = ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request body did not arrive within {} s",
+                BODY_READ_TIMEOUT.as_secs()
+            ),
+        );
+        return Ok(warp::reply::with_header(error, "connection", "close").into_response());
+    } else if rejection.find::<BodyUnreadable>().is_some() {
+        ApiError::bad_request("the request body could not be read")
     } else if rejection.find::<PayloadTooLarge>().is_some() {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

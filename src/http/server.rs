@@ -20,6 +20,10 @@ use super::{AppState, api};
 /// keep-alive connections and slow senders must not pile up.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a stop waits for the requests in flight (a client that stalls must not keep
+/// the service from stopping).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
     let filter = api(state);
     let graceful = GracefulShutdown::new();
@@ -58,5 +62,13 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
         }
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_s = SHUTDOWN_GRACE.as_secs(),
+            "requests still open after the grace period are cut off"
+        );
+    }
 }

@@ -677,3 +677,45 @@ async fn post_users(app: &TestApp, range: std::ops::Range<u32>) -> Vec<u16> {
     }
     statuses
 }
+
+/// A client that sends a request's headers and part of its body, then stalls: it gets a 408
+/// once the body is overdue, and another such client does not keep the service from
+/// stopping.
+#[tokio::test]
+async fn a_client_stalled_mid_body_gets_a_408_and_does_not_hold_up_a_stop() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = TestDb::new(&[]).await;
+    let app = TestApp::spawn(&db).await;
+    let address = app
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let stalled = || async {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream
+            .write_all(
+                b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                  Content-Length: 100\r\n\r\n{\"name\":",
+            )
+            .await
+            .unwrap();
+        stream
+    };
+    let mut first = stalled().await;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(60), first.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(read.is_ok(), "no answer within 60 s");
+    assert!(
+        answer.starts_with("HTTP/1.1 408") && answer.contains("\"request_timeout\""),
+        "{answer}"
+    );
+
+    let _second = stalled().await;
+    // Until the server is reading its body: a connection still in its headers closes at once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let took = app.stop_timed().await;
+    assert!(took < Duration::from_secs(20), "stop took {took:?}");
+    assert_eq!(db.count(&db.local, "SELECT COUNT(*) FROM users").await, 0);
+}

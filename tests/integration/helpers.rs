@@ -448,6 +448,14 @@ impl TestApp {
         self.shutdown.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.handle).await;
     }
+
+    /// Stops the service and says how long it took to end (at most a minute is waited).
+    pub async fn stop_timed(self) -> Duration {
+        let stopping = std::time::Instant::now();
+        self.shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(60), self.handle).await;
+        stopping.elapsed()
+    }
 }
 
 pub async fn into_json(response: reqwest::Response) -> (u16, Value) {
