@@ -18,11 +18,12 @@ pub struct EnvFile {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnvFileError {
-    #[error("cannot read {}: line {line} does not parse ({text:?}); expected NAME=value", path.display())]
+    #[error("cannot read {}: line {line} does not parse ({text:?}); {hint}", path.display())]
     Parse {
         path: PathBuf,
         line: usize,
         text: String,
+        hint: &'static str,
     },
     #[error("cannot read {}: {source}", path.display())]
     Io {
@@ -54,8 +55,24 @@ impl EnvFile {
                     file.values.insert(name, value);
                 }
                 Err(dotenvy::Error::LineParse(text, _index)) => {
-                    let line = line_number(&path, &text);
-                    return Err(EnvFileError::Parse { path, line, text });
+                    // A quote left open takes the rest of the file with it: the line is the
+                    // first of that text.
+                    let first = text.lines().next().unwrap_or_default();
+                    let (line, text_of_line) = find_line(&path, first);
+                    let hint = if text.trim_end().contains('\n') {
+                        "a quote opened on it is never closed: quote the whole value \
+                         (NAME=\"a value\") or take the quote out"
+                    } else if text_of_line.contains('=') {
+                        "a value with a space, a quote or # in it must be quoted: NAME=\"a value\""
+                    } else {
+                        "expected NAME=value"
+                    };
+                    return Err(EnvFileError::Parse {
+                        path,
+                        line,
+                        text: text_of_line,
+                        hint,
+                    });
                 }
                 Err(err) => return Err(io_error(&path, err)),
             }
@@ -115,16 +132,17 @@ fn unknown_setting(name: &str, place: &str) -> Option<String> {
         })
 }
 
-/// dotenvy reports the text of the bad line (and a position within it): find its number.
-fn line_number(path: &Path, text: &str) -> usize {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|content| {
-            content
-                .lines()
-                .position(|line| line.trim() == text.trim() || line.contains(text.trim()))
+/// dotenvy reports the text of the bad line, or of the value in it (and a position within
+/// it): find the line's number and its whole text (`text` itself when not found).
+fn find_line(path: &Path, text: &str) -> (usize, String) {
+    let content = std::fs::read_to_string(path).unwrap_or_default();
+    content
+        .lines()
+        .enumerate()
+        .find(|(_, line)| line.trim() == text.trim() || line.contains(text.trim()))
+        .map_or((0, text.to_string()), |(index, line)| {
+            (index + 1, line.to_string())
         })
-        .map_or(0, |index| index + 1)
 }
 
 fn io_error(path: &Path, err: dotenvy::Error) -> EnvFileError {
@@ -161,7 +179,29 @@ mod tests {
         )
         .unwrap();
         let err = EnvFile::load(&dir).unwrap_err();
-        assert!(err.to_string().contains("line 5"), "{err}");
+        assert!(
+            err.to_string().contains("line 5") && err.to_string().contains("expected NAME=value"),
+            "{err}"
+        );
+        // A quote left open, and a space in a value: the line itself and what to do.
+        let cases = [
+            ("SYNC_TABLES=users,ta'g", "never closed"),
+            ("SYNC_TABLES=users,ta\"g", "never closed"),
+            ("SYNC_TABLES=users, orders", "must be quoted"),
+        ];
+        for (bad, hint) in cases {
+            std::fs::write(
+                dir.join(".env"),
+                format!("# comment\nDB_HOST=x\n{bad}\n# more\nIS_ONLINE=true\n"),
+            )
+            .unwrap();
+            let err = EnvFile::load(&dir).unwrap_err().to_string();
+            assert!(
+                err.contains("line 3 does not parse") && err.contains(hint),
+                "{bad}: {err}"
+            );
+            assert!(!err.contains("IS_ONLINE"), "only the line itself: {err}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
