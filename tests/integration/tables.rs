@@ -205,6 +205,27 @@ async fn an_added_column_is_taken_up_by_init_without_losing_a_write() {
         stdout(&out)
     );
     writer.await.unwrap();
+    // Columns added before others land where db_a has them.
+    db.exec(
+        "ALTER TABLE users ADD COLUMN badge INT NULL AFTER name, ADD COLUMN tag CHAR(2) NULL FIRST",
+    )
+    .await;
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let order = |pool: &sqlx::MySqlPool| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT CAST(GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) AS CHAR) \
+                 FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(order(&db.local).await, order(&db.central).await);
     assert_eq!(
         db.count(
             &db.local,

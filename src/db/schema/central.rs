@@ -274,14 +274,24 @@ fn column_changes(
 ) -> Result<Vec<String>, Refusal> {
     let table = quote_ident(&live.name);
     let mut changes = Vec::new();
+    // An added column goes where db_a has it (after the column before it, or first — after
+    // `site_id` in a many-sites db_b), so `SELECT *` reads alike on both.
+    let mut previous: Option<&str> = site.then_some(SITE_COLUMN);
     for column in &live.columns {
         let definition = format!(
             "{} {}",
             quote_ident(&column.name),
             column.explicit_definition()
         );
+        let place = previous.map_or_else(
+            || " FIRST".to_string(),
+            |before| format!(" AFTER {}", quote_ident(before)),
+        );
+        previous = Some(&column.name);
         match columns.iter().find(|c| c.name == column.name) {
-            None => changes.push(format!("ALTER TABLE {table} ADD COLUMN {definition}")),
+            None => changes.push(format!(
+                "ALTER TABLE {table} ADD COLUMN {definition}{place}"
+            )),
             Some(central) if types::same_type(&central.column_type, &column.column_type) => {
                 // Made nullable, moved to another character set or collation, or (for a
                 // generated column) computed another way, on db_a.
