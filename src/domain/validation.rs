@@ -37,7 +37,18 @@ pub fn name(value: &str) -> Result<String, FieldError> {
     if value.chars().any(char::is_control) {
         return Err(invalid("name", "name must not contain control characters"));
     }
+    if value.chars().all(is_invisible) {
+        return Err(invalid("name", "name must have a visible character"));
+    }
     Ok(value.to_string())
+}
+
+/// Characters that take no room when shown: white space and the format characters (zero
+/// width spaces and joiners, direction marks, the byte order mark, the soft hyphen).
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
 }
 
 /// A plausible address: `local@domain.tld`, no spaces, at most 100 characters.
@@ -80,7 +91,15 @@ pub fn max_amount() -> Decimal {
 /// exactly (never through a float), at most 2 decimal places, 0 to 99999999.99.
 pub fn amount(json_text: &str) -> Result<Decimal, FieldError> {
     let text = match serde_json::from_str::<serde_json::Value>(json_text) {
-        Ok(serde_json::Value::String(s)) => s,
+        // A string is digits with a decimal point at most (the documented form); a JSON
+        // number may use any JSON spelling (`1e2`).
+        Ok(serde_json::Value::String(s)) if is_plain_decimal(s.trim()) => s,
+        Ok(serde_json::Value::String(s)) => {
+            return Err(invalid(
+                "amount",
+                format!("amount {s:?} is not a decimal number such as 12.50"),
+            ));
+        }
         Ok(serde_json::Value::Number(_)) => json_text.trim().to_string(),
         _ => {
             return Err(invalid(
@@ -113,6 +132,13 @@ pub fn amount(json_text: &str) -> Result<Decimal, FieldError> {
     let mut value = value.normalize();
     value.rescale(2);
     Ok(value)
+}
+
+/// `12`, `12.5`, `12.50`: digits, then a point and digits at most.
+fn is_plain_decimal(text: &str) -> bool {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && digits(fraction)
 }
 
 pub fn status(value: &str) -> Result<OrderStatus, FieldError> {
@@ -148,6 +174,13 @@ mod tests {
         assert!(name(&"é".repeat(101)).is_err());
         assert!(name(&"🙂".repeat(100)).is_ok());
         assert!(name("   ").is_err());
+        assert!(name("\u{200B}\u{200B}").is_err(), "zero width spaces only");
+        assert!(name("\u{FEFF} \u{2060}").is_err());
+        assert_eq!(
+            name("Zo\u{200D}ë").unwrap(),
+            "Zo\u{200D}ë",
+            "visible with a joiner"
+        );
     }
 
     #[test]
@@ -168,8 +201,18 @@ mod tests {
         assert_eq!(amount("99999999.99").unwrap().to_string(), "99999999.99");
         assert_eq!(amount("12.340").unwrap().to_string(), "12.34");
         assert_eq!(amount("0").unwrap().to_string(), "0.00");
-        assert_eq!(amount("1e2").unwrap().to_string(), "100.00");
+        assert_eq!(
+            amount("1e2").unwrap().to_string(),
+            "100.00",
+            "a JSON number"
+        );
+        assert_eq!(amount("\" 12.3 \"").unwrap().to_string(), "12.30");
         for bad in [
+            "\"1e2\"",
+            "\"12.\"",
+            "\".5\"",
+            "\"+1\"",
+            "\"1_000\"",
             "12.345",
             "-1",
             "100000000",
