@@ -13,6 +13,7 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 
 use super::{AppState, api};
 
@@ -33,6 +34,7 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -46,7 +48,7 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
                         .serve_connection_with_upgrades(TokioIo::new(stream), service)
                         .into_owned();
                     let connection = graceful.watch(connection);
-                    tokio::spawn(async move {
+                    connections.spawn(async move {
                         if let Err(err) = connection.await {
                             tracing::debug!(error = %err, "client connection ended with an error");
                         }
@@ -58,6 +60,8 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
+            // Ended connections are let go of as they end.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             () = &mut shutdown => break,
         }
     }
@@ -67,8 +71,13 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future
         .is_err()
     {
         tracing::warn!(
+            requests = connections.len(),
             grace_s = SHUTDOWN_GRACE.as_secs(),
             "requests still open after the grace period are cut off"
         );
+        // Dropping a handler mid-statement gives its pooled connection back, so the pool
+        // can close.
+        connections.abort_all();
     }
+    while connections.join_next().await.is_some() {}
 }
