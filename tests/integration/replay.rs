@@ -293,8 +293,8 @@ async fn missing_capture_triggers_stop_runs_until_init_and_resync() {
     let text = stdout(&out);
     assert!(
         text.contains("the capture triggers of `users` are missing on db_a")
-            && text.contains("`dbsync resync --table users`")
-            && text.contains("run `dbsync init`"),
+            && text
+                .contains("Run `dbsync init` to put them back, then `dbsync resync --table users`"),
         "{text}"
     );
     let copied = "SELECT COUNT(*) FROM orders WHERE id = 9000";

@@ -2,8 +2,8 @@
 //! the table's [`TableSpec`]. Table and column names come from `information_schema` and are
 //! quoted; nothing else is pasted into the SQL.
 
-use sqlx::mysql::MySqlConnection;
-use sqlx::{AssertSqlSafe, Executor};
+use sqlx::mysql::{MySql, MySqlConnection};
+use sqlx::{AssertSqlSafe, Executor, QueryBuilder};
 
 use super::trigger_conditions::{changed_condition, key_matches_new, update_applied};
 use crate::db::image::{self, RowRef};
@@ -23,6 +23,9 @@ const AFTER_DELETE: &str = include_str!("../../../sql/triggers/after_delete.sql"
 fn create_trigger_verb() -> &'static str {
     "CREATE OR REPLACE TRIGGER"
 }
+
+/// The events each synced table has a capture trigger for.
+const EVENTS: [&str; 3] = ["insert", "update", "delete"];
 
 /// The trigger's name: `<table>_after_<event>`, shortened with a hash when the table name is
 /// too long for MySQL's 64-character limit.
@@ -157,7 +160,7 @@ pub async fn stale_triggers(
         .into_iter()
         .filter(|(name, table)| {
             !synced.contains(table)
-                && ["insert", "update", "delete"]
+                && EVENTS
                     .iter()
                     .any(|event| *name == trigger_name(table, event))
         })
@@ -171,16 +174,24 @@ pub async fn missing(
     conn: &mut MySqlConnection,
     tables: &[&str],
 ) -> Result<Vec<String>, sqlx::Error> {
-    let names: Vec<String> = sqlx::query_scalar(
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Only these tables' trigger files are read.
+    let mut query = QueryBuilder::<MySql>::new(
         "SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA = DATABASE()",
-    )
-    .fetch_all(conn)
-    .await?;
+         WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE IN (",
+    );
+    let mut list = query.separated(", ");
+    for table in tables {
+        list.push_bind(*table);
+    }
+    query.push(")");
+    let names: Vec<String> = query.build_query_scalar().fetch_all(conn).await?;
     Ok(tables
         .iter()
         .filter(|table| {
-            ["insert", "update", "delete"]
+            EVENTS
                 .iter()
                 .any(|event| !names.contains(&trigger_name(table, event)))
         })
@@ -190,16 +201,7 @@ pub async fn missing(
 
 /// True when all three capture triggers of `table` exist.
 pub async fn installed(conn: &mut MySqlConnection, table: &str) -> Result<bool, sqlx::Error> {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ?",
-    )
-    .bind(table)
-    .fetch_all(conn)
-    .await?;
-    Ok(["insert", "update", "delete"]
-        .iter()
-        .all(|event| names.contains(&trigger_name(table, event))))
+    Ok(missing(conn, &[table]).await?.is_empty())
 }
 
 pub async fn drop_trigger(conn: &mut MySqlConnection, name: &str) -> Result<(), sqlx::Error> {

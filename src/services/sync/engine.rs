@@ -283,7 +283,10 @@ impl SyncEngine {
         }
         let tables = match tables::load_checked(conn, &self.settings.tables).await {
             Ok(tables) => tables,
-            Err(problem @ tables::SchemaProblem::Changed(_)) => {
+            Err(
+                problem
+                @ (tables::SchemaProblem::Changed(_) | tables::SchemaProblem::Uncaptured(_)),
+            ) => {
                 // The problem's own words end with what to run.
                 let reason = problem.to_string();
                 tracing::warn!(%reason, "sync run stopped: the schema changed");

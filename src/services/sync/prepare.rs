@@ -56,7 +56,10 @@ impl SyncEngine {
         }
         let tables = match tables::load_checked(&mut conn, &self.settings.tables).await {
             Ok(tables) => tables,
-            Err(problem @ tables::SchemaProblem::Changed(_)) => {
+            Err(
+                problem
+                @ (tables::SchemaProblem::Changed(_) | tables::SchemaProblem::Uncaptured(_)),
+            ) => {
                 return Err(RunError::Refused(problem.to_string()));
             }
             Err(tables::SchemaProblem::Database(err)) => return Err(err.into()),

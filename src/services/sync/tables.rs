@@ -55,6 +55,9 @@ impl Tables {
 pub enum SchemaProblem {
     #[error("{0}; run `dbsync init` to update the capture triggers and db_b")]
     Changed(String),
+    /// Capture triggers gone: writes went unqueued (the words say what to run).
+    #[error("{0}")]
+    Uncaptured(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -154,10 +157,11 @@ pub async fn load_checked(
             .collect::<Vec<_>>()
             .join(", ");
         let resync: String = uncaptured.iter().map(|t| format!(" --table {t}")).collect();
-        return Err(SchemaProblem::Changed(format!(
+        return Err(SchemaProblem::Uncaptured(format!(
             "the capture triggers of {list} are missing on db_a (a dump restored without \
-             triggers, or dropped): writes since then were not queued, and after the init \
-             `dbsync resync{resync}` copies what they missed"
+             triggers, a trigger dropped — or DB_USER lacks the TRIGGER privilege to see \
+             them): writes since then were not queued. Run `dbsync init` to put them back, \
+             then `dbsync resync{resync}` to copy what they missed"
         )));
     }
     let mut specs = Vec::with_capacity(configured.len());
