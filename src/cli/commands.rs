@@ -11,7 +11,7 @@ use crate::db::{self, Role, schema};
 use crate::domain::Outcome;
 use crate::metrics::Metrics;
 use crate::services::sync::checks::{self, CheckError, Claim};
-use crate::services::sync::tables::Tables;
+use crate::services::sync::tables::{Tables, not_synced};
 use crate::services::sync::{Preparation, RunError, SyncEngine, requeue, status};
 use crate::services::{ServiceError, setup, site, verify};
 use crate::startup::{self, Service};
@@ -29,7 +29,7 @@ pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliE
         Command::Status { json } => status(&config, json).await,
         Command::Verify { json } => verify_command(&config, json).await,
         Command::Requeue(args) => requeue_command(&config, requeue_selection(args)).await,
-        Command::Retry(args) => requeue_command(&config, retry_selection(args)).await,
+        Command::Retry(args) => requeue_command(&config, retry_selection(&config, args)?).await,
         Command::Resync { tables } => {
             let only = resync_tables(&config, tables)?;
             prepare_and_run(
@@ -48,18 +48,8 @@ pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliE
 
 /// The tables `resync --table` names, each once; every one must be in `SYNC_TABLES`.
 fn resync_tables(config: &Config, mut tables: Vec<String>) -> Result<Vec<String>, CliError> {
-    let synced = &config.sync.tables;
-    let unknown: Vec<String> = tables
-        .iter()
-        .filter(|t| !synced.contains(*t))
-        .map(|t| format!("{t:?}"))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(CliError::Usage(format!(
-            "resync --table: {} not a synced table (SYNC_TABLES is {})",
-            unknown.join(", "),
-            synced.join(",")
-        )));
+    if let Some(unknown) = not_synced(&config.sync.tables, tables.iter().map(String::as_str)) {
+        return Err(CliError::Usage(format!("resync --table: {unknown}")));
     }
     tables.sort();
     tables.dedup();
@@ -310,12 +300,16 @@ fn requeue_selection(args: RequeueArgs) -> RequeueSelection {
     }
 }
 
-fn retry_selection(args: RetryArgs) -> RequeueSelection {
-    RequeueSelection {
+/// A table not in `SYNC_TABLES` is refused before anything is connected.
+fn retry_selection(config: &Config, args: RetryArgs) -> Result<RequeueSelection, CliError> {
+    if let Some(unknown) = not_synced(&config.sync.tables, args.table.as_deref()) {
+        return Err(CliError::Usage(format!("retry --table: {unknown}")));
+    }
+    Ok(RequeueSelection {
         id: args.id,
         table: args.table,
         include_waiting: true,
-    }
+    })
 }
 
 async fn requeue_command(config: &Config, selection: RequeueSelection) -> Result<u8, CliError> {

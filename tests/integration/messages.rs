@@ -194,7 +194,9 @@ async fn a_waiting_change_can_be_retried_now() {
     let out = db.cli(&["retry", "--table", "user"]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     assert!(
-        stderr(&out).contains("\"user\" is not a synced table (SYNC_TABLES is users,orders)"),
+        stderr(&out).contains(
+            "retry --table: \"user\" is not a synced table (SYNC_TABLES is users,orders)"
+        ),
         "{}",
         stderr(&out)
     );

@@ -244,7 +244,7 @@ async fn resync_of_one_table_leaves_the_others_as_they_are() {
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     assert!(
         stderr(&out).contains(
-            r#"resync --table: "nope", "users " not a synced table (SYNC_TABLES is users,orders)"#
+            r#"resync --table: "nope", "users " are not synced tables (SYNC_TABLES is users,orders)"#
         ),
         "{}",
         stderr(&out)

@@ -4,6 +4,7 @@
 
 use sqlx::mysql::MySqlPool;
 
+use super::tables;
 use crate::db::queue::{self, RequeueSelection};
 use crate::domain::QueueEntry;
 use crate::services::{FieldError, ServiceError};
@@ -16,17 +17,10 @@ pub async fn requeue(
     synced: &[String],
 ) -> Result<Vec<QueueEntry>, ServiceError> {
     // A misspelt table would otherwise put back nothing and look like a clean queue.
-    if let Some(table) = selection
-        .table
-        .as_deref()
-        .filter(|t| !synced.iter().any(|s| s == t))
-    {
+    if let Some(message) = tables::not_synced(synced, selection.table.as_deref()) {
         return Err(ServiceError::Invalid(FieldError {
             field: "table",
-            message: format!(
-                "{table:?} is not a synced table (SYNC_TABLES is {})",
-                synced.join(",")
-            ),
+            message,
         }));
     }
     let entries = queue::requeue(pool, selection).await?;

@@ -125,6 +125,31 @@ pub fn differences(captured: &TableSpec, live: &TableSpec) -> Vec<String> {
     found
 }
 
+/// `names` that are not in `synced` (`SYNC_TABLES`), as words for the caller's refusal:
+/// `"nope", "users " are not synced tables (SYNC_TABLES is users,orders)`.
+pub fn not_synced<'a>(
+    synced: &[String],
+    names: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let unknown: Vec<String> = names
+        .into_iter()
+        .filter(|name| !synced.iter().any(|s| s == name))
+        .map(|name| format!("{name:?}"))
+        .collect();
+    let verb = if unknown.len() == 1 {
+        "is not a synced table"
+    } else {
+        "are not synced tables"
+    };
+    (!unknown.is_empty()).then(|| {
+        format!(
+            "{} {verb} (SYNC_TABLES is {})",
+            unknown.join(", "),
+            synced.join(",")
+        )
+    })
+}
+
 /// The captured definitions of `configured` tables, after checking that db_a still has
 /// them as captured.
 pub async fn load_checked(
