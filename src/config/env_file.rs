@@ -59,14 +59,7 @@ impl EnvFile {
                     // first of that text.
                     let first = text.lines().next().unwrap_or_default();
                     let (line, text_of_line) = find_line(&path, first);
-                    let hint = if text.trim_end().contains('\n') {
-                        "a quote opened on it is never closed: quote the whole value \
-                         (NAME=\"a value\") or take the quote out"
-                    } else if text_of_line.contains('=') {
-                        "a value with a space, a quote or # in it must be quoted: NAME=\"a value\""
-                    } else {
-                        "expected NAME=value"
-                    };
+                    let hint = hint_for(&text, &text_of_line);
                     return Err(EnvFileError::Parse {
                         path,
                         line,
@@ -133,16 +126,43 @@ fn unknown_setting(name: &str, place: &str) -> Option<String> {
 }
 
 /// dotenvy reports the text of the bad line, or of the value in it (and a position within
-/// it): find the line's number and its whole text (`text` itself when not found).
+/// it): find the line's number and its whole text (`text` itself when not found). The
+/// line itself first, then one holding it; comments are never the culprit.
 fn find_line(path: &Path, text: &str) -> (usize, String) {
     let content = std::fs::read_to_string(path).unwrap_or_default();
-    content
-        .lines()
-        .enumerate()
-        .find(|(_, line)| line.trim() == text.trim() || line.contains(text.trim()))
+    let text = text.trim();
+    let lines = || {
+        content
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim_start().starts_with('#'))
+    };
+    lines()
+        .find(|(_, line)| line.trim() == text)
+        .or_else(|| lines().find(|(_, line)| line.contains(text)))
         .map_or((0, text.to_string()), |(index, line)| {
             (index + 1, line.to_string())
         })
+}
+
+/// What to do about a line that does not parse. `text` is what dotenvy could not read: a
+/// quote left open takes the rest of the file with it.
+fn hint_for(text: &str, line: &str) -> &'static str {
+    let Some((name, value)) = line.split_once('=') else {
+        return "expected NAME=value";
+    };
+    let name = name.trim().trim_start_matches("export ").trim();
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    if name.is_empty() || !name.chars().all(plain) {
+        return "a name is letters, digits, _ and . (NAME=value)";
+    }
+    let left_open = |quote: char| value.matches(quote).count() % 2 == 1;
+    if text.trim_end().contains('\n') || left_open('\'') || left_open('"') {
+        "a quote opened on it is never closed: quote the whole value (NAME=\"a value\") or \
+         take the quote out"
+    } else {
+        "a value with a space, a quote or # in it must be quoted: NAME=\"a value\""
+    }
 }
 
 fn io_error(path: &Path, err: dotenvy::Error) -> EnvFileError {
@@ -188,11 +208,13 @@ mod tests {
             ("SYNC_TABLES=users,ta'g", "never closed"),
             ("SYNC_TABLES=users,ta\"g", "never closed"),
             ("SYNC_TABLES=users, orders", "must be quoted"),
+            ("DB-HOST=x", "a name is letters"),
         ];
         for (bad, hint) in cases {
+            // The same text in a comment above is not the culprit.
             std::fs::write(
                 dir.join(".env"),
-                format!("# comment\nDB_HOST=x\n{bad}\n# more\nIS_ONLINE=true\n"),
+                format!("# {bad}\nDB_HOST=x\n{bad}\n# more\nIS_ONLINE=true\n"),
             )
             .unwrap();
             let err = EnvFile::load(&dir).unwrap_err().to_string();
@@ -202,6 +224,13 @@ mod tests {
             );
             assert!(!err.contains("IS_ONLINE"), "only the line itself: {err}");
         }
+        // A quote left open on the last line.
+        std::fs::write(dir.join(".env"), "DB_HOST=x\nSYNC_TABLES=users,ta'g\n\n").unwrap();
+        let err = EnvFile::load(&dir).unwrap_err().to_string();
+        assert!(
+            err.contains("line 2 does not parse") && err.contains("never closed"),
+            "{err}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -43,12 +43,30 @@ pub fn name(value: &str) -> Result<String, FieldError> {
     Ok(value.to_string())
 }
 
-/// Characters that take no room when shown: white space and the format characters (zero
-/// width spaces and joiners, direction marks, the byte order mark, the soft hyphen).
+/// Characters that show nothing: white space, Unicode's default-ignorable characters (zero
+/// width spaces and joiners, direction marks, variation selectors, tags, the byte order
+/// mark, the soft hyphen) and the blank fillers (Hangul, Braille).
 fn is_invisible(c: char) -> bool {
     c.is_whitespace()
-        || matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
 }
 
 /// A plausible address: `local@domain.tld`, no spaces, at most 100 characters.
@@ -97,7 +115,10 @@ pub fn amount(json_text: &str) -> Result<Decimal, FieldError> {
         Ok(serde_json::Value::String(s)) => {
             return Err(invalid(
                 "amount",
-                format!("amount {s:?} is not a decimal number such as 12.50"),
+                format!(
+                    "amount {s:?} is not a decimal number such as \"12.50\" (in a string, digits \
+                     and a point only; other spellings go as a JSON number)"
+                ),
             ));
         }
         Ok(serde_json::Value::Number(_)) => json_text.trim().to_string(),
@@ -176,6 +197,8 @@ mod tests {
         assert!(name("   ").is_err());
         assert!(name("\u{200B}\u{200B}").is_err(), "zero width spaces only");
         assert!(name("\u{FEFF} \u{2060}").is_err());
+        assert!(name("\u{3164}").is_err(), "a Hangul filler");
+        assert!(name("\u{061C}\u{FE0F}\u{E0041}").is_err());
         assert_eq!(
             name("Zo\u{200D}ë").unwrap(),
             "Zo\u{200D}ë",
