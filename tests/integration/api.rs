@@ -559,10 +559,20 @@ async fn pooled_connections_the_server_dropped_are_replaced_after_an_idle_second
         .unwrap();
     let mut killed = 0;
     for id in ids.into_iter().filter(|id| *id != own) {
-        if sqlx::query(sqlx::AssertSqlSafe(format!("KILL CONNECTION {id}")))
-            .execute(&mut *killer)
-            .await
-            .is_ok()
+        // Only while it is still one of this test's (tests run beside each other).
+        let still_ours: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(ID AS SIGNED) FROM information_schema.PROCESSLIST WHERE ID = ? AND DB = ?",
+        )
+        .bind(id)
+        .bind(&database)
+        .fetch_optional(&mut *killer)
+        .await
+        .unwrap();
+        if still_ours.is_some()
+            && sqlx::query(sqlx::AssertSqlSafe(format!("KILL CONNECTION {id}")))
+                .execute(&mut *killer)
+                .await
+                .is_ok()
         {
             killed += 1;
         }
