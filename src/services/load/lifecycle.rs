@@ -15,10 +15,7 @@ pub async fn start(
     only: &[String],
 ) -> Result<(), sqlx::Error> {
     let mut estimates = Vec::new();
-    for spec in tables
-        .iter()
-        .filter(|spec| only.is_empty() || only.contains(&spec.name))
-    {
+    for spec in tables.iter().filter(|spec| copies(only, &spec.name)) {
         estimates.push((
             spec.name.clone(),
             snapshot::estimated_rows(local, &spec.name).await?,
@@ -31,6 +28,11 @@ pub async fn start(
         load::restart_table(local, table, *estimate).await?;
     }
     Ok(())
+}
+
+/// Whether a load of `only` (every synced table when it is empty) copies `table`.
+pub fn copies(only: &[String], table: &str) -> bool {
+    only.is_empty() || only.iter().any(|t| t == table)
 }
 
 /// Starts the load again, every synced table from its first row, when db_b no longer

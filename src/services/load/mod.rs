@@ -38,7 +38,7 @@ mod unapplied;
 mod writes;
 use chunk::{CHUNK_ROWS, read_chunk};
 use excess::{CHUNK_REMOVALS, Excess};
-pub use lifecycle::{restart_lost_copies, start, unfinished};
+pub use lifecycle::{copies, restart_lost_copies, start, unfinished};
 use refusal::{Refused, Retry, after_refusal};
 use unapplied::Unapplied;
 

@@ -94,7 +94,7 @@ impl SyncEngine {
             Preparation::Resync { only } => only.as_slice(),
             Preparation::Rebase => &[],
         };
-        let copied = |table: &str| only.is_empty() || only.iter().any(|t| t == table);
+        let copied = |table: &str| load::copies(only, table);
         // A copy of some tables replaces only their own unfinished copies.
         let (earlier, others): (Vec<LoadState>, Vec<LoadState>) = load_state::states(&mut conn)
             .await?
