@@ -1,6 +1,7 @@
 //! One function per command.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -13,12 +14,49 @@ use crate::metrics::Metrics;
 use crate::services::sync::checks::{self, CheckError, Claim};
 use crate::services::sync::tables::{Tables, not_synced};
 use crate::services::sync::{Preparation, RunError, SyncEngine, requeue, status};
+use crate::services::watchdog::STOP_GRACE;
 use crate::services::{ServiceError, setup, site, verify};
 use crate::startup::{self, Service};
 
+/// How long after a stop the work in hand may take before the process ends anyway: a run
+/// cuts itself off after [`STOP_GRACE`]; this covers what runs outside one (a resync's
+/// set-up, `init`'s part of `init --load`).
+const STOP_BACKSTOP: Duration = Duration::from_secs(STOP_GRACE.as_secs() + 5);
+
 pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliError> {
     let shutdown = CancellationToken::new();
+    if !finishes_on_stop(&command) {
+        // Nothing of theirs is worth finishing: the signal's default ends them at once.
+        return command_result(command, config, shutdown).await;
+    }
     tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let backstop = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(STOP_BACKSTOP).await;
+    };
+    tokio::select! {
+        result = command_result(command, config, shutdown.clone()) => result,
+        () = backstop => Err(CliError::Stopped(STOP_BACKSTOP)),
+    }
+}
+
+/// Commands that finish their batch (and close their run) when stopped.
+fn finishes_on_stop(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Serve
+            | Command::Sync
+            | Command::Resync { .. }
+            | Command::Rebase
+            | Command::Init { load: true, .. }
+    )
+}
+
+async fn command_result(
+    command: Command,
+    config: Config,
+    shutdown: CancellationToken,
+) -> Result<u8, CliError> {
     match command {
         Command::Serve => {
             Service::build(&config, shutdown).await?.run().await?;
@@ -337,7 +375,8 @@ async fn requeue_command(config: &Config, selection: RequeueSelection) -> Result
     }
 }
 
-/// SIGINT or SIGTERM cancels `shutdown`: the server drains, the run in hand finishes its batch.
+/// SIGINT or SIGTERM cancels `shutdown`: the server drains, the run in hand finishes its
+/// batch (or is cut off after [`STOP_GRACE`]).
 async fn cancel_on_signal(shutdown: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]

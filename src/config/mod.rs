@@ -35,6 +35,8 @@ pub struct SyncSettings {
     pub retry_backoff: Duration,
     /// SYNCED queue rows older than this are purged; zero keeps them forever.
     pub retention: Duration,
+    /// A run whose work does not move on for this long (db_b silent) is cut off.
+    pub stall_timeout: Duration,
     /// The tables of db_a that are captured and replayed.
     pub tables: Vec<String>,
     /// This site's id in a central shared by many sites; `None` for a single site.
@@ -228,6 +230,15 @@ fn sync_settings(vars: &values::Vars<'_>) -> Result<SyncSettings, ConfigError> {
                 parse_duration(v).filter(|d| {
                     d.is_zero() || (Duration::from_secs(60)..=Duration::from_secs(3650 * 86_400)).contains(d)
                 })
+            },
+        )?,
+        stall_timeout: vars.parsed(
+            "SYNC_STALL_TIMEOUT",
+            Duration::from_secs(300),
+            "a duration from 1s to 1h such as 5m",
+            |v| {
+                parse_duration(v)
+                    .filter(|d| (Duration::from_secs(1)..=Duration::from_secs(3600)).contains(d))
             },
         )?,
         tables: vars.parsed(

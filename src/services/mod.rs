@@ -10,6 +10,7 @@ pub mod site;
 pub mod sync;
 pub mod users;
 pub mod verify;
+pub mod watchdog;
 
 use std::future::Future;
 use std::time::Duration;

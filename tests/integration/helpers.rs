@@ -478,10 +478,12 @@ pub fn error_code(body: &Value) -> &str {
         .unwrap_or_else(|| panic!("no error code in {body}"))
 }
 
-/// A TCP proxy to the database server that a test can cut, to play a network that drops.
+/// A TCP proxy to the database server that a test can cut, to play a network that drops,
+/// or freeze, to play one that goes silent (connections stay open, no byte passes).
 pub struct CuttableProxy {
     pub port: u16,
     cut: Arc<std::sync::atomic::AtomicBool>,
+    frozen: Arc<std::sync::atomic::AtomicBool>,
     connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
     accept: tokio::task::JoinHandle<()>,
 }
@@ -494,17 +496,23 @@ impl CuttableProxy {
             .expect("proxy bind");
         let port = listener.local_addr().expect("proxy addr").port();
         let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let frozen = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
-        let (cut_flag, conns) = (cut.clone(), connections.clone());
+        let (cut_flag, conns, frozen_flag) = (cut.clone(), connections.clone(), frozen.clone());
         let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
+            while let Ok((inbound, _)) = listener.accept().await {
                 if cut_flag.load(Ordering::SeqCst) {
                     continue; // dropped: the client sees the connection closed
                 }
-                let target = target.clone();
+                let (target, frozen) = (target.clone(), frozen_flag.clone());
                 let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    if let Ok(outbound) = tokio::net::TcpStream::connect(target).await {
+                        let (client_in, client_out) = inbound.into_split();
+                        let (server_in, server_out) = outbound.into_split();
+                        tokio::join!(
+                            pump(client_in, server_out, frozen.clone()),
+                            pump(server_in, client_out, frozen)
+                        );
                     }
                 });
                 conns.lock().expect("proxy list").push(task.abort_handle());
@@ -513,6 +521,7 @@ impl CuttableProxy {
         CuttableProxy {
             port,
             cut,
+            frozen,
             connections,
             accept,
         }
@@ -529,6 +538,36 @@ impl CuttableProxy {
     pub fn restore(&self) {
         self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
     }
+
+    /// No byte passes either way until [`thaw`](Self::thaw); connections stay open.
+    pub fn freeze(&self) {
+        self.frozen.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// What was held back passes, and the rest after it.
+    pub fn thaw(&self) {
+        self.frozen
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Copies `from` to `to`, holding what it read while `frozen`.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    frozen: Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Ok(n @ 1..) = from.read(&mut buf).await {
+        while frozen.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }
 
 impl Drop for CuttableProxy {

@@ -643,3 +643,68 @@ async fn wide_rows_drain_and_load_in_statements_under_the_packet_limit() {
     db.sync().await;
     assert_equal_and_all_synced(&db).await;
 }
+
+/// db_b going silent in the middle of an initial load (a network dropping every packet)
+/// pauses the load after SYNC_STALL_TIMEOUT instead of holding the run, and every run after
+/// it, for ever; the next run resumes it.
+#[tokio::test]
+async fn a_db_b_gone_silent_mid_load_pauses_it_and_the_next_run_resumes() {
+    use dbsync::domain::Outcome;
+    use dbsync::services::sync::Preparation;
+
+    let db = TestDb::new(&[]).await;
+    db.insert_users(9000).await;
+    let proxy = crate::helpers::CuttableProxy::start(format!(
+        "{}:{}",
+        db.config.central.host, db.config.central.port
+    ))
+    .await;
+    let port = proxy.port.to_string();
+    let engine = db
+        .engine_with(&db.config_with(&[("DB_CENTRAL_PORT", &port), ("SYNC_STALL_TIMEOUT", "3s")]));
+    engine
+        .prepare(Preparation::Resync { only: Vec::new() })
+        .await
+        .expect("resync set up");
+    // The load waits on a row of its third chunk while db_b goes silent behind it.
+    let mut holder = db.local.acquire().await.expect("db_a connection");
+    let mut lock = holder.begin().await.expect("begin");
+    sqlx::raw_sql("SELECT 1 FROM users WHERE id = 5000 FOR UPDATE")
+        .execute(&mut *lock)
+        .await
+        .expect("lock the row");
+    let run = tokio::spawn(async move { engine.run().await });
+    while db.count(&db.local, &db.load_waiting_sql()).await == 0 {
+        assert!(
+            !run.is_finished(),
+            "the load ended before reaching user 5000"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    proxy.freeze();
+    lock.rollback().await.expect("rollback");
+    let frozen_at = std::time::Instant::now();
+    let report = run.await.unwrap().unwrap();
+    assert_eq!(report.outcome, Outcome::Interrupted, "{report}");
+    let note = report.message.clone().unwrap_or_default();
+    assert!(note.contains("did not answer for 3 s"), "{note}");
+    assert!(
+        frozen_at.elapsed() < Duration::from_secs(9),
+        "given up {:?} after db_b went silent",
+        frozen_at.elapsed()
+    );
+    let unfinished = "SELECT COUNT(*) FROM sync_load WHERE finished_at IS NULL";
+    assert!(
+        db.count(&db.local, unfinished).await > 0,
+        "the load is paused, not done"
+    );
+    proxy.thaw();
+    let report = db.sync().await;
+    assert_eq!(report.outcome, Outcome::Synced, "{report}");
+    assert_eq!(
+        db.count(&db.local, unfinished).await,
+        0,
+        "the next run finished the load"
+    );
+    db.assert_converged().await;
+}

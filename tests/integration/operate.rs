@@ -418,6 +418,63 @@ async fn sigterm_mid_run_stops_cleanly_and_the_next_run_converges() {
     db.assert_converged().await;
 }
 
+/// SIGTERM while db_b has gone silent mid-run (its network drops every packet): `serve`
+/// still exits within the stop's grace, not when db_b answers again.
+#[tokio::test]
+async fn sigterm_while_db_b_is_silent_still_stops_serve_within_the_grace() {
+    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20"), ("SYNC_CRON", "* * * * * *")]).await;
+    db.insert_users(6000).await;
+    let proxy = crate::helpers::CuttableProxy::start(format!(
+        "{}:{}",
+        db.config.central.host, db.config.central.port
+    ))
+    .await;
+    let mut env = db.env.clone();
+    env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
+    let mut child = cli_command(&env, &["serve"], &std::env::temp_dir())
+        .spawn()
+        .expect("serve");
+    let started = Instant::now();
+    let synced = "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'SYNCED'";
+    while db.count(&db.local, synced).await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no run started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    proxy.freeze();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let signalled = Instant::now();
+    let limit = dbsync::services::watchdog::STOP_GRACE + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if signalled.elapsed() > limit {
+            let _ = child.kill();
+            panic!("serve still running {limit:?} after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "exit status {status:?}");
+    let outcome: String =
+        sqlx::query_scalar("SELECT outcome FROM sync_runs ORDER BY id DESC LIMIT 1")
+            .fetch_one(&db.local)
+            .await
+            .unwrap();
+    assert_eq!(outcome, "interrupted");
+    proxy.thaw();
+    // Async: the proxy runs on this test's thread.
+    let out = db.cli_async(&["sync"]).await;
+    assert!(stdout(&out).contains("synced"), "{}", stdout(&out));
+    db.assert_converged().await;
+}
+
 #[tokio::test]
 async fn json_logs_are_one_object_per_line_with_the_run_summary() {
     let db = TestDb::new(&[]).await;

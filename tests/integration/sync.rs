@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use dbsync::domain::Outcome;
-use dbsync::services::sync::RunError;
+use dbsync::services::sync::{RunError, SyncEngine};
+use dbsync::services::watchdog::STOP_GRACE;
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{CuttableProxy, TestApp, TestDb, cli_command, stderr, stdout};
 
@@ -524,4 +526,124 @@ async fn a_run_finds_new_changes_past_history_behind_a_backing_off_change() {
         statuses(&db).await,
         vec![("PENDING".to_string(), 1), ("SYNCED".to_string(), 201)]
     );
+}
+
+/// Waits until more than `n` changes are SYNCED.
+async fn wait_synced_over(db: &TestDb, n: i64) {
+    for _ in 0..2000 {
+        let sql = "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'SYNCED'";
+        if db.count(&db.local, sql).await > n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("fewer than {n} changes synced after 10 s");
+}
+
+/// A run on db_b through `proxy` with these settings, and a stop of its own.
+fn engine_through(
+    db: &TestDb,
+    proxy: &CuttableProxy,
+    settings: &[(&str, &str)],
+) -> (std::sync::Arc<SyncEngine>, CancellationToken) {
+    let port = proxy.port.to_string();
+    let mut changes = vec![("DB_CENTRAL_PORT", port.as_str())];
+    changes.extend_from_slice(settings);
+    let stop = CancellationToken::new();
+    let engine = SyncEngine::new(
+        db.local.clone(),
+        &db.config_with(&changes),
+        stop.clone(),
+        std::sync::Arc::new(dbsync::metrics::Metrics::new().expect("metrics")),
+    );
+    (engine, stop)
+}
+
+async fn nobody_blamed(db: &TestDb) {
+    let sql = "SELECT COUNT(*) FROM sync_queue WHERE retry_count > 0 OR sync_status = 'FAILED'";
+    assert_eq!(db.count(&db.local, sql).await, 0, "no change was blamed");
+}
+
+/// A network that goes silent mid-run (every packet dropped, the connection left open) is
+/// given up after SYNC_STALL_TIMEOUT: the run ends `interrupted`, blaming nothing, instead
+/// of waiting for ever and skipping every run after it. The next run carries on.
+#[tokio::test]
+async fn a_db_b_gone_silent_mid_run_is_given_up_after_the_stall_timeout() {
+    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;
+    write_mix(&db, 2000).await;
+    let proxy = CuttableProxy::start(format!(
+        "{}:{}",
+        db.config.central.host, db.config.central.port
+    ))
+    .await;
+    let (engine, _stop) = engine_through(&db, &proxy, &[("SYNC_STALL_TIMEOUT", "2s")]);
+    let run = tokio::spawn(async move { engine.run().await });
+    wait_synced_over(&db, 100).await;
+    proxy.freeze();
+    let frozen_at = std::time::Instant::now();
+    let report = run.await.unwrap().unwrap();
+    let waited = frozen_at.elapsed();
+    assert_eq!(report.outcome, Outcome::Interrupted, "{report}");
+    let note = report.message.clone().unwrap_or_default();
+    assert!(note.contains("did not answer for 2 s"), "{note}");
+    assert!(
+        waited < Duration::from_secs(8),
+        "given up {waited:?} after db_b went silent"
+    );
+    assert!(
+        report.remaining > 0,
+        "the silence came before the end: {report}"
+    );
+    nobody_blamed(&db).await;
+    // db_b still holds the cut-off session, silent, with its transaction's locks (changes
+    // of those rows are held back meanwhile, their children retried): it drops it once idle
+    // for the stall timeout and a margin, and runs go through again.
+    let given_up = std::time::Instant::now();
+    let report = loop {
+        let report = db.engine().run().await.unwrap();
+        if report.outcome == Outcome::Synced {
+            break report;
+        }
+        assert!(
+            given_up.elapsed() < Duration::from_secs(60),
+            "runs still held up a minute after the cut: {report}"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    eprintln!(
+        "synced again {:?} after the cut: {report}",
+        given_up.elapsed()
+    );
+    db.assert_converged().await;
+}
+
+/// A stop asked while db_b is silent ends the run within the grace, not when db_b answers.
+#[tokio::test]
+async fn a_stop_while_db_b_is_silent_ends_the_run_within_the_grace() {
+    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;
+    write_mix(&db, 2000).await;
+    let proxy = CuttableProxy::start(format!(
+        "{}:{}",
+        db.config.central.host, db.config.central.port
+    ))
+    .await;
+    let (engine, stop) = engine_through(&db, &proxy, &[]);
+    let run = tokio::spawn(async move { engine.run().await });
+    wait_synced_over(&db, 100).await;
+    proxy.freeze();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.cancel();
+    let stopped_at = std::time::Instant::now();
+    let report = run.await.unwrap().unwrap();
+    let waited = stopped_at.elapsed();
+    assert_eq!(report.outcome, Outcome::Interrupted, "{report}");
+    let note = report.message.clone().unwrap_or_default();
+    assert!(note.contains("shutdown requested"), "{note}");
+    assert!(
+        waited >= STOP_GRACE && waited < STOP_GRACE + Duration::from_secs(5),
+        "the run ended {waited:?} after the stop"
+    );
+    nobody_blamed(&db).await;
+    proxy.thaw();
+    converge(&db).await;
 }

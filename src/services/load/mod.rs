@@ -28,6 +28,7 @@ use crate::domain::table::TableSpec;
 use crate::services::read_size::{self, FIRST_READ};
 use crate::services::sync::policy;
 use crate::services::sync::tables::Tables;
+use crate::services::watchdog::Watchdog;
 
 mod chunk;
 mod commit;
@@ -71,6 +72,8 @@ pub struct Loader<'a> {
     /// The largest statement db_b takes (its `max_allowed_packet`).
     pub packet: usize,
     pub shutdown: &'a CancellationToken,
+    /// Ticked each time db_b answers a chunk's write or removal.
+    pub watchdog: &'a Watchdog,
     pub on_progress: &'a (dyn Fn(&LoadProgress) + Send + Sync),
 }
 
@@ -200,6 +203,7 @@ impl Loader<'_> {
                     }
                 }
             );
+            self.watchdog.tick();
             let outcome = match written {
                 Ok(Some(counts)) => Ok(counts),
                 Ok(None) => {
@@ -213,6 +217,7 @@ impl Loader<'_> {
                     match excess
                         .remove(central, &chunk, unapplied, &mut max_removals)
                         .await
+                        .inspect(|_| self.watchdog.tick())
                     {
                         Ok(removed) => {
                             (removed_ahead, excess_cleared) = (removed_ahead + removed, true);

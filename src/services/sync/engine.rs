@@ -3,7 +3,7 @@
 //! then the drain, the purge and the run log.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 use sqlx::mysql::{MySqlConnection, MySqlPool};
@@ -18,9 +18,14 @@ use crate::db::{self, Role, nodes, packet, queue, runs};
 use crate::domain::Outcome;
 use crate::metrics::Metrics;
 use crate::services::load::{LoadEnd, LoadProgress, Loader};
+use crate::services::watchdog::Watchdog;
 
 /// SYNCED queue rows deleted per statement when purging old history.
 const PURGE_CHUNK: u32 = 5000;
+/// How long closing db_b's connection may take (a silent db_b answers no goodbye either).
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// How much longer than `SYNC_STALL_TIMEOUT` db_b keeps a run's idle session.
+const ABANDONED_SESSION_MARGIN: Duration = Duration::from_secs(30);
 /// Runs kept in `sync_runs` beyond the retention window (however often runs start).
 const RUNS_KEPT: u32 = 10_000;
 
@@ -256,10 +261,17 @@ impl SyncEngine {
             Ok(central) => central,
             Err(reason) => return Ok((Outcome::Offline, Some(reason))),
         };
-        let ended = self.execute_with(conn, &mut central, tally).await;
-        // Closed, not dropped, however the run ended: a dropped connection is an aborted
-        // client in db_b's log.
-        let _ = central.close().await;
+        let watchdog = Watchdog::new(self.settings.stall_timeout);
+        let ended = tokio::select! {
+            ended = self.execute_with(conn, &mut central, tally, &watchdog) => ended,
+            cut = watchdog.cut(&self.shutdown) => {
+                tracing::warn!(reason = %cut, "sync run cut off");
+                Ok((Outcome::Interrupted, Some(cut.to_string())))
+            }
+        };
+        // Closed, not dropped, however the run ended (a dropped connection is an aborted
+        // client in db_b's log); but a db_b that stopped answering would hold the close too.
+        let _ = tokio::time::timeout(CLOSE_WAIT, central.close()).await;
         ended
     }
 
@@ -269,7 +281,20 @@ impl SyncEngine {
         conn: &mut MySqlConnection,
         central: &mut MySqlConnection,
         tally: &mut Tally,
+        watchdog: &Watchdog,
     ) -> Result<(Outcome, Option<String>), sqlx::Error> {
+        // Should this run be cut off mid-transaction with db_b's network silent, db_b drops
+        // the session, and the locks it holds (the watermark's), once idle this long: not
+        // after the server's own `wait_timeout` (8 hours by default), every run until then
+        // waiting on those locks. A healthy run is never idle that long (the watchdog).
+        let idle = self.settings.stall_timeout.as_secs() + ABANDONED_SESSION_MARGIN.as_secs();
+        let forsaken = sqlx::query("SET SESSION wait_timeout = ?").bind(idle);
+        if let Err(err) = forsaken.execute(&mut *central).await {
+            return Ok((
+                Outcome::Interrupted,
+                Some(format!("db_b: {}", error::describe(&err))),
+            ));
+        }
         let packet = match packet::packet_limit(central).await {
             Ok(packet) => packet,
             Err(err) => {
@@ -301,11 +326,15 @@ impl SyncEngine {
             Ok(loading) => loading,
             Err(refused) => return Ok(refused),
         };
-        if loading && let Some(stopped) = self.load(conn, central, &tables, packet, tally).await? {
+        if loading
+            && let Some(stopped) = self
+                .load(conn, central, &tables, packet, tally, watchdog)
+                .await?
+        {
             return Ok(stopped);
         }
         let run_max = queue::max_id(conn).await?;
-        let outcome = Drain::new(self, &tables, run_max, packet)
+        let outcome = Drain::new(self, &tables, run_max, packet, watchdog)
             .run(conn, central, tally)
             .await?;
         Ok((outcome, tally.note.take()))
@@ -319,6 +348,7 @@ impl SyncEngine {
         tables: &tables::Tables,
         packet: usize,
         tally: &mut Tally,
+        watchdog: &Watchdog,
     ) -> Result<Option<(Outcome, Option<String>)>, sqlx::Error> {
         let progress = |p: &LoadProgress| self.report_load(p);
         let loader = Loader {
@@ -326,6 +356,7 @@ impl SyncEngine {
             site: &self.site,
             packet,
             shutdown: &self.shutdown,
+            watchdog,
             on_progress: &progress,
         };
         match loader.run(conn, central).await? {

@@ -2,7 +2,7 @@
 //! says until each fault is one change, which is then held back, rejected or ends the run.
 
 use std::collections::{HashSet, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sqlx::mysql::MySqlConnection;
 
@@ -12,10 +12,6 @@ use crate::db::{ledger, replica};
 use crate::services::sync::apply::apply_changes;
 use crate::services::sync::change::{Change, RecordKey};
 use crate::services::sync::policy::{self, BatchAction, ChangeAction};
-
-/// A db_b transaction that takes longer than this is abandoned (rolled back) as an
-/// interruption: a connection that hangs must not hold the run forever.
-const BATCH_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// What applying one batch did.
 #[derive(Default)]
@@ -54,25 +50,16 @@ impl Drain<'_> {
             }
             let refs: Vec<&Change> = ready.iter().collect();
             let started = Instant::now();
-            let attempt = tokio::time::timeout(
-                BATCH_TIMEOUT,
-                apply_changes(central, &refs, &self.engine.site, self.packet),
-            )
-            .await;
+            // A db_b that stops answering is the run's watchdog's to cut off.
+            let attempt = apply_changes(central, &refs, &self.engine.site, self.packet).await;
+            self.watchdog.tick();
             let err = match attempt {
-                Err(_) => {
-                    result.interruption = Some(format!(
-                        "db_b batch timed out after {}s",
-                        BATCH_TIMEOUT.as_secs()
-                    ));
-                    return result;
-                }
-                Ok(Ok(done)) => {
+                Ok(done) => {
                     self.engine.count_applied(&ready, started.elapsed());
                     result.done.extend(done);
                     continue;
                 }
-                Ok(Err(err)) => err,
+                Err(err) => err,
             };
             let kind = error::classify(&err);
             if let [only] = ready.as_slice() {

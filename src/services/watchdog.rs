@@ -1,0 +1,132 @@
+//! Bounds how long a run waits. A db_b behind a network that went silent keeps its TCP
+//! connection open for hours, and a frozen server answers nothing: a run (its drain, its
+//! initial load, its checks) would wait on it forever, skip every scheduled run after it
+//! and hold a stop. The run ticks its watchdog each time its work moves on; nothing for
+//! `SYNC_STALL_TIMEOUT`, or [`STOP_GRACE`] after a stop was asked, and the run's work is
+//! cut off: its futures are dropped, db_b rolls back what it had not committed once it sees
+//! the connection gone, and the next run carries on from the queue (a committed batch not
+//! yet marked SYNCED is applied again, which changes nothing).
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+/// How long a run's work in hand may still take once a stop was asked.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Why a run's work was cut off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// Nothing moved on for this long.
+    Stalled(Duration),
+    /// A stop was asked and the work in hand did not end within [`STOP_GRACE`].
+    Stopped,
+}
+
+impl fmt::Display for Cut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cut::Stalled(after) => write!(
+                f,
+                "db_b did not answer for {} s (SYNC_STALL_TIMEOUT): the run gave up on the work in hand, db_b rolls back what it had not committed; the next run carries on",
+                after.as_secs()
+            ),
+            Cut::Stopped => write!(
+                f,
+                "shutdown requested; the work in hand did not end within {} s (db_b not answering) and was cut off; the next run carries on",
+                STOP_GRACE.as_secs()
+            ),
+        }
+    }
+}
+
+/// One run's watchdog.
+pub struct Watchdog {
+    started: Instant,
+    /// Milliseconds from `started` to the last tick.
+    last_tick: AtomicU64,
+    stall: Duration,
+}
+
+impl Watchdog {
+    pub fn new(stall: Duration) -> Self {
+        Watchdog {
+            started: Instant::now(),
+            last_tick: AtomicU64::new(0),
+            stall,
+        }
+    }
+
+    /// The work moved on (db_b answered a batch or a chunk): the stall clock starts again.
+    pub fn tick(&self) {
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_tick.store(now, Ordering::Relaxed);
+    }
+
+    fn since_tick(&self) -> Duration {
+        let last = Duration::from_millis(self.last_tick.load(Ordering::Relaxed));
+        self.started.elapsed().saturating_sub(last)
+    }
+
+    /// Resolves when the run's work must be cut off; race it against the work.
+    pub async fn cut(&self, shutdown: &CancellationToken) -> Cut {
+        let stalled = async {
+            loop {
+                let idle = self.since_tick();
+                if idle >= self.stall {
+                    return Cut::Stalled(self.stall);
+                }
+                tokio::time::sleep(self.stall - idle).await;
+            }
+        };
+        let stopped = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(STOP_GRACE).await;
+            Cut::Stopped
+        };
+        tokio::select! {
+            cut = stalled => cut,
+            cut = stopped => cut,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cut, Watchdog};
+    use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
+
+    #[tokio::test(start_paused = true)]
+    async fn ticks_hold_the_cut_off_and_silence_brings_it() {
+        let dog = Watchdog::new(Duration::from_secs(5));
+        let never = CancellationToken::new();
+        let ticking = async {
+            for _ in 0..4 {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                dog.tick();
+            }
+        };
+        tokio::select! {
+            cut = dog.cut(&never) => panic!("cut off while ticking: {cut:?}"),
+            () = ticking => {}
+        }
+        let started = tokio::time::Instant::now();
+        assert_eq!(dog.cut(&never).await, Cut::Stalled(Duration::from_secs(5)));
+        assert_eq!(started.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_cuts_off_after_the_grace() {
+        let dog = Watchdog::new(Duration::from_secs(3600));
+        let stop = CancellationToken::new();
+        stop.cancel();
+        let started = tokio::time::Instant::now();
+        assert_eq!(dog.cut(&stop).await, Cut::Stopped);
+        assert_eq!(started.elapsed(), super::STOP_GRACE);
+    }
+}
