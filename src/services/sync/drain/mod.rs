@@ -2,8 +2,7 @@
 //! SYNCED, batch after batch, until every change that existed when the run started is done.
 //!
 //! Two stages overlap: while db_b applies batch k, db_a marks batch k-1 and reads batch
-//! k+1 (decoded on a thread of its own). A batch is marked only after its db_b transaction
-//! committed.
+//! k+1. A batch is marked only after its db_b transaction committed.
 //!
 //! Commit order is not id order (see `docs/ordering.md`): a change with a lower id can
 //! become visible after the run read past it. Such a late change can make db_b refuse a
@@ -13,7 +12,6 @@
 //! lowest late change and carries on from there in id order.
 
 use std::collections::{BTreeSet, HashSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::mysql::MySqlConnection;
@@ -36,8 +34,7 @@ const MAX_STEP_BACKS: u32 = 20;
 
 pub(super) struct Drain<'a> {
     engine: &'a SyncEngine,
-    /// Shared with the thread that decodes each read (see [`Drain::read_decoded`]).
-    tables: Arc<Tables>,
+    tables: &'a Tables,
     /// The newest queue id when the run started: a run drains what was due then, so it
     /// ends even while writers keep adding changes.
     run_max: i64,
@@ -66,7 +63,7 @@ impl<'a> Drain<'a> {
     ) -> Self {
         Drain {
             engine,
-            tables: Arc::new(tables.clone()),
+            tables,
             run_max,
             waiting: HashSet::new(),
             known: BTreeSet::new(),
@@ -90,24 +87,6 @@ impl<'a> Drain<'a> {
         Ok(rows)
     }
 
-    /// [`Drain::read`], then each row decoded on a blocking thread: a wide table's images
-    /// are the run's heaviest client work, and decoded on the run's task they would hold up
-    /// db_b's next statement whenever db_b answered mid-decode.
-    async fn read_decoded(
-        &self,
-        conn: &mut MySqlConnection,
-        after: i64,
-    ) -> Result<(Vec<QueuedChange>, Vec<DecodedRow>), sqlx::Error> {
-        let rows = self.read(conn, after).await?;
-        let tables = Arc::clone(&self.tables);
-        tokio::task::spawn_blocking(move || {
-            let decoded = decode_rows(&rows, &tables);
-            (rows, decoded)
-        })
-        .await
-        .map_err(|err| sqlx::Error::Decode(Box::new(err)))
-    }
-
     /// Reads and applies batches until none is left. `Err` only for db_a errors; db_b
     /// trouble ends the run as `Interrupted` with a note.
     pub(super) async fn run(
@@ -116,7 +95,8 @@ impl<'a> Drain<'a> {
         central: &mut MySqlConnection,
         tally: &mut Tally,
     ) -> Result<Outcome, sqlx::Error> {
-        let (mut rows, mut decoded) = self.read_decoded(local, i64::MIN).await?;
+        let mut rows = self.read(local, i64::MIN).await?;
+        let mut decoded = decode_rows(&rows, self.tables);
         let mut unmarked: Vec<i64> = Vec::new();
         let outcome = loop {
             if self.engine.shutdown.is_cancelled() {
@@ -131,7 +111,8 @@ impl<'a> Drain<'a> {
             // The next batch is read and decoded while db_b works on this one.
             let (batch, db_a_stage) = tokio::join!(self.apply_batch(central, changes), async {
                 let marked = queue::mark_synced(local, &previous).await?;
-                let (next, next_decoded) = self.read_decoded(local, cursor).await?;
+                let next = self.read(local, cursor).await?;
+                let next_decoded = decode_rows(&next, self.tables);
                 Ok::<_, sqlx::Error>((marked, next, next_decoded))
             });
             let (marked, next, next_decoded) = db_a_stage?;
@@ -173,7 +154,8 @@ impl<'a> Drain<'a> {
                     );
                     tally.applied += queue::mark_synced(local, &unmarked).await?;
                     self.forget(&std::mem::take(&mut unmarked));
-                    (rows, decoded) = self.read_decoded(local, late - 1).await?;
+                    rows = self.read(local, late - 1).await?;
+                    decoded = decode_rows(&rows, self.tables);
                 }
                 Some(late) => {
                     tally.note = Some(format!(
@@ -247,13 +229,13 @@ impl<'a> Drain<'a> {
         row: &QueuedChange,
         reason: &str,
     ) -> Result<(), sqlx::Error> {
-        tracing::warn!(queue_id = row.id, table = %change::label(&row.table_name, &self.tables), error = %reason, "change parked as FAILED");
+        tracing::warn!(queue_id = row.id, table = %change::label(&row.table_name, self.tables), error = %reason, "change parked as FAILED");
         let attempts = row.retry_count.max(0).saturating_add(1);
         match queue::record_failed_attempt(conn, row.id, attempts, reason, None).await {
             Ok(()) => {
                 self.known.remove(&row.id);
                 self.engine
-                    .count_failure(&row.table_name, &row.operation, &self.tables);
+                    .count_failure(&row.table_name, &row.operation, self.tables);
                 Ok(())
             }
             Err(err) if error::classify(&err) == Kind::Connection => Err(err),
@@ -278,7 +260,7 @@ impl<'a> Drain<'a> {
         let retry_in =
             (attempts < max).then(|| policy::backoff(self.engine.settings.retry_backoff, earlier));
         self.engine
-            .count_failure(&change.spec.name, change.operation.as_str(), &self.tables);
+            .count_failure(&change.spec.name, change.operation.as_str(), self.tables);
         match retry_in {
             Some(delay) => {
                 self.waiting.insert(change.key());
