@@ -98,6 +98,23 @@ impl TestDb {
         config_from(&env)
     }
 
+    /// A proxy to db_b's server that the test can cut or freeze.
+    pub async fn central_proxy(&self) -> CuttableProxy {
+        CuttableProxy::start(format!(
+            "{}:{}",
+            self.config.central.host, self.config.central.port
+        ))
+        .await
+    }
+
+    /// The outcome of the newest run in `sync_runs`.
+    pub async fn last_run_outcome(&self) -> String {
+        sqlx::query_scalar("SELECT outcome FROM sync_runs ORDER BY id DESC LIMIT 1")
+            .fetch_one(&self.local)
+            .await
+            .expect("the last run")
+    }
+
     pub fn engine(&self) -> Arc<SyncEngine> {
         self.engine_with(&self.config)
     }

@@ -654,11 +654,7 @@ async fn a_db_b_gone_silent_mid_load_pauses_it_and_the_next_run_resumes() {
 
     let db = TestDb::new(&[]).await;
     db.insert_users(9000).await;
-    let proxy = crate::helpers::CuttableProxy::start(format!(
-        "{}:{}",
-        db.config.central.host, db.config.central.port
-    ))
-    .await;
+    let proxy = db.central_proxy().await;
     let port = proxy.port.to_string();
     let engine = db
         .engine_with(&db.config_with(&[("DB_CENTRAL_PORT", &port), ("SYNC_STALL_TIMEOUT", "3s")]));

@@ -406,12 +406,7 @@ async fn sigterm_mid_run_stops_cleanly_and_the_next_run_converges() {
         )
         .await;
     assert!(remaining > 0, "the signal came mid-run");
-    let outcome: String =
-        sqlx::query_scalar("SELECT outcome FROM sync_runs ORDER BY id DESC LIMIT 1")
-            .fetch_one(&db.local)
-            .await
-            .unwrap();
-    assert_eq!(outcome, "interrupted");
+    assert_eq!(db.last_run_outcome().await, "interrupted");
 
     let out = db.cli(&["sync"]);
     assert!(stdout(&out).contains("synced"), "{}", stdout(&out));
@@ -424,11 +419,7 @@ async fn sigterm_mid_run_stops_cleanly_and_the_next_run_converges() {
 async fn sigterm_while_db_b_is_silent_still_stops_serve_within_the_grace() {
     let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20"), ("SYNC_CRON", "* * * * * *")]).await;
     db.insert_users(6000).await;
-    let proxy = crate::helpers::CuttableProxy::start(format!(
-        "{}:{}",
-        db.config.central.host, db.config.central.port
-    ))
-    .await;
+    let proxy = db.central_proxy().await;
     let mut env = db.env.clone();
     env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
     let mut child = cli_command(&env, &["serve"], &std::env::temp_dir())
@@ -462,12 +453,7 @@ async fn sigterm_while_db_b_is_silent_still_stops_serve_within_the_grace() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "exit status {status:?}");
-    let outcome: String =
-        sqlx::query_scalar("SELECT outcome FROM sync_runs ORDER BY id DESC LIMIT 1")
-            .fetch_one(&db.local)
-            .await
-            .unwrap();
-    assert_eq!(outcome, "interrupted");
+    assert_eq!(db.last_run_outcome().await, "interrupted");
     proxy.thaw();
     // Async: the proxy runs on this test's thread.
     let out = db.cli_async(&["sync"]).await;

@@ -193,11 +193,7 @@ async fn unreachable_central_counts_as_offline() {
 async fn central_lost_mid_run_interrupts_without_blaming_changes() {
     let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;
     write_mix(&db, 2000).await;
-    let proxy = CuttableProxy::start(format!(
-        "{}:{}",
-        db.config.central.host, db.config.central.port
-    ))
-    .await;
+    let proxy = db.central_proxy().await;
     let port = proxy.port.to_string();
     let engine = db.engine_with(&db.config_with(&[("DB_CENTRAL_PORT", &port)]));
     let run = tokio::spawn(async move { engine.run().await });
@@ -571,11 +567,7 @@ async fn nobody_blamed(db: &TestDb) {
 async fn a_db_b_gone_silent_mid_run_is_given_up_after_the_stall_timeout() {
     let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;
     write_mix(&db, 2000).await;
-    let proxy = CuttableProxy::start(format!(
-        "{}:{}",
-        db.config.central.host, db.config.central.port
-    ))
-    .await;
+    let proxy = db.central_proxy().await;
     let (engine, _stop) = engine_through(&db, &proxy, &[("SYNC_STALL_TIMEOUT", "2s")]);
     let run = tokio::spawn(async move { engine.run().await });
     wait_synced_over(&db, 100).await;
@@ -622,11 +614,7 @@ async fn a_db_b_gone_silent_mid_run_is_given_up_after_the_stall_timeout() {
 async fn a_stop_while_db_b_is_silent_ends_the_run_within_the_grace() {
     let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;
     write_mix(&db, 2000).await;
-    let proxy = CuttableProxy::start(format!(
-        "{}:{}",
-        db.config.central.host, db.config.central.port
-    ))
-    .await;
+    let proxy = db.central_proxy().await;
     let (engine, stop) = engine_through(&db, &proxy, &[]);
     let run = tokio::spawn(async move { engine.run().await });
     wait_synced_over(&db, 100).await;
