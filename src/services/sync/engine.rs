@@ -288,8 +288,8 @@ impl SyncEngine {
         // after the server's own `wait_timeout` (8 hours by default), every run until then
         // waiting on those locks. A healthy run is never idle that long (the watchdog).
         let idle = self.settings.stall_timeout.as_secs() + ABANDONED_SESSION_MARGIN.as_secs();
-        let forsaken = sqlx::query("SET SESSION wait_timeout = ?").bind(idle);
-        if let Err(err) = forsaken.execute(&mut *central).await {
+        let idle_limit = sqlx::query("SET SESSION wait_timeout = ?").bind(idle);
+        if let Err(err) = idle_limit.execute(&mut *central).await {
             return Ok((
                 Outcome::Interrupted,
                 Some(format!("db_b: {}", error::describe(&err))),
