@@ -25,18 +25,21 @@ const STOP_BACKSTOP: Duration = Duration::from_secs(STOP_GRACE.as_secs() + 5);
 
 pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliError> {
     let shutdown = CancellationToken::new();
-    if !finishes_on_stop(&command) {
-        // Nothing of theirs is worth finishing: the signal's default ends them at once.
-        return command_result(command, config, shutdown).await;
-    }
+    // Handled, not left to the signal's default: a shell's background job inherits SIGINT
+    // ignored. The other commands have nothing worth finishing: they stop at the signal.
     tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let grace = if finishes_on_stop(&command) {
+        STOP_BACKSTOP
+    } else {
+        Duration::ZERO
+    };
     let backstop = async {
         shutdown.cancelled().await;
-        tokio::time::sleep(STOP_BACKSTOP).await;
+        tokio::time::sleep(grace).await;
     };
     tokio::select! {
         result = command_result(command, config, shutdown.clone()) => result,
-        () = backstop => Err(CliError::Stopped(STOP_BACKSTOP)),
+        () = backstop => Err(CliError::Stopped(grace)),
     }
 }
 

@@ -235,10 +235,12 @@ fn sync_settings(vars: &values::Vars<'_>) -> Result<SyncSettings, ConfigError> {
         stall_timeout: vars.parsed(
             "SYNC_STALL_TIMEOUT",
             Duration::from_secs(300),
-            "a duration from 1s to 1h such as 5m",
+            // Above db_b's own waits (a row lock 1 s, a table lock 10 s): a db_b that answers
+            // late with an error is not a silent one.
+            "a duration from 15s to 1h such as 5m",
             |v| {
                 parse_duration(v)
-                    .filter(|d| (Duration::from_secs(1)..=Duration::from_secs(3600)).contains(d))
+                    .filter(|d| (Duration::from_secs(15)..=Duration::from_secs(3600)).contains(d))
             },
         )?,
         tables: vars.parsed(

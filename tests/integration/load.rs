@@ -657,7 +657,7 @@ async fn a_db_b_gone_silent_mid_load_pauses_it_and_the_next_run_resumes() {
     let proxy = db.central_proxy().await;
     let port = proxy.port.to_string();
     let engine = db
-        .engine_with(&db.config_with(&[("DB_CENTRAL_PORT", &port), ("SYNC_STALL_TIMEOUT", "3s")]));
+        .engine_with(&db.config_with(&[("DB_CENTRAL_PORT", &port), ("SYNC_STALL_TIMEOUT", "15s")]));
     engine
         .prepare(Preparation::Resync { only: Vec::new() })
         .await
@@ -683,9 +683,9 @@ async fn a_db_b_gone_silent_mid_load_pauses_it_and_the_next_run_resumes() {
     let report = run.await.unwrap().unwrap();
     assert_eq!(report.outcome, Outcome::Interrupted, "{report}");
     let note = report.message.clone().unwrap_or_default();
-    assert!(note.contains("did not answer for 3 s"), "{note}");
+    assert!(note.contains("did not answer for 15 s"), "{note}");
     assert!(
-        frozen_at.elapsed() < Duration::from_secs(9),
+        frozen_at.elapsed() < Duration::from_secs(22),
         "given up {:?} after db_b went silent",
         frozen_at.elapsed()
     );

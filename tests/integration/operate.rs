@@ -461,6 +461,52 @@ async fn sigterm_while_db_b_is_silent_still_stops_serve_within_the_grace() {
     db.assert_converged().await;
 }
 
+/// `verify` waiting on a silent db_b stops at SIGINT, even started as a shell's background
+/// job (which inherits SIGINT ignored), with code 4 — not when its connect times out.
+#[tokio::test]
+async fn sigint_stops_verify_at_once_even_with_sigint_ignored_by_its_parent() {
+    use std::os::unix::process::CommandExt;
+
+    let db = TestDb::new(&[]).await;
+    let proxy = db.central_proxy().await;
+    proxy.freeze();
+    let mut env = db.env.clone();
+    env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
+    let mut command = cli_command(&env, &["verify"], &std::env::temp_dir());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = command
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("verify");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(child.try_wait().unwrap().is_none(), "verify waits on db_b");
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if signalled.elapsed() > Duration::from_secs(2) {
+            let _ = child.kill();
+            panic!("verify still running 2 s after SIGINT");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(status.code(), Some(4), "{status:?}");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("stopped by a signal"), "{err}");
+}
+
 #[tokio::test]
 async fn json_logs_are_one_object_per_line_with_the_run_summary() {
     let db = TestDb::new(&[]).await;

@@ -568,7 +568,7 @@ async fn a_db_b_gone_silent_mid_run_is_given_up_after_the_stall_timeout() {
     let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;
     write_mix(&db, 2000).await;
     let proxy = db.central_proxy().await;
-    let (engine, _stop) = engine_through(&db, &proxy, &[("SYNC_STALL_TIMEOUT", "2s")]);
+    let (engine, _stop) = engine_through(&db, &proxy, &[("SYNC_STALL_TIMEOUT", "15s")]);
     let run = tokio::spawn(async move { engine.run().await });
     wait_synced_over(&db, 100).await;
     proxy.freeze();
@@ -577,9 +577,9 @@ async fn a_db_b_gone_silent_mid_run_is_given_up_after_the_stall_timeout() {
     let waited = frozen_at.elapsed();
     assert_eq!(report.outcome, Outcome::Interrupted, "{report}");
     let note = report.message.clone().unwrap_or_default();
-    assert!(note.contains("did not answer for 2 s"), "{note}");
+    assert!(note.contains("did not answer for 15 s"), "{note}");
     assert!(
-        waited < Duration::from_secs(8),
+        waited < Duration::from_secs(22),
         "given up {waited:?} after db_b went silent"
     );
     assert!(
@@ -598,7 +598,7 @@ async fn a_db_b_gone_silent_mid_run_is_given_up_after_the_stall_timeout() {
         }
         assert!(
             given_up.elapsed() < Duration::from_secs(60),
-            "runs still held up a minute after the cut: {report}"
+            "runs still held up a minute after the cut (db_b keeps it 15 + 15 s): {report}"
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
     };

@@ -25,7 +25,7 @@ const PURGE_CHUNK: u32 = 5000;
 /// How long closing db_b's connection may take (a silent db_b answers no goodbye either).
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// How much longer than `SYNC_STALL_TIMEOUT` db_b keeps a run's idle session.
-const ABANDONED_SESSION_MARGIN: Duration = Duration::from_secs(30);
+const ABANDONED_SESSION_MARGIN: Duration = Duration::from_secs(15);
 /// Runs kept in `sync_runs` beyond the retention window (however often runs start).
 const RUNS_KEPT: u32 = 10_000;
 
