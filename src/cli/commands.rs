@@ -20,7 +20,7 @@ use crate::startup::{self, Service};
 
 /// How long after a stop the work in hand may take before the process ends anyway: a run
 /// cuts itself off after [`STOP_GRACE`]; this covers what runs outside one (a resync's
-/// set-up, `init`'s part of `init --load`).
+/// set-up, `init`).
 const STOP_BACKSTOP: Duration = Duration::from_secs(STOP_GRACE.as_secs() + 5);
 
 pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliError> {
@@ -43,7 +43,9 @@ pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliE
     }
 }
 
-/// Commands that finish their batch (and close their run) when stopped.
+/// Commands that finish what they are doing when stopped: a run its batch (and its run
+/// log), `init` its schema changes (a half-replaced set of triggers would only make the
+/// next run refuse until `init` is run again).
 fn finishes_on_stop(command: &Command) -> bool {
     matches!(
         command,
@@ -51,7 +53,7 @@ fn finishes_on_stop(command: &Command) -> bool {
             | Command::Sync
             | Command::Resync { .. }
             | Command::Rebase
-            | Command::Init { load: true, .. }
+            | Command::Init { .. }
     )
 }
 

@@ -8,7 +8,7 @@
 //! | 1 | an error (a database failed or could not be reached); `verify`: the databases differ; `resync`, `rebase`: another run held the lock |
 //! | 2 | a configuration or usage problem (the message names the setting) |
 //! | 3 | `sync`, `resync`: the run went through but changes were rejected, held back or are waiting to be retried, or db_b refused rows of the load (`partial`) |
-//! | 4 | `sync`: interrupted (db_b lost or silent mid-run, shutdown); the next run carries on; `serve`, `sync`, `resync`, `rebase`, `init --load` still busy 15 s after SIGINT/SIGTERM; any other command at the signal |
+//! | 4 | `sync`: interrupted (db_b lost or silent mid-run, shutdown); the next run carries on; `serve`, `sync`, `resync`, `rebase`, `init` still busy 15 s after SIGINT/SIGTERM; any other command at the signal |
 //! | 5 | `sync`: offline (`IS_ONLINE=false`, or db_b did not answer); nothing was touched; `resync`: the copy is set up for the next run |
 //! | 6 | `sync`: refused until an operator acts (`rewound`, `schema_changed`: the message says what to run) |
 
