@@ -1,11 +1,10 @@
 //! One function per command.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{CliError, Command, RequeueArgs, RetryArgs, outcome_code, print};
+use super::{CliError, Command, RequeueArgs, RetryArgs, outcome_code, print, signals};
 use crate::config::Config;
 use crate::db::queue::{EntryFilter, RequeueSelection};
 use crate::db::{self, Role, schema};
@@ -14,47 +13,18 @@ use crate::metrics::Metrics;
 use crate::services::sync::checks::{self, CheckError, Claim};
 use crate::services::sync::tables::{Tables, not_synced};
 use crate::services::sync::{Preparation, RunError, SyncEngine, requeue, status};
-use crate::services::watchdog::STOP_GRACE;
 use crate::services::{ServiceError, setup, site, verify};
 use crate::startup::{self, Service};
 
-/// How long after a stop the work in hand may take before the process ends anyway: a run
-/// cuts itself off after [`STOP_GRACE`]; this covers what runs outside one (a resync's
-/// set-up, `init`).
-const STOP_BACKSTOP: Duration = Duration::from_secs(STOP_GRACE.as_secs() + 5);
-
 pub(super) async fn execute(command: Command, config: Config) -> Result<u8, CliError> {
     let shutdown = CancellationToken::new();
-    // Handled, not left to the signal's default: a shell's background job inherits SIGINT
-    // ignored. The other commands have nothing worth finishing: they stop at the signal.
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
-    let grace = if finishes_on_stop(&command) {
-        STOP_BACKSTOP
-    } else {
-        Duration::ZERO
-    };
-    let backstop = async {
-        shutdown.cancelled().await;
-        tokio::time::sleep(grace).await;
-    };
-    tokio::select! {
-        result = command_result(command, config, shutdown.clone()) => result,
-        () = backstop => Err(CliError::Stopped(grace)),
-    }
-}
-
-/// Commands that finish what they are doing when stopped: a run its batch (and its run
-/// log), `init` its schema changes (a half-replaced set of triggers would only make the
-/// next run refuse until `init` is run again).
-fn finishes_on_stop(command: &Command) -> bool {
-    matches!(
-        command,
-        Command::Serve
-            | Command::Sync
-            | Command::Resync { .. }
-            | Command::Rebase
-            | Command::Init { .. }
+    let grace = signals::grace(&command);
+    signals::until_stopped(
+        shutdown.clone(),
+        grace,
+        command_result(command, config, shutdown),
     )
+    .await
 }
 
 async fn command_result(
@@ -378,31 +348,4 @@ async fn requeue_command(config: &Config, selection: RequeueSelection) -> Result
         ))),
         Err(err) => Err(CliError::Usage(format!("requeue failed: {err}"))),
     }
-}
-
-/// SIGINT or SIGTERM cancels `shutdown`: the server drains, the run in hand finishes its
-/// batch (or is cut off after [`STOP_GRACE`]).
-async fn cancel_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-    tracing::info!("shutdown requested");
-    shutdown.cancel();
 }

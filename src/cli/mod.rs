@@ -27,6 +27,7 @@ macro_rules! say {
 
 mod commands;
 mod print;
+mod signals;
 
 use std::process::ExitCode;
 

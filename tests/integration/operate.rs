@@ -383,21 +383,7 @@ async fn sigterm_mid_run_stops_cleanly_and_the_next_run_converges() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // SAFETY: signalling our own child.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    let signalled = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(10),
-            "still running 10 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = signal_and_wait(&mut child, libc::SIGTERM, Duration::from_secs(10)).await;
     assert!(status.success(), "exit status {status:?}");
     let remaining = db
         .count(
@@ -436,22 +422,8 @@ async fn sigterm_while_db_b_is_silent_still_stops_serve_within_the_grace() {
     }
     proxy.freeze();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    // SAFETY: signalling our own child.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    let signalled = Instant::now();
     let limit = dbsync::services::watchdog::STOP_GRACE + Duration::from_secs(5);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if signalled.elapsed() > limit {
-            let _ = child.kill();
-            panic!("serve still running {limit:?} after SIGTERM");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = signal_and_wait(&mut child, libc::SIGTERM, limit).await;
     assert!(status.success(), "exit status {status:?}");
     assert_eq!(db.last_run_outcome().await, "interrupted");
     proxy.thaw();
@@ -486,21 +458,7 @@ async fn sigint_stops_verify_at_once_even_with_sigint_ignored_by_its_parent() {
         .expect("verify");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(child.try_wait().unwrap().is_none(), "verify waits on db_b");
-    // SAFETY: signalling our own child.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
-    let signalled = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if signalled.elapsed() > Duration::from_secs(2) {
-            let _ = child.kill();
-            panic!("verify still running 2 s after SIGINT");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = signal_and_wait(&mut child, libc::SIGINT, Duration::from_secs(2)).await;
     assert_eq!(status.code(), Some(4), "{status:?}");
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
@@ -527,4 +485,28 @@ async fn json_logs_are_one_object_per_line_with_the_run_summary() {
     assert_eq!(summary["fields"]["outcome"], "synced");
     assert_eq!(summary["fields"]["applied"], 3);
     assert!(summary["fields"]["run_id"].is_number());
+}
+
+/// Sends `signal` to `child` and waits for it to exit; kills it and fails the test when it
+/// is still running `limit` after the signal.
+async fn signal_and_wait(
+    child: &mut std::process::Child,
+    signal: libc::c_int,
+    limit: Duration,
+) -> std::process::ExitStatus {
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, signal);
+    }
+    let signalled = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("child status") {
+            return status;
+        }
+        if signalled.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running {limit:?} after signal {signal}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

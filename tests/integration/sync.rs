@@ -194,23 +194,10 @@ async fn central_lost_mid_run_interrupts_without_blaming_changes() {
     let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;
     write_mix(&db, 2000).await;
     let proxy = db.central_proxy().await;
-    let port = proxy.port.to_string();
-    let engine = db.engine_with(&db.config_with(&[("DB_CENTRAL_PORT", &port)]));
+    let (engine, _stop) = engine_through(&db, &proxy, &[]);
     let run = tokio::spawn(async move { engine.run().await });
     // Cut once some batches are in.
-    for _ in 0..400 {
-        if db
-            .count(
-                &db.local,
-                "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'SYNCED'",
-            )
-            .await
-            > 100
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_synced_over(&db, 100).await;
     proxy.cut();
     let report = run.await.unwrap().unwrap();
     assert_eq!(report.outcome, Outcome::Interrupted, "{report}");

@@ -17,7 +17,7 @@ use crate::db::error;
 use crate::db::{self, Role, nodes, packet, queue, runs};
 use crate::domain::Outcome;
 use crate::metrics::Metrics;
-use crate::services::load::{LoadEnd, LoadProgress, Loader};
+use crate::services::load::LoadProgress;
 use crate::services::watchdog::Watchdog;
 
 /// SYNCED queue rows deleted per statement when purging old history.
@@ -338,46 +338,6 @@ impl SyncEngine {
             .run(conn, central, tally)
             .await?;
         Ok((outcome, tally.note.take()))
-    }
-
-    /// Runs the initial load; `Some` with the outcome when it stopped short.
-    async fn load(
-        &self,
-        conn: &mut MySqlConnection,
-        central: &mut MySqlConnection,
-        tables: &tables::Tables,
-        packet: usize,
-        tally: &mut Tally,
-        watchdog: &Watchdog,
-    ) -> Result<Option<(Outcome, Option<String>)>, sqlx::Error> {
-        let progress = |p: &LoadProgress| self.report_load(p);
-        let loader = Loader {
-            tables,
-            site: &self.site,
-            packet,
-            shutdown: &self.shutdown,
-            watchdog,
-            on_progress: &progress,
-        };
-        match loader.run(conn, central).await? {
-            LoadEnd::Finished(summary) => {
-                tracing::info!(
-                    checked = summary.checked,
-                    copied = summary.copied,
-                    removed = summary.removed,
-                    refused = summary.refused,
-                    "initial load finished"
-                );
-                tally.loaded = Some(summary);
-                Ok(None)
-            }
-            LoadEnd::Interrupted(reason) => Ok(Some((
-                Outcome::Interrupted,
-                Some(format!(
-                    "initial load paused: {reason}; the next run resumes it"
-                )),
-            ))),
-        }
     }
 
     /// A connection of the run's own to the first ready db_b node, or why db_b counts as

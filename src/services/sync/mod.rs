@@ -15,6 +15,7 @@ pub mod checks;
 pub mod drain;
 pub mod engine;
 pub mod history;
+mod initial_load;
 mod observe;
 pub mod policy;
 pub mod prepare;
