@@ -8,9 +8,10 @@ use serde::Serialize;
 use super::CliError;
 use crate::config::Config;
 use crate::db::load::LoadState;
+use crate::domain::SyncRun;
 use crate::services::load::LoadProgress;
 use crate::services::setup::InitReport;
-use crate::services::sync::status::SyncStatusReport;
+use crate::services::sync::status::{CentralReach, SyncStatusReport};
 use crate::services::verify::VerifyReport;
 
 pub(super) fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
@@ -55,7 +56,7 @@ pub(super) fn init_report(config: &Config, report: &InitReport, seed: bool) {
 
 pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
     let c = &report.counts;
-    say!("online: {}", report.online);
+    say!("online: {}", connection(report));
     say!(
         "pending: {}  synced: {}  failed: {}",
         c.pending,
@@ -82,10 +83,9 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
     }
     match &report.last_run {
         Some(run) => say!(
-            "last run #{}: {} at {} (applied {}, failed {}){}",
+            "last run #{}: {} (applied {}, failed {}){}",
             run.id,
-            run.outcome,
-            local(run.started_at),
+            run_times(run),
             run.applied,
             run.failed,
             run.message
@@ -117,6 +117,27 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
             load.rows_estimate.max(load.rows_checked),
             load.rows_copied
         );
+    }
+}
+
+/// Whether this site reaches db_b: `IS_ONLINE`, and whether db_b answered the last run.
+fn connection(report: &SyncStatusReport) -> &'static str {
+    match report.central {
+        CentralReach::NotTried => "no (IS_ONLINE=false)",
+        CentralReach::Unreachable => "no (db_b did not answer the last run)",
+        CentralReach::Reachable => "yes",
+        CentralReach::Unknown => "yes (IS_ONLINE=true; no run has tried db_b yet)",
+    }
+}
+
+/// `synced at <end>, took 1.2s`, or `running since <start>`.
+fn run_times(run: &SyncRun) -> String {
+    match run.finished_at {
+        Some(finished) => {
+            let took = (finished - run.started_at).num_milliseconds().max(0) as f64 / 1000.0;
+            format!("{} at {}, took {took:.2}s", run.outcome, local(finished))
+        }
+        None => format!("{} since {}", run.outcome, local(run.started_at)),
     }
 }
 

@@ -102,7 +102,8 @@ async function waitingRow(page, id) {
     if (JSON.stringify(shown) !== JSON.stringify(api.counts)) {
       fail(`page shows ${JSON.stringify(shown)}, API says ${JSON.stringify(api.counts)}`);
     }
-    if ((await page.textContent("#online")) !== (api.online ? "online" : "offline")) fail("online badge");
+    const badge = { reachable: "online", unknown: "online", unreachable: "db_b unreachable", not_tried: "offline" }[api.central];
+    if (!badge || (await page.textContent("#online")) !== badge) fail(`online badge for central=${api.central}`);
     if (api.counts.pending === 0 || api.counts.failed === 0) fail("the test needs PENDING and FAILED changes to start with");
     if (api.waiting < 1 || !api.last_run || !api.last_run_with_rejections) fail("the test needs a waiting change and a run that rejected changes");
     if (!(await page.textContent("#pending-sub")).includes(`${api.waiting} waiting`)) fail("the waiting count is not shown");

@@ -427,6 +427,7 @@ async fn sync_endpoints_show_run_and_requeue() {
     let (status, report) = app.get("/sync/status").await;
     assert_eq!(status, 200);
     assert_eq!(report["online"], true);
+    assert_eq!(report["central"], "unknown", "no run has tried db_b");
     assert_eq!(
         report["counts"],
         json!({"pending": 2, "synced": 0, "failed": 0})
@@ -452,6 +453,7 @@ async fn sync_endpoints_show_run_and_requeue() {
     );
     assert_eq!(report["last_run"]["applied"], 1);
     assert_eq!(report["last_run"]["failed"], 1);
+    assert_eq!(report["central"], "reachable");
 
     let (status, failed) = app.get("/sync/status?status=FAILED").await;
     assert_eq!(status, 200);

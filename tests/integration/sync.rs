@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use dbsync::domain::Outcome;
+use dbsync::services::sync::status::{self, CentralReach};
 use dbsync::services::sync::{RunError, SyncEngine};
 use dbsync::services::watchdog::STOP_GRACE;
 use serde_json::json;
@@ -167,6 +168,9 @@ async fn offline_changes_nothing_then_online_converges() {
         "the queue is untouched"
     );
     assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM users").await, 0);
+    assert_eq!(reach(&db, false).await, CentralReach::NotTried);
+    // Switched on, before a run: the offline run told nothing of db_b.
+    assert_eq!(reach(&db, true).await, CentralReach::Unknown);
     // Writes keep being captured while offline.
     db.exec("INSERT INTO users (id, name, email) VALUES (9999, 'late', 'late@x.io')")
         .await;
@@ -185,8 +189,18 @@ async fn unreachable_central_counts_as_offline() {
     let queued = db.count(&db.local, "SELECT COUNT(*) FROM sync_queue").await;
     assert_eq!(statuses(&db).await, vec![("PENDING".to_string(), queued)]);
     assert_eq!(db.total_retries().await, 0, "no change was blamed");
+    assert_eq!(reach(&db, true).await, CentralReach::Unreachable);
     db.sync().await;
     db.assert_converged().await;
+    assert_eq!(reach(&db, true).await, CentralReach::Reachable);
+}
+
+/// What `status` says of db_b, with `IS_ONLINE` as given.
+async fn reach(db: &TestDb, online: bool) -> CentralReach {
+    status::status(&db.local, online, false)
+        .await
+        .unwrap()
+        .central
 }
 
 #[tokio::test]

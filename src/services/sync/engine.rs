@@ -28,6 +28,8 @@ const CLOSE_WAIT: Duration = Duration::from_secs(2);
 const ABANDONED_SESSION_MARGIN: Duration = Duration::from_secs(15);
 /// Runs kept in `sync_runs` beyond the retention window (however often runs start).
 const RUNS_KEPT: u32 = 10_000;
+/// The message of a run that did not try db_b because `IS_ONLINE` is false.
+pub const NOT_ONLINE: &str = "IS_ONLINE is false";
 
 /// Shared by the scheduler, the HTTP API and the CLI.
 pub struct SyncEngine {
@@ -255,7 +257,7 @@ impl SyncEngine {
         tally: &mut Tally,
     ) -> Result<(Outcome, Option<String>), sqlx::Error> {
         if !self.is_online {
-            return Ok((Outcome::Offline, Some("IS_ONLINE is false".to_string())));
+            return Ok((Outcome::Offline, Some(NOT_ONLINE.to_string())));
         }
         let mut central = match self.connect_central().await {
             Ok(central) => central,

@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::mysql::MySqlPool;
 
+use super::engine::NOT_ONLINE;
 use crate::db::load::{self, LoadState};
 use crate::db::queue::EntryFilter;
 use crate::db::{queue, runs};
-use crate::domain::{Listing, QueueEntry, SyncRun};
+use crate::domain::{Listing, Outcome, QueueEntry, SyncRun};
 
 #[derive(Debug, Serialize)]
 pub struct QueueCounts {
@@ -24,10 +25,38 @@ pub struct TableCounts {
     pub failed: i64,
 }
 
+/// What the last run tells of db_b.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CentralReach {
+    /// `IS_ONLINE` is false: runs do not try db_b.
+    NotTried,
+    /// No run has tried db_b yet.
+    Unknown,
+    Reachable,
+    /// db_b did not answer the last run.
+    Unreachable,
+}
+
+impl CentralReach {
+    fn of(online: bool, last_run: Option<&SyncRun>) -> Self {
+        match last_run {
+            _ if !online => CentralReach::NotTried,
+            // A run from before IS_ONLINE was switched on tells nothing of db_b.
+            Some(run) if run.message.as_deref() == Some(NOT_ONLINE) => CentralReach::Unknown,
+            Some(run) if run.outcome == Outcome::Offline => CentralReach::Unreachable,
+            Some(_) => CentralReach::Reachable,
+            None => CentralReach::Unknown,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct SyncStatusReport {
     /// The `IS_ONLINE` setting: whether runs try to reach db_b at all.
     pub online: bool,
+    /// Whether db_b answered, as far as the last run tells.
+    pub central: CentralReach,
     /// Whether a run is in progress in this process.
     pub running: bool,
     pub counts: QueueCounts,
@@ -69,8 +98,10 @@ pub async fn status(
         let mut conn = local_pool.acquire().await?;
         queue::backing_off(&mut conn).await?
     };
+    let last_run = runs::last_run(local_pool).await?;
     Ok(SyncStatusReport {
         online,
+        central: CentralReach::of(online, last_run.as_ref()),
         running,
         counts,
         by_table: queue::open_counts_by_table(local_pool)
@@ -85,7 +116,7 @@ pub async fn status(
         oldest_pending_age_seconds,
         waiting,
         next_retry_at,
-        last_run: runs::last_run(local_pool).await?,
+        last_run,
         last_run_with_rejections: runs::last_run_with_rejections(local_pool).await?,
     })
 }
