@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use super::{CliError, Command, RequeueArgs, RetryArgs, outcome_code, print, signals};
 use crate::config::Config;
 use crate::db::queue::{EntryFilter, RequeueSelection};
-use crate::db::{self, Role, schema};
+use crate::db::{self, Role, load, schema};
 use crate::domain::Outcome;
 use crate::metrics::Metrics;
 use crate::services::sync::checks::{self, CheckError, Claim};
@@ -139,6 +139,12 @@ async fn sync_with_progress(engine: &Arc<SyncEngine>) -> Result<u8, CliError> {
     // A line being drawn as the run ends is finished before it is cleared.
     let _ = watcher.await;
     print::end_progress_line();
+    // A load the run did not finish: how far it got (the run's line counts finished loads).
+    if code.is_ok()
+        && let Ok(loads) = load::states_in(engine.local_pool()).await
+    {
+        print::unfinished_loads(&loads);
+    }
     engine.close().await;
     code
 }

@@ -108,6 +108,11 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
             run.failed
         );
     }
+    unfinished_loads(loads);
+}
+
+/// One line per table whose initial load is not finished: how far it got.
+pub(super) fn unfinished_loads(loads: &[LoadState]) {
     for load in loads.iter().filter(|l| l.finished_at.is_none()) {
         say!(
             "initial load of {}: {} of about {} rows read, {} written to db_b (resumes with the next run)",

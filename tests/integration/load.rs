@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 
-use crate::helpers::{TestDb, stderr, stdout};
+use crate::helpers::{TestDb, cli_command, stderr, stdout};
 
 /// Fills db_a with `n` users and orders whose changes are already applied, as on a site
 /// where dbsync is installed on an existing database.
@@ -170,6 +170,63 @@ async fn resync_run_again_after_a_kill_copies_every_row_and_says_so() {
     let out = db.cli(&["resync"]);
     assert_eq!(rows_checked(&out), total);
     assert!(!stdout(&out).contains("in place of"), "{}", stdout(&out));
+}
+
+/// SIGTERM to `dbsync resync` mid-load: it ends `interrupted` (code 4) and says how far the
+/// load got and that the next run resumes it; the next run does.
+#[tokio::test]
+async fn a_resync_stopped_mid_load_says_how_far_it_got() {
+    let db = TestDb::new(&[]).await;
+    existing_site(&db, 30_000).await;
+    let mut lock = db.local.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM users WHERE id = 17000 FOR UPDATE")
+        .execute(&mut *lock)
+        .await
+        .expect("lock the row");
+    let mut child = cli_command(&db.env, &["resync"], &std::env::temp_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dbsync started");
+    let waiting_load = db.load_waiting_sql();
+    while db.count(&db.local, &waiting_load).await == 0 {
+        assert!(
+            child.try_wait().expect("status").is_none(),
+            "the load ended early"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock.rollback().await.expect("release the row");
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("wait task")
+        .expect("resync output");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(4), "{text}{}", stderr(&out));
+    let read = db
+        .count(
+            &db.local,
+            "SELECT rows_checked FROM sync_load WHERE table_name = 'users'",
+        )
+        .await;
+    assert!(read > 0 && read < 30_000, "stopped mid-way ({read} rows)");
+    assert!(
+        text.contains("interrupted")
+            && text.contains(&format!("initial load of users: {read} of about"))
+            && text.contains("resumes with the next run"),
+        "{text}"
+    );
+    let checked = rows_checked(&db.cli(&["sync"]));
+    assert!(
+        checked < 60_000,
+        "the next run resumed ({checked} rows read)"
+    );
+    assert_equal_and_all_synced(&db).await;
 }
 
 /// `dbsync resync` on a blocking thread, so the test goes on while it runs.
