@@ -13,6 +13,7 @@ use crate::metrics::Metrics;
 use crate::services::sync::checks::{self, CheckError, Claim};
 use crate::services::sync::tables::{Tables, not_synced};
 use crate::services::sync::{Preparation, RunError, SyncEngine, requeue, status};
+use crate::services::watchdog::Watchdog;
 use crate::services::{ServiceError, setup, site, verify};
 use crate::startup::{self, Service};
 
@@ -40,7 +41,15 @@ async fn command_result(
         Command::Init { seed, load } => init(&config, seed, load, shutdown).await,
         Command::Sync => sync_with_progress(&engine(&config, shutdown).await?).await,
         Command::Status { json } => status(&config, json).await,
-        Command::Verify { json } => verify_command(&config, json).await,
+        Command::Verify { json } => {
+            let watchdog = Watchdog::new(config.sync.stall_timeout);
+            on_db_b(
+                &watchdog,
+                "verify",
+                verify_command(&config, json, &watchdog),
+            )
+            .await
+        }
         Command::Requeue(args) => requeue_command(&config, requeue_selection(args)).await,
         Command::Retry(args) => requeue_command(&config, retry_selection(&config, args)?).await,
         Command::Resync { tables } => {
@@ -54,8 +63,27 @@ async fn command_result(
         Command::Rebase => {
             prepare_and_run(&engine(&config, shutdown).await?, Preparation::Rebase).await
         }
-        Command::Sites { json } => sites(&config, json).await,
+        Command::Sites { json } => {
+            let watchdog = Watchdog::new(config.sync.stall_timeout);
+            on_db_b(&watchdog, "sites", sites(&config, json)).await
+        }
         Command::MigrateSite => migrate_site(&config).await,
+    }
+}
+
+/// A command reading db_b gives up once db_b has not answered for `SYNC_STALL_TIMEOUT`:
+/// behind a network gone silent its connection stays open for hours. (`migrate-site` is
+/// left unbounded: its ALTER TABLEs may rightly take longer.)
+async fn on_db_b(
+    watchdog: &Watchdog,
+    command: &'static str,
+    work: impl Future<Output = Result<u8, CliError>>,
+) -> Result<u8, CliError> {
+    // Signals are `until_stopped`'s: this token is never cancelled.
+    let no_stop = CancellationToken::new();
+    tokio::select! {
+        result = work => result,
+        cut = watchdog.cut(&no_stop) => Err(CliError::Stalled { command, cut }),
     }
 }
 
@@ -166,7 +194,7 @@ async fn status(config: &Config, json: bool) -> Result<u8, CliError> {
     Ok(0)
 }
 
-async fn verify_command(config: &Config, json: bool) -> Result<u8, CliError> {
+async fn verify_command(config: &Config, json: bool, watchdog: &Watchdog) -> Result<u8, CliError> {
     let local = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
     let central = central_pool(config).await?;
     let tables = synced_tables(&local, config).await?;
@@ -201,7 +229,8 @@ async fn verify_command(config: &Config, json: bool) -> Result<u8, CliError> {
     if let Some(refusal) = refusal {
         return Err(CliError::Usage(format!("verify: {}", refusal.reason())));
     }
-    let result = verify::verify(&local, &central, &tables, config.sync.site_id.as_deref()).await;
+    let site = config.sync.site_id.as_deref();
+    let result = verify::verify(&local, &central, &tables, site, watchdog).await;
     let report = after_closing(&[&local, &central], result)
         .await
         .map_err(|source| CliError::Database {

@@ -155,6 +155,12 @@ pub enum CliError {
     NotFound(String),
     #[error("migrate-site: {0}")]
     Migration(#[from] crate::services::site::MigrationError),
+    /// db_b stopped answering a command for `SYNC_STALL_TIMEOUT`.
+    #[error("{command}: {}", stalled_message(.cut))]
+    Stalled {
+        command: &'static str,
+        cut: crate::services::watchdog::Cut,
+    },
     /// SIGINT/SIGTERM, and the work in hand did not end by itself within this grace.
     #[error("{}", stopped_message(*.0))]
     Stopped(std::time::Duration),
@@ -181,6 +187,17 @@ fn stopped_message(grace: std::time::Duration) -> String {
             "stopped: the work in hand did not end within {} s of the signal (a database not answering); the next run carries on",
             grace.as_secs()
         )
+    }
+}
+
+fn stalled_message(cut: &crate::services::watchdog::Cut) -> String {
+    use crate::services::watchdog::Cut;
+    match cut {
+        Cut::Stalled(after) => format!(
+            "db_b did not answer for {} s (SYNC_STALL_TIMEOUT); gave up, nothing was changed",
+            after.as_secs()
+        ),
+        Cut::Stopped => "stopped by a signal".to_string(),
     }
 }
 

@@ -12,6 +12,7 @@ use sqlx::mysql::{MySql, MySqlPool};
 use crate::db::snapshot::{self, KeyedRow, Range, Read, RowBody};
 use crate::domain::table::TableSpec;
 use crate::services::sync::tables::Tables;
+use crate::services::watchdog::Watchdog;
 
 const PAGE: u32 = 5000;
 /// Differing keys listed per table; the counts are always complete.
@@ -47,11 +48,13 @@ impl VerifyReport {
     }
 }
 
+/// Compares every synced table page by page, ticking `watchdog` as each page is read.
 pub async fn verify(
     local_pool: &MySqlPool,
     central_pool: &MySqlPool,
     tables: &Tables,
     site: Option<&str>,
+    watchdog: &Watchdog,
 ) -> Result<VerifyReport, sqlx::Error> {
     let mut report = VerifyReport {
         tables: Vec::new(),
@@ -59,7 +62,7 @@ pub async fn verify(
         failed: 0,
     };
     for spec in tables.iter() {
-        let mut diff = compare_table(local_pool, central_pool, spec, site).await?;
+        let mut diff = compare_table(local_pool, central_pool, spec, site, watchdog).await?;
         diff.listed_with_queued_changes =
             queued_among(local_pool, &spec.name, &diff.identities).await?;
         report.tables.push(diff);
@@ -75,6 +78,7 @@ async fn compare_table(
     central_pool: &MySqlPool,
     spec: &TableSpec,
     site: Option<&str>,
+    watchdog: &Watchdog,
 ) -> Result<TableDiff, sqlx::Error> {
     let mut diff = TableDiff {
         table: spec.name.clone(),
@@ -116,6 +120,7 @@ async fn compare_table(
             },
         )
         .await?;
+        watchdog.tick();
         note_differences(&mut diff, spec, &page, &other);
         match up_to {
             Some(last) => after = Some(last),

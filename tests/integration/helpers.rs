@@ -152,7 +152,12 @@ impl TestDb {
     /// [`cli`](Self::cli) on a blocking thread, so tasks of the test (writers) keep running
     /// while the command does.
     pub async fn cli_async(&self, args: &[&str]) -> Output {
-        let env = self.env.clone();
+        self.cli_async_with(&self.env, args).await
+    }
+
+    /// [`cli_async`](Self::cli_async) with this environment.
+    pub async fn cli_async_with(&self, env: &HashMap<String, String>, args: &[&str]) -> Output {
+        let env = env.clone();
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         tokio::task::spawn_blocking(move || {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -305,6 +310,7 @@ impl TestDb {
             &self.central,
             &self.tables().await,
             self.config.sync.site_id.as_deref(),
+            &dbsync::services::watchdog::Watchdog::new(self.config.sync.stall_timeout),
         )
         .await
         .expect("verify");
@@ -501,6 +507,8 @@ pub struct CuttableProxy {
     pub port: u16,
     cut: Arc<std::sync::atomic::AtomicBool>,
     frozen: Arc<std::sync::atomic::AtomicBool>,
+    /// Bytes from the server after which the proxy freezes by itself.
+    freeze_at: Arc<std::sync::atomic::AtomicU64>,
     connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
     accept: tokio::task::JoinHandle<()>,
 }
@@ -514,21 +522,33 @@ impl CuttableProxy {
         let port = listener.local_addr().expect("proxy addr").port();
         let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let frozen = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let freeze_at = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
         let connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
         let (cut_flag, conns, frozen_flag) = (cut.clone(), connections.clone(), frozen.clone());
+        let from_server = Arc::new(Freeze {
+            at: freeze_at.clone(),
+            passed: std::sync::atomic::AtomicU64::new(0),
+            frozen: frozen.clone(),
+        });
         let accept = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
                 if cut_flag.load(Ordering::SeqCst) {
                     continue; // dropped: the client sees the connection closed
                 }
                 let (target, frozen) = (target.clone(), frozen_flag.clone());
+                let from_server = from_server.clone();
                 let task = tokio::spawn(async move {
                     if let Ok(outbound) = tokio::net::TcpStream::connect(target).await {
                         let (client_in, client_out) = inbound.into_split();
                         let (server_in, server_out) = outbound.into_split();
                         tokio::join!(
-                            pump(client_in, server_out, frozen.clone()),
-                            pump(server_in, client_out, frozen)
+                            pump(client_in, server_out, frozen, None),
+                            pump(
+                                server_in,
+                                client_out,
+                                from_server.frozen.clone(),
+                                Some(&from_server)
+                            )
                         );
                     }
                 });
@@ -539,9 +559,17 @@ impl CuttableProxy {
             port,
             cut,
             frozen,
+            freeze_at,
             connections,
             accept,
         }
+    }
+
+    /// Freezes by itself once `bytes` more have come from the server (over all
+    /// connections): the silence falls mid-work, at a point the test does not have to race.
+    pub fn freeze_after(&self, bytes: u64) {
+        self.freeze_at
+            .store(bytes, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Closes every open connection and refuses new ones until [`restore`](Self::restore).
@@ -568,15 +596,30 @@ impl CuttableProxy {
     }
 }
 
+/// The server-to-client side's count towards [`CuttableProxy::freeze_after`].
+struct Freeze {
+    at: Arc<std::sync::atomic::AtomicU64>,
+    passed: std::sync::atomic::AtomicU64,
+    frozen: Arc<std::sync::atomic::AtomicBool>,
+}
+
 /// Copies `from` to `to`, holding what it read while `frozen`.
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     frozen: Arc<std::sync::atomic::AtomicBool>,
+    count: Option<&Freeze>,
 ) {
+    use std::sync::atomic::Ordering;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut buf = vec![0u8; 64 * 1024];
     while let Ok(n @ 1..) = from.read(&mut buf).await {
+        if let Some(count) = count {
+            let passed = count.passed.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+            if passed >= count.at.load(Ordering::SeqCst) {
+                count.frozen.store(true, Ordering::SeqCst);
+            }
+        }
         while frozen.load(std::sync::atomic::Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

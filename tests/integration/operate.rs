@@ -465,6 +465,40 @@ async fn sigint_stops_verify_at_once_even_with_sigint_ignored_by_its_parent() {
     assert!(err.contains("stopped by a signal"), "{err}");
 }
 
+/// `verify` whose db_b goes silent mid-compare gives up after `SYNC_STALL_TIMEOUT`, with a
+/// message saying so and code 1 — not hours later, when the OS drops the connection.
+#[tokio::test]
+async fn verify_gives_up_on_a_db_b_gone_silent_after_the_stall_timeout() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(30_000).await;
+    db.sync().await;
+    let proxy = db.central_proxy().await;
+    // Past the connect and the checks, within the pages of `users` (about 1 MB).
+    proxy.freeze_after(400_000);
+    let mut env = db.env.clone();
+    env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
+    env.insert("SYNC_STALL_TIMEOUT".into(), "15s".into());
+    let started = Instant::now();
+    let out = db.cli_async_with(&env, &["verify"]).await;
+    let took = started.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("verify: db_b did not answer for 15 s (SYNC_STALL_TIMEOUT)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        took >= Duration::from_secs(15) && took < Duration::from_secs(30),
+        "gave up after {took:?}"
+    );
+}
+
 #[tokio::test]
 async fn json_logs_are_one_object_per_line_with_the_run_summary() {
     let db = TestDb::new(&[]).await;
