@@ -173,7 +173,7 @@ impl CliError {
             CliError::Init(err) if err.is_configuration() => 2,
             CliError::Migration(crate::services::site::MigrationError::Refused(_)) => 2,
             CliError::Run(crate::services::sync::RunError::Refused(_)) => 6,
-            CliError::Stopped(_) => 4,
+            CliError::Stopped(_) | CliError::Run(crate::services::sync::RunError::Stopped) => 4,
             _ => 1,
         }
     }

@@ -465,6 +465,49 @@ async fn sigint_stops_verify_at_once_even_with_sigint_ignored_by_its_parent() {
     assert!(err.contains("stopped by a signal"), "{err}");
 }
 
+/// SIGINT to `resync` or `sync` while db_b does not answer their connect: they stop at
+/// once with code 4 and say so, not when the connect times out (5 s) as `offline`.
+#[tokio::test]
+async fn sigint_while_connecting_to_a_silent_db_b_stops_resync_and_sync_at_once() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(10).await;
+    let proxy = db.central_proxy().await;
+    proxy.freeze();
+    let mut env = db.env.clone();
+    env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
+    for (command, says) in [
+        (
+            "resync",
+            "stopped by a signal before db_b answered; nothing was set up",
+        ),
+        ("sync", "interrupted"),
+    ] {
+        let mut child = cli_command(&env, &[command], &std::env::temp_dir())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect(command);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{command} waits on db_b"
+        );
+        let status = signal_and_wait(&mut child, libc::SIGINT, Duration::from_secs(2)).await;
+        let mut said = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut said).unwrap();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said).unwrap();
+        assert_eq!(status.code(), Some(4), "{command}: {said}");
+        assert!(said.contains(says), "{command}: {said}");
+    }
+    // Nothing was set up by the stopped resync, nothing blamed by the stopped run.
+    assert_eq!(
+        db.count(&db.local, "SELECT COUNT(*) FROM sync_load").await,
+        0
+    );
+    assert_eq!(db.total_retries().await, 0);
+    assert_eq!(db.last_run_outcome().await, "interrupted");
+}
+
 /// `verify` whose db_b goes silent mid-compare gives up after `SYNC_STALL_TIMEOUT`, with a
 /// message saying so and code 1 — not hours later, when the OS drops the connection.
 #[tokio::test]

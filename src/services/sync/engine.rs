@@ -259,7 +259,15 @@ impl SyncEngine {
         if !self.is_online {
             return Ok((Outcome::Offline, Some(NOT_ONLINE.to_string())));
         }
-        let mut central = match self.connect_central().await {
+        // A db_b that does not answer holds a connect until it times out: a stop goes first.
+        let connected = tokio::select! {
+            connected = self.connect_central() => connected,
+            () = self.shutdown.cancelled() => {
+                let stopped = "shutdown requested before db_b answered; the next run carries on";
+                return Ok((Outcome::Interrupted, Some(stopped.to_string())));
+            }
+        };
+        let mut central = match connected {
             Ok(central) => central,
             Err(reason) => return Ok((Outcome::Offline, Some(reason))),
         };

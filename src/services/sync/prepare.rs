@@ -66,7 +66,11 @@ impl SyncEngine {
         };
         // A db_b that does not match this site is refused before anything is set up; an
         // unreachable one only for a rebase (a resync waits for db_b like any run).
-        let central = nodes::connect_ready(&self.central_target, &self.central_nodes).await;
+        // A db_b that does not answer holds a connect until it times out: a stop goes first.
+        let central = tokio::select! {
+            central = nodes::connect_ready(&self.central_target, &self.central_nodes) => central,
+            () = self.shutdown.cancelled() => return Err(RunError::Stopped),
+        };
         let mut central = match (central, &preparation) {
             (Ok((central, _)), _) => Some(central),
             (Err(err), Preparation::Rebase) => return Err(err.into()),

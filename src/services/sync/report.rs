@@ -79,6 +79,9 @@ pub enum RunError {
     Refused(String),
     #[error("the sync run stopped unexpectedly: {0}")]
     Crashed(String),
+    /// A stop came while db_b was being reached, before anything was set up.
+    #[error("stopped by a signal before db_b answered; nothing was set up")]
+    Stopped,
 }
 
 /// Counts a run keeps while it goes.
