@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
+use crate::cpu::process_cpu;
 use crate::report::proc_field;
 use crate::server::Env;
 
@@ -30,6 +31,8 @@ pub struct Finished {
     pub code: Option<i32>,
     pub elapsed: Duration,
     pub peak_rss_mib: f64,
+    /// CPU seconds the child used (read every few milliseconds: the last ones are missed).
+    pub cpu_secs: f64,
     pub stdout: String,
     pub stderr: String,
 }
@@ -102,13 +105,14 @@ impl Dbsync {
             .map_err(|e| format!("starting dbsync {}: {e}", args.join(" ")))?;
         let stdout = tokio::spawn(read_all(child.stdout.take()));
         let stderr = tokio::spawn(read_all(child.stderr.take()));
-        let (status, peak) = wait_sampling(&mut child).await;
+        let (status, peak, cpu_secs) = wait_sampling(&mut child).await;
         let elapsed = started.elapsed();
         let status = status.map_err(|e| format!("waiting for dbsync {}: {e}", args.join(" ")))?;
         Ok(Finished {
             code: status.code(),
             elapsed,
             peak_rss_mib: peak,
+            cpu_secs,
             stdout: stdout.await.unwrap_or_default(),
             stderr: stderr.await.unwrap_or_default(),
         })
@@ -141,17 +145,21 @@ async fn read_all(pipe: Option<impl tokio::io::AsyncRead + Unpin>) -> String {
     text
 }
 
-/// Waits for the child while reading its `VmHWM` every few milliseconds (MiB).
-async fn wait_sampling(child: &mut Child) -> (std::io::Result<std::process::ExitStatus>, f64) {
-    let status_file = child.id().map(|pid| format!("/proc/{pid}/status"));
-    let mut peak = 0.0f64;
+/// Waits for the child while reading its `VmHWM` (MiB) and CPU time every few milliseconds.
+async fn wait_sampling(child: &mut Child) -> (std::io::Result<std::process::ExitStatus>, f64, f64) {
+    let pid = child.id();
+    let status_file = pid.map(|pid| format!("/proc/{pid}/status"));
+    let (mut peak, mut cpu) = (0.0f64, 0.0f64);
     let mut ticker = tokio::time::interval(SAMPLE_EVERY);
     loop {
         tokio::select! {
-            status = child.wait() => return (status, peak),
+            status = child.wait() => return (status, peak, cpu),
             _ = ticker.tick() => {
                 if let Some(kb) = status_file.as_deref().and_then(|f| proc_field(f, "VmHWM:")) {
                     peak = peak.max(kb / 1024.0);
+                }
+                if let Some(now) = pid.and_then(process_cpu) {
+                    cpu = now;
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! times the real `dbsync` release binary next to it. Run it from `scripts/bench.sh`.
 
 mod child;
+mod cpu;
 mod http_load;
 mod mixed_table;
 mod report;
@@ -104,6 +105,7 @@ async fn benchmark(args: Args, run_id: String) -> Result<bool, String> {
         if args.quick { ", --quick" } else { "" }
     );
     let mut ctx = Ctx {
+        server_threads: cpu::ServerThreads::find(&server.host),
         server,
         dbsync,
         reps: args.reps,

@@ -2,6 +2,7 @@
 //! `dbsync sync` into an empty db_b, beside the server copying the same rows itself.
 
 use super::Ctx;
+use crate::cpu::{self, ServerCpu, ServerThreads};
 use crate::report::{Row, median, rate, secs, thousands};
 use crate::server::Pair;
 use crate::workload;
@@ -11,6 +12,18 @@ pub struct Drains {
     /// Changes per second, one per repetition.
     pub rates: Vec<f64>,
     pub peak_rss_mib: f64,
+    /// `dbsync`'s own CPU seconds, one per repetition.
+    pub client_cpu: Vec<f64>,
+    /// The server's CPU during each drain (when it runs on this machine).
+    pub server_cpu: Vec<ServerCpu>,
+}
+
+/// What one drain measured.
+pub struct DrainRun {
+    pub rate: f64,
+    pub peak_rss_mib: f64,
+    pub client_cpu: f64,
+    pub server_cpu: Option<ServerCpu>,
 }
 
 /// Drains the changes from `from_queue_id` on (`queued` of them) `reps` times, each time
@@ -23,7 +36,7 @@ pub async fn drain_reps(
 ) -> Result<Drains, String> {
     let mut drains = Drains::new();
     for _ in 0..ctx.reps() {
-        drains.add(drain_once(ctx, pair, from_queue_id, queued).await?);
+        drains.add(&drain_once(ctx, pair, from_queue_id, queued).await?);
     }
     Ok(drains)
 }
@@ -33,25 +46,34 @@ impl Drains {
         Drains {
             rates: Vec::new(),
             peak_rss_mib: 0.0,
+            client_cpu: Vec::new(),
+            server_cpu: Vec::new(),
         }
     }
 
-    pub fn add(&mut self, (rate, peak_rss_mib): (f64, f64)) {
-        self.rates.push(rate);
-        self.peak_rss_mib = self.peak_rss_mib.max(peak_rss_mib);
+    pub fn add(&mut self, run: &DrainRun) {
+        self.rates.push(run.rate);
+        self.peak_rss_mib = self.peak_rss_mib.max(run.peak_rss_mib);
+        self.client_cpu.push(run.client_cpu);
+        self.server_cpu.extend(run.server_cpu);
     }
 }
 
-/// One drain of the changes from `from_queue_id` on into an empty db_b: (changes/s, peak
-/// RSS in MiB).
+/// One drain of the changes from `from_queue_id` on into an empty db_b.
 pub async fn drain_once(
     ctx: &Ctx,
     pair: &Pair,
     from_queue_id: i64,
     queued: u64,
-) -> Result<(f64, f64), String> {
+) -> Result<DrainRun, String> {
     pair.reset_drain(from_queue_id).await?;
+    let before = ctx.server_threads.as_ref().map(ServerThreads::snapshot);
     let run = ctx.dbsync.sync(&pair.env).await?;
+    let server_cpu = ctx
+        .server_threads
+        .as_ref()
+        .zip(before)
+        .map(|(threads, before)| cpu::spent(&before, &threads.snapshot()));
     let left = pair.pending().await?;
     if left != 0 {
         return Err(format!(
@@ -59,7 +81,12 @@ pub async fn drain_once(
             run.describe()
         ));
     }
-    Ok((queued as f64 / secs(run.elapsed), run.peak_rss_mib))
+    Ok(DrainRun {
+        rate: queued as f64 / secs(run.elapsed),
+        peak_rss_mib: run.peak_rss_mib,
+        client_cpu: run.cpu_secs,
+        server_cpu,
+    })
 }
 
 /// db_a and db_b hold as many rows of `table`.
@@ -125,8 +152,9 @@ async fn one_size(ctx: &mut Ctx, size: u64) -> Result<SizeFigures, String> {
     let mut drains = Drains::new();
     let (mut limits, mut ratios) = (Vec::new(), Vec::new());
     for _ in 0..ctx.reps() {
-        let (rate, peak_rss_mib) = drain_once(ctx, &pair, 0, queued).await?;
-        drains.add((rate, peak_rss_mib));
+        let run = drain_once(ctx, &pair, 0, queued).await?;
+        let rate = run.rate;
+        drains.add(&run);
         let (copied, took) = workload::copy_limit(&pair, &["users", "orders"]).await?;
         let limit = copied as f64 / secs(took);
         limits.push(limit);

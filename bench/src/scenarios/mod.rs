@@ -12,6 +12,7 @@ mod mixed;
 mod sites;
 
 use crate::child::Dbsync;
+use crate::cpu::ServerThreads;
 use crate::report::Row;
 use crate::server::{Pair, Server};
 
@@ -22,6 +23,8 @@ pub const NAMES: [&str; 8] = [
 
 pub struct Ctx {
     pub server: Server,
+    /// The server's process, when it runs on this machine (for its CPU time).
+    pub server_threads: Option<ServerThreads>,
     pub dbsync: Dbsync,
     pub reps: usize,
     pub quick: bool,
