@@ -96,6 +96,15 @@ async fn rows_copied(db: &TestDb) -> i64 {
     .await
 }
 
+/// The users rows the load has read so far, by every run.
+async fn users_read(db: &TestDb) -> i64 {
+    db.count(
+        &db.local,
+        "SELECT rows_checked FROM sync_load WHERE table_name = 'users'",
+    )
+    .await
+}
+
 /// The rows a run's load read, from its summary line ("load: checked N, …").
 fn rows_checked(out: &std::process::Output) -> i64 {
     assert!(out.status.success(), "{}{}", stdout(out), stderr(out));
@@ -146,12 +155,7 @@ async fn resync_run_again_after_a_kill_copies_every_row_and_says_so() {
     // A row the killed load had copied, spoilt in db_b: the resync run again repairs it.
     db.exec_central("UPDATE users SET name = 'spoilt' WHERE id = 10")
         .await;
-    let read = db
-        .count(
-            &db.local,
-            "SELECT rows_checked FROM sync_load WHERE table_name = 'users'",
-        )
-        .await;
+    let read = users_read(&db).await;
     assert!(read > 0, "killed mid-way ({read} rows)");
     let out = db.cli(&["resync"]);
     let checked = rows_checked(&out);
@@ -208,12 +212,7 @@ async fn a_resync_stopped_mid_load_says_how_far_it_got() {
         .expect("resync output");
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(4), "{text}{}", stderr(&out));
-    let read = db
-        .count(
-            &db.local,
-            "SELECT rows_checked FROM sync_load WHERE table_name = 'users'",
-        )
-        .await;
+    let read = users_read(&db).await;
     assert!(read > 0 && read < 30_000, "stopped mid-way ({read} rows)");
     assert!(
         text.contains("interrupted")
@@ -519,12 +518,7 @@ async fn load_progress_counts_rows_read_into_a_central_that_has_them() {
         .await;
     }
     db.kill_load_at("resync", "users", 9000).await;
-    let read = db
-        .count(
-            &db.local,
-            "SELECT rows_checked FROM sync_load WHERE table_name = 'users'",
-        )
-        .await;
+    let read = users_read(&db).await;
     assert!(read > 0 && read < 9_000, "the load had read {read} users");
     assert_eq!(rows_copied(&db).await, 0, "db_b held every row");
     // The killed run reads as cut short, not as running, once the server let go of its

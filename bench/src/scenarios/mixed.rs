@@ -87,21 +87,12 @@ async fn measure(ctx: &Ctx, pair: &Pair, changes: u64) -> Result<[Figures; 2], S
         let queued = workload::queue_table_mix(pair, table, changes, 1).await?;
         let drains = drain_reps(ctx, pair, first, queued).await?;
         check_counts(pair, table.name()).await?;
+        let server_median = |of: fn(&ServerCpu) -> f64| {
+            median(&drains.server_cpu.iter().map(of).collect::<Vec<_>>())
+        };
         let server = (!drains.server_cpu.is_empty()).then(|| ServerCpu {
-            total: median(
-                &drains
-                    .server_cpu
-                    .iter()
-                    .map(|c| c.total)
-                    .collect::<Vec<_>>(),
-            ),
-            busiest: median(
-                &drains
-                    .server_cpu
-                    .iter()
-                    .map(|c| c.busiest)
-                    .collect::<Vec<_>>(),
-            ),
+            total: server_median(|c| c.total),
+            busiest: server_median(|c| c.busiest),
         });
         figures.push(Figures {
             rate: median(&drains.rates),
