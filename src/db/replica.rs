@@ -2,8 +2,8 @@
 //! per-record ledger and the per-site watermark. Table and column names come from a
 //! [`TableSpec`] (read from `information_schema`) and are quoted; every value is bound.
 
-use sqlx::QueryBuilder;
-use sqlx::mysql::{MySql, MySqlConnection};
+use sqlx::mysql::{MySql, MySqlArguments, MySqlConnection};
+use sqlx::{Arguments, QueryBuilder};
 
 use crate::db::image::{self, placeholder};
 use crate::db::packet::{image_bytes, statement_budget, statement_chunks, values_bytes};
@@ -88,18 +88,26 @@ pub async fn write_rows(
         .collect();
     let per_row = columns.len() * 2 + 1;
     let budget = statement_budget(packet);
-    for chunk in statement_chunks(rows, MAX_PLACEHOLDERS / per_row, budget, |row| {
-        image_bytes(spec, row)
+    let sizes: Vec<usize> = rows.iter().map(|row| image_bytes(spec, row)).collect();
+    let sized: Vec<(&&Values, usize)> = rows.iter().zip(sizes).collect();
+    for chunk in statement_chunks(&sized, MAX_PLACEHOLDERS / per_row, budget, |(_, size)| {
+        *size
     }) {
         let verb = match mode {
             Write::Upsert => "INSERT INTO",
             Write::Replace => "REPLACE INTO",
         };
-        let mut query = QueryBuilder::<MySql>::new(format!("{verb} {} (", quote_ident(&spec.name)));
+        // Sized up front: grown value by value, the buffers were copied again and again.
+        let values = chunk.len() * (columns.len() + usize::from(site.is_some()));
+        let mut arguments = MySqlArguments::default();
+        arguments.reserve(values, chunk.iter().map(|(_, size)| size).sum());
+        let mut sql = String::with_capacity(256 + columns.len() * 48 + values * 3);
+        sql.push_str(&format!("{verb} {} (", quote_ident(&spec.name)));
+        let mut query = QueryBuilder::<MySql>::with_arguments(sql, arguments);
         let mut names: Vec<String> = site.iter().map(|_| quote_ident(SITE_COLUMN)).collect();
         names.extend(columns.iter().map(|(_, c)| quote_ident(&c.name)));
         query.push(names.join(", ")).push(") VALUES ");
-        for (r, row) in chunk.iter().enumerate() {
+        for (r, (row, _)) in chunk.iter().enumerate() {
             query.push(if r == 0 { "(" } else { ", (" });
             if let Some(site) = site {
                 query.push_bind(site).push(", ");
