@@ -141,6 +141,14 @@ pub fn classify(err: &sqlx::Error) -> Kind {
     }
 }
 
+/// What a server that stopped answering in the middle of a connect amounts to.
+pub fn no_answer_in_time() -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "no answer in time",
+    ))
+}
+
 /// A database error as a short sentence for logs, `last_error` and CLI messages: the
 /// server's message, or what happened to the connection. Never includes credentials.
 pub fn describe(err: &sqlx::Error) -> String {

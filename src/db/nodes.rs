@@ -5,7 +5,7 @@
 use sqlx::Row;
 use sqlx::mysql::{MySqlConnection, MySqlPool};
 
-use super::{ConnectError, DbTarget, PoolSettings, Role, connect_one, lazy_pool};
+use super::{CONNECT_TIMEOUT, ConnectError, DbTarget, PoolSettings, Role, connect_one, lazy_pool};
 
 /// Whether a node may take work, and why not.
 async fn readiness(conn: &mut MySqlConnection) -> Result<Result<bool, String>, sqlx::Error> {
@@ -71,15 +71,21 @@ pub async fn connect_ready(
                 continue;
             }
         };
-        match readiness(&mut conn).await {
-            Ok(Ok(galera)) => {
-                if galera {
-                    let _ = sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")
-                        .execute(&mut conn)
-                        .await;
-                }
-                return Ok((conn, node));
+        // Bounded like the connect: a server that goes silent right after the handshake
+        // would hold the run here for as long as it stays silent.
+        let ready = tokio::time::timeout(CONNECT_TIMEOUT, async {
+            let galera = readiness(&mut conn).await?;
+            if galera == Ok(true) {
+                let _ = sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")
+                    .execute(&mut conn)
+                    .await;
             }
+            Ok::<_, sqlx::Error>(galera)
+        })
+        .await
+        .unwrap_or_else(|_| Err(super::error::no_answer_in_time()));
+        match ready {
+            Ok(Ok(_)) => return Ok((conn, node)),
             Ok(Err(why)) => reasons.push(format!("{host}:{port}: {why}")),
             Err(err) => reasons.push(format!("{host}:{port}: {}", super::error::describe(&err))),
         }

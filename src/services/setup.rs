@@ -241,9 +241,12 @@ async fn first_central_node(config: &Config) -> Result<DbTarget, InitError> {
 }
 
 async fn create_database(role: Role, target: &DbTarget) -> Result<(), InitError> {
-    let mut conn = db::connect_options(target, false)
-        .connect()
+    // Bounded like every connect: a server that accepts the TCP connection and then says
+    // nothing (frozen, or behind a network dropping packets) would hold `init` for ever.
+    let options = db::connect_options(target, false);
+    let mut conn = tokio::time::timeout(db::CONNECT_TIMEOUT, options.connect())
         .await
+        .unwrap_or_else(|_| Err(db::error::no_answer_in_time()))
         .map_err(|err| ConnectError::new(role, target, &err))?;
     schema::create_database(&mut conn, &target.database)
         .await

@@ -506,11 +506,21 @@ pub fn error_code(body: &Value) -> &str {
 pub struct CuttableProxy {
     pub port: u16,
     cut: Arc<std::sync::atomic::AtomicBool>,
-    frozen: Arc<std::sync::atomic::AtomicBool>,
-    /// Bytes from the server after which the proxy freezes by itself.
-    freeze_at: Arc<std::sync::atomic::AtomicU64>,
+    freeze: Arc<Freeze>,
     connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
     accept: tokio::task::JoinHandle<()>,
+}
+
+/// When the proxy is frozen: by hand, after so many bytes from the server, or when the
+/// client sends a given text.
+#[derive(Default)]
+struct Freeze {
+    frozen: std::sync::atomic::AtomicBool,
+    /// Bytes from the server (over all connections) after which it freezes; 0: never.
+    at: std::sync::atomic::AtomicU64,
+    passed: std::sync::atomic::AtomicU64,
+    /// Text that freezes it, held back, once the client sends it.
+    on_text: std::sync::Mutex<Option<Vec<u8>>>,
 }
 
 impl CuttableProxy {
@@ -521,34 +531,22 @@ impl CuttableProxy {
             .expect("proxy bind");
         let port = listener.local_addr().expect("proxy addr").port();
         let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let frozen = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let freeze_at = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
+        let freeze = Arc::new(Freeze::default());
         let connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
-        let (cut_flag, conns, frozen_flag) = (cut.clone(), connections.clone(), frozen.clone());
-        let from_server = Arc::new(Freeze {
-            at: freeze_at.clone(),
-            passed: std::sync::atomic::AtomicU64::new(0),
-            frozen: frozen.clone(),
-        });
+        let (cut_flag, conns, shared) = (cut.clone(), connections.clone(), freeze.clone());
         let accept = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
                 if cut_flag.load(Ordering::SeqCst) {
                     continue; // dropped: the client sees the connection closed
                 }
-                let (target, frozen) = (target.clone(), frozen_flag.clone());
-                let from_server = from_server.clone();
+                let (target, freeze) = (target.clone(), shared.clone());
                 let task = tokio::spawn(async move {
                     if let Ok(outbound) = tokio::net::TcpStream::connect(target).await {
                         let (client_in, client_out) = inbound.into_split();
                         let (server_in, server_out) = outbound.into_split();
                         tokio::join!(
-                            pump(client_in, server_out, frozen, None),
-                            pump(
-                                server_in,
-                                client_out,
-                                from_server.frozen.clone(),
-                                Some(&from_server)
-                            )
+                            pump(client_in, server_out, &freeze, false),
+                            pump(server_in, client_out, &freeze, true)
                         );
                     }
                 });
@@ -558,8 +556,7 @@ impl CuttableProxy {
         CuttableProxy {
             port,
             cut,
-            frozen,
-            freeze_at,
+            freeze,
             connections,
             accept,
         }
@@ -568,8 +565,14 @@ impl CuttableProxy {
     /// Freezes by itself once `bytes` more have come from the server (over all
     /// connections): the silence falls mid-work, at a point the test does not have to race.
     pub fn freeze_after(&self, bytes: u64) {
-        self.freeze_at
-            .store(bytes, std::sync::atomic::Ordering::SeqCst);
+        use std::sync::atomic::Ordering;
+        let passed = self.freeze.passed.load(Ordering::SeqCst);
+        self.freeze.at.store(passed + bytes, Ordering::SeqCst);
+    }
+
+    /// Freezes by itself when the client sends `text` (a statement), which is held back.
+    pub fn freeze_on(&self, text: &str) {
+        *self.freeze.on_text.lock().expect("freeze text") = Some(text.as_bytes().to_vec());
     }
 
     /// Closes every open connection and refuses new ones until [`restore`](Self::restore).
@@ -586,41 +589,44 @@ impl CuttableProxy {
 
     /// No byte passes either way until [`thaw`](Self::thaw); connections stay open.
     pub fn freeze(&self) {
-        self.frozen.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.freeze
+            .frozen
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// What was held back passes, and the rest after it.
     pub fn thaw(&self) {
-        self.frozen
-            .store(false, std::sync::atomic::Ordering::SeqCst);
+        use std::sync::atomic::Ordering;
+        *self.freeze.on_text.lock().expect("freeze text") = None;
+        self.freeze.at.store(0, Ordering::SeqCst);
+        self.freeze.frozen.store(false, Ordering::SeqCst);
     }
 }
 
-/// The server-to-client side's count towards [`CuttableProxy::freeze_after`].
-struct Freeze {
-    at: Arc<std::sync::atomic::AtomicU64>,
-    passed: std::sync::atomic::AtomicU64,
-    frozen: Arc<std::sync::atomic::AtomicBool>,
-}
-
-/// Copies `from` to `to`, holding what it read while `frozen`.
+/// Copies `from` to `to`, holding what it read while the proxy is frozen.
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
-    frozen: Arc<std::sync::atomic::AtomicBool>,
-    count: Option<&Freeze>,
+    freeze: &Freeze,
+    from_server: bool,
 ) {
     use std::sync::atomic::Ordering;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut buf = vec![0u8; 64 * 1024];
     while let Ok(n @ 1..) = from.read(&mut buf).await {
-        if let Some(count) = count {
-            let passed = count.passed.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
-            if passed >= count.at.load(Ordering::SeqCst) {
-                count.frozen.store(true, Ordering::SeqCst);
-            }
+        let trips = if from_server {
+            let passed = freeze.passed.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+            let at = freeze.at.load(Ordering::SeqCst);
+            at > 0 && passed >= at
+        } else {
+            let text = freeze.on_text.lock().expect("freeze text");
+            text.as_deref()
+                .is_some_and(|t| buf[..n].windows(t.len()).any(|w| w == t))
+        };
+        if trips {
+            freeze.frozen.store(true, Ordering::SeqCst);
         }
-        while frozen.load(std::sync::atomic::Ordering::SeqCst) {
+        while freeze.frozen.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         if to.write_all(&buf[..n]).await.is_err() {

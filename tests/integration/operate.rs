@@ -508,6 +508,36 @@ async fn sigint_while_connecting_to_a_silent_db_b_stops_resync_and_sync_at_once(
     assert_eq!(db.last_run_outcome().await, "interrupted");
 }
 
+/// `init` against a db_b that takes the TCP connection and then says nothing (frozen, or
+/// behind a network dropping packets) fails within seconds, naming db_b — it waited for ever.
+#[tokio::test]
+async fn init_gives_up_on_a_silent_db_b_within_seconds() {
+    let db = TestDb::new(&[]).await;
+    let proxy = db.central_proxy().await;
+    proxy.freeze();
+    let mut env = db.env.clone();
+    env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
+    let started = Instant::now();
+    let out = db.cli_async_with(&env, &["init"]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("central (db_b)") && stderr(&out).contains("no answer in time"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// `verify` whose db_b goes silent mid-compare gives up after `SYNC_STALL_TIMEOUT`, with a
 /// message saying so and code 1 — not hours later, when the OS drops the connection.
 #[tokio::test]

@@ -203,6 +203,42 @@ async fn reach(db: &TestDb, online: bool) -> CentralReach {
         .central
 }
 
+/// db_b going silent right after the handshake, before it says whether it is a cluster
+/// node: the run gives up within the connect timeout, `offline`, nobody blamed — it waited
+/// for as long as db_b stayed silent, and every scheduled run after it was skipped.
+#[tokio::test]
+async fn a_db_b_silent_right_after_the_handshake_ends_the_run_offline_within_seconds() {
+    let db = TestDb::new(&[]).await;
+    write_mix(&db, 20).await;
+    let proxy = db.central_proxy().await;
+    proxy.freeze_on("@@wsrep_on");
+    let (engine, _stop) = engine_through(&db, &proxy, &[]);
+    let started = std::time::Instant::now();
+    let report = tokio::time::timeout(Duration::from_secs(30), engine.run())
+        .await
+        .expect("the run ended")
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Offline, "{report}");
+    assert!(
+        report
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("no answer in time")),
+        "{report}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(db.total_retries().await, 0, "no change was blamed");
+    assert_eq!(reach(&db, true).await, CentralReach::Unreachable);
+    proxy.thaw();
+    let report = engine.run().await.unwrap();
+    assert_eq!(report.outcome, Outcome::Synced, "{report}");
+    db.assert_converged().await;
+}
+
 #[tokio::test]
 async fn central_lost_mid_run_interrupts_without_blaming_changes() {
     let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;
