@@ -15,6 +15,13 @@ use tokio::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+/// How a run's message begins when db_b stopped answering it: `status` reads db_b as
+/// unreachable from it.
+pub const CENTRAL_SILENT: &str = "db_b did not answer";
+
+/// How often the stall clock is held still while a run waits on db_a.
+const HOLD_TICK: Duration = Duration::from_millis(500);
+
 /// How long a run's work in hand may still take once a stop was asked.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -32,12 +39,12 @@ impl fmt::Display for Cut {
         match self {
             Cut::Stalled(after) => write!(
                 f,
-                "db_b did not answer for {} s (SYNC_STALL_TIMEOUT): the run gave up on the work in hand, db_b rolls back what it had not committed; the next run carries on",
+                "{CENTRAL_SILENT} for {} s (SYNC_STALL_TIMEOUT): the run gave up on the work in hand, db_b rolls back what it had not committed; the next run carries on",
                 after.as_secs()
             ),
             Cut::Stopped => write!(
                 f,
-                "shutdown requested; the work in hand did not end within {} s (db_b not answering) and was cut off; the next run carries on",
+                "shutdown requested; the work in hand did not end within {} s (a database not answering, or a lock held) and was cut off; the next run carries on",
                 STOP_GRACE.as_secs()
             ),
         }
@@ -70,6 +77,23 @@ impl Watchdog {
     fn since_tick(&self) -> Duration {
         let last = Duration::from_millis(self.last_tick.load(Ordering::Relaxed));
         self.started.elapsed().saturating_sub(last)
+    }
+
+    /// Runs `work` on db_a, holding the stall clock still meanwhile: a wait there (the
+    /// initial load's locking read behind a writer's open transaction) is not db_b's
+    /// silence. What db_b leaves unanswered meanwhile counts from when `work` ends.
+    pub async fn while_on_db_a<T>(&self, work: impl Future<Output = T>) -> T {
+        tokio::pin!(work);
+        loop {
+            self.tick();
+            tokio::select! {
+                out = &mut work => {
+                    self.tick();
+                    return out;
+                }
+                () = tokio::time::sleep(HOLD_TICK) => {}
+            }
+        }
     }
 
     /// Resolves when the run's work must be cut off; race it against the work.
@@ -114,6 +138,20 @@ mod tests {
         tokio::select! {
             cut = dog.cut(&never) => panic!("cut off while ticking: {cut:?}"),
             () = ticking => {}
+        }
+        let started = tokio::time::Instant::now();
+        assert_eq!(dog.cut(&never).await, Cut::Stalled(Duration::from_secs(5)));
+        assert_eq!(started.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_wait_on_db_a_is_not_db_b_silence() {
+        let dog = Watchdog::new(Duration::from_secs(5));
+        let never = CancellationToken::new();
+        let waiting_on_a_lock = dog.while_on_db_a(tokio::time::sleep(Duration::from_secs(60)));
+        tokio::select! {
+            cut = dog.cut(&never) => panic!("cut off while db_a held a lock: {cut:?}"),
+            () = waiting_on_a_lock => {}
         }
         let started = tokio::time::Instant::now();
         assert_eq!(dog.cut(&never).await, Cut::Stalled(Duration::from_secs(5)));

@@ -271,6 +271,23 @@ async fn resync_waiting_on_user(
     (lock, load, waited)
 }
 
+/// A writer holding a row the initial load reads for longer than `SYNC_STALL_TIMEOUT`: the
+/// load waits its turn (db_b is not silent) and then finishes — it was cut off, with a
+/// message blaming db_b.
+#[tokio::test]
+async fn a_load_waiting_on_a_writer_longer_than_the_stall_timeout_carries_on() {
+    let db = TestDb::new(&[("SYNC_STALL_TIMEOUT", "15s")]).await;
+    existing_site(&db, 3_000).await;
+    let (lock, load, waited) = resync_waiting_on_user(&db, 2_000).await;
+    assert!(waited, "the load did not wait for the locked row");
+    tokio::time::sleep(Duration::from_secs(18)).await;
+    lock.rollback().await.expect("release the row");
+    let out = load.await.expect("load task");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("synced"), "{}", stdout(&out));
+    assert_equal_and_all_synced(&db).await;
+}
+
 /// Changes that took their queue ids before a newer change committed, and commit only
 /// while the load reads their rows (an update, a delete, an insert into a gap): the load
 /// waits for them, and neither the copy nor the drain after it loses or regresses them.

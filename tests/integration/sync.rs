@@ -255,6 +255,7 @@ async fn central_lost_mid_run_interrupts_without_blaming_changes() {
         report.remaining > 0,
         "the cut came before the end: {report}"
     );
+    assert_eq!(reach(&db, true).await, CentralReach::Unreachable);
     assert_eq!(
         db.count(
             &db.local,
@@ -623,6 +624,16 @@ async fn a_db_b_gone_silent_mid_run_is_given_up_after_the_stall_timeout() {
         report.remaining > 0,
         "the silence came before the end: {report}"
     );
+    // Every change the cut-off run marked SYNCED is counted, the batch marked while db_b
+    // went silent too.
+    let synced = db
+        .count(
+            &db.local,
+            "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'SYNCED'",
+        )
+        .await;
+    assert_eq!(report.applied, synced as u64, "{report}");
+    assert_eq!(reach(&db, true).await, CentralReach::Unreachable);
     nobody_blamed(&db).await;
     // db_b still holds the cut-off session, silent, with its transaction's locks (changes
     // of those rows are held back meanwhile, their children retried): it drops it once idle

@@ -27,6 +27,7 @@ use crate::db::{error, load};
 use crate::domain::table::TableSpec;
 use crate::services::read_size::{self, FIRST_READ};
 use crate::services::sync::policy;
+use crate::services::sync::report::central_failed;
 use crate::services::sync::tables::Tables;
 use crate::services::watchdog::Watchdog;
 
@@ -87,10 +88,7 @@ impl Loader<'_> {
         // db_a's own foreign keys held for the snapshot; the order of tables and chunks
         // must not trip db_b's on the way.
         if let Err(err) = central.execute("SET SESSION foreign_key_checks = 0").await {
-            return Ok(LoadEnd::Interrupted(format!(
-                "db_b: {}",
-                crate::db::error::describe(&err)
-            )));
+            return Ok(LoadEnd::Interrupted(central_failed(&err)));
         }
         let mut unapplied = Unapplied::default();
         let mut summary = LoadSummary::default();
@@ -163,7 +161,10 @@ impl Loader<'_> {
         let mut retries = 0;
         // Rows only db_b had in this chunk's range, removed ahead of its transaction.
         let (mut removed_ahead, mut excess_cleared) = (0, false);
-        let mut chunk = read_chunk(local, spec, after.as_deref(), limit, 0).await?;
+        let mut chunk = self
+            .watchdog
+            .while_on_db_a(read_chunk(local, spec, after.as_deref(), limit, 0))
+            .await?;
         loop {
             if self.shutdown.is_cancelled() {
                 return Ok(Err("shutdown requested".to_string()));
@@ -196,7 +197,9 @@ impl Loader<'_> {
                 ),
                 async {
                     match &next_after {
-                        Some(key) => read_chunk(local, spec, Some(key), limit, row_bytes)
+                        Some(key) => self
+                            .watchdog
+                            .while_on_db_a(read_chunk(local, spec, Some(key), limit, row_bytes))
                             .await
                             .map(Some),
                         None => Ok(None),
@@ -243,7 +246,10 @@ impl Loader<'_> {
                         (max_rows, retries) = (rows, 0);
                         (max_removals, excess_cleared) = ((max_removals / 2).max(1), false);
                         limit = limit.min(rows);
-                        chunk = read_chunk(local, spec, after.as_deref(), limit, 0).await?;
+                        chunk = self
+                            .watchdog
+                            .while_on_db_a(read_chunk(local, spec, after.as_deref(), limit, 0))
+                            .await?;
                         continue;
                     }
                     Ok(Retry::FewerRemovals(most)) => {

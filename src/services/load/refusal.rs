@@ -3,6 +3,7 @@
 
 use crate::db::error;
 use crate::services::sync::policy::{self, BatchAction};
+use crate::services::sync::report::central_failed;
 
 /// db_b refused a chunk's transaction.
 pub(super) struct Refused {
@@ -38,7 +39,7 @@ pub(super) fn after_refusal(
     rows: usize,
     removing: usize,
 ) -> Result<Retry, String> {
-    let reason = format!("db_b: {}", error::describe(err));
+    let reason = central_failed(err);
     let half = |n: usize| u32::try_from(n / 2).unwrap_or(u32::MAX).max(1);
     match policy::on_batch_error(error::classify(err), retries) {
         BatchAction::RetryInPlace => Ok(Retry::Same),

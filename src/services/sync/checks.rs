@@ -6,9 +6,8 @@
 use sqlx::mysql::MySqlConnection;
 
 use super::SyncEngine;
-use super::report::Tally;
+use super::report::{Tally, central_failed};
 use super::{rewind, tables};
-use crate::db::error;
 use crate::db::schema::drift;
 use crate::db::{self, ledger};
 use crate::domain::Outcome;
@@ -98,12 +97,8 @@ impl SyncEngine {
         tables: &tables::Tables,
         tally: &mut Tally,
     ) -> Result<Result<bool, (Outcome, Option<String>)>, sqlx::Error> {
-        let interrupted = |err: sqlx::Error| {
-            Err((
-                Outcome::Interrupted,
-                Some(format!("db_b: {}", error::describe(&err))),
-            ))
-        };
+        let interrupted =
+            |err: sqlx::Error| Err((Outcome::Interrupted, Some(central_failed(&err))));
         match central_refusal(conn, central, tables, &self.site, Claim::Take).await {
             Ok(None) => {}
             Ok(Some(refusal)) => {

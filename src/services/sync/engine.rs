@@ -10,7 +10,7 @@ use sqlx::mysql::{MySqlConnection, MySqlPool};
 use tokio_util::sync::CancellationToken;
 
 use super::drain::Drain;
-use super::report::{RunError, RunReport, Tally};
+use super::report::{RunError, RunReport, Tally, central_failed};
 use super::tables;
 use crate::config::{Config, DbTarget, SyncSettings};
 use crate::db::error;
@@ -166,14 +166,25 @@ impl SyncEngine {
         if !runs::try_lock(&mut conn).await? {
             return Err(RunError::AlreadyRunning);
         }
-        let result = self.logged_run(&mut conn).await;
+        let mut cut_off = false;
+        let result = self.logged_run(&mut conn, &mut cut_off).await;
+        if cut_off {
+            // Dropped mid-statement: closing the socket ends the session, which makes db_a
+            // abandon what it was doing (a read waiting on a lock) and let the run lock go.
+            drop(conn);
+            return result;
+        }
         // Should releasing fail, closing ends the session, and the lock with it.
         let _ = runs::unlock(&mut conn).await;
         let _ = conn.close().await;
         result
     }
 
-    async fn logged_run(&self, conn: &mut MySqlConnection) -> Result<RunReport, RunError> {
+    async fn logged_run(
+        &self,
+        conn: &mut MySqlConnection,
+        cut_off: &mut bool,
+    ) -> Result<RunReport, RunError> {
         let started = Instant::now();
         let run_id = runs::start_run(&self.local).await?;
         let abandoned = runs::close_abandoned_runs(&self.local, run_id).await?;
@@ -194,8 +205,8 @@ impl SyncEngine {
         if matches!(outcome, Outcome::Synced) {
             self.purge_history().await;
         }
-        let remaining = queue::pending_count(conn).await.unwrap_or(-1);
-        let (waiting, next_retry_at) = queue::backing_off(conn).await.unwrap_or((0, None));
+        *cut_off = tally.cut_off;
+        let (remaining, waiting, next_retry_at) = self.left_pending(conn, tally.cut_off).await;
         let refused = tally.loaded.map_or(0, |l| l.refused);
         let troubled = tally.failed > 0 || tally.held_back > 0 || waiting > 0 || refused > 0;
         if outcome == Outcome::Synced && troubled {
@@ -275,6 +286,7 @@ impl SyncEngine {
         let ended = tokio::select! {
             ended = self.execute_with(conn, &mut central, tally, &watchdog) => ended,
             cut = watchdog.cut(&self.shutdown) => {
+                tally.cut_off = true;
                 tracing::warn!(reason = %cut, "sync run cut off");
                 Ok((Outcome::Interrupted, Some(cut.to_string())))
             }
@@ -300,15 +312,12 @@ impl SyncEngine {
         let idle = self.settings.stall_timeout.as_secs() + ABANDONED_SESSION_MARGIN.as_secs();
         let idle_limit = sqlx::query("SET SESSION wait_timeout = ?").bind(idle);
         if let Err(err) = idle_limit.execute(&mut *central).await {
-            return Ok((
-                Outcome::Interrupted,
-                Some(format!("db_b: {}", error::describe(&err))),
-            ));
+            return Ok((Outcome::Interrupted, Some(central_failed(&err))));
         }
         let packet = match packet::packet_limit(central).await {
             Ok(packet) => packet,
             Err(err) => {
-                let reason = format!("db_b: {}", error::describe(&err));
+                let reason = central_failed(&err);
                 return Ok((Outcome::Interrupted, Some(reason)));
             }
         };
@@ -361,6 +370,27 @@ impl SyncEngine {
             tracing::debug!(node = %format!("{}:{}", node.host, node.port), "sync run uses this db_b node");
         }
         Ok(conn)
+    }
+
+    /// PENDING changes after the run, and those backing off with when the first is due.
+    /// A run cut off may have left `conn` mid-statement: a pooled connection asks instead.
+    async fn left_pending(
+        &self,
+        conn: &mut MySqlConnection,
+        cut_off: bool,
+    ) -> (i64, i64, Option<chrono::DateTime<chrono::Utc>>) {
+        let mut pooled = None;
+        let conn = if cut_off {
+            match self.local.acquire().await {
+                Ok(fresh) => &mut **pooled.insert(fresh),
+                Err(_) => return (-1, 0, None),
+            }
+        } else {
+            conn
+        };
+        let remaining = queue::pending_count(conn).await.unwrap_or(-1);
+        let (waiting, next_retry_at) = queue::backing_off(conn).await.unwrap_or((0, None));
+        (remaining, waiting, next_retry_at)
     }
 
     async fn purge_history(&self) {

@@ -65,6 +65,15 @@ impl fmt::Display for RunReport {
     }
 }
 
+/// How a run's message begins when db_b failed it (connection lost, refused work): `status`
+/// reads db_b as unreachable from it.
+pub const CENTRAL_FAILED: &str = "db_b: ";
+
+/// The message of a run that db_b failed with `err`.
+pub fn central_failed(err: &sqlx::Error) -> String {
+    format!("{CENTRAL_FAILED}{}", crate::db::error::describe(err))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("a sync run is already in progress")]
@@ -93,6 +102,9 @@ pub struct Tally {
     pub failed: u64,
     pub held_back: u64,
     pub note: Option<String>,
+    /// The run's work was dropped mid-flight (the watchdog): its db_a connection may be in
+    /// the middle of a statement, and is not used again.
+    pub cut_off: bool,
 }
 
 impl Tally {

@@ -5,10 +5,12 @@ use serde::Serialize;
 use sqlx::mysql::MySqlPool;
 
 use super::engine::NOT_ONLINE;
+use super::report::CENTRAL_FAILED;
 use crate::db::load::{self, LoadState};
 use crate::db::queue::EntryFilter;
 use crate::db::{queue, runs};
 use crate::domain::{Listing, Outcome, QueueEntry, SyncRun};
+use crate::services::watchdog::CENTRAL_SILENT;
 
 #[derive(Debug, Serialize)]
 pub struct QueueCounts {
@@ -45,6 +47,15 @@ impl CentralReach {
             // A run from before IS_ONLINE was switched on tells nothing of db_b.
             Some(run) if run.message.as_deref() == Some(NOT_ONLINE) => CentralReach::Unknown,
             Some(run) if run.outcome == Outcome::Offline => CentralReach::Unreachable,
+            // Cut off by db_b (lost, silent, refusing work), not by a stop or db_a.
+            Some(run)
+                if run.outcome == Outcome::Interrupted
+                    && run.message.as_deref().is_some_and(|m| {
+                        m.contains(CENTRAL_FAILED) || m.contains(CENTRAL_SILENT)
+                    }) =>
+            {
+                CentralReach::Unreachable
+            }
             Some(_) => CentralReach::Reachable,
             None => CentralReach::Unknown,
         }

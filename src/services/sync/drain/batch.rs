@@ -12,6 +12,7 @@ use crate::db::{ledger, replica};
 use crate::services::sync::apply::apply_changes;
 use crate::services::sync::change::{Change, RecordKey};
 use crate::services::sync::policy::{self, BatchAction, ChangeAction};
+use crate::services::sync::report::central_failed;
 
 /// What applying one batch did.
 #[derive(Default)]
@@ -83,7 +84,7 @@ impl Drain<'_> {
             }
             match policy::on_batch_error(kind, retries) {
                 BatchAction::Interrupt => {
-                    result.interruption = Some(format!("db_b: {}", error::describe(&err)));
+                    result.interruption = Some(central_failed(&err));
                     return result;
                 }
                 BatchAction::RetryInPlace => {
@@ -132,7 +133,7 @@ impl Drain<'_> {
                     result.rejected.push((change, reason));
                 }
                 Err(err) => {
-                    result.interruption = Some(format!("db_b: {}", error::describe(&err)));
+                    result.interruption = Some(central_failed(&err));
                     return Vec::new();
                 }
             }
@@ -152,7 +153,7 @@ impl Drain<'_> {
     ) -> bool {
         match action {
             ChangeAction::Interrupt => {
-                result.interruption = Some(format!("db_b: {}", error::describe(err)));
+                result.interruption = Some(central_failed(err));
                 return false;
             }
             ChangeAction::HoldBack => {
@@ -165,7 +166,7 @@ impl Drain<'_> {
             }
             ChangeAction::RejectIfDbBHealthy => {
                 if replica::ping(central).await.is_err() {
-                    result.interruption = Some(format!("db_b: {}", error::describe(err)));
+                    result.interruption = Some(central_failed(err));
                     return false;
                 }
                 result.rejected.push((change.clone(), error::describe(err)));

@@ -109,15 +109,17 @@ impl<'a> Drain<'a> {
             let changes = self.admit(local, &rows, decoded, tally).await?;
             let previous = std::mem::take(&mut unmarked);
             // The next batch is read and decoded while db_b works on this one.
+            let applied = &mut tally.applied;
             let (batch, db_a_stage) = tokio::join!(self.apply_batch(central, changes), async {
-                let marked = queue::mark_synced(local, &previous).await?;
+                // Counted at once: should the run be cut off while db_b works on this
+                // batch, these are SYNCED all the same.
+                *applied += queue::mark_synced(local, &previous).await?;
                 let next = self.read(local, cursor).await?;
                 let next_decoded = decode_rows(&next, self.tables);
-                Ok::<_, sqlx::Error>((marked, next, next_decoded))
+                Ok::<_, sqlx::Error>((next, next_decoded))
             });
-            let (marked, next, next_decoded) = db_a_stage?;
+            let (next, next_decoded) = db_a_stage?;
             self.forget(&previous);
-            tally.applied += marked;
             unmarked = batch.done;
             rows = next;
             decoded = next_decoded;
