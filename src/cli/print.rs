@@ -129,9 +129,9 @@ pub(super) fn unfinished_loads(loads: &[LoadState]) {
 fn connection(report: &SyncStatusReport) -> &'static str {
     match report.central {
         CentralReach::NotTried => "no (IS_ONLINE=false)",
-        CentralReach::Unreachable => "no (db_b did not answer the last run)",
+        CentralReach::Unreachable => "no (db_b did not answer, or failed, the last run)",
         CentralReach::Reachable => "yes",
-        CentralReach::Unknown => "yes (IS_ONLINE=true; no run has tried db_b yet)",
+        CentralReach::Unknown => "yes (IS_ONLINE=true; db_b not tried yet)",
     }
 }
 

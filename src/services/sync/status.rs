@@ -33,10 +33,10 @@ pub struct TableCounts {
 pub enum CentralReach {
     /// `IS_ONLINE` is false: runs do not try db_b.
     NotTried,
-    /// No run has tried db_b yet.
+    /// No run has tried db_b yet (or since `IS_ONLINE` was switched on).
     Unknown,
     Reachable,
-    /// db_b did not answer the last run.
+    /// db_b did not answer, went silent or failed the last run.
     Unreachable,
 }
 
