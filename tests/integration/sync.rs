@@ -239,6 +239,30 @@ async fn a_db_b_silent_right_after_the_handshake_ends_the_run_offline_within_sec
     db.assert_converged().await;
 }
 
+/// A site's run reports itself to db_b's `sync_sites` at its end: a db_b that goes silent
+/// right then holds the run's end for seconds, not until db_b answers again.
+#[tokio::test]
+async fn a_db_b_silent_while_a_site_reports_its_run_holds_it_for_seconds_only() {
+    let db = TestDb::new(&[("SITE_ID", "shop-1")]).await;
+    write_mix(&db, 20).await;
+    let proxy = db.central_proxy().await;
+    proxy.freeze_on("INSERT INTO sync_sites");
+    let (engine, _stop) = engine_through(&db, &proxy, &[]);
+    let started = std::time::Instant::now();
+    let report = tokio::time::timeout(Duration::from_secs(40), engine.run())
+        .await
+        .expect("the run ended")
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Synced, "{report}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    proxy.thaw();
+    db.assert_converged().await;
+}
+
 #[tokio::test]
 async fn central_lost_mid_run_interrupts_without_blaming_changes() {
     let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;

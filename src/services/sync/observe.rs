@@ -14,6 +14,9 @@ use crate::db::error::{self, code};
 use crate::db::{ledger, nodes, queue, replica, sites};
 use crate::services::load::LoadProgress;
 
+/// How long reporting a run to db_b's `sync_sites` may take.
+const REPORT_WAIT: Duration = Duration::from_secs(10);
+
 impl SyncEngine {
     /// The site's line in db_b's `sync_sites` (best effort: a run's outcome never depends on it).
     pub(super) async fn report_to_central(&self, report: &RunReport) {
@@ -49,7 +52,17 @@ impl SyncEngine {
             let _ = central.close().await;
             Ok::<_, String>(())
         };
-        if let Err(reason) = attempt.await {
+        // Best effort, and bounded: after a run db_b left unanswered it may still be silent,
+        // and the run's end (a stop's too) must not wait on it.
+        let reported = tokio::time::timeout(REPORT_WAIT, attempt)
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "db_b did not answer in {} s",
+                    REPORT_WAIT.as_secs()
+                ))
+            });
+        if let Err(reason) = reported {
             tracing::warn!(%reason, "could not report this site's state to db_b's sync_sites");
         }
     }
