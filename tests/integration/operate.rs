@@ -534,6 +534,27 @@ fn failed_saying(out: &std::process::Output, says: &[&str]) {
     assert!(says.iter().all(|s| said.contains(s)), "{said}");
 }
 
+/// `resync` whose db_b goes silent after the connect, while the set-up checks db_b's
+/// tables: it gives up after `SYNC_STALL_TIMEOUT`, nothing set up — it waited for ever.
+#[tokio::test]
+async fn resync_gives_up_on_a_db_b_gone_silent_during_its_set_up() {
+    let db = TestDb::new(&[]).await;
+    let proxy = db.central_proxy().await;
+    proxy.freeze_on("information_schema");
+    let mut env = db.env.clone();
+    env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
+    env.insert("SYNC_STALL_TIMEOUT".into(), "15s".into());
+    let started = Instant::now();
+    let out = db.cli_async_with(&env, &["resync"]).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    failed_saying(&out, &["central database (db_b)", "no answer in time"]);
+    assert_eq!(
+        db.count(&db.local, "SELECT COUNT(*) FROM sync_load").await,
+        0
+    );
+}
+
 /// `verify` whose db_b goes silent mid-compare gives up after `SYNC_STALL_TIMEOUT`, with a
 /// message saying so and code 1 — not hours later, when the OS drops the connection.
 #[tokio::test]

@@ -77,19 +77,28 @@ impl SyncEngine {
             (Err(_), Preparation::Resync { .. }) => None,
         };
         if let Some(central) = central.as_mut() {
-            match checks::central_refusal(&mut conn, central, &tables, &self.site, Claim::Take)
-                .await
-            {
-                Ok(None) => {}
-                Ok(Some(refusal)) => return Err(RunError::Refused(refusal.reason().to_string())),
-                Err(CheckError::Local(err)) => return Err(err.into()),
-                Err(CheckError::Central(err)) => return Err(RunError::Central(err)),
-            }
-            if preparation == Preparation::Rebase {
-                ledger::forget_site_queue(central, &self.site)
+            let checked = async {
+                match checks::central_refusal(&mut conn, central, &tables, &self.site, Claim::Take)
                     .await
-                    .map_err(RunError::Central)?;
-            }
+                {
+                    Ok(None) => {}
+                    Ok(Some(refusal)) => {
+                        return Err(RunError::Refused(refusal.reason().to_string()));
+                    }
+                    Err(CheckError::Local(err)) => return Err(err.into()),
+                    Err(CheckError::Central(err)) => return Err(RunError::Central(err)),
+                }
+                if preparation == Preparation::Rebase {
+                    ledger::forget_site_queue(central, &self.site)
+                        .await
+                        .map_err(RunError::Central)?;
+                }
+                Ok(())
+            };
+            // A db_b gone silent after the connect would hold the set-up for as long.
+            tokio::time::timeout(self.settings.stall_timeout, checked)
+                .await
+                .unwrap_or_else(|_| Err(RunError::Central(db::error::no_answer_in_time())))?;
         }
         if let Some(central) = central {
             let _ = central.close().await;
