@@ -68,6 +68,11 @@ impl Watchdog {
         }
     }
 
+    /// How long the run's work may go without moving on.
+    pub fn stall(&self) -> Duration {
+        self.stall
+    }
+
     /// The work moved on (db_b answered a batch or a chunk): the stall clock starts again.
     pub fn tick(&self) {
         let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -271,19 +271,42 @@ async fn resync_waiting_on_user(
     (lock, load, waited)
 }
 
-/// A writer holding a row the initial load reads for longer than `SYNC_STALL_TIMEOUT`: the
-/// load waits its turn (db_b is not silent) and then finishes — it was cut off, with a
-/// message blaming db_b.
+/// A writer holding a row the initial load reads: the load waits its turn — db_b is not
+/// silent meanwhile, and is not blamed — for up to about `SYNC_STALL_TIMEOUT` in all, then
+/// pauses, saying why, and the next run resumes it. Before, a wait over the stall timeout
+/// ended the run "db_b did not answer", and one over it and db_b's idle limit had db_b drop
+/// the load's connection.
 #[tokio::test]
-async fn a_load_waiting_on_a_writer_longer_than_the_stall_timeout_carries_on() {
+async fn a_load_waits_on_a_writer_in_db_a_up_to_the_stall_timeout_then_pauses() {
     let db = TestDb::new(&[("SYNC_STALL_TIMEOUT", "15s")]).await;
     existing_site(&db, 3_000).await;
     let (lock, load, waited) = resync_waiting_on_user(&db, 2_000).await;
     assert!(waited, "the load did not wait for the locked row");
-    tokio::time::sleep(Duration::from_secs(18)).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
     lock.rollback().await.expect("release the row");
     let out = load.await.expect("load task");
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("synced"), "{}", stdout(&out));
+
+    let (lock, load, waited) = resync_waiting_on_user(&db, 2_000).await;
+    assert!(waited, "the load did not wait for the locked row");
+    let out = load.await.expect("load task");
+    lock.rollback().await.expect("release the row");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(4), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("a writer in db_a held rows the load reads for more than 15 s")
+            && !text.contains("db_b did not answer"),
+        "{text}"
+    );
+    let report = dbsync::services::sync::status::status(&db.local, true, false)
+        .await
+        .expect("status");
+    assert_eq!(
+        report.central,
+        dbsync::services::sync::status::CentralReach::Reachable
+    );
+    let out = db.cli(&["sync"]);
     assert!(stdout(&out).contains("synced"), "{}", stdout(&out));
     assert_equal_and_all_synced(&db).await;
 }

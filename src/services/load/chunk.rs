@@ -25,7 +25,7 @@ const LOCKED_ROWS: usize = 500;
 const LOCKED_BYTES: usize = 1 << 20;
 
 /// Tries at reading rows a writer holds locked.
-const READ_ATTEMPTS: u64 = 5;
+pub(super) const READ_ATTEMPTS: u64 = 5;
 
 /// A chunk read from db_a with its positions.
 pub(super) struct Chunk {

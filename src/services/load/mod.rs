@@ -23,7 +23,8 @@ use sqlx::Executor;
 use sqlx::mysql::MySqlConnection;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{error, load};
+use crate::db::error::{self, Kind};
+use crate::db::load;
 use crate::domain::table::TableSpec;
 use crate::services::read_size::{self, FIRST_READ};
 use crate::services::sync::policy;
@@ -38,7 +39,7 @@ mod lifecycle;
 mod refusal;
 mod unapplied;
 mod writes;
-use chunk::{CHUNK_ROWS, read_chunk};
+use chunk::{CHUNK_ROWS, READ_ATTEMPTS, read_chunk};
 use excess::{CHUNK_REMOVALS, Excess};
 pub use lifecycle::{copies, restart_lost_copies, start, unfinished};
 use refusal::{Refused, Retry, after_refusal};
@@ -90,6 +91,34 @@ impl Loader<'_> {
         if let Err(err) = central.execute("SET SESSION foreign_key_checks = 0").await {
             return Ok(LoadEnd::Interrupted(central_failed(&err)));
         }
+        // A writer holding rows the load reads makes it wait, at most about the stall
+        // timeout in all (its reads are tried `READ_ATTEMPTS` times): db_b, idle meanwhile,
+        // ends a session idle longer than that and a margin (see `SyncEngine::execute`).
+        let wait = (self.watchdog.stall().as_secs() / READ_ATTEMPTS).max(1);
+        let lock_waits = sqlx::query("SET SESSION innodb_lock_wait_timeout = ?").bind(wait);
+        lock_waits.execute(&mut *local).await?;
+        let ended = self.tables_in_turn(local, central).await;
+        let _ = local
+            .execute("SET SESSION innodb_lock_wait_timeout = DEFAULT")
+            .await;
+        match ended {
+            Err(err) if error::classify(&err) == Kind::LockWait => {
+                Ok(LoadEnd::Interrupted(format!(
+                    "a writer in db_a held rows the load reads for more than {} s; the load \
+                     waits its turn, and gives it up after that",
+                    wait * READ_ATTEMPTS
+                )))
+            }
+            other => other,
+        }
+    }
+
+    /// The unfinished tables' loads, one after the other.
+    async fn tables_in_turn(
+        &self,
+        local: &mut MySqlConnection,
+        central: &mut MySqlConnection,
+    ) -> Result<LoadEnd, sqlx::Error> {
         let mut unapplied = Unapplied::default();
         let mut summary = LoadSummary::default();
         for state in load::states(local).await? {
