@@ -191,10 +191,10 @@ fn stopped_message(grace: std::time::Duration) -> String {
 }
 
 fn stalled_message(cut: &crate::services::watchdog::Cut) -> String {
-    use crate::services::watchdog::Cut;
+    use crate::services::watchdog::{CENTRAL_SILENT, Cut};
     match cut {
         Cut::Stalled(after) => format!(
-            "db_b did not answer for {} s (SYNC_STALL_TIMEOUT); gave up, nothing was changed",
+            "{CENTRAL_SILENT} for {} s (SYNC_STALL_TIMEOUT); gave up, nothing was changed",
             after.as_secs()
         ),
         Cut::Stopped => "stopped by a signal".to_string(),
