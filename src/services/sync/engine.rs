@@ -20,14 +20,10 @@ use crate::metrics::Metrics;
 use crate::services::load::LoadProgress;
 use crate::services::watchdog::Watchdog;
 
-/// SYNCED queue rows deleted per statement when purging old history.
-const PURGE_CHUNK: u32 = 5000;
 /// How long closing db_b's connection may take (a silent db_b answers no goodbye either).
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// How much longer than `SYNC_STALL_TIMEOUT` db_b keeps a run's idle session.
 const ABANDONED_SESSION_MARGIN: Duration = Duration::from_secs(15);
-/// Runs kept in `sync_runs` beyond the retention window (however often runs start).
-const RUNS_KEPT: u32 = 10_000;
 /// The message of a run that did not try db_b because `IS_ONLINE` is false.
 pub const NOT_ONLINE: &str = "IS_ONLINE is false";
 
@@ -391,22 +387,5 @@ impl SyncEngine {
         let remaining = queue::pending_count(conn).await.unwrap_or(-1);
         let (waiting, next_retry_at) = queue::backing_off(conn).await.unwrap_or((0, None));
         (remaining, waiting, next_retry_at)
-    }
-
-    async fn purge_history(&self) {
-        let cutoff = (!self.settings.retention.is_zero())
-            .then(|| chrono::Duration::from_std(self.settings.retention).ok())
-            .flatten()
-            .and_then(|retention| chrono::Utc::now().checked_sub_signed(retention));
-        if let Some(cutoff) = cutoff {
-            match queue::purge_synced(&self.local, cutoff, PURGE_CHUNK).await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "purged old SYNCED queue rows"),
-                Err(err) => tracing::warn!(error = %err, "could not purge old SYNCED queue rows"),
-            }
-        }
-        if let Err(err) = runs::purge_runs(&self.local, cutoff, RUNS_KEPT).await {
-            tracing::warn!(error = %err, "could not purge old runs");
-        }
     }
 }

@@ -7,6 +7,7 @@
 //! - [`policy`]: what a run does about each kind of db_b error.
 //! - [`tables`]: the synced tables and the check that they are as `init` captured them.
 //! - [`rewind`]: the check that the queue did not go backwards.
+//! - `retention`: old SYNCED rows and runs deleted after clean runs.
 //! - [`report`], [`status`], [`history`], [`requeue`]: what operators see and do.
 
 pub mod apply;
@@ -21,6 +22,7 @@ pub mod policy;
 pub mod prepare;
 pub mod report;
 pub mod requeue;
+mod retention;
 pub mod rewind;
 pub mod status;
 pub mod tables;
