@@ -265,13 +265,7 @@ async fn a_db_b_silent_while_a_site_reports_its_run_holds_it_for_seconds_only() 
 
 #[tokio::test]
 async fn central_lost_mid_run_interrupts_without_blaming_changes() {
-    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;
-    write_mix(&db, 2000).await;
-    let proxy = db.central_proxy().await;
-    let (engine, _stop) = engine_through(&db, &proxy, &[]);
-    let run = tokio::spawn(async move { engine.run().await });
-    // Cut once some batches are in.
-    wait_synced_over(&db, 100).await;
+    let (db, proxy, run, _stop) = run_under_way(&[]).await;
     proxy.cut();
     let report = run.await.unwrap().unwrap();
     assert_eq!(report.outcome, Outcome::Interrupted, "{report}");
@@ -598,6 +592,25 @@ async fn wait_synced_over(db: &TestDb, n: i64) {
     panic!("fewer than {n} changes synced after 10 s");
 }
 
+/// A run of 2 000 changes in batches of 20 through a proxy to db_b, with some batches in
+/// already: for a test to cut, freeze or stop it mid-run. `settings` go to the engine.
+async fn run_under_way(
+    settings: &[(&str, &str)],
+) -> (
+    TestDb,
+    CuttableProxy,
+    tokio::task::JoinHandle<Result<dbsync::services::sync::RunReport, RunError>>,
+    CancellationToken,
+) {
+    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;
+    write_mix(&db, 2000).await;
+    let proxy = db.central_proxy().await;
+    let (engine, stop) = engine_through(&db, &proxy, settings);
+    let run = tokio::spawn(async move { engine.run().await });
+    wait_synced_over(&db, 100).await;
+    (db, proxy, run, stop)
+}
+
 /// A run on db_b through `proxy` with these settings, and a stop of its own.
 fn engine_through(
     db: &TestDb,
@@ -627,12 +640,7 @@ async fn nobody_blamed(db: &TestDb) {
 /// of waiting for ever and skipping every run after it. The next run carries on.
 #[tokio::test]
 async fn a_db_b_gone_silent_mid_run_is_given_up_after_the_stall_timeout() {
-    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;
-    write_mix(&db, 2000).await;
-    let proxy = db.central_proxy().await;
-    let (engine, _stop) = engine_through(&db, &proxy, &[("SYNC_STALL_TIMEOUT", "15s")]);
-    let run = tokio::spawn(async move { engine.run().await });
-    wait_synced_over(&db, 100).await;
+    let (db, proxy, run, _stop) = run_under_way(&[("SYNC_STALL_TIMEOUT", "15s")]).await;
     proxy.freeze();
     let frozen_at = std::time::Instant::now();
     let report = run.await.unwrap().unwrap();
@@ -684,12 +692,7 @@ async fn a_db_b_gone_silent_mid_run_is_given_up_after_the_stall_timeout() {
 /// A stop asked while db_b is silent ends the run within the grace, not when db_b answers.
 #[tokio::test]
 async fn a_stop_while_db_b_is_silent_ends_the_run_within_the_grace() {
-    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20")]).await;
-    write_mix(&db, 2000).await;
-    let proxy = db.central_proxy().await;
-    let (engine, stop) = engine_through(&db, &proxy, &[]);
-    let run = tokio::spawn(async move { engine.run().await });
-    wait_synced_over(&db, 100).await;
+    let (db, proxy, run, stop) = run_under_way(&[]).await;
     proxy.freeze();
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.cancel();
