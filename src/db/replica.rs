@@ -88,8 +88,10 @@ pub async fn write_rows(
         .collect();
     let per_row = columns.len() * 2 + 1;
     let budget = statement_budget(packet);
-    let sizes: Vec<usize> = rows.iter().map(|row| image_bytes(spec, row)).collect();
-    let sized: Vec<(&&Values, usize)> = rows.iter().zip(sizes).collect();
+    let sized: Vec<(&&Values, usize)> = rows
+        .iter()
+        .map(|row| (row, image_bytes(spec, row)))
+        .collect();
     for chunk in statement_chunks(&sized, MAX_PLACEHOLDERS / per_row, budget, |(_, size)| {
         *size
     }) {
