@@ -217,6 +217,65 @@ async fn a_row_locked_in_db_b_holds_back_only_its_record() {
     db.assert_converged().await;
 }
 
+/// A change that depends on a held-back one (an order whose new user waits on a lock in
+/// db_b; a user whose deleted order waits; a user taking the email a waiting user gives up)
+/// is held back with it, not blamed: a lock wait is never a data error, not even one step
+/// removed.
+#[tokio::test]
+async fn changes_depending_on_a_held_back_change_are_held_with_it() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(5).await;
+    db.exec("INSERT INTO orders (id, user_id, amount, status) VALUES (1, 3, 5.00, 'pending')")
+        .await;
+    db.sync().await;
+    db.exec(
+        "INSERT INTO users (id, name, email) VALUES (900, 'new', 'new@example.com'); \
+         INSERT INTO orders (id, user_id, amount, status) VALUES (7, 900, 1.00, 'pending'); \
+         DELETE FROM orders WHERE id = 1; DELETE FROM users WHERE id = 3; \
+         UPDATE users SET email = 'moved@example.com' WHERE id = 1; \
+         UPDATE users SET email = 'user1@example.com' WHERE id = 4; \
+         UPDATE users SET name = 'still syncing' WHERE id = 2",
+    )
+    .await;
+    // Locks in db_b: user 900's email (another session gives it to user 5), user 1's row
+    // and order 1's row.
+    let mut holder = db.central.acquire().await.unwrap();
+    // Should an assertion fail, db_b ends the holder's transaction and the test's clean-up
+    // goes on.
+    sqlx::query("SET SESSION idle_transaction_timeout = 20")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let mut lock = holder.begin().await.unwrap();
+    for sql in [
+        "UPDATE users SET email = 'new@example.com' WHERE id = 5",
+        "SELECT id FROM users WHERE id = 1 FOR UPDATE",
+        "SELECT id FROM orders WHERE id = 1 FOR UPDATE",
+    ] {
+        sqlx::query(sql).execute(&mut *lock).await.unwrap();
+    }
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(
+        (report.outcome, report.failed, report.held_back),
+        (Outcome::Partial, 0, 6),
+        "users 900 and 1 and order 1 wait on locks, order 7 and users 3 and 4 on them: {report}"
+    );
+    assert_eq!(db.total_retries().await, 0, "nobody blamed");
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM users WHERE name = 'still syncing'"
+        )
+        .await,
+        1,
+        "other records went through"
+    );
+    lock.rollback().await.unwrap();
+    db.sync().await;
+    db.assert_converged().await;
+    assert_eq!(db.total_retries().await, 0);
+}
+
 /// A run whose process died stays `running` only until the next run; the run log stays
 /// bounded however often runs are started.
 #[tokio::test]

@@ -10,14 +10,14 @@
 //! | Conflict (deadlock / certification conflict 1213) | retry in place, then split | hold back |
 //! | LockWait (1205: a row locked in db_b) | split | hold back |
 //! | Capacity (writeset or packet too large: 1180, 1105, 1153) | halve | reject |
-//! | Data (clash, foreign key, out of range…) | split | reject |
+//! | Data (clash, foreign key, out of range…) | split | reject; held back when it depends on a change held back (see [`dependency`]) |
 //! | Other | split | reject if db_b still takes a write, else interrupt |
 //!
 //! Only a change db_b refuses for its data moves `retry_count`.
 
 use std::time::Duration;
 
-use crate::db::error::Kind;
+use crate::db::error::{Kind, code};
 
 /// Retries of one batch in place after a deadlock or certification conflict.
 pub const MAX_RETRIES_IN_PLACE: u32 = 5;
@@ -69,6 +69,29 @@ pub fn on_change_error(kind: Kind, retries: u32) -> Option<ChangeAction> {
     })
 }
 
+/// Where the cause of a data error may lie, when it is not in the refused change itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    /// The parent row is missing (1452): a change of a table it references.
+    Parent,
+    /// A child row is still there (1451): a change of a table referencing it.
+    Child,
+    /// A unique value is still taken (1062, or the clash guard's 1242): a change of its
+    /// own table that frees it.
+    SameTable,
+}
+
+/// The dependency error `number` points at. A change refused so while the run holds back
+/// a change where it points is held back too: the refusal is the lock's doing.
+pub fn dependency(number: Option<u16>) -> Option<Dependency> {
+    match number? {
+        code::NO_REFERENCED_ROW_2 => Some(Dependency::Parent),
+        code::ROW_IS_REFERENCED_2 => Some(Dependency::Child),
+        code::DUP_ENTRY | code::SUBQUERY_NO_1_ROW => Some(Dependency::SameTable),
+        _ => None,
+    }
+}
+
 /// The pause before retry `attempt` (1, 2, …) in place: 20 ms doubling, with up to half of
 /// it again at random so two sites that collided do not collide again in step.
 pub fn retry_pause(attempt: u32) -> Duration {
@@ -110,5 +133,19 @@ mod tests {
         );
         assert_eq!(on_batch_error(Kind::Capacity, 0), BatchAction::Halve);
         assert_eq!(on_batch_error(Kind::Connection, 0), BatchAction::Interrupt);
+    }
+
+    #[test]
+    fn dependency_errors_point_at_parent_child_or_own_table() {
+        assert_eq!(dependency(Some(1452)), Some(Dependency::Parent));
+        assert_eq!(dependency(Some(1451)), Some(Dependency::Child));
+        assert_eq!(dependency(Some(1062)), Some(Dependency::SameTable));
+        assert_eq!(dependency(Some(1242)), Some(Dependency::SameTable));
+        assert_eq!(
+            dependency(Some(1264)),
+            None,
+            "out of range is the change's own"
+        );
+        assert_eq!(dependency(None), None);
     }
 }

@@ -117,7 +117,7 @@ impl Tally {
         }
         if self.held_back > 0 {
             parts.push(format!(
-                "{} held back (their rows are locked in db_b)",
+                "{} held back (their rows, or rows they depend on, are locked in db_b)",
                 self.held_back
             ));
         }

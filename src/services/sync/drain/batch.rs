@@ -11,7 +11,7 @@ use crate::db::error;
 use crate::db::{ledger, replica};
 use crate::services::sync::apply::apply_changes;
 use crate::services::sync::change::{Change, RecordKey};
-use crate::services::sync::policy::{self, BatchAction, ChangeAction};
+use crate::services::sync::policy::{self, BatchAction, ChangeAction, Dependency};
 use crate::services::sync::report::central_failed;
 
 /// What applying one batch did.
@@ -74,6 +74,12 @@ impl Drain<'_> {
                 {
                     tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: the db_b row holding its unique value is already past it (copied by the initial load); the record's later change follows");
                     result.done.push(only.queue_id);
+                    continue;
+                }
+                if action == ChangeAction::Reject && self.follows_held(only, &err, &result.held) {
+                    tracing::warn!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, error = %error::describe(&err), "change held back: it depends on a change held back in this run");
+                    result.held.push(only.clone());
+                    blocked.insert(only.key());
                     continue;
                 }
                 if !self.settle(central, only, &err, action, &mut result).await {
@@ -139,6 +145,31 @@ impl Drain<'_> {
             }
         }
         fitting
+    }
+
+    /// Whether db_b refused `change` for a dependency on a record whose change this run
+    /// held back (its row locked in db_b), so that the refusal is the lock's doing, not the
+    /// change's (see [`policy::dependency`]). `held_now` is what this batch held so far.
+    fn follows_held(&self, change: &Change, err: &sqlx::Error, held_now: &[Change]) -> bool {
+        let held = |table: &str| {
+            self.held_tables.contains(table) || held_now.iter().any(|h| h.spec.name == table)
+        };
+        match policy::dependency(error::number(err)) {
+            Some(Dependency::Parent) => change
+                .spec
+                .foreign_keys
+                .iter()
+                .any(|fk| held(&fk.parent_table)),
+            Some(Dependency::Child) => self.tables.iter().any(|child| {
+                held(&child.name)
+                    && child
+                        .foreign_keys
+                        .iter()
+                        .any(|fk| fk.parent_table == change.spec.name)
+            }),
+            Some(Dependency::SameTable) => held(&change.spec.name),
+            None => false,
+        }
     }
 
     /// What becomes of one change db_b refused, as the policy says: held back, rejected

@@ -41,6 +41,9 @@ pub(super) struct Drain<'a> {
     /// Records whose earliest PENDING change is backing off or held back: their later
     /// changes wait.
     waiting: HashSet<RecordKey>,
+    /// Tables with a change this run held back: a change refused for a dependency on one
+    /// of their records is held too (see `batch::follows_held`).
+    held_tables: HashSet<String>,
     /// Ids this run has read that are still PENDING (held, waiting, or not yet marked).
     known: BTreeSet<i64>,
     step_backs: u32,
@@ -66,6 +69,7 @@ impl<'a> Drain<'a> {
             tables,
             run_max,
             waiting: HashSet::new(),
+            held_tables: HashSet::new(),
             known: BTreeSet::new(),
             step_backs: 0,
             read_limit: AtomicU32::new(FIRST_READ.min(engine.settings.batch_size)),
@@ -126,6 +130,7 @@ impl<'a> Drain<'a> {
             tally.held_back += batch.held.len() as u64;
             for change in &batch.held {
                 self.waiting.insert(change.key());
+                self.held_tables.insert(change.spec.name.clone());
             }
             if let Some(interruption) = batch.interruption {
                 tally.note = Some(interruption);
