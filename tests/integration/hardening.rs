@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use dbsync::domain::Outcome;
 use serde_json::json;
-use sqlx::Connection;
 
 use crate::helpers::{TestApp, TestDb, stderr, stdout};
 
@@ -185,12 +184,9 @@ async fn a_row_locked_in_db_b_holds_back_only_its_record() {
     db.insert_users(200).await;
     db.sync().await;
     db.exec("UPDATE users SET name = CONCAT(name, ' v2')").await;
-    let mut holder = db.central.acquire().await.unwrap();
-    let mut lock = holder.begin().await.unwrap();
-    sqlx::query("SELECT id FROM users WHERE id = 77 FOR UPDATE")
-        .execute(&mut *lock)
-        .await
-        .unwrap();
+    let lock = db
+        .hold_in_central(&["SELECT id FROM users WHERE id = 77 FOR UPDATE"])
+        .await;
     let started = Instant::now();
     let report = db.engine().run().await.unwrap();
     assert!(
@@ -239,21 +235,13 @@ async fn changes_depending_on_a_held_back_change_are_held_with_it() {
     .await;
     // Locks in db_b: user 900's email (another session gives it to user 5), user 1's row
     // and order 1's row.
-    let mut holder = db.central.acquire().await.unwrap();
-    // Should an assertion fail, db_b ends the holder's transaction and the test's clean-up
-    // goes on.
-    sqlx::query("SET SESSION idle_transaction_timeout = 20")
-        .execute(&mut *holder)
-        .await
-        .unwrap();
-    let mut lock = holder.begin().await.unwrap();
-    for sql in [
-        "UPDATE users SET email = 'new@example.com' WHERE id = 5",
-        "SELECT id FROM users WHERE id = 1 FOR UPDATE",
-        "SELECT id FROM orders WHERE id = 1 FOR UPDATE",
-    ] {
-        sqlx::query(sql).execute(&mut *lock).await.unwrap();
-    }
+    let lock = db
+        .hold_in_central(&[
+            "UPDATE users SET email = 'new@example.com' WHERE id = 5",
+            "SELECT id FROM users WHERE id = 1 FOR UPDATE",
+            "SELECT id FROM orders WHERE id = 1 FOR UPDATE",
+        ])
+        .await;
     let report = db.engine().run().await.unwrap();
     assert_eq!(
         (report.outcome, report.failed, report.held_back),

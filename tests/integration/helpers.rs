@@ -181,6 +181,24 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// Locks another db_b session takes with `statements`, held until the transaction is
+    /// rolled back. db_b ends that session once idle for 20 s: a test failing while it is
+    /// held cannot leave its clean-up waiting on the locks.
+    pub async fn hold_in_central(
+        &self,
+        statements: &[&str],
+    ) -> sqlx::Transaction<'static, sqlx::MySql> {
+        let mut lock = self.central.begin().await.expect("begin");
+        let timeout = "SET SESSION idle_transaction_timeout = 20";
+        for sql in std::iter::once(&timeout).chain(statements) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut *lock)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        lock
+    }
+
     /// A fresh pair with `table` (created on db_a by `ddl`) synced beside users and orders.
     pub async fn with_table(ddl: &str, table: &str) -> TestDb {
         let mut db = TestDb::new(&[]).await;
