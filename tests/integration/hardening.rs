@@ -264,6 +264,84 @@ async fn changes_depending_on_a_held_back_change_are_held_with_it() {
     assert_eq!(db.total_retries().await, 0);
 }
 
+/// A change db_b would take but that relies on a held-back one waits for it: applied first,
+/// it would leave db_b different from db_a once the held change goes through. A re-created
+/// user's new note (the user's delayed delete cascades to notes), a re-created user's new
+/// order (the delayed delete would be refused for it, for ever), an email taken before the
+/// delayed change takes it; and a delete refused for a row two references down.
+#[tokio::test]
+async fn changes_relying_on_a_held_back_change_wait_for_it() {
+    let db = TestDb::with_table(
+        "CREATE TABLE notes (id INT PRIMARY KEY, user_id BIGINT NOT NULL, \
+           FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE); \
+         CREATE TABLE marks (id INT PRIMARY KEY, note_id INT NOT NULL, \
+           FOREIGN KEY (note_id) REFERENCES notes (id))",
+        "notes,marks",
+    )
+    .await;
+    db.insert_users(7).await;
+    db.exec(
+        "INSERT INTO notes VALUES (30, 3), (40, 4); INSERT INTO marks VALUES (300, 30); \
+         INSERT INTO orders (id, user_id, amount, status) VALUES (20, 5, 1.00, 'pending')",
+    )
+    .await;
+    db.sync().await;
+    db.exec(
+        "DELETE FROM marks WHERE id = 300; DELETE FROM users WHERE id = 3; \
+         DELETE FROM users WHERE id = 4; \
+         INSERT INTO users (id, name, email) VALUES (4, 'again', 'again@example.com'); \
+         INSERT INTO notes VALUES (41, 4); \
+         DELETE FROM orders WHERE id = 20; DELETE FROM users WHERE id = 5; \
+         INSERT INTO users (id, name, email) VALUES (5, 'back', 'back@example.com'); \
+         INSERT INTO orders (id, user_id, amount, status) VALUES (21, 5, 2.00, 'pending'); \
+         UPDATE users SET email = 'tmp@example.com' WHERE id = 1; \
+         UPDATE users SET email = 'user1@example.com' WHERE id = 2; \
+         UPDATE users SET email = 'user2@example.com' WHERE id = 1; \
+         INSERT INTO users (id, name, email) VALUES (8, 'late', 'tmp@example.com'); \
+         UPDATE users SET name = 'still syncing' WHERE id = 7",
+    )
+    .await;
+    let lock = db
+        .hold_in_central(&[
+            "SELECT id FROM marks WHERE id = 300 FOR UPDATE",
+            "SELECT id FROM notes WHERE id = 40 FOR UPDATE",
+            "SELECT id FROM orders WHERE id = 20 FOR UPDATE",
+            "SELECT id FROM users WHERE id = 1 FOR UPDATE",
+        ])
+        .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(
+        (report.outcome, report.failed),
+        (Outcome::Partial, 0),
+        "{report}"
+    );
+    assert!(report.held_back >= 9, "{report}");
+    assert_eq!(db.total_retries().await, 0, "nobody blamed");
+    assert_eq!(
+        db.count(&db.central, "SELECT COUNT(*) FROM notes WHERE id = 41")
+            .await
+            + db.count(&db.central, "SELECT COUNT(*) FROM orders WHERE id = 21")
+                .await
+            + db.count(&db.central, "SELECT COUNT(*) FROM users WHERE id = 8")
+                .await,
+        0,
+        "nothing went ahead of what it relies on"
+    );
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM users WHERE name = 'still syncing'"
+        )
+        .await,
+        1,
+        "other records went through"
+    );
+    lock.rollback().await.unwrap();
+    db.sync().await;
+    db.assert_converged().await;
+    assert_eq!(db.total_retries().await, 0);
+}
+
 /// A run whose process died stays `running` only until the next run; the run log stays
 /// bounded however often runs are started.
 #[tokio::test]

@@ -117,7 +117,7 @@ impl Tally {
         }
         if self.held_back > 0 {
             parts.push(format!(
-                "{} held back (their rows, or rows they depend on, are locked in db_b)",
+                "{} held back for the next run (their rows, or rows they rely on, are locked in db_b)",
                 self.held_back
             ));
         }

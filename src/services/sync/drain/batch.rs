@@ -7,11 +7,12 @@ use std::time::Instant;
 use sqlx::mysql::MySqlConnection;
 
 use super::Drain;
+use super::holds::{self, Holds};
 use crate::db::error;
 use crate::db::{ledger, replica};
 use crate::services::sync::apply::apply_changes;
 use crate::services::sync::change::{Change, RecordKey};
-use crate::services::sync::policy::{self, BatchAction, ChangeAction, Dependency};
+use crate::services::sync::policy::{self, BatchAction, ChangeAction};
 use crate::services::sync::report::central_failed;
 
 /// What applying one batch did.
@@ -21,8 +22,8 @@ pub(super) struct BatchResult {
     pub(super) done: Vec<i64>,
     /// Changes db_b refused, with the reason; blamed only once late commits are ruled out.
     pub(super) rejected: Vec<(Change, String)>,
-    /// Changes held back without blame (their row is locked in db_b).
-    pub(super) held: Vec<Change>,
+    /// Changes held back without blame (their row, or one they rely on, is locked in db_b).
+    pub(super) held: Holds,
     /// Why db_b stopped the run, if it did.
     pub(super) interruption: Option<String>,
 }
@@ -42,10 +43,19 @@ impl Drain<'_> {
             .await;
         let mut pieces: VecDeque<(Vec<Change>, u32)> = VecDeque::from([(changes, 0)]);
         while let Some((piece, retries)) = pieces.pop_front() {
-            let ready: Vec<Change> = piece
-                .into_iter()
-                .filter(|c| !blocked.contains(&c.key()) && !self.waiting.contains(&c.key()))
-                .collect();
+            let mut ready: Vec<Change> = Vec::with_capacity(piece.len());
+            for change in piece {
+                if blocked.contains(&change.key()) || self.waiting.contains(&change.key()) {
+                    continue;
+                }
+                if holds::any_must_wait([&self.holds, &result.held], &change) {
+                    tracing::warn!(queue_id = change.queue_id, table = %change.spec.name, record = %change.record, "change held back: applied now, it would overtake a change held back in this run");
+                    blocked.insert(change.key());
+                    result.held.add(change, self.tables);
+                    continue;
+                }
+                ready.push(change);
+            }
             if ready.is_empty() {
                 continue;
             }
@@ -69,17 +79,20 @@ impl Drain<'_> {
                     pieces.push_front((ready, retries + 1));
                     continue;
                 };
+                let explained = |holds: &Holds| holds.explain(only, &err, self.tables);
+                if action == ChangeAction::Reject
+                    && (explained(&self.holds) || explained(&result.held))
+                {
+                    tracing::warn!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, error = %error::describe(&err), "change held back: it depends on a change held back in this run");
+                    result.held.add(only.clone(), self.tables);
+                    blocked.insert(only.key());
+                    continue;
+                }
                 if action == ChangeAction::Reject
                     && self.engine.overtaken(central, only, &err).await
                 {
                     tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: the db_b row holding its unique value is already past it (copied by the initial load); the record's later change follows");
                     result.done.push(only.queue_id);
-                    continue;
-                }
-                if action == ChangeAction::Reject && self.follows_held(only, &err, &result.held) {
-                    tracing::warn!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, error = %error::describe(&err), "change held back: it depends on a change held back in this run");
-                    result.held.push(only.clone());
-                    blocked.insert(only.key());
                     continue;
                 }
                 if !self.settle(central, only, &err, action, &mut result).await {
@@ -147,31 +160,6 @@ impl Drain<'_> {
         fitting
     }
 
-    /// Whether db_b refused `change` for a dependency on a record whose change this run
-    /// held back (its row locked in db_b), so that the refusal is the lock's doing, not the
-    /// change's (see [`policy::dependency`]). `held_now` is what this batch held so far.
-    fn follows_held(&self, change: &Change, err: &sqlx::Error, held_now: &[Change]) -> bool {
-        let held = |table: &str| {
-            self.held_tables.contains(table) || held_now.iter().any(|h| h.spec.name == table)
-        };
-        match policy::dependency(error::number(err)) {
-            Some(Dependency::Parent) => change
-                .spec
-                .foreign_keys
-                .iter()
-                .any(|fk| held(&fk.parent_table)),
-            Some(Dependency::Child) => self.tables.iter().any(|child| {
-                held(&child.name)
-                    && child
-                        .foreign_keys
-                        .iter()
-                        .any(|fk| fk.parent_table == change.spec.name)
-            }),
-            Some(Dependency::SameTable) => held(&change.spec.name),
-            None => false,
-        }
-    }
-
     /// What becomes of one change db_b refused, as the policy says: held back, rejected
     /// (decided after the batch), or the run interrupted (`false`).
     async fn settle(
@@ -189,7 +177,7 @@ impl Drain<'_> {
             }
             ChangeAction::HoldBack => {
                 tracing::warn!(queue_id = change.queue_id, table = %change.spec.name, record = %change.record, error = %error::describe(err), "change held back: its row is busy in db_b");
-                result.held.push(change.clone());
+                result.held.add(change.clone(), self.tables);
             }
             ChangeAction::Reject => {
                 let reason = self.engine.rejection_reason(central, change, err).await;

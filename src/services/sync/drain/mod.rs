@@ -28,6 +28,9 @@ use crate::services::read_size::{self, FIRST_READ};
 use crate::services::watchdog::Watchdog;
 
 mod batch;
+mod holds;
+
+use holds::Holds;
 
 /// Times one run steps back for changes that committed late before it ends.
 const MAX_STEP_BACKS: u32 = 20;
@@ -41,9 +44,8 @@ pub(super) struct Drain<'a> {
     /// Records whose earliest PENDING change is backing off or held back: their later
     /// changes wait.
     waiting: HashSet<RecordKey>,
-    /// Tables with a change this run held back: a change refused for a dependency on one
-    /// of their records is held too (see `batch::follows_held`).
-    held_tables: HashSet<String>,
+    /// Changes this run held back, which later changes relying on them wait for.
+    holds: Holds,
     /// Ids this run has read that are still PENDING (held, waiting, or not yet marked).
     known: BTreeSet<i64>,
     step_backs: u32,
@@ -69,7 +71,7 @@ impl<'a> Drain<'a> {
             tables,
             run_max,
             waiting: HashSet::new(),
-            held_tables: HashSet::new(),
+            holds: Holds::default(),
             known: BTreeSet::new(),
             step_backs: 0,
             read_limit: AtomicU32::new(FIRST_READ.min(engine.settings.batch_size)),
@@ -127,10 +129,11 @@ impl<'a> Drain<'a> {
             unmarked = batch.done;
             rows = next;
             decoded = next_decoded;
-            tally.held_back += batch.held.len() as u64;
-            for change in &batch.held {
+            let mut held = batch.held;
+            for change in held.take() {
+                tally.held_back += 1;
                 self.waiting.insert(change.key());
-                self.held_tables.insert(change.spec.name.clone());
+                self.holds.add(change, self.tables);
             }
             if let Some(interruption) = batch.interruption {
                 tally.note = Some(interruption);
