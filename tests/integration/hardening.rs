@@ -254,8 +254,9 @@ async fn changes_depending_on_a_held_back_change_are_held_with_it() {
 /// A change db_b would take but that relies on a held-back one waits for it: applied first,
 /// it would leave db_b different from db_a once the held change goes through. A re-created
 /// user's new note (the user's delayed delete cascades to notes), a re-created user's new
-/// order (the delayed delete would be refused for it, for ever), an email taken before the
-/// delayed change takes it; and a delete refused for a row two references down.
+/// order (the delayed delete would be refused for it, for ever), an email taken before a
+/// change waiting behind a held one takes it, the delete of a user a held order moves to;
+/// and a delete refused for a row two references down.
 #[tokio::test]
 async fn changes_relying_on_a_held_back_change_wait_for_it() {
     let db = TestDb::with_table(
@@ -269,7 +270,8 @@ async fn changes_relying_on_a_held_back_change_wait_for_it() {
     db.insert_users(7).await;
     db.exec(
         "INSERT INTO notes VALUES (30, 3), (40, 4); INSERT INTO marks VALUES (300, 30); \
-         INSERT INTO orders (id, user_id, amount, status) VALUES (20, 5, 1.00, 'pending')",
+         INSERT INTO orders (id, user_id, amount, status) VALUES \
+           (20, 5, 1.00, 'pending'), (11, 1, 3.00, 'pending')",
     )
     .await;
     db.sync().await;
@@ -281,10 +283,13 @@ async fn changes_relying_on_a_held_back_change_wait_for_it() {
          DELETE FROM orders WHERE id = 20; DELETE FROM users WHERE id = 5; \
          INSERT INTO users (id, name, email) VALUES (5, 'back', 'back@example.com'); \
          INSERT INTO orders (id, user_id, amount, status) VALUES (21, 5, 2.00, 'pending'); \
+         UPDATE users SET name = 'first' WHERE id = 1; \
          UPDATE users SET email = 'tmp@example.com' WHERE id = 1; \
          UPDATE users SET email = 'user1@example.com' WHERE id = 2; \
          UPDATE users SET email = 'user2@example.com' WHERE id = 1; \
          INSERT INTO users (id, name, email) VALUES (8, 'late', 'tmp@example.com'); \
+         UPDATE orders SET user_id = 6 WHERE id = 11; \
+         UPDATE orders SET user_id = 2 WHERE id = 11; DELETE FROM users WHERE id = 6; \
          UPDATE users SET name = 'still syncing' WHERE id = 7",
     )
     .await;
@@ -292,7 +297,7 @@ async fn changes_relying_on_a_held_back_change_wait_for_it() {
         .hold_in_central(&[
             "SELECT id FROM marks WHERE id = 300 FOR UPDATE",
             "SELECT id FROM notes WHERE id = 40 FOR UPDATE",
-            "SELECT id FROM orders WHERE id = 20 FOR UPDATE",
+            "SELECT id FROM orders WHERE id IN (11, 20) FOR UPDATE",
             "SELECT id FROM users WHERE id = 1 FOR UPDATE",
         ])
         .await;
@@ -302,17 +307,32 @@ async fn changes_relying_on_a_held_back_change_wait_for_it() {
         (Outcome::Partial, 0),
         "{report}"
     );
-    assert!(report.held_back >= 9, "{report}");
-    assert_eq!(
-        db.count(&db.central, "SELECT COUNT(*) FROM notes WHERE id = 41")
-            .await
-            + db.count(&db.central, "SELECT COUNT(*) FROM orders WHERE id = 21")
-                .await
-            + db.count(&db.central, "SELECT COUNT(*) FROM users WHERE id = 8")
-                .await,
-        0,
-        "nothing went ahead of what it relies on"
-    );
+    assert!(report.held_back >= 12, "{report}");
+    for (sql, rows, what) in [
+        (
+            "SELECT COUNT(*) FROM notes WHERE id = 41",
+            0,
+            "user 4's new note",
+        ),
+        (
+            "SELECT COUNT(*) FROM orders WHERE id = 21",
+            0,
+            "user 5's new order",
+        ),
+        (
+            "SELECT COUNT(*) FROM users WHERE id = 8",
+            0,
+            "user 8 taking user 1's next email",
+        ),
+        (
+            "SELECT COUNT(*) FROM users WHERE id = 6",
+            1,
+            "the delete of user 6",
+        ),
+    ] {
+        let found = db.count(&db.central, sql).await;
+        assert_eq!(found, rows, "{what} went ahead of a held change: {report}");
+    }
     released_then_converged(&db, lock).await;
 }
 

@@ -45,7 +45,11 @@ impl Drain<'_> {
         while let Some((piece, retries)) = pieces.pop_front() {
             let mut ready: Vec<Change> = Vec::with_capacity(piece.len());
             for change in piece {
-                if blocked.contains(&change.key()) || self.waiting.contains(&change.key()) {
+                let key = change.key();
+                if blocked.contains(&key) || self.waiting.contains(&key) {
+                    if self.holds.holds_record(&key) || result.held.holds_record(&key) {
+                        result.held.add(change, self.tables);
+                    }
                     continue;
                 }
                 if holds::any_must_wait([&self.holds, &result.held], &change) {

@@ -3,8 +3,10 @@
 //! change that relies on it having happened would land in db_b first and leave db_b
 //! different from db_a once the held change goes through (a re-created user's new order
 //! deleted by the user's delayed cascading delete, a product's new line blocking the
-//! product's delayed delete, a unique value taken before the held change takes it). Such a
-//! change is held back too, and so are the ones relying on it in turn.
+//! product's delayed delete, a unique value taken before the held change takes it) — and a
+//! later delete of a parent the held change refers to would leave it without one. Such a
+//! change is held back too, and so are the ones relying on it in turn; so are the later
+//! changes of a held record, whose values count as well.
 //!
 //! Holds are rare and last one run, so they are matched by value where the images allow
 //! it and by table where they do not: holding back too much costs a run's delay, too
@@ -12,7 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::super::change::{Action, Change};
+use super::super::change::{Action, Change, RecordKey};
 use super::super::policy::{self, Dependency};
 use super::super::tables::Tables;
 use crate::db::error;
@@ -33,6 +35,12 @@ pub(super) struct Holds {
     /// Tables with a held record whose referenced values are not known (a delete, when a
     /// foreign key references other columns than its key): any reference to them waits.
     unknown: HashSet<String>,
+    /// Values held changes refer to by a foreign key, by the parent table and columns: a
+    /// later delete of such a parent must wait (else the held change finds no parent, or
+    /// the delete's cascade misses the row the held change moves under it).
+    referred: HashMap<Columns, HashSet<Vec<String>>>,
+    /// The records held.
+    records: HashSet<RecordKey>,
 }
 
 impl Holds {
@@ -63,7 +71,16 @@ impl Holds {
                     self.remember(spec, &columns, &values);
                 }
             }
+            for fk in &spec.foreign_keys {
+                if let Some(values) = image.values_of(&fk.columns) {
+                    self.referred
+                        .entry(columns_of(&fk.parent_table, &fk.parent_columns))
+                        .or_default()
+                        .insert(normalized(&values));
+                }
+            }
         }
+        self.records.insert(change.key());
         self.tables.insert(spec.name.clone());
         self.changes.push(change);
     }
@@ -81,6 +98,11 @@ impl Holds {
             .is_some_and(|held| held.contains(&normalized(values)))
     }
 
+    /// Whether a change of this record is held: the record's later changes are held too.
+    pub(super) fn holds_record(&self, key: &RecordKey) -> bool {
+        self.records.contains(key)
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
@@ -92,11 +114,13 @@ impl Holds {
     }
 
     /// Whether `change`, which db_b may well accept, must wait for a held change: it
-    /// refers (by a foreign key) to a held record, or takes a unique value a held change of
-    /// its table takes. (A later change of a held record itself waits anyway.)
+    /// refers (by a foreign key) to a held record, takes a unique value a held change of
+    /// its table takes, or deletes a row a held change refers to. (A later change of a
+    /// held record itself waits anyway.)
     pub(super) fn must_wait(&self, change: &Change) -> bool {
-        let Action::Upsert { values, present } = &change.action else {
-            return false;
+        let (values, present) = match &change.action {
+            Action::Upsert { values, present } => (values, present),
+            Action::Delete { key } => return self.is_referred(&change.spec, key),
         };
         let image = Image {
             spec: &change.spec,
@@ -122,6 +146,23 @@ impl Holds {
                         .values_of(&columns)
                         .is_some_and(|mine| self.holds(&change.spec.name, &columns, &mine))
                 })
+    }
+
+    /// Whether a held change refers to the row of `spec` with this key. A held reference
+    /// by other columns than the key (a foreign key to a unique column) cannot be matched
+    /// against a delete's key: any delete of the table waits then.
+    fn is_referred(&self, spec: &TableSpec, key: &[Option<String>]) -> bool {
+        let key_columns = columns_of(&spec.name, &spec.key).1;
+        self.referred
+            .iter()
+            .filter(|((table, _), _)| *table == spec.name)
+            .any(|((_, columns), held)| {
+                if *columns != key_columns {
+                    return !held.is_empty();
+                }
+                let key: Option<Vec<&str>> = key.iter().map(|v| v.as_deref()).collect();
+                key.is_some_and(|key| held.contains(&normalized(&key)))
+            })
     }
 
     /// Whether db_b refused `change` for a dependency on a table with a held change: a
@@ -334,6 +375,14 @@ mod tests {
             !holds.must_wait(&delete(1, orders, "21")),
             "a delete relies on no parent"
         );
+        assert!(!holds.must_wait(&delete(0, users, "6")));
+        holds.add(change(1, orders, &[Some("11"), Some("6")]), &tables);
+        assert!(
+            holds.must_wait(&delete(0, users, "6")),
+            "a held order refers to user 6"
+        );
+        assert!(!holds.must_wait(&delete(0, users, "3")));
+        assert!(holds.holds_record(&(1, "11".into())));
     }
 
     #[test]

@@ -217,7 +217,16 @@ impl<'a> Drain<'a> {
                 self.waiting.extend(key);
                 continue;
             };
-            if key.as_ref().is_some_and(|k| self.waiting.contains(k)) {
+            if let Some(key) = key.as_ref().filter(|k| self.waiting.contains(*k)) {
+                // A later change of a held record is held with it: what it takes and refers
+                // to must wait too. (One behind a rejected change is left out: that one is
+                // poison, and the others must not wait on it.)
+                if self.holds.holds_record(key)
+                    && let Ok(change) = change
+                {
+                    self.holds.add(change, self.tables);
+                    tally.held_back += 1;
+                }
                 continue;
             }
             match change {
