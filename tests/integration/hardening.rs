@@ -336,6 +336,57 @@ async fn changes_relying_on_a_held_back_change_wait_for_it() {
     released_then_converged(&db, lock).await;
 }
 
+/// A held change referring to a parent by a unique column (not its key) keeps every later
+/// change of the parent table waiting: any of them may move that value, and db_b's own
+/// `ON UPDATE CASCADE` would then miss the held row.
+#[tokio::test]
+async fn a_change_held_under_a_parent_referred_to_by_a_unique_column_keeps_that_value_still() {
+    let db = TestDb::with_table(
+        "CREATE TABLE tickets (id BIGINT PRIMARY KEY, user_email VARCHAR(255) NULL, \
+           FOREIGN KEY (user_email) REFERENCES users (email) ON UPDATE CASCADE)",
+        "tickets",
+    )
+    .await;
+    db.insert_users(3).await;
+    db.sync().await;
+    db.exec(
+        "INSERT INTO tickets VALUES (10, 'user1@example.com'); \
+         UPDATE users SET email = 'z@example.com' WHERE id = 1; \
+         UPDATE users SET email = 'user1@example.com' WHERE id = 2; \
+         INSERT INTO orders (id, user_id, amount, status) VALUES (5, 3, 1.00, 'pending')",
+    )
+    .await;
+    // Another db_b session is inserting ticket 10 itself.
+    let lock = db
+        .hold_in_central(&["INSERT INTO tickets VALUES (10, NULL)"])
+        .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(
+        (report.outcome, report.failed, report.held_back),
+        (Outcome::Partial, 0, 3),
+        "the ticket waits on the lock, both users' changes on it: {report}"
+    );
+    assert_eq!(
+        db.count(&db.central, "SELECT COUNT(*) FROM orders WHERE id = 5")
+            .await,
+        1,
+        "other tables went through"
+    );
+    lock.rollback().await.unwrap();
+    db.sync().await;
+    db.assert_converged().await;
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM tickets WHERE user_email = 'z@example.com'"
+        )
+        .await,
+        1,
+        "the ticket follows user 1"
+    );
+    assert_eq!(db.total_retries().await, 0, "nobody blamed");
+}
+
 /// With changes held back: nobody was blamed and the change renaming a user to `still
 /// syncing` went through beside them; once the locks go, one run converges.
 async fn released_then_converged(db: &TestDb, lock: sqlx::Transaction<'static, sqlx::MySql>) {

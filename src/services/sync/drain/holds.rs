@@ -115,8 +115,9 @@ impl Holds {
 
     /// Whether `change`, which db_b may well accept, must wait for a held change: it
     /// refers (by a foreign key) to a held record, takes a unique value a held change of
-    /// its table takes, or deletes a row a held change refers to. (A later change of a
-    /// held record itself waits anyway.)
+    /// its table takes, deletes a row a held change refers to, or changes a table a held
+    /// change refers to by other columns than its key. (A later change of a held record
+    /// itself waits anyway.)
     pub(super) fn must_wait(&self, change: &Change) -> bool {
         let (values, present) = match &change.action {
             Action::Upsert { values, present } => (values, present),
@@ -127,6 +128,9 @@ impl Holds {
             values,
             present,
         };
+        if self.referred_by_other_columns(&change.spec) {
+            return true;
+        }
         let refers = change.spec.foreign_keys.iter().any(|fk| {
             image.values_of(&fk.columns).is_some_and(|mine| {
                 self.unknown.contains(&fk.parent_table)
@@ -148,21 +152,33 @@ impl Holds {
                 })
     }
 
-    /// Whether a held change refers to the row of `spec` with this key. A held reference
-    /// by other columns than the key (a foreign key to a unique column) cannot be matched
-    /// against a delete's key: any delete of the table waits then.
+    /// Whether a held change refers to the row of `spec` with this key, or refers to rows
+    /// of `spec` by other columns than its key (see [`Holds::referred_by_other_columns`]).
     fn is_referred(&self, spec: &TableSpec, key: &[Option<String>]) -> bool {
-        let key_columns = columns_of(&spec.name, &spec.key).1;
-        self.referred
+        if self.referred_by_other_columns(spec) {
+            return true;
+        }
+        let Some(key) = key
             .iter()
-            .filter(|((table, _), _)| *table == spec.name)
-            .any(|((_, columns), held)| {
-                if *columns != key_columns {
-                    return !held.is_empty();
-                }
-                let key: Option<Vec<&str>> = key.iter().map(|v| v.as_deref()).collect();
-                key.is_some_and(|key| held.contains(&normalized(&key)))
-            })
+            .map(|v| v.as_deref())
+            .collect::<Option<Vec<&str>>>()
+        else {
+            return false;
+        };
+        self.referred
+            .get(&columns_of(&spec.name, &spec.key))
+            .is_some_and(|held| held.contains(&normalized(&key)))
+    }
+
+    /// Whether a held change refers to rows of `spec` by other columns than its key (a
+    /// foreign key to a unique column). Any upsert of the table may change such a value
+    /// (and db_b's `ON UPDATE CASCADE` then miss the held row), and no delete's key can be
+    /// matched against it: every later change of the table waits.
+    fn referred_by_other_columns(&self, spec: &TableSpec) -> bool {
+        let key_columns = columns_of(&spec.name, &spec.key).1;
+        self.referred.iter().any(|((table, columns), held)| {
+            *table == spec.name && *columns != key_columns && !held.is_empty()
+        })
     }
 
     /// Whether db_b refused `change` for a dependency on a table with a held change: a
@@ -383,6 +399,22 @@ mod tests {
         );
         assert!(!holds.must_wait(&delete(0, users, "3")));
         assert!(holds.holds_record(&(1, "11".into())));
+    }
+
+    #[test]
+    fn a_reference_by_a_unique_column_makes_every_change_of_its_table_wait() {
+        let mut by_email = spec("orders", &["id", "user_email"], &[], Some("users"));
+        by_email.foreign_keys[0].parent_columns = vec!["email".into()];
+        let tables = Tables::new(vec![
+            spec("users", &["id", "email"], &["email"], None),
+            by_email,
+        ]);
+        let (users, orders) = (tables.get(0).unwrap(), tables.get(1).unwrap());
+        let mut holds = Holds::default();
+        holds.add(change(1, orders, &[Some("10"), Some("a@x.io")]), &tables);
+        assert!(holds.must_wait(&change(0, users, &[Some("1"), Some("z@x.io")])));
+        assert!(holds.must_wait(&delete(0, users, "2")));
+        assert!(!holds.must_wait(&change(1, orders, &[Some("11"), None])));
     }
 
     #[test]
