@@ -54,6 +54,10 @@ const SESSION_SETUP: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR
 const CENTRAL_SESSION_SETUP: &str = "SET SESSION sql_mode = 'ALLOW_INVALID_DATES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', \
      SESSION innodb_lock_wait_timeout = 1, SESSION lock_wait_timeout = 10";
 
+/// The row lock wait `CENTRAL_SESSION_SETUP` sets, in seconds (a run lowers it while it
+/// looks for the rows locked in a batch, and sets it back).
+pub const CENTRAL_LOCK_WAIT_SECONDS: u32 = 1;
+
 /// Which database a connection is for, and the settings that name it (for messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -257,4 +261,16 @@ pub fn quote_ident(name: &str) -> String {
 /// site); never for data: data is bound.
 pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_lock_wait_constant_is_the_one_db_b_sessions_get() {
+        let set = format!(
+            "innodb_lock_wait_timeout = {},",
+            super::CENTRAL_LOCK_WAIT_SECONDS
+        );
+        assert!(super::CENTRAL_SESSION_SETUP.contains(&set));
+    }
 }

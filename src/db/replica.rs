@@ -341,6 +341,15 @@ async fn holder_of(
     Ok(Some((identity.unwrap_or_default(), key.join(", "))))
 }
 
+/// Sets how long this session waits for a row lock; 0 fails at once.
+pub async fn set_lock_wait(conn: &mut MySqlConnection, seconds: u32) -> Result<(), sqlx::Error> {
+    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?")
+        .bind(seconds)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Checks that db_b answers a query.
 pub async fn ping(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(conn).await?;

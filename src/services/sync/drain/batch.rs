@@ -8,8 +8,8 @@ use sqlx::mysql::MySqlConnection;
 
 use super::Drain;
 use super::holds::{self, Holds};
-use crate::db::error;
-use crate::db::{ledger, replica};
+use crate::db::error::{self, Kind};
+use crate::db::{self, ledger, replica};
 use crate::services::sync::apply::apply_changes;
 use crate::services::sync::change::{Change, RecordKey};
 use crate::services::sync::policy::{self, BatchAction, ChangeAction};
@@ -35,6 +35,27 @@ impl Drain<'_> {
         &self,
         central: &mut MySqlConnection,
         changes: Vec<Change>,
+    ) -> BatchResult {
+        let mut probing = false;
+        let mut result = self.apply_pieces(central, changes, &mut probing).await;
+        if probing
+            && let Err(err) = replica::set_lock_wait(central, db::CENTRAL_LOCK_WAIT_SECONDS).await
+            && result.interruption.is_none()
+        {
+            result.interruption = Some(central_failed(&err));
+        }
+        result
+    }
+
+    /// [`Drain::apply_batch`]'s work. Once a piece waited out a row lock, the pieces it is
+    /// split into do not wait for locks at all (`probing`): the lock is known to be held
+    /// longer than a wait, and each wait at each level of the split cost a second per
+    /// locked row (a batch of rows left locked by an abandoned session took over an hour).
+    async fn apply_pieces(
+        &self,
+        central: &mut MySqlConnection,
+        changes: Vec<Change>,
+        probing: &mut bool,
     ) -> BatchResult {
         let mut result = BatchResult::default();
         let mut blocked: HashSet<RecordKey> = HashSet::new();
@@ -115,6 +136,13 @@ impl Drain<'_> {
                     pieces.push_front((ready, retries + 1));
                 }
                 BatchAction::Halve | BatchAction::Split => {
+                    if kind == Kind::LockWait && !*probing {
+                        if let Err(err) = replica::set_lock_wait(central, 0).await {
+                            result.interruption = Some(central_failed(&err));
+                            return result;
+                        }
+                        *probing = true;
+                    }
                     let mut first = ready;
                     let second = first.split_off(first.len() / 2);
                     pieces.push_front((second, 0));
