@@ -8,7 +8,7 @@
 //! | Connection (gone, shutdown, read-only, Galera non-Primary 1047) | interrupt | interrupt |
 //! | Schema (missing table or column, access denied) | interrupt | interrupt |
 //! | Conflict (deadlock / certification conflict 1213) | retry in place, then split | hold back |
-//! | LockWait (1205: a row locked in db_b) | split | hold back |
+//! | LockWait (1205: a row locked in db_b) | split (the pieces do not wait for locks) | hold back |
 //! | Capacity (writeset or packet too large: 1180, 1105, 1153) | halve | reject |
 //! | Data (clash, foreign key, out of range…) | split | reject; held back when it depends on a change held back (see [`dependency`]) |
 //! | Other | split | reject if db_b still takes a write, else interrupt |
