@@ -123,14 +123,14 @@ impl Holds {
             Action::Upsert { values, present } => (values, present),
             Action::Delete { key } => return self.is_referred(&change.spec, key),
         };
+        if self.referred_by_other_columns(&change.spec) {
+            return true;
+        }
         let image = Image {
             spec: &change.spec,
             values,
             present,
         };
-        if self.referred_by_other_columns(&change.spec) {
-            return true;
-        }
         let refers = change.spec.foreign_keys.iter().any(|fk| {
             image.values_of(&fk.columns).is_some_and(|mine| {
                 self.unknown.contains(&fk.parent_table)
