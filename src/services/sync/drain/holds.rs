@@ -53,43 +53,28 @@ impl Holds {
             .map(|fk| &fk.parent_columns);
         for columns in referenced {
             match held_values(&change, columns) {
-                Some(values) => self.remember(spec, columns, &values),
+                Some(values) => remember(&mut self.values, &spec.name, columns, &values),
                 None => {
                     self.unknown.insert(spec.name.clone());
                 }
             }
         }
-        if let Action::Upsert { values, present } = &change.action {
-            let image = Image {
-                spec,
-                values,
-                present,
-            };
-            for index in spec.indexes.iter().filter(|i| i.unique) {
-                let columns: Vec<String> = index.columns.iter().map(|(c, _)| c.clone()).collect();
+        if let Some(image) = Image::of(&change) {
+            for columns in unique_keys(spec) {
                 if let Some(values) = image.values_of(&columns) {
-                    self.remember(spec, &columns, &values);
+                    remember(&mut self.values, &spec.name, &columns, &values);
                 }
             }
             for fk in &spec.foreign_keys {
                 if let Some(values) = image.values_of(&fk.columns) {
-                    self.referred
-                        .entry(columns_of(&fk.parent_table, &fk.parent_columns))
-                        .or_default()
-                        .insert(normalized(&values));
+                    let (table, columns) = (&fk.parent_table, &fk.parent_columns);
+                    remember(&mut self.referred, table, columns, &values);
                 }
             }
         }
         self.records.insert(change.key());
         self.tables.insert(spec.name.clone());
         self.changes.push(change);
-    }
-
-    fn remember(&mut self, spec: &TableSpec, columns: &[String], values: &[&str]) {
-        self.values
-            .entry(columns_of(&spec.name, columns))
-            .or_default()
-            .insert(normalized(values));
     }
 
     fn holds(&self, table: &str, columns: &[String], values: &[&str]) -> bool {
@@ -119,17 +104,14 @@ impl Holds {
     /// change refers to by other columns than its key. (A later change of a held record
     /// itself waits anyway.)
     pub(super) fn must_wait(&self, change: &Change) -> bool {
-        let (values, present) = match &change.action {
-            Action::Upsert { values, present } => (values, present),
-            Action::Delete { key } => return self.is_referred(&change.spec, key),
-        };
+        if let Action::Delete { key } = &change.action {
+            return self.is_referred(&change.spec, key);
+        }
         if self.referred_by_other_columns(&change.spec) {
             return true;
         }
-        let image = Image {
-            spec: &change.spec,
-            values,
-            present,
+        let Some(image) = Image::of(change) else {
+            return false;
         };
         let refers = change.spec.foreign_keys.iter().any(|fk| {
             image.values_of(&fk.columns).is_some_and(|mine| {
@@ -138,18 +120,11 @@ impl Holds {
             })
         });
         refers
-            || change
-                .spec
-                .indexes
-                .iter()
-                .filter(|i| i.unique)
-                .any(|index| {
-                    let columns: Vec<String> =
-                        index.columns.iter().map(|(c, _)| c.clone()).collect();
-                    image
-                        .values_of(&columns)
-                        .is_some_and(|mine| self.holds(&change.spec.name, &columns, &mine))
-                })
+            || unique_keys(&change.spec).any(|columns| {
+                image
+                    .values_of(&columns)
+                    .is_some_and(|mine| self.holds(&change.spec.name, &columns, &mine))
+            })
     }
 
     /// Whether a held change refers to the row of `spec` with this key, or refers to rows
@@ -206,6 +181,26 @@ pub(super) fn any_must_wait(holds: [&Holds; 2], change: &Change) -> bool {
     holds.iter().any(|h| !h.is_empty() && h.must_wait(change))
 }
 
+/// Records `values` of `columns` of `table` in `map` (normalized, see [`normalized`]).
+fn remember(
+    map: &mut HashMap<Columns, HashSet<Vec<String>>>,
+    table: &str,
+    columns: &[String],
+    values: &[&str],
+) {
+    map.entry(columns_of(table, columns))
+        .or_default()
+        .insert(normalized(values));
+}
+
+/// The columns of each of `spec`'s unique keys.
+fn unique_keys(spec: &TableSpec) -> impl Iterator<Item = Vec<String>> + '_ {
+    spec.indexes
+        .iter()
+        .filter(|i| i.unique)
+        .map(|i| i.columns.iter().map(|(c, _)| c.clone()).collect())
+}
+
 fn columns_of(table: &str, columns: &[String]) -> Columns {
     (
         table.to_string(),
@@ -250,6 +245,18 @@ struct Image<'a> {
 }
 
 impl<'a> Image<'a> {
+    /// An upsert's image; `None` for a delete.
+    fn of(change: &'a Change) -> Option<Self> {
+        match &change.action {
+            Action::Upsert { values, present } => Some(Image {
+                spec: &change.spec,
+                values,
+                present,
+            }),
+            Action::Delete { .. } => None,
+        }
+    }
+
     /// The image's value of column `name`: `None` when the image lacks the column,
     /// `Some(None)` for NULL.
     fn value(&self, name: &str) -> Option<Option<&'a str>> {
@@ -276,12 +283,7 @@ impl<'a> Image<'a> {
 /// are the key columns.
 fn held_values<'a>(held: &'a Change, columns: &[String]) -> Option<Vec<&'a str>> {
     match &held.action {
-        Action::Upsert { values, present } => Image {
-            spec: &held.spec,
-            values,
-            present,
-        }
-        .values_of(columns),
+        Action::Upsert { .. } => Image::of(held)?.values_of(columns),
         Action::Delete { key } => {
             let by_key = columns.len() == held.spec.key.len()
                 && columns
@@ -296,138 +298,4 @@ fn held_values<'a>(held: &'a Change, columns: &[String]) -> Option<Vec<&'a str>>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::Operation;
-    use crate::domain::table::{ColumnSpec, ForeignKeySpec, IndexSpec, ValueClass};
-    use std::sync::Arc;
-
-    fn spec(name: &str, columns: &[&str], unique: &[&str], parent: Option<&str>) -> TableSpec {
-        TableSpec {
-            name: name.into(),
-            columns: columns
-                .iter()
-                .map(|c| ColumnSpec {
-                    name: (*c).into(),
-                    column_type: String::new(),
-                    definition: String::new(),
-                    class: ValueClass::Text,
-                    nullable: true,
-                    generated: false,
-                    on_update_now: false,
-                    collation: None,
-                })
-                .collect(),
-            key: vec![columns[0].into()],
-            indexes: unique
-                .iter()
-                .map(|c| IndexSpec {
-                    name: format!("{c}_unique"),
-                    unique: true,
-                    columns: vec![((*c).into(), None)],
-                })
-                .collect(),
-            foreign_keys: parent
-                .iter()
-                .map(|p| ForeignKeySpec {
-                    name: format!("{name}_{p}"),
-                    columns: vec![columns[1].into()],
-                    parent_table: (*p).into(),
-                    parent_columns: vec!["id".into()],
-                    on_delete: "CASCADE".into(),
-                    on_update: "RESTRICT".into(),
-                })
-                .collect(),
-            table_options: String::new(),
-        }
-    }
-
-    fn change(table: usize, spec: &Arc<TableSpec>, values: &[Option<&str>]) -> Change {
-        let values: Vec<Option<String>> = values.iter().map(|v| v.map(String::from)).collect();
-        Change {
-            queue_id: 1,
-            table,
-            spec: spec.clone(),
-            record: values[0].clone().unwrap_or_default(),
-            operation: Operation::Update,
-            retry_count: 0,
-            action: Action::Upsert {
-                present: vec![true; values.len()],
-                values,
-            },
-            fingerprint: 0,
-        }
-    }
-
-    fn delete(table: usize, spec: &Arc<TableSpec>, key: &str) -> Change {
-        Change {
-            operation: Operation::Delete,
-            action: Action::Delete {
-                key: vec![Some(key.into())],
-            },
-            ..change(table, spec, &[Some(key)])
-        }
-    }
-
-    #[test]
-    fn a_change_waits_for_the_held_record_it_refers_to_or_the_value_it_takes() {
-        let tables = Tables::new(vec![
-            spec("users", &["id", "email"], &["email"], None),
-            spec("orders", &["id", "user_id"], &[], Some("users")),
-        ]);
-        let (users, orders) = (tables.get(0).unwrap(), tables.get(1).unwrap());
-        let mut holds = Holds::default();
-        holds.add(delete(0, users, "4"), &tables);
-        holds.add(change(0, users, &[Some("5"), Some("Tmp@x.io ")]), &tables);
-        assert!(holds.must_wait(&change(1, orders, &[Some("21"), Some("4")])));
-        assert!(!holds.must_wait(&change(1, orders, &[Some("22"), Some("3")])));
-        assert!(
-            !holds.must_wait(&change(1, orders, &[Some("23"), None])),
-            "NULL refers to nothing"
-        );
-        assert!(holds.must_wait(&change(0, users, &[Some("6"), Some("tmp@x.io")])));
-        assert!(!holds.must_wait(&change(0, users, &[Some("7"), Some("other@x.io")])));
-        assert!(
-            !holds.must_wait(&delete(1, orders, "21")),
-            "a delete relies on no parent"
-        );
-        assert!(!holds.must_wait(&delete(0, users, "6")));
-        holds.add(change(1, orders, &[Some("11"), Some("6")]), &tables);
-        assert!(
-            holds.must_wait(&delete(0, users, "6")),
-            "a held order refers to user 6"
-        );
-        assert!(!holds.must_wait(&delete(0, users, "3")));
-        assert!(holds.holds_record(&(1, "11".into())));
-    }
-
-    #[test]
-    fn a_reference_by_a_unique_column_makes_every_change_of_its_table_wait() {
-        let mut by_email = spec("orders", &["id", "user_email"], &[], Some("users"));
-        by_email.foreign_keys[0].parent_columns = vec!["email".into()];
-        let tables = Tables::new(vec![
-            spec("users", &["id", "email"], &["email"], None),
-            by_email,
-        ]);
-        let (users, orders) = (tables.get(0).unwrap(), tables.get(1).unwrap());
-        let mut holds = Holds::default();
-        holds.add(change(1, orders, &[Some("10"), Some("a@x.io")]), &tables);
-        assert!(holds.must_wait(&change(0, users, &[Some("1"), Some("z@x.io")])));
-        assert!(holds.must_wait(&delete(0, users, "2")));
-        assert!(!holds.must_wait(&change(1, orders, &[Some("11"), None])));
-    }
-
-    #[test]
-    fn a_delete_is_refused_for_rows_down_any_chain_of_references() {
-        let tables = Tables::new(vec![
-            spec("customers", &["id"], &[], None),
-            spec("invoices", &["id", "customer_id"], &[], Some("customers")),
-            spec("items", &["id", "invoice_id"], &[], Some("invoices")),
-            spec("notes", &["id"], &[], None),
-        ]);
-        let mut found = referencing("customers", &tables);
-        found.sort();
-        assert_eq!(found, ["invoices", "items"]);
-        assert!(referencing("notes", &tables).is_empty());
-    }
-}
+mod tests;
