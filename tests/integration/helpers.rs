@@ -99,6 +99,13 @@ impl TestDb {
     }
 
     /// A proxy to db_b's server that the test can cut or freeze.
+    /// The CLI's environment with db_b reached through `proxy`.
+    pub fn env_through(&self, proxy: &CuttableProxy) -> HashMap<String, String> {
+        let mut env = self.env.clone();
+        env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
+        env
+    }
+
     pub async fn central_proxy(&self) -> CuttableProxy {
         CuttableProxy::start(format!(
             "{}:{}",

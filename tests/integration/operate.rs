@@ -406,8 +406,7 @@ async fn sigterm_while_db_b_is_silent_still_stops_serve_within_the_grace() {
     let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20"), ("SYNC_CRON", "* * * * * *")]).await;
     db.insert_users(6000).await;
     let proxy = db.central_proxy().await;
-    let mut env = db.env.clone();
-    env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
+    let env = db.env_through(&proxy);
     let mut child = cli_command(&env, &["serve"], &std::env::temp_dir())
         .spawn()
         .expect("serve");
@@ -442,8 +441,7 @@ async fn sigint_stops_verify_at_once_even_with_sigint_ignored_by_its_parent() {
     let db = TestDb::new(&[]).await;
     let proxy = db.central_proxy().await;
     proxy.freeze();
-    let mut env = db.env.clone();
-    env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
+    let env = db.env_through(&proxy);
     let mut command = cli_command(&env, &["verify"], &std::env::temp_dir());
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
@@ -473,8 +471,7 @@ async fn sigint_while_connecting_to_a_silent_db_b_stops_resync_and_sync_at_once(
     db.insert_users(10).await;
     let proxy = db.central_proxy().await;
     proxy.freeze();
-    let mut env = db.env.clone();
-    env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
+    let env = db.env_through(&proxy);
     for (command, says) in [
         (
             "resync",
@@ -515,8 +512,7 @@ async fn init_gives_up_on_a_silent_db_b_within_seconds() {
     let db = TestDb::new(&[]).await;
     let proxy = db.central_proxy().await;
     proxy.freeze();
-    let mut env = db.env.clone();
-    env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
+    let env = db.env_through(&proxy);
     let started = Instant::now();
     let out = db.cli_async_with(&env, &["init"]).await;
     assert!(
@@ -541,8 +537,7 @@ async fn resync_gives_up_on_a_db_b_gone_silent_during_its_set_up() {
     let db = TestDb::new(&[]).await;
     let proxy = db.central_proxy().await;
     proxy.freeze_on("information_schema");
-    let mut env = db.env.clone();
-    env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
+    let mut env = db.env_through(&proxy);
     env.insert("SYNC_STALL_TIMEOUT".into(), "15s".into());
     let started = Instant::now();
     let out = db.cli_async_with(&env, &["resync"]).await;
@@ -565,8 +560,7 @@ async fn verify_gives_up_on_a_db_b_gone_silent_after_the_stall_timeout() {
     let proxy = db.central_proxy().await;
     // Past the connect and the checks, within the pages of `users` (about 1 MB).
     proxy.freeze_after(400_000);
-    let mut env = db.env.clone();
-    env.insert("DB_CENTRAL_PORT".into(), proxy.port.to_string());
+    let mut env = db.env_through(&proxy);
     env.insert("SYNC_STALL_TIMEOUT".into(), "15s".into());
     let started = Instant::now();
     let out = db.cli_async_with(&env, &["verify"]).await;

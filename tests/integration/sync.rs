@@ -209,15 +209,8 @@ async fn reach(db: &TestDb, online: bool) -> CentralReach {
 #[tokio::test]
 async fn a_db_b_silent_right_after_the_handshake_ends_the_run_offline_within_seconds() {
     let db = TestDb::new(&[]).await;
-    write_mix(&db, 20).await;
-    let proxy = db.central_proxy().await;
-    proxy.freeze_on("@@wsrep_on");
-    let (engine, _stop) = engine_through(&db, &proxy, &[]);
-    let started = std::time::Instant::now();
-    let report = tokio::time::timeout(Duration::from_secs(30), engine.run())
-        .await
-        .expect("the run ended")
-        .unwrap();
+    let frozen = run_with_db_b_frozen_on(&db, "@@wsrep_on").await;
+    let (report, proxy, engine) = (frozen.report, frozen.proxy, frozen.engine);
     assert_eq!(report.outcome, Outcome::Offline, "{report}");
     assert!(
         report
@@ -226,11 +219,7 @@ async fn a_db_b_silent_right_after_the_handshake_ends_the_run_offline_within_sec
             .is_some_and(|m| m.contains("no answer in time")),
         "{report}"
     );
-    assert!(
-        started.elapsed() < Duration::from_secs(12),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(frozen.took < Duration::from_secs(12), "{:?}", frozen.took);
     assert_eq!(db.total_retries().await, 0, "no change was blamed");
     assert_eq!(reach(&db, true).await, CentralReach::Unreachable);
     proxy.thaw();
@@ -244,22 +233,10 @@ async fn a_db_b_silent_right_after_the_handshake_ends_the_run_offline_within_sec
 #[tokio::test]
 async fn a_db_b_silent_while_a_site_reports_its_run_holds_it_for_seconds_only() {
     let db = TestDb::new(&[("SITE_ID", "shop-1")]).await;
-    write_mix(&db, 20).await;
-    let proxy = db.central_proxy().await;
-    proxy.freeze_on("INSERT INTO sync_sites");
-    let (engine, _stop) = engine_through(&db, &proxy, &[]);
-    let started = std::time::Instant::now();
-    let report = tokio::time::timeout(Duration::from_secs(40), engine.run())
-        .await
-        .expect("the run ended")
-        .unwrap();
-    assert_eq!(report.outcome, Outcome::Synced, "{report}");
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
-    );
-    proxy.thaw();
+    let frozen = run_with_db_b_frozen_on(&db, "INSERT INTO sync_sites").await;
+    assert_eq!(frozen.report.outcome, Outcome::Synced, "{}", frozen.report);
+    assert!(frozen.took < Duration::from_secs(20), "{:?}", frozen.took);
+    frozen.proxy.thaw();
     db.assert_converged().await;
 }
 
@@ -612,6 +589,36 @@ async fn run_under_way(
 }
 
 /// A run on db_b through `proxy` with these settings, and a stop of its own.
+/// What [`run_with_db_b_frozen_on`] leaves to look at.
+struct FrozenRun {
+    report: dbsync::services::sync::RunReport,
+    took: Duration,
+    proxy: CuttableProxy,
+    engine: std::sync::Arc<SyncEngine>,
+    _stop: CancellationToken,
+}
+
+/// One run over a mix of changes, through a proxy that freezes db_b on the first statement
+/// containing `text`; the run must end within 40 s.
+async fn run_with_db_b_frozen_on(db: &TestDb, text: &str) -> FrozenRun {
+    write_mix(db, 20).await;
+    let proxy = db.central_proxy().await;
+    proxy.freeze_on(text);
+    let (engine, _stop) = engine_through(db, &proxy, &[]);
+    let started = std::time::Instant::now();
+    let report = tokio::time::timeout(Duration::from_secs(40), engine.run())
+        .await
+        .expect("the run ended")
+        .unwrap();
+    FrozenRun {
+        report,
+        took: started.elapsed(),
+        proxy,
+        engine,
+        _stop,
+    }
+}
+
 fn engine_through(
     db: &TestDb,
     proxy: &CuttableProxy,
