@@ -216,6 +216,40 @@ impl Pair {
     /// `from_queue_id` on PENDING again: the same queue can be drained once more.
     pub async fn reset_drain(&self, from_queue_id: i64) -> Result<(), String> {
         self.reset_queue(from_queue_id).await?;
+        self.fresh_central().await
+    }
+
+    /// Keeps a copy of the queue's changes from `from_queue_id` on, as they are now, for
+    /// [`Pair::reset_to_range`].
+    pub async fn save_changes(&self, from_queue_id: i64) -> Result<(), String> {
+        let sql = format!(
+            "DROP TABLE IF EXISTS bench_changes_copy; \
+             CREATE TABLE bench_changes_copy LIKE sync_queue; \
+             INSERT INTO bench_changes_copy SELECT * FROM sync_queue WHERE id >= {from_queue_id}"
+        );
+        self.exec(&sql).await.map(|_| ())
+    }
+
+    /// The queue from `from_queue_id` on holding only the saved changes `range` (as saved,
+    /// PENDING), and an empty db_b: one table's changes drained alone, with another table's
+    /// queued after them kept aside.
+    pub async fn reset_to_range(
+        &self,
+        from_queue_id: i64,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<(), String> {
+        let sql = format!(
+            "DELETE FROM sync_queue WHERE id >= {from_queue_id}; \
+             INSERT INTO sync_queue SELECT * FROM bench_changes_copy WHERE id BETWEEN {} AND {}",
+            range.start(),
+            range.end()
+        );
+        self.exec(&sql).await?;
+        self.fresh_central().await
+    }
+
+    /// An empty db_b whose watermark stands for the queue's SYNCED history.
+    async fn fresh_central(&self) -> Result<(), String> {
         self.recreate_central().await?;
         // The queue's SYNCED history stands for changes an earlier db_b applied: the new
         // db_b's watermark says so, or the run would (rightly) refuse a db_b gone back.

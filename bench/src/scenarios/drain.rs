@@ -67,6 +67,11 @@ pub async fn drain_once(
     queued: u64,
 ) -> Result<DrainRun, String> {
     pair.reset_drain(from_queue_id).await?;
+    drain_queued(ctx, pair, queued).await
+}
+
+/// One drain of the `queued` PENDING changes, db_b and the queue already set up.
+pub async fn drain_queued(ctx: &Ctx, pair: &Pair, queued: u64) -> Result<DrainRun, String> {
     let before = ctx.server_threads.as_ref().map(ServerThreads::snapshot);
     let run = ctx.dbsync.sync(&pair.env).await?;
     let server_cpu = ctx
