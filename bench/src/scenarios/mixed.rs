@@ -100,6 +100,15 @@ async fn measure(ctx: &Ctx, pair: &Pair, changes: u64) -> Result<[Figures; 2], S
             check_counts(pair, table.name()).await?;
         }
     }
+    let each = |d: &Drains| {
+        let rates: Vec<String> = d.rates.iter().map(|r| format!("{r:.0}")).collect();
+        rates.join(", ")
+    };
+    eprintln!(
+        "drains, changes/s in order: users {}; mixed {}",
+        each(&drains[0]),
+        each(&drains[1])
+    );
     Ok(drains.map(|drains| {
         let server_median = |of: fn(&ServerCpu) -> f64| {
             median(&drains.server_cpu.iter().map(of).collect::<Vec<_>>())
