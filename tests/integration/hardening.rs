@@ -414,6 +414,37 @@ async fn a_change_held_under_a_parent_referred_to_by_a_unique_column_keeps_that_
     assert_eq!(db.total_retries().await, 0, "nobody blamed");
 }
 
+/// A value equal to one a held change takes only as db_b's collation compares (accents and
+/// case, `utf8mb4_unicode_ci`) is taken after it, not before. Taken first (user 8's email),
+/// the held user's change taking it is passed over as superseded, and the swap of emails
+/// behind it clashes in every run, though db_a holds every row side by side. (Batches of
+/// one change, so each of the held user's changes is written on its own.)
+#[tokio::test]
+async fn a_value_equal_only_under_the_collation_waits_for_the_held_change_taking_it() {
+    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "1")]).await;
+    db.insert_users(3).await;
+    db.sync().await;
+    db.exec(
+        "UPDATE users SET name = 'first' WHERE id = 1; \
+         UPDATE users SET email = 'josé@example.com' WHERE id = 1; \
+         UPDATE users SET email = 'user1@example.com' WHERE id = 2; \
+         UPDATE users SET email = 'user2@example.com' WHERE id = 1; \
+         INSERT INTO users (id, name, email) VALUES (8, 'late', 'JOSE@example.com'); \
+         UPDATE users SET name = 'still syncing' WHERE id = 3",
+    )
+    .await;
+    let lock = db
+        .hold_in_central(&["SELECT id FROM users WHERE id = 1 FOR UPDATE"])
+        .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(
+        (report.outcome, report.failed, report.held_back),
+        (Outcome::Partial, 0, 5),
+        "user 1's three changes wait on the lock, user 2's and user 8's emails on them: {report}"
+    );
+    released_then_converged(&db, lock).await;
+}
+
 /// With changes held back: nobody was blamed and the change renaming a user to `still
 /// syncing` went through beside them; once the locks go, one run converges.
 async fn released_then_converged(db: &TestDb, lock: sqlx::Transaction<'static, sqlx::MySql>) {

@@ -13,6 +13,8 @@
 //! little a db_b that never converges.
 
 use std::collections::{HashMap, HashSet};
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 use super::super::change::{Action, Change, RecordKey};
 use super::super::policy::{self, Dependency};
@@ -208,13 +210,27 @@ fn columns_of(table: &str, columns: &[String]) -> Columns {
     )
 }
 
-/// Values as db_b might compare them equal: text collations may ignore case and trailing
-/// spaces, so those are ignored here too (holding back one change too many is harmless).
+/// Values as db_b might compare them equal: text collations may ignore case, accents and
+/// trailing spaces, so those are ignored here too (holding back one change too many is
+/// harmless; too few lets a change take a value before the held one, which then clashes).
 fn normalized(values: &[&str]) -> Vec<String> {
-    values
-        .iter()
-        .map(|v| v.trim_end_matches(' ').to_lowercase())
-        .collect()
+    values.iter().map(|v| folded(v)).collect()
+}
+
+/// `value` without case, accents and trailing spaces: compatibility decomposition (`ﬁ` is
+/// `fi`, a no-break space a space) with the combining marks dropped (`é` is `e`), as
+/// `utf8mb4_unicode_ci` and `utf8mb4_general_ci` compare. Their expansions (`ß` as `ss`)
+/// are not followed.
+fn folded(value: &str) -> String {
+    let folded: String = value
+        .nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect();
+    match folded.trim_end_matches(' ').len() {
+        len if len == folded.len() => folded,
+        len => folded[..len].to_string(),
+    }
 }
 
 /// The tables whose rows refer to `table`'s, directly or through others (a delete of its

@@ -131,3 +131,21 @@ fn a_delete_is_refused_for_rows_down_any_chain_of_references() {
     assert_eq!(found, ["invoices", "items"]);
     assert!(referencing("notes", &tables).is_empty());
 }
+
+#[test]
+fn values_a_collation_may_call_equal_are_matched() {
+    let same = [
+        ("José@x.io", "jose@X.IO"),
+        ("Ångström  ", "angstrom"),
+        ("\u{fb01}le", "FILE"),
+        ("e\u{301}", "é"),
+        ("a\u{a0}", "a"),
+        ("Zürich", "zurich"),
+    ];
+    for (a, b) in same {
+        assert_eq!(normalized(&[a]), normalized(&[b]), "{a:?} and {b:?}");
+    }
+    for (a, b) in [("jose@x.io", "josé2@x.io"), (" a", "a")] {
+        assert_ne!(normalized(&[a]), normalized(&[b]), "{a:?} and {b:?}");
+    }
+}
