@@ -218,19 +218,23 @@ fn normalized(values: &[&str]) -> Vec<String> {
 }
 
 /// `value` without case, accents and trailing spaces: compatibility decomposition (`ﬁ` is
-/// `fi`, a no-break space a space) with the combining marks dropped (`é` is `e`), as
-/// `utf8mb4_unicode_ci` and `utf8mb4_general_ci` compare. Their expansions (`ß` as `ss`)
-/// are not followed.
+/// `fi`, a no-break space a space), combining marks dropped (`é` is `e`) and the letters
+/// Unicode collations weigh as two (`ß` is `ss`, `æ` is `ae`), as `utf8mb4_unicode_ci`,
+/// `utf8mb4_uca1400_ai_ci` or MySQL's `utf8mb4_0900_ai_ci` compare (`unicode_ci` keeps `æ`
+/// apart: one change held too many). `utf8mb4_general_ci`'s `ß` as `s` is not followed.
 fn folded(value: &str) -> String {
-    let folded: String = value
-        .nfkd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect();
-    match folded.trim_end_matches(' ').len() {
-        len if len == folded.len() => folded,
-        len => folded[..len].to_string(),
+    let mut folded = String::with_capacity(value.len());
+    for c in value.nfkd().filter(|c| !is_combining_mark(*c)) {
+        match c {
+            'ß' | 'ẞ' => folded.push_str("ss"),
+            'æ' | 'Æ' => folded.push_str("ae"),
+            'œ' | 'Œ' => folded.push_str("oe"),
+            c => folded.extend(c.to_lowercase()),
+        }
     }
+    let kept = folded.trim_end_matches(' ').len();
+    folded.truncate(kept);
+    folded
 }
 
 /// The tables whose rows refer to `table`'s, directly or through others (a delete of its
