@@ -445,6 +445,46 @@ async fn a_value_equal_only_under_the_collation_waits_for_the_held_change_taking
     released_then_converged(&db, lock).await;
 }
 
+/// The same for a unique key on a prefix (`UNIQUE (url(10))`): two URLs alike in their
+/// first ten characters clash in db_b, and the later one waits for the held change taking
+/// the earlier.
+#[tokio::test]
+async fn a_value_equal_on_a_unique_prefix_waits_for_the_held_change_taking_it() {
+    let mut db = TestDb::with_table(
+        "CREATE TABLE links (id INT PRIMARY KEY, url VARCHAR(100) NOT NULL, \
+           note VARCHAR(20) NOT NULL DEFAULT '', UNIQUE KEY link_site (url(10)))",
+        "links",
+    )
+    .await;
+    db.set("SYNC_BATCH_SIZE", "1");
+    db.insert_users(1).await;
+    db.exec(
+        "INSERT INTO links (id, url) VALUES (1, 'https://a.example/1'), \
+           (2, 'https://b.example/2')",
+    )
+    .await;
+    db.sync().await;
+    db.exec(
+        "UPDATE links SET note = 'first' WHERE id = 1; \
+         UPDATE links SET url = 'https://t.example/1' WHERE id = 1; \
+         UPDATE links SET url = 'https://a.example/2' WHERE id = 2; \
+         UPDATE links SET url = 'https://b.example/1' WHERE id = 1; \
+         INSERT INTO links (id, url) VALUES (8, 'https://t.example/other'); \
+         UPDATE users SET name = 'still syncing' WHERE id = 1",
+    )
+    .await;
+    let lock = db
+        .hold_in_central(&["SELECT id FROM links WHERE id = 1 FOR UPDATE"])
+        .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(
+        (report.outcome, report.failed, report.held_back),
+        (Outcome::Partial, 0, 5),
+        "link 1's three changes wait on the lock, links 2's and 8's URLs on them: {report}"
+    );
+    released_then_converged(&db, lock).await;
+}
+
 /// With changes held back: nobody was blamed and the change renaming a user to `still
 /// syncing` went through beside them; once the locks go, one run converges.
 async fn released_then_converged(db: &TestDb, lock: sqlx::Transaction<'static, sqlx::MySql>) {

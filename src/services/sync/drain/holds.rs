@@ -20,7 +20,7 @@ use super::super::change::{Action, Change, RecordKey};
 use super::super::policy::{self, Dependency};
 use super::super::tables::Tables;
 use crate::db::error;
-use crate::domain::table::TableSpec;
+use crate::domain::table::{TableSpec, ValueClass};
 
 /// A table and some of its columns (lower case: column names compare without case).
 type Columns = (String, Vec<String>);
@@ -62,9 +62,9 @@ impl Holds {
             }
         }
         if let Some(image) = Image::of(&change) {
-            for columns in unique_keys(spec) {
-                if let Some(values) = image.values_of(&columns) {
-                    remember(&mut self.values, &spec.name, &columns, &values);
+            for key in unique_keys(spec) {
+                if let Some(values) = key.values_in(&image) {
+                    remember(&mut self.values, &spec.name, &key.label, &values);
                 }
             }
             for fk in &spec.foreign_keys {
@@ -122,10 +122,9 @@ impl Holds {
             })
         });
         refers
-            || unique_keys(&change.spec).any(|columns| {
-                image
-                    .values_of(&columns)
-                    .is_some_and(|mine| self.holds(&change.spec.name, &columns, &mine))
+            || unique_keys(&change.spec).any(|key| {
+                key.values_in(&image)
+                    .is_some_and(|mine| self.holds(&change.spec.name, &key.label, &mine))
             })
     }
 
@@ -195,12 +194,72 @@ fn remember(
         .insert(normalized(values));
 }
 
-/// The columns of each of `spec`'s unique keys.
-fn unique_keys(spec: &TableSpec) -> impl Iterator<Item = Vec<String>> + '_ {
+/// One of a table's unique keys: its columns, and how much of each it compares.
+struct UniqueKey<'s> {
+    spec: &'s TableSpec,
+    /// Column name and prefix length (`UNIQUE (url(10))`: the first 10 characters, or
+    /// bytes of a binary column).
+    parts: &'s [(String, Option<u32>)],
+    /// The columns as [`Holds::values`] knows them: a prefix as `url(10)`, apart from the
+    /// whole column that a foreign key may reference.
+    label: Vec<String>,
+}
+
+impl UniqueKey<'_> {
+    /// The part of each of its columns' values in `image` that the key compares.
+    fn values_in<'a>(&self, image: &Image<'a>) -> Option<Vec<&'a str>> {
+        let names = self.parts.iter().map(|(name, _)| name);
+        let values = image.values_of(names)?;
+        Some(
+            values
+                .into_iter()
+                .zip(self.parts)
+                .map(|(value, (name, prefix))| match prefix {
+                    None => value,
+                    Some(length) => {
+                        let binary = self.spec.column(name).is_some_and(|c| {
+                            matches!(c.class, ValueClass::Binary | ValueClass::Bit)
+                        });
+                        prefix_of(value, *length, binary)
+                    }
+                })
+                .collect(),
+        )
+    }
+}
+
+/// `spec`'s unique keys.
+fn unique_keys(spec: &TableSpec) -> impl Iterator<Item = UniqueKey<'_>> {
     spec.indexes
         .iter()
         .filter(|i| i.unique)
-        .map(|i| i.columns.iter().map(|(c, _)| c.clone()).collect())
+        .map(move |i| UniqueKey {
+            spec,
+            parts: &i.columns,
+            label: i
+                .columns
+                .iter()
+                .map(|(name, prefix)| match prefix {
+                    Some(length) => format!("{name}({length})"),
+                    None => name.clone(),
+                })
+                .collect(),
+        })
+}
+
+/// The first `length` characters of `value`, or of the bytes a binary column's value
+/// spells in hex (two digits a byte).
+fn prefix_of(value: &str, length: u32, binary: bool) -> &str {
+    let length = usize::try_from(length).unwrap_or(usize::MAX);
+    let end = if binary {
+        length.saturating_mul(2).min(value.len())
+    } else {
+        value
+            .char_indices()
+            .nth(length)
+            .map_or(value.len(), |(at, _)| at)
+    };
+    value.get(..end).unwrap_or(value)
 }
 
 fn columns_of(table: &str, columns: &[String]) -> Columns {

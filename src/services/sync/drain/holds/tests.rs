@@ -151,3 +151,12 @@ fn values_a_collation_may_call_equal_are_matched() {
         assert_ne!(normalized(&[a]), normalized(&[b]), "{a:?} and {b:?}");
     }
 }
+
+#[test]
+fn a_unique_prefix_compares_its_first_characters_or_bytes() {
+    assert_eq!(prefix_of("https://a.example/1", 10, false), "https://a.");
+    assert_eq!(prefix_of("çaçaçaça", 3, false), "çaç");
+    assert_eq!(prefix_of("ab", 10, false), "ab");
+    assert_eq!(prefix_of("00FF10AB", 2, true), "00FF");
+    assert_eq!(prefix_of("00", 2, true), "00");
+}
