@@ -485,6 +485,43 @@ async fn a_value_equal_on_a_unique_prefix_waits_for_the_held_change_taking_it() 
     released_then_converged(&db, lock).await;
 }
 
+/// The same for a unique key on a virtual generated column, whose value no image carries:
+/// a later change of the table waits for any held change of it.
+#[tokio::test]
+async fn a_value_of_a_unique_virtual_column_waits_for_the_held_change_taking_it() {
+    let mut db = TestDb::with_table(
+        "CREATE TABLE tags (id INT PRIMARY KEY, name VARCHAR(50) NOT NULL, \
+           note VARCHAR(20) NOT NULL DEFAULT '', \
+           slug VARCHAR(50) AS (REPLACE(LOWER(name), ' ', '-')) VIRTUAL, UNIQUE KEY (slug))",
+        "tags",
+    )
+    .await;
+    db.set("SYNC_BATCH_SIZE", "1");
+    db.insert_users(1).await;
+    db.exec("INSERT INTO tags (id, name) VALUES (1, 'alpha'), (2, 'beta')")
+        .await;
+    db.sync().await;
+    db.exec(
+        "UPDATE tags SET note = 'first' WHERE id = 1; \
+         UPDATE tags SET name = 'Temp one' WHERE id = 1; \
+         UPDATE tags SET name = 'alpha' WHERE id = 2; \
+         UPDATE tags SET name = 'beta' WHERE id = 1; \
+         INSERT INTO tags (id, name) VALUES (8, 'temp-one'); \
+         UPDATE users SET name = 'still syncing' WHERE id = 1",
+    )
+    .await;
+    let lock = db
+        .hold_in_central(&["SELECT id FROM tags WHERE id = 1 FOR UPDATE"])
+        .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(
+        (report.outcome, report.failed, report.held_back),
+        (Outcome::Partial, 0, 5),
+        "tag 1's three changes wait on the lock, tags 2 and 8 on them: {report}"
+    );
+    released_then_converged(&db, lock).await;
+}
+
 /// With changes held back: nobody was blamed and the change renaming a user to `still
 /// syncing` went through beside them; once the locks go, one run converges.
 async fn released_then_converged(db: &TestDb, lock: sqlx::Transaction<'static, sqlx::MySql>) {

@@ -122,9 +122,11 @@ impl Holds {
             })
         });
         refers
-            || unique_keys(&change.spec).any(|key| {
-                key.values_in(&image)
-                    .is_some_and(|mine| self.holds(&change.spec.name, &key.label, &mine))
+            || unique_keys(&change.spec).any(|key| match key.values_in(&image) {
+                Some(mine) => self.holds(&change.spec.name, &key.label, &mine),
+                // A key on a column no image carries (a virtual generated column): any held
+                // change of the table may take the value.
+                None => key.beyond_images() && self.tables.contains(&change.spec.name),
             })
     }
 
@@ -206,6 +208,16 @@ struct UniqueKey<'s> {
 }
 
 impl UniqueKey<'_> {
+    /// Whether one of its columns is not in row images (a virtual generated column).
+    fn beyond_images(&self) -> bool {
+        self.parts.iter().any(|(name, _)| {
+            !self
+                .spec
+                .image_columns()
+                .any(|c| c.name.eq_ignore_ascii_case(name))
+        })
+    }
+
     /// The part of each of its columns' values in `image` that the key compares.
     fn values_in<'a>(&self, image: &Image<'a>) -> Option<Vec<&'a str>> {
         let names = self.parts.iter().map(|(name, _)| name);
