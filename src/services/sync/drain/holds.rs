@@ -13,6 +13,7 @@
 //! little a db_b that never converges.
 
 use std::collections::{HashMap, HashSet};
+
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
