@@ -417,37 +417,21 @@ async fn a_change_held_under_a_parent_referred_to_by_a_unique_column_keeps_that_
 /// A value equal to one a held change takes only as db_b's collation compares (accents and
 /// case, `utf8mb4_unicode_ci`) is taken after it, not before. Taken first (user 8's email),
 /// the held user's change taking it is passed over as superseded, and the swap of emails
-/// behind it clashes in every run, though db_a holds every row side by side. (Batches of
-/// one change, so each of the held user's changes is written on its own.)
+/// behind it clashes in every run, though db_a holds every row side by side.
 #[tokio::test]
 async fn a_value_equal_only_under_the_collation_waits_for_the_held_change_taking_it() {
-    let db = TestDb::new(&[("SYNC_BATCH_SIZE", "1")]).await;
+    let mut db = TestDb::new(&[]).await;
     db.insert_users(3).await;
-    db.sync().await;
-    db.exec(
-        "UPDATE users SET name = 'first' WHERE id = 1; \
+    let swap = "UPDATE users SET name = 'first' WHERE id = 1; \
          UPDATE users SET email = 'josé@example.com' WHERE id = 1; \
          UPDATE users SET email = 'user1@example.com' WHERE id = 2; \
          UPDATE users SET email = 'user2@example.com' WHERE id = 1; \
-         INSERT INTO users (id, name, email) VALUES (8, 'late', 'JOSE@example.com'); \
-         UPDATE users SET name = 'still syncing' WHERE id = 3",
-    )
-    .await;
-    let lock = db
-        .hold_in_central(&["SELECT id FROM users WHERE id = 1 FOR UPDATE"])
-        .await;
-    let report = db.engine().run().await.unwrap();
-    assert_eq!(
-        (report.outcome, report.failed, report.held_back),
-        (Outcome::Partial, 0, 5),
-        "user 1's three changes wait on the lock, user 2's and user 8's emails on them: {report}"
-    );
-    released_then_converged(&db, lock).await;
+         INSERT INTO users (id, name, email) VALUES (8, 'late', 'JOSE@example.com')";
+    swap_behind_a_held_row(&mut db, "users", swap).await;
 }
 
 /// The same for a unique key on a prefix (`UNIQUE (url(10))`): two URLs alike in their
-/// first ten characters clash in db_b, and the later one waits for the held change taking
-/// the earlier.
+/// first ten characters clash in db_b.
 #[tokio::test]
 async fn a_value_equal_on_a_unique_prefix_waits_for_the_held_change_taking_it() {
     let mut db = TestDb::with_table(
@@ -456,33 +440,17 @@ async fn a_value_equal_on_a_unique_prefix_waits_for_the_held_change_taking_it() 
         "links",
     )
     .await;
-    db.set("SYNC_BATCH_SIZE", "1");
-    db.insert_users(1).await;
+    db.insert_users(3).await;
     db.exec(
-        "INSERT INTO links (id, url) VALUES (1, 'https://a.example/1'), \
-           (2, 'https://b.example/2')",
+        "INSERT INTO links (id, url) VALUES (1, 'https://a.example/1'), (2, 'https://b.example/2')",
     )
     .await;
-    db.sync().await;
-    db.exec(
-        "UPDATE links SET note = 'first' WHERE id = 1; \
+    let swap = "UPDATE links SET note = 'first' WHERE id = 1; \
          UPDATE links SET url = 'https://t.example/1' WHERE id = 1; \
          UPDATE links SET url = 'https://a.example/2' WHERE id = 2; \
          UPDATE links SET url = 'https://b.example/1' WHERE id = 1; \
-         INSERT INTO links (id, url) VALUES (8, 'https://t.example/other'); \
-         UPDATE users SET name = 'still syncing' WHERE id = 1",
-    )
-    .await;
-    let lock = db
-        .hold_in_central(&["SELECT id FROM links WHERE id = 1 FOR UPDATE"])
-        .await;
-    let report = db.engine().run().await.unwrap();
-    assert_eq!(
-        (report.outcome, report.failed, report.held_back),
-        (Outcome::Partial, 0, 5),
-        "link 1's three changes wait on the lock, links 2's and 8's URLs on them: {report}"
-    );
-    released_then_converged(&db, lock).await;
+         INSERT INTO links (id, url) VALUES (8, 'https://t.example/other')";
+    swap_behind_a_held_row(&mut db, "links", swap).await;
 }
 
 /// The same for a unique key on a virtual generated column, whose value no image carries:
@@ -496,30 +464,40 @@ async fn a_value_of_a_unique_virtual_column_waits_for_the_held_change_taking_it(
         "tags",
     )
     .await;
-    db.set("SYNC_BATCH_SIZE", "1");
-    db.insert_users(1).await;
+    db.insert_users(3).await;
     db.exec("INSERT INTO tags (id, name) VALUES (1, 'alpha'), (2, 'beta')")
         .await;
-    db.sync().await;
-    db.exec(
-        "UPDATE tags SET note = 'first' WHERE id = 1; \
+    let swap = "UPDATE tags SET note = 'first' WHERE id = 1; \
          UPDATE tags SET name = 'Temp one' WHERE id = 1; \
          UPDATE tags SET name = 'alpha' WHERE id = 2; \
          UPDATE tags SET name = 'beta' WHERE id = 1; \
-         INSERT INTO tags (id, name) VALUES (8, 'temp-one'); \
-         UPDATE users SET name = 'still syncing' WHERE id = 1",
-    )
+         INSERT INTO tags (id, name) VALUES (8, 'temp-one')";
+    swap_behind_a_held_row(&mut db, "tags", swap).await;
+}
+
+/// Synced, then `swap` on db_a — row 1 of `table` changes three times (taking a unique value
+/// then giving up its own), row 2 takes row 1's old value, row 1 takes row 2's, and row 8
+/// takes the value row 1 took first, alike only as db_b compares — while row 1 is locked in
+/// db_b (and user 3 is renamed beside them). Row 1's three changes wait on the lock and rows 2 and 8 on them, nobody blamed;
+/// once the lock goes, one run converges. Batches of one change, so each of row 1's changes
+/// is written on its own (in one batch they would be written as its last).
+async fn swap_behind_a_held_row(db: &mut TestDb, table: &str, swap: &str) {
+    db.set("SYNC_BATCH_SIZE", "1");
+    db.sync().await;
+    db.exec(&format!(
+        "{swap}; UPDATE users SET name = 'still syncing' WHERE id = 3"
+    ))
     .await;
     let lock = db
-        .hold_in_central(&["SELECT id FROM tags WHERE id = 1 FOR UPDATE"])
+        .hold_in_central(&[&format!("SELECT id FROM {table} WHERE id = 1 FOR UPDATE")])
         .await;
     let report = db.engine().run().await.unwrap();
     assert_eq!(
         (report.outcome, report.failed, report.held_back),
         (Outcome::Partial, 0, 5),
-        "tag 1's three changes wait on the lock, tags 2 and 8 on them: {report}"
+        "{table}: row 1's three changes wait on the lock, rows 2 and 8 on them: {report}"
     );
-    released_then_converged(&db, lock).await;
+    released_then_converged(db, lock).await;
 }
 
 /// With changes held back: nobody was blamed and the change renaming a user to `still
