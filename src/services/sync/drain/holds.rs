@@ -34,14 +34,14 @@ pub(super) struct Holds {
     tables: HashSet<String>,
     /// Values of held records that later changes may refer to (the columns a foreign key
     /// references) or take (a unique key's columns), normalized (see [`normalized`]).
-    values: HashMap<Columns, HashSet<Vec<String>>>,
+    values: HashMap<Columns, HeldValues>,
     /// Tables with a held record whose referenced values are not known (a delete, when a
     /// foreign key references other columns than its key): any reference to them waits.
     unknown: HashSet<String>,
     /// Values held changes refer to by a foreign key, by the parent table and columns: a
     /// later delete of such a parent must wait (else the held change finds no parent, or
     /// the delete's cascade misses the row the held change moves under it).
-    referred: HashMap<Columns, HashSet<Vec<String>>>,
+    referred: HashMap<Columns, HeldValues>,
     /// The records held.
     records: HashSet<RecordKey>,
 }
@@ -56,7 +56,10 @@ impl Holds {
             .map(|fk| &fk.parent_columns);
         for columns in referenced {
             match held_values(&change, columns) {
-                Some(values) => remember(&mut self.values, &spec.name, columns, &values),
+                Some(values) => {
+                    let by_collation = by_collation(spec, columns);
+                    remember(&mut self.values, &spec.name, columns, &values, by_collation);
+                }
                 None => {
                     self.unknown.insert(spec.name.clone());
                 }
@@ -65,13 +68,22 @@ impl Holds {
         if let Some(image) = Image::of(&change) {
             for key in unique_keys(spec) {
                 if let Some(values) = key.values_in(&image) {
-                    remember(&mut self.values, &spec.name, &key.label, &values);
+                    let by_collation = by_collation(spec, key.parts.iter().map(|(c, _)| c));
+                    remember(
+                        &mut self.values,
+                        &spec.name,
+                        &key.label,
+                        &values,
+                        by_collation,
+                    );
                 }
             }
             for fk in &spec.foreign_keys {
                 if let Some(values) = image.values_of(&fk.columns) {
                     let (table, columns) = (&fk.parent_table, &fk.parent_columns);
-                    remember(&mut self.referred, table, columns, &values);
+                    // Text foreign key columns share their parent's collation.
+                    let by_collation = by_collation(spec, &fk.columns);
+                    remember(&mut self.referred, table, columns, &values, by_collation);
                 }
             }
         }
@@ -83,7 +95,7 @@ impl Holds {
     fn holds(&self, table: &str, columns: &[String], values: &[&str]) -> bool {
         self.values
             .get(&columns_of(table, columns))
-            .is_some_and(|held| held.contains(&normalized(values)))
+            .is_some_and(|held| held.matches(values))
     }
 
     /// Whether a change of this record is held: the record's later changes are held too.
@@ -146,7 +158,7 @@ impl Holds {
         };
         self.referred
             .get(&columns_of(&spec.name, &spec.key))
-            .is_some_and(|held| held.contains(&normalized(&key)))
+            .is_some_and(|held| held.matches(&key))
     }
 
     /// Whether a held change refers to rows of `spec` by other columns than its key (a
@@ -156,7 +168,7 @@ impl Holds {
     fn referred_by_other_columns(&self, spec: &TableSpec) -> bool {
         let key_columns = columns_of(&spec.name, &spec.key).1;
         self.referred.iter().any(|((table, columns), held)| {
-            *table == spec.name && *columns != key_columns && !held.is_empty()
+            *table == spec.name && *columns != key_columns && !held.folded.is_empty()
         })
     }
 
@@ -185,16 +197,67 @@ pub(super) fn any_must_wait(holds: [&Holds; 2], change: &Change) -> bool {
     holds.iter().any(|h| !h.is_empty() && h.must_wait(change))
 }
 
-/// Records `values` of `columns` of `table` in `map` (normalized, see [`normalized`]).
+/// Held values of some columns of a table, which later changes are matched against.
+#[derive(Default)]
+struct HeldValues {
+    /// The values, folded (see [`normalized`]).
+    folded: HashSet<Vec<String>>,
+    /// Which of the columns compare by a collation's rules (text not in a `_bin` one).
+    by_collation: Vec<bool>,
+    /// Whether a held value of such a column has a character beyond printable ASCII. There
+    /// collations part ways with folding and with each other (`ø` is `o` in one, `ü` is
+    /// `y` or `ue` in others, `unicode_ci` weighs every emoji alike, some marks weigh
+    /// nothing): any value of those columns may then equal it.
+    unsure: bool,
+}
+
+impl HeldValues {
+    fn matches(&self, values: &[&str]) -> bool {
+        !self.folded.is_empty()
+            && (self.unsure || self.is_unsure(values) || self.folded.contains(&normalized(values)))
+    }
+
+    /// Whether a value of a column compared by collation has a character beyond printable
+    /// ASCII (see [`HeldValues::unsure`]).
+    fn is_unsure(&self, values: &[&str]) -> bool {
+        values
+            .iter()
+            .zip(&self.by_collation)
+            .any(|(value, collated)| {
+                *collated && !value.bytes().all(|b| (b' '..=b'~').contains(&b))
+            })
+    }
+}
+
+/// Records `values` of `columns` of `table` in `map`; `by_collation` says which columns
+/// compare by a collation's rules.
 fn remember(
-    map: &mut HashMap<Columns, HashSet<Vec<String>>>,
+    map: &mut HashMap<Columns, HeldValues>,
     table: &str,
     columns: &[String],
     values: &[&str],
+    by_collation: Vec<bool>,
 ) {
-    map.entry(columns_of(table, columns))
-        .or_default()
-        .insert(normalized(values));
+    let held = map.entry(columns_of(table, columns)).or_default();
+    held.by_collation = by_collation;
+    held.unsure |= held.is_unsure(values);
+    held.folded.insert(normalized(values));
+}
+
+/// Which of `columns` of `spec` compare by a collation's rules beyond bytes and trailing
+/// spaces: text in a collation that is not `_bin`.
+fn by_collation<'c>(spec: &TableSpec, columns: impl IntoIterator<Item = &'c String>) -> Vec<bool> {
+    columns
+        .into_iter()
+        .map(|name| {
+            spec.column(name).is_some_and(|c| {
+                matches!(c.class, ValueClass::Text | ValueClass::CastText)
+                    && c.collation
+                        .as_deref()
+                        .is_some_and(|co| !co.ends_with("_bin"))
+            })
+        })
+        .collect()
 }
 
 /// One of a table's unique keys: its columns, and how much of each it compares.

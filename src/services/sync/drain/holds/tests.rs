@@ -160,3 +160,23 @@ fn a_unique_prefix_compares_its_first_characters_or_bytes() {
     assert_eq!(prefix_of("00FF10AB", 2, true), "00FF");
     assert_eq!(prefix_of("00", 2, true), "00");
 }
+
+#[test]
+fn a_held_value_beyond_printable_ascii_in_a_collated_column_matches_any_value() {
+    let mut values = HashMap::new();
+    remember(&mut values, "t", &["v".into()], &["user@x.io"], vec![true]);
+    let held = &values[&columns_of("t", &["v".into()])];
+    assert!(held.matches(&["USER@x.io "]));
+    assert!(!held.matches(&["other@x.io"]));
+    assert!(
+        held.matches(&["søren"]),
+        "a value beyond ASCII may be equal"
+    );
+    remember(&mut values, "t", &["v".into()], &["a😀"], vec![true]);
+    let held = &values[&columns_of("t", &["v".into()])];
+    assert!(held.matches(&["other@x.io"]), "so may any value, then");
+    let mut bytes = HashMap::new();
+    remember(&mut bytes, "t", &["b".into()], &["a😀"], vec![false]);
+    let held = &bytes[&columns_of("t", &["b".into()])];
+    assert!(!held.matches(&["a😁"]), "a _bin column compares bytes");
+}
