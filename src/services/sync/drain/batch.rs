@@ -116,7 +116,7 @@ impl Drain<'_> {
                 if action == ChangeAction::Reject
                     && self.engine.overtaken(central, only, &err).await
                 {
-                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: the db_b row holding its unique value is already past it (copied by the initial load); the record's later change follows");
+                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: the db_b row holding its unique value is already past it (a later change or the initial load put it there); the record's later change follows");
                     result.done.push(only.queue_id);
                     continue;
                 }
