@@ -14,9 +14,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
-
 use super::super::change::{Action, Change, RecordKey};
 use super::super::policy::{self, Dependency};
 use super::super::tables::Tables;
@@ -345,31 +342,15 @@ fn columns_of(table: &str, columns: &[String]) -> Columns {
     )
 }
 
-/// Values as db_b might compare them equal: text collations may ignore case, accents and
-/// trailing spaces, so those are ignored here too (holding back one change too many is
-/// harmless; too few lets a change take a value before the held one, which then clashes).
+/// Values as db_b might compare them equal within printable ASCII: text collations may
+/// ignore case and trailing spaces, so those are ignored here too (holding back one change
+/// too many is harmless; too few lets a change take a value before the held one, which
+/// then clashes). Beyond printable ASCII, see [`HeldValues::unsure`].
 fn normalized(values: &[&str]) -> Vec<String> {
-    values.iter().map(|v| folded(v)).collect()
-}
-
-/// `value` without case, accents and trailing spaces: compatibility decomposition (`ﬁ` is
-/// `fi`, a no-break space a space), combining marks dropped (`é` is `e`) and the letters
-/// Unicode collations weigh as two (`ß` is `ss`, `æ` is `ae`), as `utf8mb4_unicode_ci`,
-/// `utf8mb4_uca1400_ai_ci` or MySQL's `utf8mb4_0900_ai_ci` compare (`unicode_ci` keeps `æ`
-/// apart: one change held too many). `utf8mb4_general_ci`'s `ß` as `s` is not followed.
-fn folded(value: &str) -> String {
-    let mut folded = String::with_capacity(value.len());
-    for c in value.nfkd().filter(|c| !is_combining_mark(*c)) {
-        match c {
-            'ß' | 'ẞ' => folded.push_str("ss"),
-            'æ' | 'Æ' => folded.push_str("ae"),
-            'œ' | 'Œ' => folded.push_str("oe"),
-            c => folded.extend(c.to_lowercase()),
-        }
-    }
-    let kept = folded.trim_end_matches(' ').len();
-    folded.truncate(kept);
-    folded
+    values
+        .iter()
+        .map(|v| v.trim_end_matches(' ').to_lowercase())
+        .collect()
 }
 
 /// The tables whose rows refer to `table`'s, directly or through others (a delete of its
