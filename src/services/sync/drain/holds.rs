@@ -18,10 +18,11 @@ use super::super::change::{Action, Change, RecordKey};
 use super::super::policy::{self, Dependency};
 use super::super::tables::Tables;
 use crate::db::error;
-use crate::domain::table::{TableSpec, ValueClass};
+use crate::domain::table::TableSpec;
 
-/// A table and some of its columns (lower case: column names compare without case).
-type Columns = (String, Vec<String>);
+mod values;
+
+use values::{Columns, HeldValues, by_collation, columns_of, remember, unique_keys};
 
 /// Changes held back so far (by the run before this batch, or by this batch), with the
 /// values later changes are matched against.
@@ -30,7 +31,7 @@ pub(super) struct Holds {
     changes: Vec<Change>,
     tables: HashSet<String>,
     /// Values of held records that later changes may refer to (the columns a foreign key
-    /// references) or take (a unique key's columns), normalized (see [`normalized`]).
+    /// references) or take (a unique key's columns), normalized (see [`values::normalized`]).
     values: HashMap<Columns, HeldValues>,
     /// Tables with a held record whose referenced values are not known (a delete, when a
     /// foreign key references other columns than its key): any reference to them waits.
@@ -192,165 +193,6 @@ impl Holds {
 /// Whether either of two sets of holds says `change` must wait; see [`Holds::must_wait`].
 pub(super) fn any_must_wait(holds: [&Holds; 2], change: &Change) -> bool {
     holds.iter().any(|h| !h.is_empty() && h.must_wait(change))
-}
-
-/// Held values of some columns of a table, which later changes are matched against.
-#[derive(Default)]
-struct HeldValues {
-    /// The values, folded (see [`normalized`]).
-    folded: HashSet<Vec<String>>,
-    /// Which of the columns compare by a collation's rules (text not in a `_bin` one).
-    by_collation: Vec<bool>,
-    /// Whether a held value of such a column has a character beyond printable ASCII. There
-    /// collations part ways with folding and with each other (`ø` is `o` in one, `ü` is
-    /// `y` or `ue` in others, `unicode_ci` weighs every emoji alike, some marks weigh
-    /// nothing): any value of those columns may then equal it.
-    unsure: bool,
-}
-
-impl HeldValues {
-    fn matches(&self, values: &[&str]) -> bool {
-        !self.folded.is_empty()
-            && (self.unsure || self.is_unsure(values) || self.folded.contains(&normalized(values)))
-    }
-
-    /// Whether a value of a column compared by collation has a character beyond printable
-    /// ASCII (see [`HeldValues::unsure`]).
-    fn is_unsure(&self, values: &[&str]) -> bool {
-        values
-            .iter()
-            .zip(&self.by_collation)
-            .any(|(value, collated)| {
-                *collated && !value.bytes().all(|b| (b' '..=b'~').contains(&b))
-            })
-    }
-}
-
-/// Records `values` of `columns` of `table` in `map`; `by_collation` says which columns
-/// compare by a collation's rules.
-fn remember(
-    map: &mut HashMap<Columns, HeldValues>,
-    table: &str,
-    columns: &[String],
-    values: &[&str],
-    by_collation: Vec<bool>,
-) {
-    let held = map.entry(columns_of(table, columns)).or_default();
-    held.by_collation = by_collation;
-    held.unsure |= held.is_unsure(values);
-    held.folded.insert(normalized(values));
-}
-
-/// Which of `columns` of `spec` compare by a collation's rules beyond bytes and trailing
-/// spaces: text in a collation that is not `_bin`.
-fn by_collation<'c>(spec: &TableSpec, columns: impl IntoIterator<Item = &'c String>) -> Vec<bool> {
-    columns
-        .into_iter()
-        .map(|name| {
-            spec.column(name).is_some_and(|c| {
-                matches!(c.class, ValueClass::Text | ValueClass::CastText)
-                    && c.collation
-                        .as_deref()
-                        .is_some_and(|co| !co.ends_with("_bin"))
-            })
-        })
-        .collect()
-}
-
-/// One of a table's unique keys: its columns, and how much of each it compares.
-struct UniqueKey<'s> {
-    spec: &'s TableSpec,
-    /// Column name and prefix length (`UNIQUE (url(10))`: the first 10 characters, or
-    /// bytes of a binary column).
-    parts: &'s [(String, Option<u32>)],
-    /// The columns as [`Holds::values`] knows them: a prefix as `url(10)`, apart from the
-    /// whole column that a foreign key may reference.
-    label: Vec<String>,
-}
-
-impl UniqueKey<'_> {
-    /// Whether one of its columns is not in row images (a virtual generated column).
-    fn beyond_images(&self) -> bool {
-        self.parts.iter().any(|(name, _)| {
-            !self
-                .spec
-                .image_columns()
-                .any(|c| c.name.eq_ignore_ascii_case(name))
-        })
-    }
-
-    /// The part of each of its columns' values in `image` that the key compares.
-    fn values_in<'a>(&self, image: &Image<'a>) -> Option<Vec<&'a str>> {
-        let names = self.parts.iter().map(|(name, _)| name);
-        let values = image.values_of(names)?;
-        Some(
-            values
-                .into_iter()
-                .zip(self.parts)
-                .map(|(value, (name, prefix))| match prefix {
-                    None => value,
-                    Some(length) => {
-                        let binary = self.spec.column(name).is_some_and(|c| {
-                            matches!(c.class, ValueClass::Binary | ValueClass::Bit)
-                        });
-                        prefix_of(value, *length, binary)
-                    }
-                })
-                .collect(),
-        )
-    }
-}
-
-/// `spec`'s unique keys.
-fn unique_keys(spec: &TableSpec) -> impl Iterator<Item = UniqueKey<'_>> {
-    spec.indexes
-        .iter()
-        .filter(|i| i.unique)
-        .map(move |i| UniqueKey {
-            spec,
-            parts: &i.columns,
-            label: i
-                .columns
-                .iter()
-                .map(|(name, prefix)| match prefix {
-                    Some(length) => format!("{name}({length})"),
-                    None => name.clone(),
-                })
-                .collect(),
-        })
-}
-
-/// The first `length` characters of `value`, or of the bytes a binary column's value
-/// spells in hex (two digits a byte).
-fn prefix_of(value: &str, length: u32, binary: bool) -> &str {
-    let length = usize::try_from(length).unwrap_or(usize::MAX);
-    let end = if binary {
-        length.saturating_mul(2).min(value.len())
-    } else {
-        value
-            .char_indices()
-            .nth(length)
-            .map_or(value.len(), |(at, _)| at)
-    };
-    value.get(..end).unwrap_or(value)
-}
-
-fn columns_of(table: &str, columns: &[String]) -> Columns {
-    (
-        table.to_string(),
-        columns.iter().map(|c| c.to_lowercase()).collect(),
-    )
-}
-
-/// Values as db_b might compare them equal within printable ASCII: text collations may
-/// ignore case and trailing spaces, so those are ignored here too (holding back one change
-/// too many is harmless; too few lets a change take a value before the held one, which
-/// then clashes). Beyond printable ASCII, see [`HeldValues::unsure`].
-fn normalized(values: &[&str]) -> Vec<String> {
-    values
-        .iter()
-        .map(|v| v.trim_end_matches(' ').to_lowercase())
-        .collect()
 }
 
 /// The tables whose rows refer to `table`'s, directly or through others (a delete of its

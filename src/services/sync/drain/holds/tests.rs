@@ -1,3 +1,4 @@
+use super::values::prefix_of;
 use super::*;
 use crate::domain::Operation;
 use crate::domain::table::{ColumnSpec, ForeignKeySpec, IndexSpec, ValueClass};
