@@ -6,6 +6,7 @@ mod charsets;
 mod cli;
 mod hardening;
 mod helpers;
+mod holds;
 mod legacy;
 mod load;
 mod messages;
