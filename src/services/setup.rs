@@ -86,6 +86,12 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     };
     // Check everything first: nothing is created halfway.
     let (specs, captured, plans) = check_tables(&mut conn, &mut central_conn, config).await?;
+    // A foreign key db_a gained is added to db_b without checking db_b's rows, which may
+    // still lack changes queued before it; and tables refer to each other in any order.
+    central_conn
+        .execute("SET SESSION foreign_key_checks = 0")
+        .await
+        .map_err(central_err)?;
     for (statements, description) in plans {
         for sql in statements {
             central_conn
@@ -214,13 +220,19 @@ async fn plan_table(
             vec![format!("created table `{}`", spec.name)],
         ));
     }
-    let key = central::central_key(conn, &spec.name)
-        .await
-        .map_err(central_err)?;
-    let indexes = central::central_index_names(conn, &spec.name)
-        .await
-        .map_err(central_err)?;
-    let statements = central::plan_changes(spec, previous, &columns, &key, &indexes, site)?;
+    let table = central::CentralTable {
+        columns,
+        key: central::central_key(conn, &spec.name)
+            .await
+            .map_err(central_err)?,
+        index_names: central::central_index_names(conn, &spec.name)
+            .await
+            .map_err(central_err)?,
+        foreign_keys: central::central_foreign_keys(conn, &spec.name)
+            .await
+            .map_err(central_err)?,
+    };
+    let statements = central::plan_changes(spec, previous, &table, synced, site)?;
     let described = statements
         .iter()
         .map(|sql| sql.replacen("ALTER TABLE ", "", 1))

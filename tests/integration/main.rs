@@ -14,6 +14,7 @@ mod operate;
 mod ordering;
 mod readme;
 mod replay;
+mod schema_changes;
 mod sites;
 mod sizes;
 mod stress;

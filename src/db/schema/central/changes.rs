@@ -1,0 +1,230 @@
+//! How an existing db_b table follows a change of db_a's: columns added, widened or
+//! dropped, indexes added, unique keys dropped, foreign keys added, dropped or changed — or
+//! why it cannot follow without a person's decision.
+
+use super::{CentralColumn, Refusal, SITE_COLUMN, foreign_key_definition, index_definition};
+use crate::db::quote_ident;
+use crate::db::schema::types;
+use crate::domain::table::TableSpec;
+
+/// What db_b's copy of a table has now.
+pub struct CentralTable {
+    pub columns: Vec<CentralColumn>,
+    pub key: Vec<String>,
+    pub index_names: Vec<String>,
+    pub foreign_keys: Vec<String>,
+}
+
+/// The `ALTER TABLE` statements that bring an existing db_b table in line with db_a's
+/// `live` definition, or why that cannot be done automatically. `captured` is the
+/// definition `init` last recorded (to tell a column db_a dropped from one db_b has of
+/// its own).
+pub fn plan_changes(
+    live: &TableSpec,
+    captured: Option<&TableSpec>,
+    central: &CentralTable,
+    synced: &[String],
+    site: bool,
+) -> Result<Vec<String>, Refusal> {
+    let key = &central.key;
+    let expected_key: Vec<String> = site
+        .then(|| SITE_COLUMN.to_string())
+        .into_iter()
+        .chain(live.key.iter().cloned())
+        .collect();
+    if *key != expected_key {
+        return Err(refusal(
+            live,
+            None,
+            format!(
+                "db_b's primary key is ({}) but db_a's is ({}); a key change is not automatic: \
+                 drop db_b's table (or rename it), run `dbsync init`, then `dbsync resync`{}",
+                key.join(", "),
+                expected_key.join(", "),
+                if site && !key.iter().any(|k| k == SITE_COLUMN) {
+                    " (or, for a single-site deployment getting a SITE_ID, `dbsync migrate-site`)"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    let mut changes = column_changes(live, captured, &central.columns, site)?;
+    changes.extend(index_changes(live, captured, &central.index_names, site));
+    // After the indexes: a foreign key needs one on its columns.
+    changes.extend(foreign_key_changes(
+        live,
+        captured,
+        &central.foreign_keys,
+        synced,
+        site,
+    ));
+    Ok(changes)
+}
+
+fn refusal(live: &TableSpec, column: Option<&str>, message: String) -> Refusal {
+    Refusal {
+        table: live.name.clone(),
+        column: column.map(str::to_string),
+        message,
+    }
+}
+
+/// Columns added, widened, made nullable or dropped on db_a.
+fn column_changes(
+    live: &TableSpec,
+    captured: Option<&TableSpec>,
+    columns: &[CentralColumn],
+    site: bool,
+) -> Result<Vec<String>, Refusal> {
+    let table = quote_ident(&live.name);
+    let mut changes = Vec::new();
+    // An added column goes where db_a has it (after the column before it, or first — after
+    // `site_id` in a many-sites db_b), so `SELECT *` reads alike on both.
+    let mut previous: Option<&str> = site.then_some(SITE_COLUMN);
+    for column in &live.columns {
+        let definition = format!(
+            "{} {}",
+            quote_ident(&column.name),
+            column.explicit_definition()
+        );
+        let place = previous.map_or_else(
+            || " FIRST".to_string(),
+            |before| format!(" AFTER {}", quote_ident(before)),
+        );
+        previous = Some(&column.name);
+        match columns.iter().find(|c| c.name == column.name) {
+            None => changes.push(format!(
+                "ALTER TABLE {table} ADD COLUMN {definition}{place}"
+            )),
+            Some(central) if types::same_type(&central.column_type, &column.column_type) => {
+                // Made nullable, moved to another character set or collation, or (for a
+                // generated column) computed another way, on db_a.
+                let recomputed = column.generated
+                    && captured
+                        .and_then(|c| c.column(&column.name))
+                        .is_some_and(|old| old.definition != column.definition);
+                if !central.nullable && column.nullable
+                    || !types::holds_text(
+                        (&central.column_type, central.collation.as_deref()),
+                        (&column.column_type, column.collation.as_deref()),
+                        live.in_unique_key(&column.name),
+                    )
+                    || recomputed
+                {
+                    changes.push(format!("ALTER TABLE {table} MODIFY COLUMN {definition}"));
+                }
+            }
+            Some(central) if types::is_widening(&central.column_type, &column.column_type) => {
+                changes.push(format!("ALTER TABLE {table} MODIFY COLUMN {definition}"));
+            }
+            Some(central) => {
+                return Err(refusal(
+                    live,
+                    Some(&column.name),
+                    format!(
+                        "db_b has {} and db_a has {}, which is not a widening; change db_b's \
+                         column by hand (ALTER TABLE … MODIFY) and run `dbsync init` again",
+                        central.column_type, column.column_type
+                    ),
+                ));
+            }
+        }
+    }
+    for central in columns {
+        if central.name == SITE_COLUMN && site || live.column(&central.name).is_some() {
+            continue;
+        }
+        let dropped_from_a = captured.is_some_and(|c| c.column(&central.name).is_some());
+        if dropped_from_a {
+            // Drops first: a column db_a dropped may depend on one another change alters
+            // (a generated column over it), as MariaDB made db_a do both in one statement.
+            changes.insert(
+                0,
+                format!(
+                    "ALTER TABLE {table} DROP COLUMN {}",
+                    quote_ident(&central.name)
+                ),
+            );
+        } else if !central.nullable && !central.has_default {
+            return Err(refusal(
+                live,
+                Some(&central.name),
+                "db_b has this NOT NULL column without a default and db_a does not have it, \
+                 so no row from db_a could be written; give it a default or drop it"
+                    .to_string(),
+            ));
+        }
+    }
+    Ok(changes)
+}
+
+/// Indexes db_a added, and unique keys db_a dropped (db_b would refuse rows db_a allows).
+fn index_changes(
+    live: &TableSpec,
+    captured: Option<&TableSpec>,
+    index_names: &[String],
+    site: bool,
+) -> Vec<String> {
+    let table = quote_ident(&live.name);
+    let mut changes = Vec::new();
+    for index in &live.indexes {
+        if !index_names.contains(&index.name) {
+            changes.push(format!(
+                "ALTER TABLE {table} ADD {}",
+                index_definition(index, site)
+            ));
+        }
+    }
+    if let Some(captured) = captured {
+        for index in captured.indexes.iter().filter(|i| i.unique) {
+            let gone = !live.indexes.iter().any(|i| i.name == index.name);
+            if gone && index_names.contains(&index.name) {
+                changes.push(format!(
+                    "ALTER TABLE {table} DROP INDEX {}",
+                    quote_ident(&index.name)
+                ));
+            }
+        }
+    }
+    changes
+}
+
+/// Foreign keys among synced tables db_a added, dropped or changed (dropped, then added as
+/// db_a has it now). `init`'s db_b session adds them without checking db_b's rows: db_a
+/// checked its own, and db_b's follow as the queued changes are applied.
+fn foreign_key_changes(
+    live: &TableSpec,
+    captured: Option<&TableSpec>,
+    central: &[String],
+    synced: &[String],
+    site: bool,
+) -> Vec<String> {
+    let table = quote_ident(&live.name);
+    let wanted: Vec<_> = live
+        .foreign_keys
+        .iter()
+        .filter(|fk| synced.contains(&fk.parent_table))
+        .collect();
+    let mut present: Vec<&str> = central.iter().map(String::as_str).collect();
+    let mut changes = Vec::new();
+    for old in captured.iter().flat_map(|c| &c.foreign_keys) {
+        let kept = wanted.contains(&old);
+        if !kept && present.contains(&old.name.as_str()) {
+            changes.push(format!(
+                "ALTER TABLE {table} DROP FOREIGN KEY {}",
+                quote_ident(&old.name)
+            ));
+            present.retain(|name| *name != old.name);
+        }
+    }
+    for fk in wanted {
+        if !present.contains(&fk.name.as_str()) {
+            changes.push(format!(
+                "ALTER TABLE {table} ADD {}",
+                foreign_key_definition(fk, site)
+            ));
+        }
+    }
+    changes
+}

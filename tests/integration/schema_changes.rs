@@ -1,0 +1,304 @@
+//! db_a's tables change under a running site: columns added, widened or dropped, foreign
+//! keys added, dropped or changed, tables taken out of SYNC_TABLES. Runs stop (nothing
+//! blamed) until `init`, which carries what it can to db_b and refuses the rest.
+
+use std::time::Duration;
+
+use dbsync::domain::Outcome;
+
+use crate::helpers::{TestDb, stderr, stdout};
+use crate::tables::{shop, write_shop};
+
+/// A column added on db_a stops runs (nothing blamed) until `init`, which replaces the
+/// triggers while a writer keeps writing, adds the column in db_b and copies the table's
+/// rows again; then everything converges.
+#[tokio::test]
+async fn an_added_column_is_taken_up_by_init_without_losing_a_write() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(50).await;
+    db.sync().await;
+    db.exec("ALTER TABLE users ADD COLUMN nickname VARCHAR(40) NULL")
+        .await;
+    db.exec("UPDATE users SET nickname = 'nick' WHERE id <= 10")
+        .await;
+    let out = db.cli(&["sync"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("schema_changed")
+            && stdout(&out).contains("nickname")
+            && stdout(&out).contains("dbsync init"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(db.total_retries().await, 0);
+
+    let pool = db.local.clone();
+    let writer = tokio::spawn(async move {
+        for i in 0..300 {
+            let _ = sqlx::query(
+                "INSERT INTO users (id, name, email, nickname) VALUES (?, 'w', ?, 'w')",
+            )
+            .bind(1000 + i)
+            .bind(format!("w{i}@x.io"))
+            .execute(&pool)
+            .await;
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    });
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("ADD COLUMN `nickname`"),
+        "{}",
+        stdout(&out)
+    );
+    writer.await.unwrap();
+    // Columns added before others land where db_a has them.
+    db.exec(
+        "ALTER TABLE users ADD COLUMN badge INT NULL AFTER name, ADD COLUMN tag CHAR(2) NULL FIRST",
+    )
+    .await;
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let order = |pool: &sqlx::MySqlPool| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT CAST(GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) AS CHAR) \
+                 FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(order(&db.local).await, order(&db.central).await);
+    assert_eq!(
+        db.count(
+            &db.local,
+            "SELECT COUNT(*) FROM users u WHERE id >= 1000 AND NOT EXISTS \
+             (SELECT 1 FROM sync_queue q WHERE q.table_name = 'users' AND q.record_id = u.id)"
+        )
+        .await,
+        0,
+        "every write during init was captured"
+    );
+    let report = db.sync().await;
+    assert_eq!(report.failed, 0, "{report}");
+    db.assert_converged().await;
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM users WHERE nickname = 'nick'"
+        )
+        .await,
+        10
+    );
+}
+
+/// Widening is additive; dropping a column is followed; narrowing is refused with what to do.
+#[tokio::test]
+async fn widening_dropping_and_narrowing_columns() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(5).await;
+    db.exec("INSERT INTO orders (id, user_id, amount) VALUES (1, 1, 10.50)")
+        .await;
+    db.sync().await;
+    db.exec("ALTER TABLE users MODIFY name VARCHAR(200) NOT NULL")
+        .await;
+    db.exec("ALTER TABLE orders ADD COLUMN note TEXT NULL")
+        .await;
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    db.exec(&format!(
+        "UPDATE users SET name = '{}' WHERE id = 1",
+        "n".repeat(150)
+    ))
+    .await;
+    db.sync().await;
+    db.assert_converged().await;
+
+    db.exec("ALTER TABLE orders DROP COLUMN note").await;
+    assert_eq!(
+        db.engine().run().await.unwrap().outcome,
+        Outcome::SchemaChanged
+    );
+    assert!(db.cli(&["init"]).status.success());
+    db.sync().await;
+    db.assert_converged().await;
+
+    db.exec("ALTER TABLE orders MODIFY amount DECIMAL(8,2) NOT NULL")
+        .await;
+    let out = db.cli(&["init"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("orders")
+            && stderr(&out).contains("amount")
+            && stderr(&out).contains("by hand"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A table taken out of SYNC_TABLES stops runs until `init` removes its triggers and parks
+/// its queued changes, saying so: before, every change of it was queued and each run
+/// parked them as rejections.
+#[tokio::test]
+async fn a_table_removed_from_sync_tables_stops_runs_until_init() {
+    let mut db = shop(&[]).await;
+    write_shop(&db, 3).await;
+    db.sync().await;
+    db.set("SYNC_TABLES", "users,orders,products");
+    db.exec("UPDATE products SET price = 7.77 WHERE sku = 'SKU-1'")
+        .await;
+    db.exec("UPDATE order_lines SET qty = 5 WHERE order_id = 1")
+        .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(report.outcome, Outcome::SchemaChanged, "{report}");
+    let note = report.message.clone().unwrap_or_default();
+    assert!(
+        note.contains("`order_lines` is no longer in SYNC_TABLES")
+            && note.contains("run `dbsync init`"),
+        "{note}"
+    );
+    assert_eq!(db.total_retries().await, 0, "nothing blamed");
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM products WHERE price = 7.77"
+        )
+        .await,
+        0,
+        "nothing applied"
+    );
+    // A load of it under way, cut short.
+    db.exec("INSERT INTO sync_load (table_name, rows_estimate) VALUES ('order_lines', 10)")
+        .await;
+
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        db.count(
+            &db.local,
+            "SELECT COUNT(*) FROM sync_load WHERE table_name = 'order_lines'"
+        )
+        .await,
+        0,
+        "its load is forgotten: status no longer shows it, no run waits on it"
+    );
+    assert!(
+        stdout(&out).contains("order_lines: no longer in SYNC_TABLES")
+            && stdout(&out).contains("2 queued change(s) of it parked as FAILED"),
+        "{}",
+        stdout(&out)
+    );
+    let lines_queued = "SELECT COUNT(*) FROM sync_queue WHERE table_name = 'order_lines'";
+    let before = db.count(&db.local, lines_queued).await;
+    db.exec("UPDATE order_lines SET qty = 6 WHERE order_id = 2")
+        .await;
+    assert_eq!(
+        db.count(&db.local, lines_queued).await,
+        before,
+        "no trigger on order_lines after init"
+    );
+    let report = db.sync().await;
+    assert_eq!(report.outcome, Outcome::Synced, "{report}");
+    assert_eq!(report.failed, 0, "{report}");
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT COUNT(*) FROM products WHERE price = 7.77"
+        )
+        .await,
+        1
+    );
+    let parked = db
+        .count(
+            &db.local,
+            "SELECT COUNT(*) FROM sync_queue WHERE table_name = 'order_lines' \
+             AND sync_status = 'FAILED' AND last_error LIKE '%no longer in SYNC_TABLES%'",
+        )
+        .await;
+    assert_eq!(parked, 2, "the changes queued before init, parked by it");
+}
+
+/// A foreign key db_a gains, loses or changes among synced tables reaches db_b with
+/// `init`, also while db_b still lacks changes queued before it: a cascade happens in db_b
+/// too, and db_b refuses nothing db_a allows.
+#[tokio::test]
+async fn foreign_keys_added_changed_or_dropped_on_db_a_follow_into_db_b() {
+    let mut db = TestDb::new(&[]).await;
+    db.exec(
+        "CREATE TABLE p (id INT PRIMARY KEY) ENGINE=InnoDB; \
+         CREATE TABLE c (id INT PRIMARY KEY, pid INT NULL, KEY (pid)) ENGINE=InnoDB",
+    )
+    .await;
+    db.set("SYNC_TABLES", "users,orders,p,c");
+    let init = |db: &TestDb| {
+        let out = db.cli(&["init"]);
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        stdout(&out)
+    };
+    init(&db);
+    db.exec("INSERT INTO p VALUES (1), (2), (3); INSERT INTO c VALUES (1, 1), (2, 2), (3, NULL)")
+        .await;
+    db.sync().await;
+    // Not yet in db_b when its table gains the key: db_b's c 3 still has no parent there.
+    db.exec("UPDATE c SET pid = 3 WHERE id = 3").await;
+    db.exec(
+        "ALTER TABLE c ADD CONSTRAINT fk_c_p FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE",
+    )
+    .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(report.outcome, Outcome::SchemaChanged, "{report}");
+    assert!(init(&db).contains("ADD CONSTRAINT `fk_c_p`"));
+    db.exec("DELETE FROM p WHERE id = 1").await;
+    db.sync().await;
+    db.assert_converged().await;
+    let in_db_b = |sql: &'static str| db.count(&db.central, sql);
+    assert_eq!(
+        in_db_b("SELECT COUNT(*) FROM c WHERE id = 1").await,
+        0,
+        "cascaded"
+    );
+
+    db.exec("ALTER TABLE c DROP FOREIGN KEY fk_c_p").await;
+    db.exec(
+        "ALTER TABLE c ADD CONSTRAINT fk_c_p FOREIGN KEY (pid) REFERENCES p (id) ON DELETE SET NULL",
+    )
+    .await;
+    let said = init(&db);
+    assert!(said.contains("DROP FOREIGN KEY `fk_c_p`") && said.contains("ON DELETE SET NULL"));
+    db.exec("DELETE FROM p WHERE id = 2").await;
+    db.sync().await;
+    db.assert_converged().await;
+    assert_eq!(
+        in_db_b("SELECT COUNT(*) FROM c WHERE id = 2 AND pid IS NULL").await,
+        1,
+        "set to NULL in db_b as in db_a"
+    );
+
+    db.exec("ALTER TABLE c DROP FOREIGN KEY fk_c_p").await;
+    init(&db);
+    db.exec("INSERT INTO c VALUES (4, 77); DELETE FROM p WHERE id = 3")
+        .await;
+    let report = db.sync().await;
+    assert_eq!(
+        (report.outcome, report.failed),
+        (Outcome::Synced, 0),
+        "{report}"
+    );
+    db.assert_converged().await;
+    assert_eq!(db.total_retries().await, 0, "nothing blamed");
+    assert_eq!(
+        in_db_b("SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'c'").await,
+        0
+    );
+}
