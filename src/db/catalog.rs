@@ -33,6 +33,8 @@ pub enum CatalogError {
         "table `{0}`: its primary key can be longer than the {RECORD_KEY_BYTES} bytes the queue keeps for a key (a long binary or case-sensitive text key); shorten the key column"
     )]
     KeyTooLong(String),
+    #[error("`{table}` is a {kind}, not a plain table: dbsync syncs plain (base) tables only")]
+    NotAPlainTable { table: String, kind: String },
     #[error("table `{0}` is not an InnoDB table: capture triggers need transactions")]
     NotTransactional(String),
     #[error(
@@ -113,20 +115,28 @@ pub async fn table_spec(
 
 /// `ENGINE=InnoDB DEFAULT CHARSET=… COLLATE=…`; refuses a missing or non-InnoDB table.
 async fn table_options(conn: &mut MySqlConnection, table: &str) -> Result<String, CatalogError> {
-    let options: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT CAST(ENGINE AS CHAR), CAST(TABLE_COLLATION AS CHAR), \
+    type Options = (String, Option<String>, Option<String>, Option<String>);
+    let options: Option<Options> = sqlx::query_as(
+        "SELECT CAST(TABLE_TYPE AS CHAR), CAST(ENGINE AS CHAR), CAST(TABLE_COLLATION AS CHAR), \
            CAST(CCSA.CHARACTER_SET_NAME AS CHAR) \
          FROM information_schema.TABLES T \
          LEFT JOIN information_schema.COLLATION_CHARACTER_SET_APPLICABILITY CCSA \
            ON CCSA.COLLATION_NAME = T.TABLE_COLLATION \
-         WHERE T.TABLE_SCHEMA = DATABASE() AND T.TABLE_NAME = ? AND T.TABLE_TYPE = 'BASE TABLE'",
+         WHERE T.TABLE_SCHEMA = DATABASE() AND T.TABLE_NAME = ?",
     )
     .bind(table)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((engine, collation, charset)) = options else {
+    let Some((kind, engine, collation, charset)) = options else {
         return Err(CatalogError::NoSuchTable(table.to_string()));
     };
+    if kind != "BASE TABLE" {
+        return Err(CatalogError::NotAPlainTable {
+            table: table.to_string(),
+            kind: kind.to_lowercase(),
+        });
+    }
+    let engine = engine.unwrap_or_default();
     if !engine.eq_ignore_ascii_case("InnoDB") {
         return Err(CatalogError::NotTransactional(table.to_string()));
     }

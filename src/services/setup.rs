@@ -65,6 +65,7 @@ const INIT_POOL: PoolSettings = PoolSettings {
 
 pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> {
     let central_node = first_central_node(config).await?;
+    check_local_tables(config).await?;
     create_database(Role::Central, &central_node).await?;
     create_database(Role::Local, &config.local).await?;
     let local = db::connect_pool(Role::Local, &config.local, INIT_POOL).await?;
@@ -240,6 +241,50 @@ async fn plan_table(
     Ok((statements, described))
 }
 
+/// The tables `init` creates itself (the REST API's): missing, they are no reason to refuse.
+const SAMPLE_TABLES: [&str; 2] = ["users", "orders"];
+
+/// Every configured table checked on db_a before anything is created: a table that is
+/// missing (the database too, even), has no primary key or a type db_b cannot hold stops
+/// `init` with nothing created. [`check_tables`] checks again, with db_b's side, once the
+/// sample tables exist.
+async fn check_local_tables(config: &Config) -> Result<(), InitError> {
+    let local_err = |source| schema_error(Role::Local, &config.local, source);
+    let mut conn = connect_server(Role::Local, &config.local).await?;
+    let exists: Option<String> = sqlx::query_scalar(
+        "SELECT CAST(SCHEMA_NAME AS CHAR) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+    )
+    .bind(&config.local.database)
+    .fetch_optional(&mut conn)
+    .await
+    .map_err(local_err)?;
+    if exists.is_some() {
+        let sql = format!("USE {}", db::quote_ident(&config.local.database));
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .map_err(local_err)?;
+    }
+    let mut specs = Vec::new();
+    for name in &config.sync.tables {
+        let spec = match exists {
+            Some(_) => catalog::table_spec(&mut conn, name).await,
+            None => Err(CatalogError::NoSuchTable(name.clone())),
+        };
+        match spec {
+            Ok(spec) => specs.push(spec),
+            Err(CatalogError::NoSuchTable(_)) if SAMPLE_TABLES.contains(&name.as_str()) => {}
+            Err(CatalogError::Database(source)) => return Err(local_err(source)),
+            Err(other) => return Err(InitError::Table(other)),
+        }
+    }
+    if config.sync.site_id.is_some() {
+        catalog::check_site_column_free(&specs).map_err(InitError::Table)?;
+    }
+    let _ = conn.close().await;
+    Ok(())
+}
+
 /// The first db_b node that answers and is ready. Readiness needs a connection to the
 /// database itself, which may not exist yet: then the first node that answers at all.
 async fn first_central_node(config: &Config) -> Result<DbTarget, InitError> {
@@ -252,14 +297,20 @@ async fn first_central_node(config: &Config) -> Result<DbTarget, InitError> {
     }
 }
 
-async fn create_database(role: Role, target: &DbTarget) -> Result<(), InitError> {
+/// A connection to `target`'s server, in no database (it may not exist yet).
+async fn connect_server(role: Role, target: &DbTarget) -> Result<MySqlConnection, InitError> {
     // Bounded like every connect: a server that accepts the TCP connection and then says
     // nothing (frozen, or behind a network dropping packets) would hold `init` for ever.
     let options = db::connect_options(target, false);
-    let mut conn = tokio::time::timeout(db::CONNECT_TIMEOUT, options.connect())
+    let conn = tokio::time::timeout(db::CONNECT_TIMEOUT, options.connect())
         .await
         .unwrap_or_else(|_| Err(db::error::no_answer_in_time()))
         .map_err(|err| ConnectError::new(role, target, &err))?;
+    Ok(conn)
+}
+
+async fn create_database(role: Role, target: &DbTarget) -> Result<(), InitError> {
+    let mut conn = connect_server(role, target).await?;
     schema::create_database(&mut conn, &target.database)
         .await
         .map_err(|source| schema_error(role, target, source))?;

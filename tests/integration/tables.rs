@@ -169,10 +169,17 @@ async fn init_refuses_tables_it_cannot_sync_before_creating_anything() {
     db.exec("CREATE TABLE no_key (a INT)").await;
     db.exec("CREATE TABLE long_key (k VARBINARY(1500) PRIMARY KEY)")
         .await;
+    db.exec("CREATE VIEW big_users AS SELECT * FROM users WHERE id > 10; CREATE SEQUENCE seq")
+        .await;
     db.exec_central("DROP TABLE orders").await;
     for (tables, words) in [
         ("users,orders,no_key", "no_key` has no primary key"),
         ("users,orders,missing", "missing` does not exist"),
+        (
+            "users,orders,big_users",
+            "big_users` is a view, not a plain table",
+        ),
+        ("users,orders,seq", "seq` is a sequence, not a plain table"),
         (
             "users,orders,long_key",
             "long_key`: its primary key can be longer than the 2048 bytes",
@@ -185,6 +192,29 @@ async fn init_refuses_tables_it_cannot_sync_before_creating_anything() {
         assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
         assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'orders'").await, 0, "nothing created");
     }
+    // Databases that do not exist yet: neither is created for a refused table, nor are
+    // dbsync's own tables or the sample ones.
+    let mut fresh = db.env.clone();
+    let names = ["DB_OFFLINE_DB", "DB_CENTRAL_DB"].map(|var| format!("{}_new", db.env[var]));
+    fresh.insert("DB_OFFLINE_DB".into(), names[0].clone());
+    fresh.insert("DB_CENTRAL_DB".into(), names[1].clone());
+    fresh.insert("SYNC_TABLES".into(), "users,orders,missing".into());
+    let out = crate::helpers::run_cli(&fresh, &["init"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("missing` does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    let created = format!(
+        "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ('{}', '{}')",
+        names[0], names[1]
+    );
+    let found = db.count(&db.local, &created).await;
+    for name in &names {
+        db.exec(&format!("DROP DATABASE IF EXISTS `{name}`")).await;
+    }
+    assert_eq!(found, 0, "no database created");
     for bad in ["users,`orders`", "users;orders", "users,o'rders"] {
         db.set("SYNC_TABLES", "users,orders");
         let mut env = db.env.clone();
