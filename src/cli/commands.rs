@@ -11,7 +11,7 @@ use crate::db::{self, Role, load, schema};
 use crate::domain::Outcome;
 use crate::metrics::Metrics;
 use crate::services::sync::checks::{self, CheckError, Claim};
-use crate::services::sync::tables::{Tables, not_synced};
+use crate::services::sync::tables::{self, SchemaProblem, Tables, not_synced};
 use crate::services::sync::{Preparation, RunError, SyncEngine, requeue, status};
 use crate::services::watchdog::Watchdog;
 use crate::services::{ServiceError, setup, site, verify};
@@ -225,10 +225,22 @@ async fn verify_command(config: &Config, json: bool, watchdog: &Watchdog) -> Res
                     source,
                 },
             })?;
-    drop((conn, local_conn));
     if let Some(refusal) = refusal {
         return Err(CliError::Usage(format!("verify: {}", refusal.reason())));
     }
+    // Compared as captured, a table db_a changed since `init` would pass for equal while
+    // db_b lacks a column.
+    match tables::load_checked(&mut local_conn, &config.sync.tables).await {
+        Ok(_) => {}
+        Err(SchemaProblem::Database(source)) => {
+            return Err(CliError::Database {
+                context: "db_a",
+                source,
+            });
+        }
+        Err(problem) => return Err(CliError::Usage(format!("verify: {problem}"))),
+    }
+    drop((conn, local_conn));
     let site = config.sync.site_id.as_deref();
     let result = verify::verify(&local, &central, &tables, site, watchdog).await;
     let report = after_closing(&[&local, &central], result)

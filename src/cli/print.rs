@@ -224,7 +224,14 @@ pub(super) fn verify(report: &VerifyReport) {
             report.failed
         );
     }
-    if !report.is_equal() && report.pending == 0 && report.failed == 0 {
+    if !report.is_equal() && !report.loading.is_empty() {
+        say!(
+            "a copy of {} by the next run is queued or under way: run `dbsync sync`, then verify again",
+            report.loading.join(", ")
+        );
+    }
+    if !report.is_equal() && report.pending == 0 && report.failed == 0 && report.loading.is_empty()
+    {
         // Only the tables that differ, unless that is every table.
         let mut differing: Vec<String> = report
             .tables

@@ -40,6 +40,8 @@ pub struct VerifyReport {
     /// Changes in db_a's queue not applied yet.
     pub pending: i64,
     pub failed: i64,
+    /// Tables whose copy by a run (`init` queued it, or `resync`) is queued or under way.
+    pub loading: Vec<String>,
 }
 
 impl VerifyReport {
@@ -60,6 +62,7 @@ pub async fn verify(
         tables: Vec::new(),
         pending: 0,
         failed: 0,
+        loading: Vec::new(),
     };
     for spec in tables.iter() {
         let mut diff = compare_table(local_pool, central_pool, spec, site, watchdog).await?;
@@ -70,6 +73,12 @@ pub async fn verify(
     let [pending, _, failed] = crate::db::queue::queue_counts(local_pool).await?;
     report.pending = pending;
     report.failed = failed;
+    report.loading = crate::db::load::states_in(local_pool)
+        .await?
+        .into_iter()
+        .filter(|load| load.finished_at.is_none())
+        .map(|load| load.table_name)
+        .collect();
     Ok(report)
 }
 

@@ -302,3 +302,44 @@ async fn foreign_keys_added_changed_or_dropped_on_db_a_follow_into_db_b() {
         0
     );
 }
+
+/// `verify` does not pass a table db_a changed since `init` for equal (it compared only the
+/// columns `init` had seen), and once `init` has queued the table's copy it says the next
+/// run makes it, not `resync`.
+#[tokio::test]
+async fn verify_says_what_to_run_after_a_column_is_added() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(3).await;
+    db.sync().await;
+    // The old triggers see no change in an update of the new column alone.
+    db.exec(
+        "ALTER TABLE users ADD COLUMN level INT NOT NULL DEFAULT 7; UPDATE users SET level = id",
+    )
+    .await;
+    let out = db.cli(&["verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("`users` changed on db_a since `dbsync init`")
+            && stderr(&out).contains("run `dbsync init`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(db.cli(&["init"]).status.success());
+    let out = db.cli(&["verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("a copy of users by the next run is queued")
+            && !stdout(&out).contains("resync"),
+        "{}",
+        stdout(&out)
+    );
+    db.sync().await;
+    let out = db.cli(&["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
