@@ -40,6 +40,10 @@ pub enum InitError {
     Connect(#[from] ConnectError),
     #[error("SYNC_TABLES: {0}")]
     Table(CatalogError),
+    #[error(
+        "db_a has a trigger named `{0}` that is not dbsync's, and dbsync's capture trigger needs that name: rename it (or merge it into another trigger), then run `dbsync init` again"
+    )]
+    TriggerNameTaken(String),
     #[error("db_b cannot follow db_a: {0}")]
     Refused(#[from] central::Refusal),
     #[error("setting up the {role} database `{database}` failed: {source}")]
@@ -54,7 +58,10 @@ impl InitError {
     /// A problem with what the operator configured or changed (exit 2), rather than with
     /// reaching or using the servers.
     pub fn is_configuration(&self) -> bool {
-        matches!(self, InitError::Table(_) | InitError::Refused(_))
+        matches!(
+            self,
+            InitError::Table(_) | InitError::Refused(_) | InitError::TriggerNameTaken(_)
+        )
     }
 }
 
@@ -280,6 +287,13 @@ async fn check_local_tables(config: &Config) -> Result<(), InitError> {
     }
     if config.sync.site_id.is_some() {
         catalog::check_site_column_free(&specs).map_err(InitError::Table)?;
+    }
+    let names: Vec<&str> = specs.iter().map(|spec| spec.name.as_str()).collect();
+    let taken = triggers::foreign_namesakes(&mut conn, &names)
+        .await
+        .map_err(local_err)?;
+    if let Some(trigger) = taken.into_iter().next() {
+        return Err(InitError::TriggerNameTaken(trigger));
     }
     let _ = conn.close().await;
     Ok(())

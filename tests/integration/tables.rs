@@ -171,6 +171,12 @@ async fn init_refuses_tables_it_cannot_sync_before_creating_anything() {
         .await;
     db.exec("CREATE VIEW big_users AS SELECT * FROM users WHERE id > 10; CREATE SEQUENCE seq")
         .await;
+    db.exec(
+        "CREATE TABLE audited (id INT PRIMARY KEY); CREATE TABLE audit_log (id INT); \
+         CREATE TRIGGER audited_after_insert AFTER INSERT ON audited FOR EACH ROW \
+         INSERT INTO audit_log VALUES (NEW.id)",
+    )
+    .await;
     db.exec_central("DROP TABLE orders").await;
     for (tables, words) in [
         ("users,orders,no_key", "no_key` has no primary key"),
@@ -180,6 +186,10 @@ async fn init_refuses_tables_it_cannot_sync_before_creating_anything() {
             "big_users` is a view, not a plain table",
         ),
         ("users,orders,seq", "seq` is a sequence, not a plain table"),
+        (
+            "users,orders,audited",
+            "trigger named `audited_after_insert` that is not dbsync's",
+        ),
         (
             "users,orders,long_key",
             "long_key`: its primary key can be longer than the 2048 bytes",
@@ -192,6 +202,13 @@ async fn init_refuses_tables_it_cannot_sync_before_creating_anything() {
         assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
         assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'orders'").await, 0, "nothing created");
     }
+    let kept = "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() \
+         AND TRIGGER_NAME = 'audited_after_insert' AND ACTION_STATEMENT LIKE '%audit_log%'";
+    assert_eq!(
+        db.count(&db.local, kept).await,
+        1,
+        "the user's trigger is left as it was"
+    );
     // Databases that do not exist yet: neither is created for a refused table, nor are
     // dbsync's own tables or the sample ones.
     let mut fresh = db.env.clone();

@@ -199,6 +199,32 @@ pub async fn missing(
         .collect())
 }
 
+/// Triggers on db_a that have the name of a capture trigger of one of `tables` but are not
+/// dbsync's (they write no queue row): `init` would replace them.
+pub async fn foreign_namesakes(
+    conn: &mut MySqlConnection,
+    tables: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    let names: Vec<String> = tables
+        .iter()
+        .flat_map(|table| EVENTS.map(|event| trigger_name(table, event)))
+        .collect();
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = QueryBuilder::<MySql>::new(
+        "SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA = DATABASE() AND ACTION_STATEMENT NOT LIKE '%sync_queue%' \
+         AND TRIGGER_NAME IN (",
+    );
+    let mut list = query.separated(", ");
+    for name in &names {
+        list.push_bind(name.as_str());
+    }
+    query.push(") ORDER BY TRIGGER_NAME");
+    query.build_query_scalar().fetch_all(conn).await
+}
+
 /// True when all three capture triggers of `table` exist.
 pub async fn installed(conn: &mut MySqlConnection, table: &str) -> Result<bool, sqlx::Error> {
     Ok(missing(conn, &[table]).await?.is_empty())
