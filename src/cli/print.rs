@@ -38,6 +38,9 @@ pub(super) fn init_report(config: &Config, report: &InitReport, seed: bool) {
     for change in &report.central_changes {
         say!("db_b: {change}");
     }
+    for deferred in &report.deferred {
+        say!("db_b: {deferred}");
+    }
     for table in &report.reloads {
         say!("{table}: columns were added; the next run copies its rows again (resumable)");
     }

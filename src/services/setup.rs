@@ -14,7 +14,7 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
 use crate::config::{Config, DbTarget};
 use crate::db::catalog::{self, CatalogError};
 use crate::db::schema::{self, central, triggers};
-use crate::db::{self, ConnectError, PoolSettings, Role, load, queue};
+use crate::db::{self, ConnectError, PoolSettings, Role, error, load, queue};
 use crate::domain::table::TableSpec;
 use crate::services::sync::tables::differences;
 
@@ -28,6 +28,9 @@ pub struct InitReport {
     /// Tables queued for copying again (a column was added: rows written before the new
     /// triggers may carry values db_b never saw).
     pub reloads: Vec<String>,
+    /// Unique keys db_b could not take yet, in words: its rows still lack changes queued
+    /// before db_a gained the key (two rows hold the same value there for now).
+    pub deferred: Vec<String>,
     /// Tables no longer in SYNC_TABLES whose triggers were dropped, with the changes of
     /// each still queued, now parked as FAILED (no run will apply them).
     pub dropped: Vec<(String, u64)>,
@@ -100,14 +103,23 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
         .execute("SET SESSION foreign_key_checks = 0")
         .await
         .map_err(central_err)?;
-    for (statements, description) in plans {
-        for sql in statements {
-            central_conn
-                .execute(AssertSqlSafe(sql))
-                .await
-                .map_err(central_err)?;
+    for step in plans.into_iter().flatten() {
+        match central_conn.execute(AssertSqlSafe(step.sql.clone())).await {
+            Ok(_) => report.central_changes.push(step.said),
+            // The rest goes on: once runs have brought db_b's rows up to date, `init` adds
+            // the key (it compares db_b's indexes with db_a's every time).
+            Err(err)
+                if central::adds_unique_key(&step.sql)
+                    && error::number(&err) == Some(error::code::DUP_ENTRY) =>
+            {
+                report.deferred.push(format!(
+                    "{} not added yet: db_b's rows hold a value twice ({}), as changes queued before db_a gained the key are not applied yet; run `dbsync sync`, then `dbsync init` again",
+                    step.said,
+                    error::describe(&err)
+                ));
+            }
+            Err(err) => return Err(central_err(err)),
         }
-        report.central_changes.extend(description);
     }
     capture_tables(
         &mut conn,
@@ -128,8 +140,14 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     Ok(report)
 }
 
-/// DDL plans for db_b, with what each does in words.
-type Plans = Vec<(Vec<String>, Vec<String>)>;
+/// One DDL statement for db_b, and what it does in words.
+struct Step {
+    sql: String,
+    said: String,
+}
+
+/// DDL plans for db_b, a table's steps each.
+type Plans = Vec<Vec<Step>>;
 
 /// Every configured table's live definition, the definitions `init` captured before, and
 /// db_b's DDL plan for each — or the first reason a table cannot be synced.
@@ -213,7 +231,7 @@ async fn plan_table(
     previous: Option<&TableSpec>,
     synced: &[String],
     site: bool,
-) -> Result<(Vec<String>, Vec<String>), InitError> {
+) -> Result<Vec<Step>, InitError> {
     let central_err = |source| InitError::Schema {
         role: Role::Central.label(),
         database: String::new(),
@@ -223,10 +241,10 @@ async fn plan_table(
         .await
         .map_err(central_err)?;
     if columns.is_empty() {
-        return Ok((
-            vec![central::create_table_sql(spec, synced, site)],
-            vec![format!("created table `{}`", spec.name)],
-        ));
+        return Ok(vec![Step {
+            sql: central::create_table_sql(spec, synced, site),
+            said: format!("created table `{}`", spec.name),
+        }]);
     }
     let table = central::CentralTable {
         columns,
@@ -241,11 +259,13 @@ async fn plan_table(
             .map_err(central_err)?,
     };
     let statements = central::plan_changes(spec, previous, &table, synced, site)?;
-    let described = statements
-        .iter()
-        .map(|sql| sql.replacen("ALTER TABLE ", "", 1))
-        .collect();
-    Ok((statements, described))
+    Ok(statements
+        .into_iter()
+        .map(|sql| Step {
+            said: sql.replacen("ALTER TABLE ", "", 1),
+            sql,
+        })
+        .collect())
 }
 
 /// The tables `init` creates itself (the REST API's): missing, they are no reason to refuse.

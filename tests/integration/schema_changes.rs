@@ -343,3 +343,54 @@ async fn verify_says_what_to_run_after_a_column_is_added() {
     let out = db.cli(&["verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// A unique key db_a gains while db_b's rows still lack the changes that make its values
+/// unique there is left for a later `init` (exit 1, saying so), the rest of `init` done:
+/// runs go on, db_b catches up, and `init` again adds the key.
+#[tokio::test]
+async fn a_unique_key_db_b_cannot_take_yet_is_added_by_a_later_init() {
+    let mut db = TestDb::new(&[]).await;
+    db.exec("CREATE TABLE w (id VARCHAR(10) PRIMARY KEY, a INT, code INT NOT NULL DEFAULT 0)")
+        .await;
+    db.set("SYNC_TABLES", "users,orders,w");
+    assert!(db.cli(&["init"]).status.success());
+    db.exec("INSERT INTO w (id, a) VALUES ('a', 1), ('b', 2), ('c', 3)")
+        .await;
+    db.sync().await;
+    // Queued, not in db_b yet: there every code is still 0. The added column gets 1, 2, 3
+    // on db_a from the ALTER itself, which no trigger sees.
+    db.exec("UPDATE w SET code = a").await;
+    db.exec(
+        "ALTER TABLE w ADD UNIQUE KEY uq_code (code), \
+         ADD COLUMN n INT NOT NULL AUTO_INCREMENT UNIQUE",
+    )
+    .await;
+    let out = db.cli(&["init"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("ADD UNIQUE KEY `uq_code` (`code`) not added yet")
+            && stdout(&out).contains("run `dbsync sync`, then `dbsync init` again"),
+        "{}",
+        stdout(&out)
+    );
+    let report = db.sync().await;
+    assert_eq!(
+        (report.outcome, report.failed),
+        (Outcome::Synced, 0),
+        "{report}"
+    );
+    db.assert_converged().await;
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let keys = "SELECT COUNT(DISTINCT INDEX_NAME) FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'w' AND NON_UNIQUE = 0 \
+         AND INDEX_NAME IN ('uq_code', 'n')";
+    assert_eq!(db.count(&db.central, keys).await, 2, "{}", stdout(&out));
+    assert_eq!(db.total_retries().await, 0, "nothing blamed");
+}

@@ -159,6 +159,12 @@ fn column_changes(
     Ok(changes)
 }
 
+/// Whether `sql` (a statement of [`plan_changes`]) adds a unique key: db_b's rows may not
+/// hold to it until the changes queued before it are applied.
+pub fn adds_unique_key(sql: &str) -> bool {
+    sql.starts_with("ALTER TABLE ") && sql.contains(" ADD UNIQUE KEY ")
+}
+
 /// Indexes db_a added, and unique keys db_a dropped (db_b would refuse rows db_a allows).
 fn index_changes(
     live: &TableSpec,
