@@ -41,8 +41,18 @@ pub(super) fn init_report(config: &Config, report: &InitReport, seed: bool) {
     for deferred in &report.deferred {
         say!("db_b: {deferred}");
     }
+    for (table, superseded) in &report.rekeyed {
+        say!(
+            "{table}: its primary key changed; {superseded} change(s) queued under the old key are replaced by the table's copy"
+        );
+    }
     for table in &report.reloads {
-        say!("{table}: columns were added; the next run copies its rows again (resumable)");
+        let why = if report.rekeyed.iter().any(|(t, _)| t == table) {
+            "its key changed"
+        } else {
+            "columns were added"
+        };
+        say!("{table}: {why}; the next run copies its rows again (resumable)");
     }
     for (table, parked) in &report.dropped {
         say!(

@@ -31,6 +31,9 @@ pub struct InitReport {
     /// Unique keys db_b could not take yet, in words: its rows still lack changes queued
     /// before db_a gained the key (two rows hold the same value there for now).
     pub deferred: Vec<String>,
+    /// Tables whose primary key changed, with how many changes queued under the old key
+    /// were set aside for the table's copy.
+    pub rekeyed: Vec<(String, u64)>,
     /// Tables no longer in SYNC_TABLES whose triggers were dropped, with the changes of
     /// each still queued, now parked as FAILED (no run will apply them).
     pub dropped: Vec<(String, u64)>,
@@ -197,7 +200,21 @@ async fn capture_tables(
             triggers::install(conn, spec).await?;
             report.triggers_written.push(spec.name.clone());
         }
-        if previous.is_some_and(|p| differences(p, spec).iter().any(|d| d.contains("added"))) {
+        if previous.is_some_and(|p| p.key != spec.key) {
+            // Queued under the old key, a change names its record by values that now mean
+            // another row (a delete would remove the wrong one): the table's copy replaces
+            // them all. The old triggers wrote their last row before the new ones replaced
+            // them (under the table's lock); a change of the new ones marked here too is in
+            // the copy, which reads db_a after this.
+            let note = format!(
+                "superseded: `{}`'s primary key changed; the table's copy after `dbsync init` holds this change",
+                spec.name
+            );
+            let superseded = queue::supersede_table(conn, &spec.name, &note).await?;
+            report.rekeyed.push((spec.name.clone(), superseded));
+            report.reloads.push(spec.name.clone());
+        } else if previous.is_some_and(|p| differences(p, spec).iter().any(|d| d.contains("added")))
+        {
             report.reloads.push(spec.name.clone());
         }
     }

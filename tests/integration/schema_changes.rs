@@ -394,3 +394,52 @@ async fn a_unique_key_db_b_cannot_take_yet_is_added_by_a_later_init() {
     assert_eq!(db.count(&db.central, keys).await, 2, "{}", stdout(&out));
     assert_eq!(db.total_retries().await, 0, "nothing blamed");
 }
+
+/// A primary key changed on db_a, followed as `init` says (db_b's table dropped, `init`):
+/// the changes queued under the old key — whose record names now mean other rows — give
+/// way to the table's copy, which `init` queues; nothing is left FAILED or blamed.
+#[tokio::test]
+async fn a_changed_primary_key_hands_its_queued_changes_to_the_tables_copy() {
+    let mut db = TestDb::new(&[]).await;
+    db.exec("CREATE TABLE w (id INT NOT NULL, c INT NOT NULL DEFAULT 5, b VARCHAR(20), PRIMARY KEY (id))")
+        .await;
+    db.set("SYNC_TABLES", "users,orders,w");
+    assert!(db.cli(&["init"]).status.success());
+    db.exec("INSERT INTO w (id, b) SELECT seq, 'x' FROM seq_1_to_50")
+        .await;
+    db.sync().await;
+    db.exec("UPDATE w SET b = 'y' WHERE id < 10; DELETE FROM w WHERE id = 20")
+        .await;
+    db.exec("ALTER TABLE w DROP PRIMARY KEY, ADD PRIMARY KEY (id, c)")
+        .await;
+    // Under the old triggers still: queued with the old key's shape.
+    db.exec("UPDATE w SET b = 'z' WHERE id > 40; INSERT INTO w (id, c, b) VALUES (1, 6, 'dup')")
+        .await;
+    let out = db.cli(&["init"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("drop db_b's table"),
+        "{}",
+        stderr(&out)
+    );
+    db.exec_central("DROP TABLE w").await;
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("w: its primary key changed; 21 change(s) queued under the old key"),
+        "{}",
+        stdout(&out)
+    );
+    db.exec("UPDATE w SET b = 'after' WHERE id = 2; DELETE FROM w WHERE id = 3")
+        .await;
+    let report = db.sync().await;
+    assert_eq!(
+        (report.outcome, report.failed),
+        (Outcome::Synced, 0),
+        "{report}"
+    );
+    db.assert_converged().await;
+    let left = "SELECT COUNT(*) FROM sync_queue WHERE sync_status <> 'SYNCED'";
+    assert_eq!(db.count(&db.local, left).await, 0);
+    assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM w").await, 49);
+}

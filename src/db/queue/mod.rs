@@ -219,6 +219,24 @@ pub async fn park_table(
     .rows_affected())
 }
 
+/// Marks `table`'s PENDING and FAILED changes SYNCED unapplied, with `note` as their last
+/// word: a copy of the table replaces them. Returns how many.
+pub async fn supersede_table(
+    conn: &mut MySqlConnection,
+    table: &str,
+    note: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE sync_queue SET sync_status = 'SYNCED', last_error = ?, next_attempt_at = NULL \
+         WHERE sync_status IN ('PENDING', 'FAILED') AND table_name = ?",
+    )
+    .bind(bounded_error(note))
+    .bind(table)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 /// Cuts `text` to [`MAX_ERROR_CHARS`] characters.
 pub fn bounded_error(text: &str) -> String {
     match text.char_indices().nth(MAX_ERROR_CHARS) {
