@@ -52,6 +52,49 @@ pub struct ColumnSpec {
     pub collation: Option<String>,
 }
 
+/// `definition` without ` DEFAULT nextval(…)` / ` DEFAULT lastval(…)`, as `SHOW CREATE
+/// TABLE` prints a default drawn from a sequence.
+fn without_sequence_default(definition: &str) -> String {
+    let lower = definition.to_ascii_lowercase();
+    let Some(start) = [" default nextval(", " default lastval("]
+        .iter()
+        .find_map(|call| lower.find(call))
+    else {
+        return definition.to_string();
+    };
+    // The call ends at the first `)` outside a quoted name.
+    let mut quoted = false;
+    let open = start + lower[start..].find('(').unwrap_or(0);
+    for (at, c) in definition[open..].char_indices() {
+        match c {
+            '`' => quoted = !quoted,
+            ')' if !quoted => {
+                let end = open + at + 1;
+                return format!("{}{}", &definition[..start], &definition[end..]);
+            }
+            _ => {}
+        }
+    }
+    definition.to_string()
+}
+
+#[cfg(test)]
+mod sequence_default_tests {
+    #[test]
+    fn a_default_drawn_from_a_sequence_is_left_out() {
+        let cut = super::without_sequence_default;
+        assert_eq!(
+            cut("bigint(20) DEFAULT nextval(`shop`.`sq`) COMMENT 'x'"),
+            "bigint(20) COMMENT 'x'"
+        );
+        assert_eq!(
+            cut("bigint(20) NOT NULL DEFAULT nextval(`a)b`.`s`)"),
+            "bigint(20) NOT NULL"
+        );
+        assert_eq!(cut("int(11) DEFAULT 5"), "int(11) DEFAULT 5");
+    }
+}
+
 #[cfg(test)]
 impl ColumnSpec {
     /// A nullable column of `column_type`, nothing else set: for unit tests.
@@ -79,21 +122,25 @@ impl ColumnSpec {
     /// The definition with its character set and collation spelled out: `SHOW CREATE
     /// TABLE` leaves them out where they are the table's, and db_b's table may have
     /// another default.
+    ///
+    /// A default drawn from a sequence is left out: the sequence is db_a's (`SHOW CREATE
+    /// TABLE` names it with db_a's database), and every value reaches db_b in the images.
     pub fn explicit_definition(&self) -> String {
+        let definition = without_sequence_default(&self.definition);
         let (Some(charset), Some(collation)) = (self.charset(), self.collation.as_deref()) else {
-            return self.definition.clone();
+            return definition;
         };
-        let upper = self.definition.to_ascii_uppercase();
+        let upper = definition.to_ascii_uppercase();
         if upper.contains(" COLLATE ") || upper.contains(" CHARACTER SET ") {
-            return self.definition.clone();
+            return definition;
         }
         let type_len = self.column_type.len();
-        match self.definition.get(..type_len) {
+        match definition.get(..type_len) {
             Some(head) if head.eq_ignore_ascii_case(&self.column_type) => format!(
                 "{head} CHARACTER SET {charset} COLLATE {collation}{}",
-                &self.definition[type_len..]
+                &definition[type_len..]
             ),
-            _ => self.definition.clone(),
+            _ => definition,
         }
     }
 

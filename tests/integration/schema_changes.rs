@@ -443,3 +443,34 @@ async fn a_changed_primary_key_hands_its_queued_changes_to_the_tables_copy() {
     assert_eq!(db.count(&db.local, left).await, 0);
     assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM w").await, 49);
 }
+
+/// A column whose default is drawn from a sequence of db_a's is added to db_b without that
+/// default: db_b's table would name db_a's database, and its ALTER would draw numbers from
+/// db_a's sequence. The values come over in the table's copy.
+#[tokio::test]
+async fn a_default_from_a_sequence_stays_on_db_a() {
+    let mut db = TestDb::new(&[]).await;
+    db.exec("CREATE TABLE w (id INT PRIMARY KEY, a INT); CREATE SEQUENCE sq")
+        .await;
+    db.set("SYNC_TABLES", "users,orders,w");
+    assert!(db.cli(&["init"]).status.success());
+    db.exec("INSERT INTO w VALUES (1, 1), (2, 2), (3, 3)").await;
+    db.sync().await;
+    db.exec("ALTER TABLE w ADD COLUMN c BIGINT DEFAULT (NEXT VALUE FOR sq)")
+        .await;
+    let drawn = "SELECT NEXTVAL(sq)";
+    let before = db.count(&db.local, drawn).await;
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        db.count(&db.local, drawn).await,
+        before + 1,
+        "no number drawn by db_b"
+    );
+    let named = "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+         AND TABLE_NAME = 'w' AND COLUMN_NAME = 'c' AND COLUMN_DEFAULT LIKE '%val%'";
+    assert_eq!(db.count(&db.central, named).await, 0);
+    db.exec("INSERT INTO w (id, a) VALUES (4, 4)").await;
+    db.sync().await;
+    db.assert_converged().await;
+}
