@@ -128,6 +128,29 @@ async fn widening_dropping_and_narrowing_columns() {
     db.sync().await;
     db.assert_converged().await;
 
+    // Narrowed on db_a: db_b's wider column takes and reads back every value, and stays.
+    // Widened from unsigned to a larger signed integer: db_b follows.
+    db.exec("ALTER TABLE users MODIFY name VARCHAR(160) NOT NULL; ALTER TABLE orders ADD COLUMN qty INT UNSIGNED NULL")
+        .await;
+    assert!(db.cli(&["init"]).status.success());
+    db.exec("UPDATE orders SET qty = 4294967295 WHERE id = 1")
+        .await;
+    db.exec("ALTER TABLE orders MODIFY qty BIGINT NULL").await;
+    let out = db.cli(&["init"]);
+    assert!(
+        out.status.success() && stdout(&out).contains("MODIFY COLUMN `qty` bigint"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    db.exec("UPDATE orders SET qty = qty + 1 WHERE id = 1")
+        .await;
+    db.sync().await;
+    db.assert_converged().await;
+    let wide = "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+         AND TABLE_NAME = 'users' AND COLUMN_NAME = 'name' AND CHARACTER_MAXIMUM_LENGTH = 200";
+    assert_eq!(db.count(&db.central, wide).await, 1);
+
     db.exec("ALTER TABLE orders MODIFY amount DECIMAL(8,2) NOT NULL")
         .await;
     let out = db.cli(&["init"]);

@@ -43,21 +43,30 @@ fn split_type(t: &str) -> (String, Vec<String>, String) {
     }
 }
 
+const INTS: [&str; 5] = ["tinyint", "smallint", "mediumint", "int", "bigint"];
+const TEXTS: [&str; 4] = ["tinytext", "text", "mediumtext", "longtext"];
+const BLOBS: [&str; 4] = ["tinyblob", "blob", "mediumblob", "longblob"];
+
+fn rank(list: &[&str], name: &str) -> Option<usize> {
+    list.iter().position(|n| *n == name)
+}
+
 /// True when every value of type `old` fits in `new` unchanged: a longer string, a larger
-/// integer of the same signedness, more decimal digits on both sides of the point, more
-/// fraction digits, an ENUM or SET with values added at the end, FLOAT to DOUBLE.
+/// integer of the same signedness (or signed, from unsigned: `int unsigned` → `bigint`),
+/// more decimal digits on both sides of the point, more fraction digits, more bits, an
+/// ENUM or SET with values added at the end, FLOAT to DOUBLE.
 pub fn is_widening(old: &str, new: &str) -> bool {
-    const INTS: [&str; 5] = ["tinyint", "smallint", "mediumint", "int", "bigint"];
-    const TEXTS: [&str; 4] = ["tinytext", "text", "mediumtext", "longtext"];
-    const BLOBS: [&str; 4] = ["tinyblob", "blob", "mediumblob", "longblob"];
     let (old_name, old_args, old_rest) = split_type(old);
     let (new_name, new_args, new_rest) = split_type(new);
-    let rank = |list: &[&str], name: &str| list.iter().position(|n| *n == name);
     let number = |args: &[String], i: usize| args.get(i).and_then(|a| a.parse::<u64>().ok());
     match (old_name.as_str(), new_name.as_str()) {
         (o, n) if rank(&INTS, o).is_some() && rank(&INTS, n).is_some() => {
-            old_rest == new_rest && rank(&INTS, o) <= rank(&INTS, n)
+            (old_rest == new_rest && rank(&INTS, o) <= rank(&INTS, n))
+                || (old_rest == "unsigned"
+                    && new_rest.is_empty()
+                    && rank(&INTS, o) < rank(&INTS, n))
         }
+        ("bit", "bit") => number(&old_args, 0).unwrap_or(1) <= number(&new_args, 0).unwrap_or(1),
         ("varchar" | "char", "varchar")
         | ("char", "char")
         | ("varbinary" | "binary", "varbinary") => {
@@ -91,6 +100,29 @@ pub fn is_widening(old: &str, new: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// True when db_b's column type `central` already takes every value of db_a's `live` one
+/// and reads it back the same: db_a narrowed a column (a shorter VARCHAR, a smaller
+/// integer, an ENUM's last members gone) and db_b's may stay as it is. Not for types whose
+/// values read differently at another size (DECIMAL scale, fractions of seconds, BINARY
+/// padding, FLOAT to DOUBLE).
+pub fn holds_alike(central: &str, live: &str) -> bool {
+    let (central_name, _, _) = split_type(central);
+    let (live_name, _, _) = split_type(live);
+    let strings = ["char", "varchar"];
+    let in_family = |family: &[&str]| {
+        let member = |name: &str| rank(family, name).is_some();
+        member(&central_name) && member(&live_name)
+    };
+    let texts: Vec<&str> = strings.iter().chain(&TEXTS).copied().collect();
+    let bytes: Vec<&str> = ["varbinary"].iter().chain(&BLOBS).copied().collect();
+    let alike = in_family(&INTS)
+        || in_family(&texts)
+        || in_family(&bytes)
+        || in_family(&["enum"])
+        || in_family(&["set"]);
+    alike && is_widening(live, central)
 }
 
 /// Whether db_b's text column takes every value of db_a's: the same collation for a column
@@ -174,7 +206,7 @@ pub fn holds_text(
 
 #[cfg(test)]
 mod tests {
-    use super::{holds_text, is_widening};
+    use super::{holds_alike, holds_text, is_widening};
 
     #[test]
     fn widenings_and_not() {
@@ -189,6 +221,9 @@ mod tests {
             ("varchar(10)", "text"),
             ("float", "double"),
             ("int(11)", "int"),
+            ("int(10) unsigned", "bigint(20)"),
+            ("smallint(5) unsigned", "int(11)"),
+            ("bit(8)", "bit(16)"),
         ] {
             assert!(is_widening(old, new), "{old} -> {new}");
         }
@@ -200,8 +235,37 @@ mod tests {
             ("enum('a','b')", "enum('b','a')"),
             ("text", "varchar(10)"),
             ("int(11)", "varchar(20)"),
+            ("int(10) unsigned", "int(11)"),
+            ("bigint(20) unsigned", "bigint(20)"),
+            ("bit(16)", "bit(8)"),
         ] {
             assert!(!is_widening(old, new), "{old} -> {new}");
+        }
+    }
+
+    #[test]
+    fn narrowings_db_b_need_not_follow() {
+        for (central, live) in [
+            ("varchar(50)", "varchar(10)"),
+            ("text", "varchar(100)"),
+            ("bigint(20)", "int(11)"),
+            ("enum('a','b','c')", "enum('a','b')"),
+            ("blob", "varbinary(10)"),
+        ] {
+            assert!(holds_alike(central, live), "{central} holds {live}");
+        }
+        for (central, live) in [
+            ("decimal(12,4)", "decimal(12,2)"),
+            ("datetime(6)", "datetime"),
+            ("binary(8)", "binary(4)"),
+            ("double", "float"),
+            ("varchar(10)", "varchar(50)"),
+            ("enum('a','c')", "enum('a','b')"),
+        ] {
+            assert!(
+                !holds_alike(central, live),
+                "{central} does not hold {live} alike"
+            );
         }
     }
 

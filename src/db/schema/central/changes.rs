@@ -118,6 +118,8 @@ fn column_changes(
             Some(central) if types::is_widening(&central.column_type, &column.column_type) => {
                 changes.push(format!("ALTER TABLE {table} MODIFY COLUMN {definition}"));
             }
+            // Narrowed on db_a: db_b's column still takes, and reads back, every value.
+            Some(central) if types::holds_alike(&central.column_type, &column.column_type) => {}
             Some(central) => {
                 return Err(refusal(
                     live,
