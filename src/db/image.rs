@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use chrono::{Datelike, Timelike};
 
 use crate::db::{quote_ident, quote_literal};
+use crate::domain::fits;
 use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
 
 /// Whose values an expression reads: a trigger's `NEW`/`OLD` row, or the table's own
@@ -37,9 +38,20 @@ pub(crate) fn column_ref(row: RowRef, column: &str) -> String {
     }
 }
 
+/// The column as an image spells it: an ENUM with an `''` member spells its error value
+/// apart from that member ([`fits::ENUM_ERROR_SPELLING`]).
+fn spelled_ref(column: &ColumnSpec, row: RowRef) -> String {
+    let x = column_ref(row, &column.name);
+    if fits::spells_enum_error(&column.column_type) {
+        format!("IF({x} + 0 = 0, CHAR(0 USING utf8mb4), {x})")
+    } else {
+        x
+    }
+}
+
 /// The image text of one column's value.
 pub fn value_expr(column: &ColumnSpec, row: RowRef) -> String {
-    let x = column_ref(row, &column.name);
+    let x = spelled_ref(column, row);
     match column.class {
         // JSON_OBJECT refuses to mix ucs2/utf16/utf32 with another Unicode character set.
         ValueClass::Text
@@ -80,7 +92,7 @@ pub fn text_of(column: &ColumnSpec) -> Option<String> {
     text.then(|| {
         format!(
             "CONVERT({} USING utf8mb4)",
-            column_ref(RowRef::Stored, &column.name)
+            spelled_ref(column, RowRef::Stored)
         )
     })
 }

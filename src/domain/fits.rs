@@ -106,7 +106,9 @@ impl Fit {
                 }
             }
             Fit::Enum(members)
-                if !text.is_empty() && !members.iter().any(|m| m.eq_ignore_ascii_case(text)) =>
+                if !text.is_empty()
+                    && text != ENUM_ERROR_SPELLING
+                    && !members.iter().any(|m| m.eq_ignore_ascii_case(text)) =>
             {
                 Err(format!("one of {}", members.join(", ")))
             }
@@ -192,6 +194,22 @@ fn text_limit(name: &str) -> usize {
     }
 }
 
+/// How an image spells an ENUM's error value (index 0, which a permissive `sql_mode`
+/// stores for a value not in the list) where `''` is a member too and would mean that
+/// member: a string that is no member, which db_b's permissive session stores as index 0.
+pub const ENUM_ERROR_SPELLING: &str = "\u{0}";
+
+/// Whether `column_type` is an ENUM whose error value images spell as
+/// [`ENUM_ERROR_SPELLING`]: one with `''` among its members (elsewhere `''` says it).
+pub fn spells_enum_error(column_type: &str) -> bool {
+    let t = column_type.to_ascii_lowercase();
+    if !t.starts_with("enum(") {
+        return false;
+    }
+    let members = members(&t);
+    members.iter().any(String::is_empty) && !members.iter().any(|m| m == ENUM_ERROR_SPELLING)
+}
+
 /// The members of `enum('a','b''c')`, quotes undone.
 fn members(column_type: &str) -> Vec<String> {
     let Some(inner) = column_type
@@ -225,7 +243,16 @@ fn members(column_type: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::fits;
+    use super::{ENUM_ERROR_SPELLING, fits, spells_enum_error};
+
+    #[test]
+    fn the_enum_error_value_is_spelled_apart_only_beside_an_empty_member() {
+        assert!(spells_enum_error("enum('a','','b')"));
+        assert!(!spells_enum_error("enum('a','b')"));
+        assert!(!spells_enum_error("set('','a')"));
+        assert!(!spells_enum_error("varchar(10)"));
+        assert!(fits("enum('a','','b')", None, ENUM_ERROR_SPELLING).is_ok());
+    }
 
     #[test]
     fn values_that_fit_and_not() {

@@ -116,6 +116,56 @@ async fn enum_error_value_and_invalid_dates_sync_and_resync() {
     assert_eq!(strings(&db, read).await, expected);
 }
 
+/// An ENUM with `''` among its members: the error value a legacy writer stores (index 0)
+/// stays apart from that member in db_b — through the queue, updates from one to the other
+/// and a resync — and verify tells them apart.
+#[tokio::test]
+async fn an_enum_error_value_stays_apart_from_an_empty_member() {
+    let db = TestDb::with_table(
+        "CREATE TABLE marks (id INT NOT NULL PRIMARY KEY, x ENUM('a','','b') NULL) \
+         DEFAULT CHARSET=utf8mb4",
+        "marks",
+    )
+    .await;
+    legacy(
+        &db,
+        "",
+        "INSERT INTO marks VALUES (1, 'zzz'), (2, ''), (3, 'b'), (4, NULL), (5, 'zzz'); \
+         UPDATE marks SET x = '' WHERE id IN (3, 5); UPDATE marks SET x = 'no' WHERE id = 2",
+    )
+    .await;
+    let report = db.sync().await;
+    assert_eq!(
+        (report.outcome, report.failed),
+        (Outcome::Synced, 0),
+        "{report}"
+    );
+    let indexes =
+        "SELECT CAST(GROUP_CONCAT(id, ':', IFNULL(x + 0, '-') ORDER BY id) AS CHAR) FROM marks";
+    let read = |pool| async move {
+        sqlx::query_scalar::<_, String>(indexes)
+            .fetch_one(pool)
+            .await
+            .expect(indexes)
+    };
+    let expected = "1:0,2:0,3:2,4:-,5:2";
+    assert_eq!(read(&db.local).await, expected);
+    assert_eq!(read(&db.central).await, expected);
+    db.assert_converged().await;
+
+    db.exec_central("UPDATE marks SET x = '' WHERE id = 1")
+        .await;
+    let out = db.cli(&["verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("marks: 1 differing"),
+        "{}",
+        stdout(&out)
+    );
+    resync_converges(&db).await;
+    assert_eq!(read(&db.central).await, expected);
+}
+
 /// The zero TIMESTAMP a legacy tool stores with `sql_mode = ''` replays as zero, in and
 /// out of it, at both precisions.
 #[tokio::test]

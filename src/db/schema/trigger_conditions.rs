@@ -4,6 +4,7 @@
 
 use crate::db::image::{RowRef, column_ref};
 use crate::db::quote_ident;
+use crate::domain::fits;
 use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
 
 /// `NOT (NEW.a <=> OLD.a AND …)` over `columns`, comparing text as bytes so a case-only
@@ -24,6 +25,10 @@ pub fn changed_condition<'a>(columns: impl Iterator<Item = &'a ColumnSpec>) -> S
 fn same_value(column: &ColumnSpec, a: RowRef, b: RowRef) -> String {
     let (a, b) = (column_ref(a, &column.name), column_ref(b, &column.name));
     match column.class {
+        // The error value and an `''` member read alike; their indexes differ.
+        ValueClass::Text if fits::spells_enum_error(&column.column_type) => {
+            format!("(BINARY {a} <=> BINARY {b} AND {a} + 0 <=> {b} + 0)")
+        }
         ValueClass::Text | ValueClass::CastText => format!("BINARY {a} <=> BINARY {b}"),
         _ => format!("{a} <=> {b}"),
     }
