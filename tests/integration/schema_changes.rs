@@ -497,3 +497,28 @@ async fn a_default_from_a_sequence_stays_on_db_a() {
     db.sync().await;
     db.assert_converged().await;
 }
+
+/// A synced table renamed (or dropped) on db_a stops runs with that said, not as capture
+/// triggers gone missing (they went along with the table), and nothing is blamed.
+#[tokio::test]
+async fn a_synced_table_renamed_away_is_named_as_gone() {
+    let db = shop(&[]).await;
+    write_shop(&db, 2).await;
+    db.sync().await;
+    db.exec("RENAME TABLE order_lines TO order_lines_old").await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(report.outcome, Outcome::SchemaChanged, "{report}");
+    let note = report.message.clone().unwrap_or_default();
+    assert!(
+        note.contains("table `order_lines` no longer exists on db_a"),
+        "{note}"
+    );
+    db.exec("RENAME TABLE order_lines_old TO order_lines").await;
+    let report = db.sync().await;
+    assert_eq!(
+        (report.outcome, report.failed),
+        (Outcome::Synced, 0),
+        "{report}"
+    );
+    assert_eq!(db.total_retries().await, 0);
+}

@@ -174,6 +174,14 @@ pub async fn load_checked(
         )));
     }
     let names: Vec<&str> = captured.iter().map(|s| s.name.as_str()).collect();
+    // A table renamed or dropped took its triggers along: say that, not "triggers missing".
+    let existing = catalog::table_names(conn).await?;
+    if let Some(gone) = names.iter().find(|n| !existing.iter().any(|e| e == *n)) {
+        return Err(SchemaProblem::Changed(format!(
+            "table `{gone}` no longer exists on db_a (renamed or dropped): put it back, or take \
+             it out of SYNC_TABLES"
+        )));
+    }
     let uncaptured = triggers::missing(conn, &names).await?;
     if !uncaptured.is_empty() {
         let list = uncaptured
