@@ -2,12 +2,26 @@
 //! keys added, dropped or changed, tables taken out of SYNC_TABLES. Runs stop (nothing
 //! blamed) until `init`, which carries what it can to db_b and refuses the rest.
 
+use std::process::Output;
 use std::time::Duration;
 
 use dbsync::domain::Outcome;
 
 use crate::helpers::{TestDb, stderr, stdout};
 use crate::tables::{shop, write_shop};
+
+/// `args` run through the CLI, expected to exit with `code`; what it printed.
+fn cli_exits(db: &TestDb, args: &[&str], code: i32) -> Output {
+    let out = db.cli(args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
 
 /// A column added on db_a stops runs (nothing blamed) until `init`, which replaces the
 /// triggers while a writer keeps writing, adds the column in db_b and copies the table's
@@ -45,8 +59,7 @@ async fn an_added_column_is_taken_up_by_init_without_losing_a_write() {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     });
-    let out = db.cli(&["init"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let out = cli_exits(&db, &["init"], 0);
     assert!(
         stdout(&out).contains("ADD COLUMN `nickname`"),
         "{}",
@@ -58,8 +71,7 @@ async fn an_added_column_is_taken_up_by_init_without_losing_a_write() {
         "ALTER TABLE users ADD COLUMN badge INT NULL AFTER name, ADD COLUMN tag CHAR(2) NULL FIRST",
     )
     .await;
-    let out = db.cli(&["init"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    cli_exits(&db, &["init"], 0);
     let order = |pool: &sqlx::MySqlPool| {
         let pool = pool.clone();
         async move {
@@ -109,8 +121,7 @@ async fn widening_dropping_and_narrowing_columns() {
         .await;
     db.exec("ALTER TABLE orders ADD COLUMN note TEXT NULL")
         .await;
-    let out = db.cli(&["init"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    cli_exits(&db, &["init"], 0);
     db.exec(&format!(
         "UPDATE users SET name = '{}' WHERE id = 1",
         "n".repeat(150)
@@ -124,7 +135,7 @@ async fn widening_dropping_and_narrowing_columns() {
         db.engine().run().await.unwrap().outcome,
         Outcome::SchemaChanged
     );
-    assert!(db.cli(&["init"]).status.success());
+    cli_exits(&db, &["init"], 0);
     db.sync().await;
     db.assert_converged().await;
 
@@ -132,16 +143,15 @@ async fn widening_dropping_and_narrowing_columns() {
     // Widened from unsigned to a larger signed integer: db_b follows.
     db.exec("ALTER TABLE users MODIFY name VARCHAR(160) NOT NULL; ALTER TABLE orders ADD COLUMN qty INT UNSIGNED NULL")
         .await;
-    assert!(db.cli(&["init"]).status.success());
+    cli_exits(&db, &["init"], 0);
     db.exec("UPDATE orders SET qty = 4294967295 WHERE id = 1")
         .await;
     db.exec("ALTER TABLE orders MODIFY qty BIGINT NULL").await;
-    let out = db.cli(&["init"]);
+    let out = cli_exits(&db, &["init"], 0);
     assert!(
-        out.status.success() && stdout(&out).contains("MODIFY COLUMN `qty` bigint"),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
+        stdout(&out).contains("MODIFY COLUMN `qty` bigint"),
+        "{}",
+        stdout(&out)
     );
     db.exec("UPDATE orders SET qty = qty + 1 WHERE id = 1")
         .await;
@@ -153,14 +163,7 @@ async fn widening_dropping_and_narrowing_columns() {
 
     db.exec("ALTER TABLE orders MODIFY amount DECIMAL(8,2) NOT NULL")
         .await;
-    let out = db.cli(&["init"]);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    let out = cli_exits(&db, &["init"], 2);
     assert!(
         stderr(&out).contains("orders")
             && stderr(&out).contains("amount")
@@ -205,8 +208,7 @@ async fn a_table_removed_from_sync_tables_stops_runs_until_init() {
     db.exec("INSERT INTO sync_load (table_name, rows_estimate) VALUES ('order_lines', 10)")
         .await;
 
-    let out = db.cli(&["init"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let out = cli_exits(&db, &["init"], 0);
     assert_eq!(
         db.count(
             &db.local,
@@ -265,8 +267,7 @@ async fn foreign_keys_added_changed_or_dropped_on_db_a_follow_into_db_b() {
     .await;
     db.set("SYNC_TABLES", "users,orders,p,c");
     let init = |db: &TestDb| {
-        let out = db.cli(&["init"]);
-        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        let out = cli_exits(&db, &["init"], 0);
         stdout(&out)
     };
     init(&db);
@@ -339,23 +340,15 @@ async fn verify_says_what_to_run_after_a_column_is_added() {
         "ALTER TABLE users ADD COLUMN level INT NOT NULL DEFAULT 7; UPDATE users SET level = id",
     )
     .await;
-    let out = db.cli(&["verify"]);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    let out = cli_exits(&db, &["verify"], 2);
     assert!(
         stderr(&out).contains("`users` changed on db_a since `dbsync init`")
             && stderr(&out).contains("run `dbsync init`"),
         "{}",
         stderr(&out)
     );
-    assert!(db.cli(&["init"]).status.success());
-    let out = db.cli(&["verify"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    cli_exits(&db, &["init"], 0);
+    let out = cli_exits(&db, &["verify"], 1);
     assert!(
         stdout(&out).contains("a copy of users by the next run is queued")
             && !stdout(&out).contains("resync"),
@@ -363,8 +356,7 @@ async fn verify_says_what_to_run_after_a_column_is_added() {
         stdout(&out)
     );
     db.sync().await;
-    let out = db.cli(&["verify"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    cli_exits(&db, &["verify"], 0);
 }
 
 /// A unique key db_a gains while db_b's rows still lack the changes that make its values
@@ -376,7 +368,7 @@ async fn a_unique_key_db_b_cannot_take_yet_is_added_by_a_later_init() {
     db.exec("CREATE TABLE w (id VARCHAR(10) PRIMARY KEY, a INT, code INT NOT NULL DEFAULT 0)")
         .await;
     db.set("SYNC_TABLES", "users,orders,w");
-    assert!(db.cli(&["init"]).status.success());
+    cli_exits(&db, &["init"], 0);
     db.exec("INSERT INTO w (id, a) VALUES ('a', 1), ('b', 2), ('c', 3)")
         .await;
     db.sync().await;
@@ -388,14 +380,7 @@ async fn a_unique_key_db_b_cannot_take_yet_is_added_by_a_later_init() {
          ADD COLUMN n INT NOT NULL AUTO_INCREMENT UNIQUE",
     )
     .await;
-    let out = db.cli(&["init"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    let out = cli_exits(&db, &["init"], 1);
     assert!(
         stdout(&out).contains("ADD UNIQUE KEY `uq_code` (`code`) not added yet")
             && stdout(&out).contains("run `dbsync sync`, then `dbsync init` again"),
@@ -409,8 +394,7 @@ async fn a_unique_key_db_b_cannot_take_yet_is_added_by_a_later_init() {
         "{report}"
     );
     db.assert_converged().await;
-    let out = db.cli(&["init"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let out = cli_exits(&db, &["init"], 0);
     let keys = "SELECT COUNT(DISTINCT INDEX_NAME) FROM information_schema.STATISTICS \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'w' AND NON_UNIQUE = 0 \
          AND INDEX_NAME IN ('uq_code', 'n')";
@@ -427,7 +411,7 @@ async fn a_changed_primary_key_hands_its_queued_changes_to_the_tables_copy() {
     db.exec("CREATE TABLE w (id INT NOT NULL, c INT NOT NULL DEFAULT 5, b VARCHAR(20), PRIMARY KEY (id))")
         .await;
     db.set("SYNC_TABLES", "users,orders,w");
-    assert!(db.cli(&["init"]).status.success());
+    cli_exits(&db, &["init"], 0);
     db.exec("INSERT INTO w (id, b) SELECT seq, 'x' FROM seq_1_to_50")
         .await;
     db.sync().await;
@@ -438,16 +422,14 @@ async fn a_changed_primary_key_hands_its_queued_changes_to_the_tables_copy() {
     // Under the old triggers still: queued with the old key's shape.
     db.exec("UPDATE w SET b = 'z' WHERE id > 40; INSERT INTO w (id, c, b) VALUES (1, 6, 'dup')")
         .await;
-    let out = db.cli(&["init"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = cli_exits(&db, &["init"], 2);
     assert!(
         stderr(&out).contains("drop db_b's table"),
         "{}",
         stderr(&out)
     );
     db.exec_central("DROP TABLE w").await;
-    let out = db.cli(&["init"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let out = cli_exits(&db, &["init"], 0);
     assert!(
         stdout(&out).contains("w: its primary key changed; 21 change(s) queued under the old key"),
         "{}",
@@ -476,15 +458,14 @@ async fn a_default_from_a_sequence_stays_on_db_a() {
     db.exec("CREATE TABLE w (id INT PRIMARY KEY, a INT); CREATE SEQUENCE sq")
         .await;
     db.set("SYNC_TABLES", "users,orders,w");
-    assert!(db.cli(&["init"]).status.success());
+    cli_exits(&db, &["init"], 0);
     db.exec("INSERT INTO w VALUES (1, 1), (2, 2), (3, 3)").await;
     db.sync().await;
     db.exec("ALTER TABLE w ADD COLUMN c BIGINT DEFAULT (NEXT VALUE FOR sq)")
         .await;
     let drawn = "SELECT NEXTVAL(sq)";
     let before = db.count(&db.local, drawn).await;
-    let out = db.cli(&["init"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    cli_exits(&db, &["init"], 0);
     assert_eq!(
         db.count(&db.local, drawn).await,
         before + 1,
