@@ -266,10 +266,7 @@ async fn foreign_keys_added_changed_or_dropped_on_db_a_follow_into_db_b() {
     )
     .await;
     db.set("SYNC_TABLES", "users,orders,p,c");
-    let init = |db: &TestDb| {
-        let out = cli_exits(&db, &["init"], 0);
-        stdout(&out)
-    };
+    let init = |db: &TestDb| stdout(&cli_exits(db, &["init"], 0));
     init(&db);
     db.exec("INSERT INTO p VALUES (1), (2), (3); INSERT INTO c VALUES (1, 1), (2, 2), (3, NULL)")
         .await;
@@ -364,11 +361,11 @@ async fn verify_says_what_to_run_after_a_column_is_added() {
 /// runs go on, db_b catches up, and `init` again adds the key.
 #[tokio::test]
 async fn a_unique_key_db_b_cannot_take_yet_is_added_by_a_later_init() {
-    let mut db = TestDb::new(&[]).await;
-    db.exec("CREATE TABLE w (id VARCHAR(10) PRIMARY KEY, a INT, code INT NOT NULL DEFAULT 0)")
-        .await;
-    db.set("SYNC_TABLES", "users,orders,w");
-    cli_exits(&db, &["init"], 0);
+    let db = TestDb::with_table(
+        "CREATE TABLE w (id VARCHAR(10) PRIMARY KEY, a INT, code INT NOT NULL DEFAULT 0)",
+        "w",
+    )
+    .await;
     db.exec("INSERT INTO w (id, a) VALUES ('a', 1), ('b', 2), ('c', 3)")
         .await;
     db.sync().await;
@@ -407,11 +404,12 @@ async fn a_unique_key_db_b_cannot_take_yet_is_added_by_a_later_init() {
 /// way to the table's copy, which `init` queues; nothing is left FAILED or blamed.
 #[tokio::test]
 async fn a_changed_primary_key_hands_its_queued_changes_to_the_tables_copy() {
-    let mut db = TestDb::new(&[]).await;
-    db.exec("CREATE TABLE w (id INT NOT NULL, c INT NOT NULL DEFAULT 5, b VARCHAR(20), PRIMARY KEY (id))")
-        .await;
-    db.set("SYNC_TABLES", "users,orders,w");
-    cli_exits(&db, &["init"], 0);
+    let db = TestDb::with_table(
+        "CREATE TABLE w (id INT NOT NULL, c INT NOT NULL DEFAULT 5, b VARCHAR(20), \
+         PRIMARY KEY (id))",
+        "w",
+    )
+    .await;
     db.exec("INSERT INTO w (id, b) SELECT seq, 'x' FROM seq_1_to_50")
         .await;
     db.sync().await;
@@ -454,11 +452,11 @@ async fn a_changed_primary_key_hands_its_queued_changes_to_the_tables_copy() {
 /// db_a's sequence. The values come over in the table's copy.
 #[tokio::test]
 async fn a_default_from_a_sequence_stays_on_db_a() {
-    let mut db = TestDb::new(&[]).await;
-    db.exec("CREATE TABLE w (id INT PRIMARY KEY, a INT); CREATE SEQUENCE sq")
-        .await;
-    db.set("SYNC_TABLES", "users,orders,w");
-    cli_exits(&db, &["init"], 0);
+    let db = TestDb::with_table(
+        "CREATE TABLE w (id INT PRIMARY KEY, a INT); CREATE SEQUENCE sq",
+        "w",
+    )
+    .await;
     db.exec("INSERT INTO w VALUES (1, 1), (2, 2), (3, 3)").await;
     db.sync().await;
     db.exec("ALTER TABLE w ADD COLUMN c BIGINT DEFAULT (NEXT VALUE FOR sq)")
