@@ -295,6 +295,12 @@ async fn foreign_keys_added_changed_or_dropped_on_db_a_follow_into_db_b() {
         "ALTER TABLE c ADD CONSTRAINT fk_c_p FOREIGN KEY (pid) REFERENCES p (id) ON DELETE SET NULL",
     )
     .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(
+        report.outcome,
+        Outcome::SchemaChanged,
+        "same name, other rules: {report}"
+    );
     let said = init(&db);
     assert!(said.contains("DROP FOREIGN KEY `fk_c_p`") && said.contains("ON DELETE SET NULL"));
     db.exec("DELETE FROM p WHERE id = 2").await;
@@ -500,4 +506,34 @@ async fn a_synced_table_renamed_away_is_named_as_gone() {
         "{report}"
     );
     assert_eq!(db.total_retries().await, 0);
+}
+
+/// A capture trigger replaced by one of the user's with the same name (which queues
+/// nothing) stops runs as a missing one does — writes went uncaptured — and `init` then
+/// refuses to replace the user's trigger.
+#[tokio::test]
+async fn a_capture_trigger_replaced_by_a_namesake_stops_runs() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(2).await;
+    db.sync().await;
+    db.exec(
+        "CREATE TABLE audit_log (id INT); CREATE OR REPLACE TRIGGER users_after_update \
+         AFTER UPDATE ON users FOR EACH ROW INSERT INTO audit_log VALUES (NEW.id)",
+    )
+    .await;
+    db.exec("UPDATE users SET name = 'changed' WHERE id = 1")
+        .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(report.outcome, Outcome::SchemaChanged, "{report}");
+    let note = report.message.clone().unwrap_or_default();
+    assert!(
+        note.contains("capture triggers of `users` are missing"),
+        "{note}"
+    );
+    let out = cli_exits(&db, &["init"], 2);
+    assert!(
+        stderr(&out).contains("users_after_update"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -169,7 +169,8 @@ pub async fn stale_triggers(
 }
 
 /// Of `tables`, those missing one of their three capture triggers (a db_a restored from a
-/// dump taken without triggers, a trigger dropped by hand): their writes go uncaptured.
+/// dump taken without triggers, a trigger dropped by hand, or replaced by one of the same
+/// name that queues nothing): their writes go uncaptured.
 pub async fn missing(
     conn: &mut MySqlConnection,
     tables: &[&str],
@@ -180,7 +181,8 @@ pub async fn missing(
     // Only these tables' trigger files are read.
     let mut query = QueryBuilder::<MySql>::new(
         "SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE IN (",
+         WHERE TRIGGER_SCHEMA = DATABASE() AND ACTION_STATEMENT LIKE '%sync_queue%' \
+         AND EVENT_OBJECT_TABLE IN (",
     );
     let mut list = query.separated(", ");
     for table in tables {
