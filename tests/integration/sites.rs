@@ -235,3 +235,37 @@ async fn migrate_site_refuses_a_table_with_its_own_site_id_column() {
         "nothing moved"
     );
 }
+
+/// A foreign key written the usual way — named, with no index of its own (db_a makes one
+/// of the key's name) — with a SITE_ID: `init` creates db_b's copies, `migrate-site` moves
+/// a single-site copy, and the key cascades in db_b on both.
+#[tokio::test]
+async fn a_foreign_key_without_an_index_of_its_own_works_under_a_site_id() {
+    const TABLES: &str = "CREATE TABLE p (id INT PRIMARY KEY) ENGINE=InnoDB; \
+        CREATE TABLE c (id INT PRIMARY KEY, pid INT, \
+          CONSTRAINT fk_c_p FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE) ENGINE=InnoDB; \
+        INSERT INTO p VALUES (1), (2); INSERT INTO c VALUES (10, 1), (20, 2)";
+    let mut fresh = site(&central_name(), "shop-f").await;
+    let mut single = TestDb::new(&[]).await;
+    for db in [&mut fresh, &mut single] {
+        db.exec(TABLES).await;
+        db.set("SYNC_TABLES", "users,orders,p,c");
+    }
+    let out = single.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    single.cli(&["resync"]);
+    single.set("SITE_ID", "shop-m");
+    let out = single.cli(&["migrate-site"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    for db in [&fresh, &single] {
+        let out = db.cli(&["init"]);
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        db.cli(&["resync"]);
+        db.exec("DELETE FROM p WHERE id = 1").await;
+        let report = db.sync().await;
+        assert_eq!(report.failed, 0, "{report}");
+        db.assert_converged().await;
+        let cascaded = "SELECT COUNT(*) FROM c WHERE id = 10";
+        assert_eq!(db.count(&db.central, cascaded).await, 0, "cascaded in db_b");
+    }
+}

@@ -105,10 +105,12 @@ fn index_definition(index: &IndexSpec, site: bool) -> String {
             with_site(site, index_columns(index))
         )
     } else {
+        // `site_id` first here too: a foreign key over `(site_id, …)` needs such an index,
+        // and would otherwise make one of the index's own name (a clash, 1061).
         format!(
             "KEY {} ({})",
             quote_ident(&index.name),
-            index_columns(index).collect::<Vec<_>>().join(", ")
+            with_site(site, index_columns(index))
         )
     }
 }
@@ -150,7 +152,7 @@ pub async fn central_foreign_keys(
 
 /// The DDL that moves a single-site copy of `spec` under `site_id`: first drop its foreign
 /// keys (`drops`), then re-key every table (`rekeys`: `site_id` first in the primary key
-/// and in every unique key, existing rows given `site_id`), then add the foreign keys back
+/// and in every index, existing rows given `site_id`), then add the foreign keys back
 /// with `site_id` (`adds`). Run all drops before any re-key: parents change their keys.
 pub fn site_migration_sql(
     spec: &TableSpec,
@@ -175,7 +177,7 @@ pub fn site_migration_sql(
             with_site(true, spec.key.iter().map(|k| quote_ident(k)))
         ),
     ];
-    for index in spec.indexes.iter().filter(|i| i.unique) {
+    for index in &spec.indexes {
         parts.push(format!("DROP INDEX {}", quote_ident(&index.name)));
         parts.push(format!("ADD {}", index_definition(index, true)));
     }
