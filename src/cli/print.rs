@@ -57,7 +57,7 @@ pub(super) fn init_report(config: &Config, report: &InitReport, seed: bool) {
     for (table, parked) in &report.dropped {
         say!(
             "{table}: no longer in SYNC_TABLES; its triggers were removed and {parked} queued \
-             change(s) of it parked as FAILED (db_b's copy is left as it is)"
+             change(s) of it parked as FAILED (db_b's copy is left as it is, but for its foreign keys)"
         );
     }
     match (seed, report.seeded) {

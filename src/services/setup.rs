@@ -181,6 +181,31 @@ async fn check_tables(
         let previous = captured.iter().find(|c| c.name == spec.name);
         plans.push(plan_table(central, spec, previous, &config.sync.tables, site).await?);
     }
+    // A table no longer synced keeps its db_b copy as it is, but not its foreign keys: they
+    // would hold up the synced tables it refers to (a parent's delete refused for good).
+    for gone in captured
+        .iter()
+        .filter(|c| !config.sync.tables.contains(&c.name))
+    {
+        let keys = central::central_foreign_keys(central, &gone.name)
+            .await
+            .map_err(|source| schema_error(Role::Central, &config.central, source))?;
+        plans.push(
+            keys.into_iter()
+                .map(|key| {
+                    let sql = format!(
+                        "ALTER TABLE {} DROP FOREIGN KEY {}",
+                        db::quote_ident(&gone.name),
+                        db::quote_ident(&key)
+                    );
+                    Step {
+                        said: sql.replacen("ALTER TABLE ", "", 1),
+                        sql,
+                    }
+                })
+                .collect(),
+        );
+    }
     Ok((specs, captured, plans))
 }
 

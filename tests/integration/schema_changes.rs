@@ -209,6 +209,11 @@ async fn a_table_removed_from_sync_tables_stops_runs_until_init() {
         .await;
 
     let out = cli_exits(&db, &["init"], 0);
+    assert!(
+        stdout(&out).contains("`order_lines` DROP FOREIGN KEY `fk_lines_product`"),
+        "its copy no longer holds up the tables it refers to: {}",
+        stdout(&out)
+    );
     assert_eq!(
         db.count(
             &db.local,
@@ -233,6 +238,11 @@ async fn a_table_removed_from_sync_tables_stops_runs_until_init() {
         before,
         "no trigger on order_lines after init"
     );
+    // db_b's copy of order_lines still has lines of product SKU-3, db_a's no longer.
+    db.exec(
+        "DELETE FROM order_lines WHERE sku = 'SKU-3'; DELETE FROM products WHERE sku = 'SKU-3'",
+    )
+    .await;
     let report = db.sync().await;
     assert_eq!(report.outcome, Outcome::Synced, "{report}");
     assert_eq!(report.failed, 0, "{report}");
