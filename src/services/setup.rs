@@ -18,6 +18,10 @@ use crate::db::{self, ConnectError, PoolSettings, Role, error, load, queue};
 use crate::domain::table::TableSpec;
 use crate::services::sync::tables::differences;
 
+mod plan;
+
+use plan::Plans;
+
 #[derive(Debug, Default)]
 pub struct InitReport {
     pub tables: Vec<String>,
@@ -91,6 +95,16 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     schema::apply_local_schema(&local)
         .await
         .map_err(local_err)?;
+    // Only the sample tables asked for: a db_a of its own may have a `users` of another shape.
+    let listed = |name: &str| config.sync.tables.iter().any(|t| t == name);
+    let samples: Vec<&str> = match seed || listed("orders") {
+        // `orders` refers to `users`.
+        true => schema::SAMPLE_TABLE_NAMES.to_vec(),
+        false => config.sync.tables.iter().map(String::as_str).collect(),
+    };
+    schema::apply_sample_tables(&local, &samples)
+        .await
+        .map_err(local_err)?;
 
     let mut conn = local.acquire().await.map_err(local_err)?;
     let mut central_conn = central.acquire().await.map_err(central_err)?;
@@ -143,15 +157,6 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     Ok(report)
 }
 
-/// One DDL statement for db_b, and what it does in words.
-struct Step {
-    sql: String,
-    said: String,
-}
-
-/// DDL plans for db_b, a table's steps each.
-type Plans = Vec<Vec<Step>>;
-
 /// Every configured table's live definition, the definitions `init` captured before, and
 /// db_b's DDL plan for each — or the first reason a table cannot be synced.
 async fn check_tables(
@@ -179,32 +184,13 @@ async fn check_tables(
     let mut plans = Vec::new();
     for spec in &specs {
         let previous = captured.iter().find(|c| c.name == spec.name);
-        plans.push(plan_table(central, spec, previous, &config.sync.tables, site).await?);
+        plans.push(plan::plan_table(central, spec, previous, &config.sync.tables, site).await?);
     }
-    // A table no longer synced keeps its db_b copy as it is, but not its foreign keys: they
-    // would hold up the synced tables it refers to (a parent's delete refused for good).
     for gone in captured
         .iter()
         .filter(|c| !config.sync.tables.contains(&c.name))
     {
-        let keys = central::central_foreign_keys(central, &gone.name)
-            .await
-            .map_err(|source| schema_error(Role::Central, &config.central, source))?;
-        plans.push(
-            keys.into_iter()
-                .map(|key| {
-                    let sql = format!(
-                        "ALTER TABLE {} DROP FOREIGN KEY {}",
-                        db::quote_ident(&gone.name),
-                        db::quote_ident(&key)
-                    );
-                    Step {
-                        said: sql.replacen("ALTER TABLE ", "", 1),
-                        sql,
-                    }
-                })
-                .collect(),
-        );
+        plans.push(plan::drop_foreign_keys(central, &gone.name).await?);
     }
     Ok((specs, captured, plans))
 }
@@ -266,53 +252,6 @@ async fn capture_tables(
     Ok(())
 }
 
-/// The DDL for db_b's copy of `spec` (and what it does, in words), or why there is none.
-async fn plan_table(
-    conn: &mut MySqlConnection,
-    spec: &TableSpec,
-    previous: Option<&TableSpec>,
-    synced: &[String],
-    site: bool,
-) -> Result<Vec<Step>, InitError> {
-    let central_err = |source| InitError::Schema {
-        role: Role::Central.label(),
-        database: String::new(),
-        source,
-    };
-    let columns = central::central_columns(conn, &spec.name)
-        .await
-        .map_err(central_err)?;
-    if columns.is_empty() {
-        return Ok(vec![Step {
-            sql: central::create_table_sql(spec, synced, site),
-            said: format!("created table `{}`", spec.name),
-        }]);
-    }
-    let table = central::CentralTable {
-        columns,
-        key: central::central_key(conn, &spec.name)
-            .await
-            .map_err(central_err)?,
-        index_names: central::central_index_names(conn, &spec.name)
-            .await
-            .map_err(central_err)?,
-        foreign_keys: central::central_foreign_keys(conn, &spec.name)
-            .await
-            .map_err(central_err)?,
-    };
-    let statements = central::plan_changes(spec, previous, &table, synced, site)?;
-    Ok(statements
-        .into_iter()
-        .map(|sql| Step {
-            said: sql.replacen("ALTER TABLE ", "", 1),
-            sql,
-        })
-        .collect())
-}
-
-/// The tables `init` creates itself (the REST API's): missing, they are no reason to refuse.
-const SAMPLE_TABLES: [&str; 2] = ["users", "orders"];
-
 /// Every configured table checked on db_a before anything is created: a table that is
 /// missing (the database too, even), has no primary key or a type db_b cannot hold stops
 /// `init` with nothing created. [`check_tables`] checks again, with db_b's side, once the
@@ -342,7 +281,9 @@ async fn check_local_tables(config: &Config) -> Result<(), InitError> {
         };
         match spec {
             Ok(spec) => specs.push(spec),
-            Err(CatalogError::NoSuchTable(_)) if SAMPLE_TABLES.contains(&name.as_str()) => {}
+            // `init` creates these itself.
+            Err(CatalogError::NoSuchTable(_))
+                if schema::SAMPLE_TABLE_NAMES.contains(&name.as_str()) => {}
             Err(CatalogError::Database(source)) => return Err(local_err(source)),
             Err(other) => return Err(InitError::Table(other)),
         }

@@ -284,3 +284,35 @@ async fn generated_triggers_queue_what_the_hand_written_ones_did() {
     }
     assert_eq!(ours.len(), theirs.len());
 }
+
+/// `init` creates the sample tables only when SYNC_TABLES lists them: a db_a with a `users`
+/// table of its own and other tables to sync is left as it is, but for dbsync's own tables.
+#[tokio::test]
+async fn init_leaves_out_the_sample_tables_a_site_does_not_sync() {
+    let db = TestDb::new(&[]).await;
+    let mut env = db.env.clone();
+    let names = ["DB_OFFLINE_DB", "DB_CENTRAL_DB"].map(|var| format!("{}_own", db.env[var]));
+    env.insert("DB_OFFLINE_DB".into(), names[0].clone());
+    env.insert("DB_CENTRAL_DB".into(), names[1].clone());
+    env.insert("SYNC_TABLES".into(), "products".into());
+    let a = &names[0];
+    db.exec(&format!(
+        "CREATE DATABASE `{a}`; CREATE TABLE `{a}`.users (id INT PRIMARY KEY, login VARCHAR(20)); \
+         CREATE TABLE `{a}`.products (sku VARCHAR(32) PRIMARY KEY, price DECIMAL(10,2))"
+    ))
+    .await;
+    let out = crate::helpers::run_cli(&env, &["init"]);
+    let orders = format!(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{a}' \
+         AND TABLE_NAME = 'orders'"
+    );
+    let made = db.count(&db.local, &orders).await;
+    for name in &names {
+        db.exec(&format!("DROP DATABASE IF EXISTS `{name}`")).await;
+    }
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        made, 0,
+        "no sample orders table in a db_a that does not sync it"
+    );
+}

@@ -38,6 +38,9 @@ async fn filled_pair(ctx: &Ctx, rows: u64) -> Result<Pair, String> {
     dbsync::db::schema::apply_local_schema(&pair.local)
         .await
         .map_err(|e| format!("db_a schema: {e}"))?;
+    dbsync::db::schema::apply_sample_tables(&pair.local, &["users", "orders"])
+        .await
+        .map_err(|e| format!("db_a schema: {e}"))?;
     let started = Instant::now();
     workload::fill_users_orders(&pair, rows, rows).await?;
     eprintln!(

@@ -16,6 +16,7 @@ use crate::db::quote_ident;
 use crate::domain::table::TableSpec;
 
 const LOCAL_SCHEMA: &str = include_str!("../../../sql/schema/local.sql");
+const SAMPLE_TABLES: &str = include_str!("../../../sql/schema/sample_tables.sql");
 const CENTRAL_SCHEMA: &str = include_str!("../../../sql/schema/central.sql");
 const SAMPLE_DATA: &str = include_str!("../../../sql/seed/sample.sql");
 
@@ -212,6 +213,26 @@ pub async fn record_specs(
             .await?;
     }
     tx.commit().await
+}
+
+/// The tables of the sample schema (and of the REST API), parents first.
+pub const SAMPLE_TABLE_NAMES: [&str; 2] = ["users", "orders"];
+
+/// Creates those of the sample tables `tables` names, where missing (`orders` refers to
+/// `users`: name both, or have `users` already).
+pub async fn apply_sample_tables(pool: &MySqlPool, tables: &[&str]) -> Result<(), sqlx::Error> {
+    for name in SAMPLE_TABLE_NAMES.iter().filter(|n| tables.contains(n)) {
+        let head = format!("CREATE TABLE IF NOT EXISTS {name} (");
+        let statement = SAMPLE_TABLES
+            .find(&head)
+            .and_then(|at| SAMPLE_TABLES[at..].split_inclusive(';').next());
+        if let Some(statement) = statement {
+            sqlx::raw_sql(AssertSqlSafe(statement.to_string()))
+                .execute(pool)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Loads the sample data into db_a when it has no users yet. Returns whether it loaded.

@@ -1,0 +1,90 @@
+//! `init`'s DDL for db_b, a step at a time with what each does in words: a table's copy
+//! created or brought in line with db_a's, the foreign keys of a table no longer synced
+//! dropped.
+
+use sqlx::mysql::MySqlConnection;
+
+use super::InitError;
+use crate::db::schema::central;
+use crate::db::{self, Role};
+use crate::domain::table::TableSpec;
+
+/// One DDL statement for db_b, and what it does in words.
+pub(super) struct Step {
+    pub(super) sql: String,
+    pub(super) said: String,
+}
+
+impl Step {
+    fn alter(sql: String) -> Self {
+        Step {
+            said: sql.replacen("ALTER TABLE ", "", 1),
+            sql,
+        }
+    }
+}
+
+/// DDL plans for db_b, a table's steps each.
+pub(super) type Plans = Vec<Vec<Step>>;
+
+fn central_err(source: sqlx::Error) -> InitError {
+    InitError::Schema {
+        role: Role::Central.label(),
+        database: String::new(),
+        source,
+    }
+}
+
+/// The DDL for db_b's copy of `spec`, or why there is none.
+pub(super) async fn plan_table(
+    conn: &mut MySqlConnection,
+    spec: &TableSpec,
+    previous: Option<&TableSpec>,
+    synced: &[String],
+    site: bool,
+) -> Result<Vec<Step>, InitError> {
+    let columns = central::central_columns(conn, &spec.name)
+        .await
+        .map_err(central_err)?;
+    if columns.is_empty() {
+        return Ok(vec![Step {
+            sql: central::create_table_sql(spec, synced, site),
+            said: format!("created table `{}`", spec.name),
+        }]);
+    }
+    let table = central::CentralTable {
+        columns,
+        key: central::central_key(conn, &spec.name)
+            .await
+            .map_err(central_err)?,
+        index_names: central::central_index_names(conn, &spec.name)
+            .await
+            .map_err(central_err)?,
+        foreign_keys: central::central_foreign_keys(conn, &spec.name)
+            .await
+            .map_err(central_err)?,
+    };
+    let statements = central::plan_changes(spec, previous, &table, synced, site)?;
+    Ok(statements.into_iter().map(Step::alter).collect())
+}
+
+/// A table no longer synced keeps its db_b copy as it is, but not its foreign keys: they
+/// would hold up the synced tables it refers to (a parent's delete refused for good).
+pub(super) async fn drop_foreign_keys(
+    conn: &mut MySqlConnection,
+    table: &str,
+) -> Result<Vec<Step>, InitError> {
+    let keys = central::central_foreign_keys(conn, table)
+        .await
+        .map_err(central_err)?;
+    Ok(keys
+        .into_iter()
+        .map(|key| {
+            Step::alter(format!(
+                "ALTER TABLE {} DROP FOREIGN KEY {}",
+                db::quote_ident(table),
+                db::quote_ident(&key)
+            ))
+        })
+        .collect())
+}
