@@ -130,7 +130,7 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
                     && error::number(&err) == Some(error::code::DUP_ENTRY) =>
             {
                 report.deferred.push(format!(
-                    "{} not added yet: db_b's rows hold a value twice ({}), as changes queued before db_a gained the key are not applied yet; run `dbsync sync`, then `dbsync init` again",
+                    "{} not added yet: db_b's rows hold a value twice ({}), as changes queued before db_a gained the key are not applied yet; run `dbsync sync`, then `dbsync init` again (should it fail again, db_b holds such rows of its own: `dbsync verify` names them)",
                     step.said,
                     error::describe(&err)
                 ));
