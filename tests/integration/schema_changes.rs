@@ -547,3 +547,29 @@ async fn a_capture_trigger_replaced_by_a_namesake_stops_runs() {
         stderr(&out)
     );
 }
+
+/// db_b's copy keyed by another column than db_a's table (remade for another site's new
+/// key, or by hand) refuses runs: upserts would find, and overwrite, other records.
+#[tokio::test]
+async fn a_db_b_table_with_another_primary_key_refuses_runs() {
+    let db = TestDb::with_table(
+        "CREATE TABLE w (id INT PRIMARY KEY, other INT NOT NULL, b VARCHAR(10))",
+        "w",
+    )
+    .await;
+    db.exec("INSERT INTO w VALUES (1, 2, 'x'), (2, 1, 'y')")
+        .await;
+    db.sync().await;
+    db.exec_central("ALTER TABLE w DROP PRIMARY KEY, ADD PRIMARY KEY (other)")
+        .await;
+    db.exec("UPDATE w SET b = 'z' WHERE id = 1").await;
+    let report = db.engine().run().await.unwrap();
+    assert_ne!(report.outcome, Outcome::Synced, "{report}");
+    let note = report.message.clone().unwrap_or_default();
+    assert!(
+        note.contains("db_b's `w` has the primary key (other) but db_a's is (id)"),
+        "{note}"
+    );
+    let untouched = "SELECT COUNT(*) FROM w WHERE b = 'z'";
+    assert_eq!(db.count(&db.central, untouched).await, 0, "nothing applied");
+}

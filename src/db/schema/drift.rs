@@ -4,7 +4,7 @@
 
 use sqlx::mysql::MySqlConnection;
 
-use super::central::{CentralColumn, SITE_COLUMN, central_columns};
+use super::central::{CentralColumn, SITE_COLUMN, central_columns, central_key};
 use super::types;
 use crate::domain::table::TableSpec;
 
@@ -15,7 +15,9 @@ use crate::domain::table::TableSpec;
 ///   other sites' rows; writing with it into a one-site central fails on every row;
 /// - a column is missing, narrower than db_a's, of another type, or NOT NULL where db_a's
 ///   is nullable (changed in db_b by hand): db_b's permissive session would cut or coerce
-///   values instead of refusing them.
+///   values instead of refusing them;
+/// - the primary key is another (remade for another site's key): upserts would overwrite
+///   other records.
 pub async fn central_mismatch(
     conn: &mut MySqlConnection,
     specs: &[&TableSpec],
@@ -35,6 +37,23 @@ pub async fn central_mismatch(
         }
         if let Some(reason) = column_mismatch(spec, &columns) {
             return Ok(Some(reason));
+        }
+        // Upserts find their rows by db_b's key: another one would overwrite other records.
+        let site_first = columns.iter().any(|c| c.name == SITE_COLUMN);
+        let expected: Vec<&str> = site_first
+            .then_some(SITE_COLUMN)
+            .into_iter()
+            .chain(spec.key.iter().map(String::as_str))
+            .collect();
+        let key = central_key(conn, table).await?;
+        if key != expected {
+            return Ok(Some(format!(
+                "db_b's `{table}` has the primary key ({}) but db_a's is ({}): its rows would be \
+                 found by another key. Where db_a's key changed, run `dbsync init`; where db_b's \
+                 table was remade for another site's new key, every site's db_a needs that key",
+                key.join(", "),
+                expected.join(", ")
+            )));
         }
     }
     let lacking: Vec<&str> = existing

@@ -41,10 +41,13 @@ pub fn plan_changes(
                  drop db_b's table (or rename it), run `dbsync init`, then `dbsync resync`{}",
                 key.join(", "),
                 expected_key.join(", "),
-                if site && !key.iter().any(|k| k == SITE_COLUMN) {
+                if !site {
+                    ""
+                } else if !key.iter().any(|k| k == SITE_COLUMN) {
                     " (or, for a single-site deployment getting a SITE_ID, `dbsync migrate-site`)"
                 } else {
-                    ""
+                    " — db_b's table holds every site's rows: give every site's db_a the new key \
+                     first, then, once the table is remade, run `init` and `resync` on each site"
                 }
             ),
         ));
