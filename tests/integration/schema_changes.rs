@@ -573,3 +573,49 @@ async fn a_db_b_table_with_another_primary_key_refuses_runs() {
     let untouched = "SELECT COUNT(*) FROM w WHERE b = 'z'";
     assert_eq!(db.count(&db.central, untouched).await, 0, "nothing applied");
 }
+
+/// Indexes and foreign keys redefined on db_a under the names they had: a unique key over
+/// other columns (db_b's old one would refuse rows db_a takes), a foreign key moved to
+/// other columns with its index dropped (db_b's old index would clash with the new key's).
+#[tokio::test]
+async fn indexes_and_foreign_keys_redefined_under_their_names_follow_into_db_b() {
+    let db = TestDb::with_table(
+        "CREATE TABLE p (id INT PRIMARY KEY, a INT NOT NULL, b INT NOT NULL, \
+           UNIQUE KEY ua (a), UNIQUE KEY uab (b, a)); \
+         CREATE TABLE c (id INT PRIMARY KEY, pa INT, pb INT, \
+           CONSTRAINT fk_c FOREIGN KEY (pb, pa) REFERENCES p (b, a) ON DELETE CASCADE); \
+         INSERT INTO p VALUES (1, 1, 1), (2, 2, 1); INSERT INTO c VALUES (10, 1, 1), (20, 2, 1)",
+        "p,c",
+    )
+    .await;
+    db.cli(&["resync"]);
+    db.exec("ALTER TABLE p DROP INDEX ua, ADD UNIQUE KEY ua (a, b)")
+        .await;
+    db.exec(
+        "ALTER TABLE c DROP FOREIGN KEY fk_c; ALTER TABLE c DROP INDEX fk_c, \
+         ADD CONSTRAINT fk_c FOREIGN KEY (pa) REFERENCES p (id) ON DELETE CASCADE",
+    )
+    .await;
+    let out = cli_exits(&db, &["init"], 0);
+    assert!(
+        stdout(&out).contains("`p` DROP INDEX `ua`")
+            && stdout(&out).contains("`c` DROP INDEX `fk_c`"),
+        "{}",
+        stdout(&out)
+    );
+    // Taken by db_a's new key (a, b), refused by the old (a).
+    db.exec("INSERT INTO p VALUES (3, 1, 3); DELETE FROM p WHERE id = 2")
+        .await;
+    let report = db.sync().await;
+    assert_eq!(
+        (report.outcome, report.failed),
+        (Outcome::Synced, 0),
+        "{report}"
+    );
+    db.assert_converged().await;
+    assert_eq!(
+        db.count(&db.central, "SELECT COUNT(*) FROM c").await,
+        1,
+        "cascaded"
+    );
+}

@@ -52,16 +52,16 @@ pub fn plan_changes(
             ),
         ));
     }
-    let mut changes = column_changes(live, captured, &central.columns, site)?;
-    changes.extend(index_changes(live, captured, &central.index_names, site));
-    // After the indexes: a foreign key needs one on its columns.
-    changes.extend(foreign_key_changes(
-        live,
-        captured,
-        &central.foreign_keys,
-        synced,
-        site,
-    ));
+    let (key_drops, key_adds) =
+        foreign_key_changes(live, captured, &central.foreign_keys, synced, site);
+    let (index_drops, index_adds) = index_changes(live, captured, &central.index_names, site);
+    // Foreign keys dropped before the indexes they use, indexes before the columns they
+    // cover (a dropped column takes its indexes along); added the other way round.
+    let mut changes = key_drops;
+    changes.extend(index_drops);
+    changes.extend(column_changes(live, captured, &central.columns, site)?);
+    changes.extend(index_adds);
+    changes.extend(key_adds);
     Ok(changes)
 }
 
@@ -170,47 +170,48 @@ pub fn adds_unique_key(sql: &str) -> bool {
     sql.starts_with("ALTER TABLE ") && sql.contains(" ADD UNIQUE KEY ")
 }
 
-/// Indexes db_a added, and unique keys db_a dropped (db_b would refuse rows db_a allows).
+/// Indexes db_a dropped or redefined under their name (dropped here), and those db_b lacks
+/// (added: db_a's new ones and the redefined): `(drops, adds)`. A unique key db_b kept
+/// would refuse rows db_a allows; an index db_b kept under a name db_a gave another may
+/// hold up a foreign key's own index of that name.
 fn index_changes(
     live: &TableSpec,
     captured: Option<&TableSpec>,
     index_names: &[String],
     site: bool,
-) -> Vec<String> {
+) -> (Vec<String>, Vec<String>) {
     let table = quote_ident(&live.name);
-    let mut changes = Vec::new();
-    for index in &live.indexes {
-        if !index_names.contains(&index.name) {
-            changes.push(format!(
-                "ALTER TABLE {table} ADD {}",
-                index_definition(index, site)
+    let mut present: Vec<&str> = index_names.iter().map(String::as_str).collect();
+    let mut drops = Vec::new();
+    for old in captured.iter().flat_map(|c| &c.indexes) {
+        let kept = live.indexes.contains(old);
+        if !kept && present.contains(&old.name.as_str()) {
+            drops.push(format!(
+                "ALTER TABLE {table} DROP INDEX {}",
+                quote_ident(&old.name)
             ));
+            present.retain(|name| *name != old.name);
         }
     }
-    if let Some(captured) = captured {
-        for index in captured.indexes.iter().filter(|i| i.unique) {
-            let gone = !live.indexes.iter().any(|i| i.name == index.name);
-            if gone && index_names.contains(&index.name) {
-                changes.push(format!(
-                    "ALTER TABLE {table} DROP INDEX {}",
-                    quote_ident(&index.name)
-                ));
-            }
-        }
-    }
-    changes
+    let adds = live
+        .indexes
+        .iter()
+        .filter(|index| !present.contains(&index.name.as_str()))
+        .map(|index| format!("ALTER TABLE {table} ADD {}", index_definition(index, site)))
+        .collect();
+    (drops, adds)
 }
 
 /// Foreign keys among synced tables db_a added, dropped or changed (dropped, then added as
-/// db_a has it now). `init`'s db_b session adds them without checking db_b's rows: db_a
-/// checked its own, and db_b's follow as the queued changes are applied.
+/// db_a has it now): `(drops, adds)`. `init`'s db_b session adds them without checking
+/// db_b's rows: db_a checked its own, and db_b's follow as the queued changes are applied.
 fn foreign_key_changes(
     live: &TableSpec,
     captured: Option<&TableSpec>,
     central: &[String],
     synced: &[String],
     site: bool,
-) -> Vec<String> {
+) -> (Vec<String>, Vec<String>) {
     let table = quote_ident(&live.name);
     let wanted: Vec<_> = live
         .foreign_keys
@@ -218,24 +219,26 @@ fn foreign_key_changes(
         .filter(|fk| synced.contains(&fk.parent_table))
         .collect();
     let mut present: Vec<&str> = central.iter().map(String::as_str).collect();
-    let mut changes = Vec::new();
+    let mut drops = Vec::new();
     for old in captured.iter().flat_map(|c| &c.foreign_keys) {
         let kept = wanted.contains(&old);
         if !kept && present.contains(&old.name.as_str()) {
-            changes.push(format!(
+            drops.push(format!(
                 "ALTER TABLE {table} DROP FOREIGN KEY {}",
                 quote_ident(&old.name)
             ));
             present.retain(|name| *name != old.name);
         }
     }
-    for fk in wanted {
-        if !present.contains(&fk.name.as_str()) {
-            changes.push(format!(
+    let adds = wanted
+        .into_iter()
+        .filter(|fk| !present.contains(&fk.name.as_str()))
+        .map(|fk| {
+            format!(
                 "ALTER TABLE {table} ADD {}",
                 foreign_key_definition(fk, site)
-            ));
-        }
-    }
-    changes
+            )
+        })
+        .collect();
+    (drops, adds)
 }
