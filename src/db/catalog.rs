@@ -41,17 +41,35 @@ pub enum CatalogError {
         "table `{0}` has a column named `{SITE_COLUMN}`, which db_b's copy needs to tell the sites apart (SITE_ID is set): rename that column in db_a"
     )]
     SiteColumnTaken(String),
+    #[error(
+        "table `{table}`: foreign key `{key}` sets NULL, which db_b's copy cannot do with SITE_ID set (the key starts with site_id, never NULL there): make it CASCADE or RESTRICT on db_a, or leave one of its tables out of SYNC_TABLES"
+    )]
+    SiteSetNull { table: String, key: String },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
 
-/// Refuses a table with a column of its own named like db_b's site column: with `SITE_ID`,
-/// db_b's copy needs that name to tell the sites apart.
-pub fn check_site_column_free(specs: &[TableSpec]) -> Result<(), CatalogError> {
-    match specs.iter().find(|s| s.has_column_named(SITE_COLUMN)) {
-        Some(spec) => Err(CatalogError::SiteColumnTaken(spec.name.clone())),
-        None => Ok(()),
+/// With `SITE_ID`, refuses what db_b's per-site copies cannot hold: a table with a column of
+/// its own named like db_b's site column (the copy needs that name to tell the sites apart),
+/// a foreign key between synced tables that sets NULL.
+pub fn check_site_layout(specs: &[TableSpec]) -> Result<(), CatalogError> {
+    if let Some(spec) = specs.iter().find(|s| s.has_column_named(SITE_COLUMN)) {
+        return Err(CatalogError::SiteColumnTaken(spec.name.clone()));
     }
+    // db_b's copy of a key between synced tables starts with `site_id`, never NULL.
+    let synced = |name: &str| specs.iter().any(|s| s.name == name);
+    for spec in specs {
+        let sets_null = spec.foreign_keys.iter().find(|fk| {
+            synced(&fk.parent_table) && (fk.on_delete == "SET NULL" || fk.on_update == "SET NULL")
+        });
+        if let Some(fk) = sets_null {
+            return Err(CatalogError::SiteSetNull {
+                table: spec.name.clone(),
+                key: fk.name.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]

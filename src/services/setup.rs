@@ -178,7 +178,7 @@ async fn check_tables(
     }
     let site = config.sync.site_id.is_some();
     if site {
-        catalog::check_site_column_free(&specs).map_err(InitError::Table)?;
+        catalog::check_site_layout(&specs).map_err(InitError::Table)?;
     }
     let captured = schema::captured_specs(local).await.map_err(local_err)?;
     let mut plans = Vec::new();
@@ -289,7 +289,7 @@ async fn check_local_tables(config: &Config) -> Result<(), InitError> {
         }
     }
     if config.sync.site_id.is_some() {
-        catalog::check_site_column_free(&specs).map_err(InitError::Table)?;
+        catalog::check_site_layout(&specs).map_err(InitError::Table)?;
     }
     let names: Vec<&str> = specs.iter().map(|spec| spec.name.as_str()).collect();
     let taken = triggers::foreign_namesakes(&mut conn, &names)

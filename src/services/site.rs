@@ -69,9 +69,9 @@ pub async fn migrate(
     if owner.is_some_and(|owner| owner != token) {
         return Err(MigrationError::Refused(identity::refusal("")));
     }
-    // db_b's copy needs `site_id` for itself: a table that has one of its own would pass
-    // below as already moved.
-    catalog::check_site_column_free(&specs)
+    // db_b's copy needs `site_id` for itself (a table that has one of its own would pass
+    // below as already moved), and never NULL.
+    catalog::check_site_layout(&specs)
         .map_err(|taken| MigrationError::Refused(taken.to_string()))?;
     let mut plans = Vec::new();
     for spec in &specs {

@@ -269,3 +269,34 @@ async fn a_foreign_key_without_an_index_of_its_own_works_under_a_site_id() {
         assert_eq!(db.count(&db.central, cascaded).await, 0, "cascaded in db_b");
     }
 }
+
+/// With a SITE_ID, a foreign key between synced tables that sets NULL cannot be kept in db_b
+/// (`site_id` leads the key there and is never NULL): `init` refuses it up front with what
+/// to do, and so does `migrate-site`, before moving anything.
+#[tokio::test]
+async fn a_foreign_key_setting_null_is_refused_under_a_site_id() {
+    const TABLES: &str = "CREATE TABLE p (id INT PRIMARY KEY); \
+        CREATE TABLE c (id INT PRIMARY KEY, pid INT, \
+          CONSTRAINT fk_c_sets_null FOREIGN KEY (pid) REFERENCES p (id) ON DELETE SET NULL)";
+    let mut single = TestDb::new(&[]).await;
+    single.exec(TABLES).await;
+    single.set("SYNC_TABLES", "users,orders,p,c");
+    assert!(single.cli(&["init"]).status.success());
+    single.set("SITE_ID", "shop-n");
+    for command in ["init", "migrate-site"] {
+        let out = single.cli(&[command]);
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("foreign key `fk_c_sets_null` sets NULL"),
+            "{command}: {}",
+            stderr(&out)
+        );
+    }
+    let moved = "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+         AND COLUMN_NAME = 'site_id' AND TABLE_NAME IN ('users', 'orders', 'p', 'c')";
+    assert_eq!(
+        single.count(&single.central, moved).await,
+        0,
+        "nothing moved"
+    );
+}
