@@ -18,6 +18,7 @@ use crate::db::{self, ConnectError, PoolSettings, Role, error, load, queue};
 use crate::domain::table::TableSpec;
 use crate::services::sync::tables::differences;
 
+mod checks;
 mod plan;
 
 use plan::Plans;
@@ -54,6 +55,10 @@ pub enum InitError {
         "db_a has a trigger named `{0}` that is not dbsync's, and dbsync's capture trigger needs that name: rename it (or merge it into another trigger), then run `dbsync init` again"
     )]
     TriggerNameTaken(String),
+    #[error(
+        "SYNC_TABLES: `orders` would be made as the sample table, which refers to `users` (`id` BIGINT), but db_a's `users` is of another shape: create your own `orders` first, or leave it out"
+    )]
+    SampleClash,
     #[error("db_b cannot follow db_a: {0}")]
     Refused(#[from] central::Refusal),
     #[error("setting up the {role} database `{database}` failed: {source}")]
@@ -70,7 +75,10 @@ impl InitError {
     pub fn is_configuration(&self) -> bool {
         matches!(
             self,
-            InitError::Table(_) | InitError::Refused(_) | InitError::TriggerNameTaken(_)
+            InitError::Table(_)
+                | InitError::Refused(_)
+                | InitError::TriggerNameTaken(_)
+                | InitError::SampleClash
         )
     }
 }
@@ -82,7 +90,7 @@ const INIT_POOL: PoolSettings = PoolSettings {
 
 pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> {
     let central_node = first_central_node(config).await?;
-    check_local_tables(config).await?;
+    let samples = checks::check_local_tables(config, seed).await?;
     create_database(Role::Central, &central_node).await?;
     create_database(Role::Local, &config.local).await?;
     let local = db::connect_pool(Role::Local, &config.local, INIT_POOL).await?;
@@ -95,13 +103,6 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     schema::apply_local_schema(&local)
         .await
         .map_err(local_err)?;
-    // Only the sample tables asked for: a db_a of its own may have a `users` of another shape.
-    let listed = |name: &str| config.sync.tables.iter().any(|t| t == name);
-    let samples: Vec<&str> = match seed || listed("orders") {
-        // `orders` refers to `users`.
-        true => schema::SAMPLE_TABLE_NAMES.to_vec(),
-        false => config.sync.tables.iter().map(String::as_str).collect(),
-    };
     schema::apply_sample_tables(&local, &samples)
         .await
         .map_err(local_err)?;
@@ -252,56 +253,6 @@ async fn capture_tables(
     Ok(())
 }
 
-/// Every configured table checked on db_a before anything is created: a table that is
-/// missing (the database too, even), has no primary key or a type db_b cannot hold stops
-/// `init` with nothing created. [`check_tables`] checks again, with db_b's side, once the
-/// sample tables exist.
-async fn check_local_tables(config: &Config) -> Result<(), InitError> {
-    let local_err = |source| schema_error(Role::Local, &config.local, source);
-    let mut conn = connect_server(Role::Local, &config.local).await?;
-    let exists: Option<String> = sqlx::query_scalar(
-        "SELECT CAST(SCHEMA_NAME AS CHAR) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
-    )
-    .bind(&config.local.database)
-    .fetch_optional(&mut conn)
-    .await
-    .map_err(local_err)?;
-    if exists.is_some() {
-        let sql = format!("USE {}", db::quote_ident(&config.local.database));
-        sqlx::raw_sql(AssertSqlSafe(sql))
-            .execute(&mut conn)
-            .await
-            .map_err(local_err)?;
-    }
-    let mut specs = Vec::new();
-    for name in &config.sync.tables {
-        let spec = match exists {
-            Some(_) => catalog::table_spec(&mut conn, name).await,
-            None => Err(CatalogError::NoSuchTable(name.clone())),
-        };
-        match spec {
-            Ok(spec) => specs.push(spec),
-            // `init` creates these itself.
-            Err(CatalogError::NoSuchTable(_))
-                if schema::SAMPLE_TABLE_NAMES.contains(&name.as_str()) => {}
-            Err(CatalogError::Database(source)) => return Err(local_err(source)),
-            Err(other) => return Err(InitError::Table(other)),
-        }
-    }
-    if config.sync.site_id.is_some() {
-        catalog::check_site_layout(&specs).map_err(InitError::Table)?;
-    }
-    let names: Vec<&str> = specs.iter().map(|spec| spec.name.as_str()).collect();
-    let taken = triggers::foreign_namesakes(&mut conn, &names)
-        .await
-        .map_err(local_err)?;
-    if let Some(trigger) = taken.into_iter().next() {
-        return Err(InitError::TriggerNameTaken(trigger));
-    }
-    let _ = conn.close().await;
-    Ok(())
-}
-
 /// The first db_b node that answers and is ready. Readiness needs a connection to the
 /// database itself, which may not exist yet: then the first node that answers at all.
 async fn first_central_node(config: &Config) -> Result<DbTarget, InitError> {
@@ -315,7 +266,10 @@ async fn first_central_node(config: &Config) -> Result<DbTarget, InitError> {
 }
 
 /// A connection to `target`'s server, in no database (it may not exist yet).
-async fn connect_server(role: Role, target: &DbTarget) -> Result<MySqlConnection, InitError> {
+pub(super) async fn connect_server(
+    role: Role,
+    target: &DbTarget,
+) -> Result<MySqlConnection, InitError> {
     // Bounded like every connect: a server that accepts the TCP connection and then says
     // nothing (frozen, or behind a network dropping packets) would hold `init` for ever.
     let options = db::connect_options(target, false);
@@ -335,7 +289,7 @@ async fn create_database(role: Role, target: &DbTarget) -> Result<(), InitError>
     Ok(())
 }
 
-fn schema_error(role: Role, target: &DbTarget, source: sqlx::Error) -> InitError {
+pub(super) fn schema_error(role: Role, target: &DbTarget, source: sqlx::Error) -> InitError {
     InitError::Schema {
         role: role.label(),
         database: target.database.clone(),

@@ -285,34 +285,60 @@ async fn generated_triggers_queue_what_the_hand_written_ones_did() {
     assert_eq!(ours.len(), theirs.len());
 }
 
-/// `init` creates the sample tables only when SYNC_TABLES lists them: a db_a with a `users`
-/// table of its own and other tables to sync is left as it is, but for dbsync's own tables.
+/// `init` makes the sample tables only when SYNC_TABLES lists them and db_a lacks them: a
+/// db_a with tables of its own by those names keeps them and gets no other; a `users` of its
+/// own that the sample `orders` could not refer to is refused before anything is created.
 #[tokio::test]
-async fn init_leaves_out_the_sample_tables_a_site_does_not_sync() {
+async fn init_makes_only_the_sample_tables_a_site_asks_for() {
     let db = TestDb::new(&[]).await;
-    let mut env = db.env.clone();
-    let names = ["DB_OFFLINE_DB", "DB_CENTRAL_DB"].map(|var| format!("{}_own", db.env[var]));
-    env.insert("DB_OFFLINE_DB".into(), names[0].clone());
-    env.insert("DB_CENTRAL_DB".into(), names[1].clone());
-    env.insert("SYNC_TABLES".into(), "products".into());
-    let a = &names[0];
-    db.exec(&format!(
-        "CREATE DATABASE `{a}`; CREATE TABLE `{a}`.users (id INT PRIMARY KEY, login VARCHAR(20)); \
-         CREATE TABLE `{a}`.products (sku VARCHAR(32) PRIMARY KEY, price DECIMAL(10,2))"
-    ))
-    .await;
-    let out = crate::helpers::run_cli(&env, &["init"]);
-    let orders = format!(
-        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{a}' \
-         AND TABLE_NAME = 'orders'"
-    );
-    let made = db.count(&db.local, &orders).await;
-    for name in &names {
-        db.exec(&format!("DROP DATABASE IF EXISTS `{name}`")).await;
+    let cases = [
+        (
+            "products",
+            "users (id INT PRIMARY KEY, login VARCHAR(20))",
+            0,
+            "orders",
+        ),
+        (
+            "orders",
+            "orders (ref VARCHAR(10) PRIMARY KEY, total INT)",
+            0,
+            "users",
+        ),
+        (
+            "users,orders",
+            "users (code VARCHAR(10) PRIMARY KEY)",
+            2,
+            "sync_queue",
+        ),
+    ];
+    for (n, (tables, own, code, never_made)) in cases.into_iter().enumerate() {
+        let mut env = db.env.clone();
+        let names = ["DB_OFFLINE_DB", "DB_CENTRAL_DB"].map(|var| format!("{}_own{n}", db.env[var]));
+        env.insert("DB_OFFLINE_DB".into(), names[0].clone());
+        env.insert("DB_CENTRAL_DB".into(), names[1].clone());
+        env.insert("SYNC_TABLES".into(), tables.into());
+        let a = &names[0];
+        db.exec(&format!(
+            "CREATE DATABASE `{a}`; CREATE TABLE `{a}`.{own}; \
+             CREATE TABLE `{a}`.products (sku VARCHAR(32) PRIMARY KEY, price DECIMAL(10,2))"
+        ))
+        .await;
+        let out = crate::helpers::run_cli(&env, &["init"]);
+        let made = format!(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{a}' \
+             AND TABLE_NAME = '{never_made}'"
+        );
+        let made = db.count(&db.local, &made).await;
+        for name in &names {
+            db.exec(&format!("DROP DATABASE IF EXISTS `{name}`")).await;
+        }
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{tables}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert_eq!(made, 0, "{tables}: no `{never_made}` made");
     }
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    assert_eq!(
-        made, 0,
-        "no sample orders table in a db_a that does not sync it"
-    );
 }

@@ -1,0 +1,93 @@
+//! What `init` checks on db_a before it creates anything.
+
+use sqlx::{AssertSqlSafe, Connection};
+
+use super::{InitError, connect_server, schema_error};
+use crate::config::Config;
+use crate::db::catalog::{self, CatalogError};
+use crate::db::schema::{self, triggers};
+use crate::db::{self, Role};
+
+/// Every configured table checked on db_a before anything is created: a table that is
+/// missing (the database too, even), has no primary key or a type db_b cannot hold stops
+/// `init` with nothing created (`check_tables` checks again, with db_b's side, once the
+/// sample tables exist). Returns the sample tables to make: those listed (or all, to
+/// `seed`) that db_a lacks, `users` with `orders`.
+pub(super) async fn check_local_tables(
+    config: &Config,
+    seed: bool,
+) -> Result<Vec<&'static str>, InitError> {
+    let local_err = |source| schema_error(Role::Local, &config.local, source);
+    let mut conn = connect_server(Role::Local, &config.local).await?;
+    let exists: Option<String> = sqlx::query_scalar(
+        "SELECT CAST(SCHEMA_NAME AS CHAR) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+    )
+    .bind(&config.local.database)
+    .fetch_optional(&mut conn)
+    .await
+    .map_err(local_err)?;
+    if exists.is_some() {
+        let sql = format!("USE {}", db::quote_ident(&config.local.database));
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .map_err(local_err)?;
+    }
+    let mut specs = Vec::new();
+    for name in &config.sync.tables {
+        let spec = match exists {
+            Some(_) => catalog::table_spec(&mut conn, name).await,
+            None => Err(CatalogError::NoSuchTable(name.clone())),
+        };
+        match spec {
+            Ok(spec) => specs.push(spec),
+            // `init` creates these itself.
+            Err(CatalogError::NoSuchTable(_))
+                if schema::SAMPLE_TABLE_NAMES.contains(&name.as_str()) => {}
+            Err(CatalogError::Database(source)) => return Err(local_err(source)),
+            Err(other) => return Err(InitError::Table(other)),
+        }
+    }
+    if config.sync.site_id.is_some() {
+        catalog::check_site_layout(&specs).map_err(InitError::Table)?;
+    }
+    let names: Vec<&str> = specs.iter().map(|spec| spec.name.as_str()).collect();
+    let taken = triggers::foreign_namesakes(&mut conn, &names)
+        .await
+        .map_err(local_err)?;
+    if let Some(trigger) = taken.into_iter().next() {
+        return Err(InitError::TriggerNameTaken(trigger));
+    }
+    let existing = match exists {
+        Some(_) => catalog::table_names(&mut conn).await.map_err(local_err)?,
+        None => Vec::new(),
+    };
+    let samples = samples_to_make(config, seed, &existing);
+    // `orders` refers to `users (id)`: one of db_a's own of another shape would fail it.
+    if samples.contains(&"orders") && existing.iter().any(|t| t == "users") {
+        let users = catalog::table_spec(&mut conn, "users").await;
+        let sample_like = users.is_ok_and(|users| {
+            users.key == ["id"]
+                && users
+                    .column("id")
+                    .is_some_and(|id| id.column_type.starts_with("bigint"))
+        });
+        if !sample_like {
+            return Err(InitError::SampleClash);
+        }
+    }
+    let _ = conn.close().await;
+    Ok(samples)
+}
+
+/// The sample tables db_a lacks that `init` makes: those SYNC_TABLES lists (all of them to
+/// `seed`), and `users` for an `orders` made.
+fn samples_to_make(config: &Config, seed: bool, existing: &[String]) -> Vec<&'static str> {
+    let wanted = |name: &str| seed || config.sync.tables.iter().any(|t| t == name);
+    let missing = |name: &str| !existing.iter().any(|t| t == name);
+    let orders = wanted("orders") && missing("orders");
+    schema::SAMPLE_TABLE_NAMES
+        .into_iter()
+        .filter(|name| missing(name) && (wanted(name) || (*name == "users" && orders)))
+        .collect()
+}
