@@ -46,12 +46,7 @@ pub(super) fn init_report(config: &Config, report: &InitReport, seed: bool) {
             "{table}: its primary key changed; {superseded} change(s) queued under the old key are replaced by the table's copy"
         );
     }
-    for table in &report.reloads {
-        let why = if report.rekeyed.iter().any(|(t, _)| t == table) {
-            "its key changed"
-        } else {
-            "columns were added"
-        };
+    for (table, why) in &report.reloads {
         say!("{table}: {why}; the next run copies its rows again (resumable)");
     }
     for (table, parked) in &report.dropped {

@@ -30,9 +30,10 @@ pub struct InitReport {
     pub triggers_written: Vec<String>,
     /// DDL run on db_b (tables created, columns added or widened…), in words.
     pub central_changes: Vec<String>,
-    /// Tables queued for copying again (a column was added: rows written before the new
-    /// triggers may carry values db_b never saw).
-    pub reloads: Vec<String>,
+    /// Tables queued for copying again, with why: a column was added (rows written before
+    /// the new triggers may carry values db_b never saw), their key changed, or a table
+    /// they refer to was copied anew under its new key.
+    pub reloads: Vec<(String, &'static str)>,
     /// Unique keys db_b could not take yet, in words: its rows still lack changes queued
     /// before db_a gained the key (two rows hold the same value there for now).
     pub deferred: Vec<String>,
@@ -224,10 +225,25 @@ async fn capture_tables(
             );
             let superseded = queue::supersede_table(conn, &spec.name, &note).await?;
             report.rekeyed.push((spec.name.clone(), superseded));
-            report.reloads.push(spec.name.clone());
+            report.reloads.push((spec.name.clone(), "its key changed"));
         } else if previous.is_some_and(|p| differences(p, spec).iter().any(|d| d.contains("added")))
         {
-            report.reloads.push(spec.name.clone());
+            report
+                .reloads
+                .push((spec.name.clone(), "columns were added"));
+        }
+    }
+    // A table copied anew under its new key starts empty in db_b: rows of db_b's tables
+    // referring to it that db_a's cascades removed meanwhile are removed by their copy.
+    let rekeyed: Vec<&str> = report.rekeyed.iter().map(|(t, _)| t.as_str()).collect();
+    for child in specs {
+        let refers = child
+            .foreign_keys
+            .iter()
+            .any(|fk| rekeyed.contains(&fk.parent_table.as_str()));
+        if refers && !report.reloads.iter().any(|(t, _)| *t == child.name) {
+            let why = "a table it refers to is copied anew under its new key";
+            report.reloads.push((child.name.clone(), why));
         }
     }
     for stale in triggers::stale_triggers(conn, synced).await? {
@@ -246,7 +262,7 @@ async fn capture_tables(
         report.dropped.push((gone.name.clone(), parked));
     }
     schema::record_specs(conn, specs).await?;
-    for table in &report.reloads {
+    for (table, _) in &report.reloads {
         let estimate = crate::db::snapshot::estimated_rows(conn, table).await?;
         load::restart_table(conn, table, estimate).await?;
     }

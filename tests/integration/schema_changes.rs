@@ -619,3 +619,43 @@ async fn indexes_and_foreign_keys_redefined_under_their_names_follow_into_db_b()
         "cascaded"
     );
 }
+
+/// A parent's primary key changed, followed by renaming db_b's table away as the refusal
+/// allows: db_b's children kept their foreign keys to the renamed table (MariaDB moves
+/// them along); `init` makes them refer to the new copy again.
+#[tokio::test]
+async fn a_parent_remade_under_a_new_key_gets_its_children_back() {
+    let db = TestDb::with_table(
+        "CREATE TABLE cat (id INT NOT NULL, note VARCHAR(10) NOT NULL, PRIMARY KEY (id), \
+           UNIQUE KEY uq_id_note (id, note)); \
+         CREATE TABLE item (id INT PRIMARY KEY, cat_id INT, \
+           CONSTRAINT fk_item_cat FOREIGN KEY (cat_id) REFERENCES cat (id) ON DELETE CASCADE); \
+         INSERT INTO cat VALUES (1, 'a'), (2, 'b'); INSERT INTO item VALUES (10, 1), (20, 2)",
+        "cat,item",
+    )
+    .await;
+    db.cli(&["resync"]);
+    db.exec("ALTER TABLE cat DROP PRIMARY KEY, ADD PRIMARY KEY (note), ADD UNIQUE KEY uq_id (id)")
+        .await;
+    cli_exits(&db, &["init"], 2);
+    db.exec_central("RENAME TABLE cat TO cat_old").await;
+    let out = cli_exits(&db, &["init"], 0);
+    assert!(
+        stdout(&out).contains("`item` DROP FOREIGN KEY `fk_item_cat`"),
+        "{}",
+        stdout(&out)
+    );
+    db.exec("INSERT INTO cat VALUES (3, 'c'); INSERT INTO item VALUES (30, 3); DELETE FROM cat WHERE id = 1")
+        .await;
+    let report = db.sync().await;
+    assert_eq!(
+        (report.outcome, report.failed),
+        (Outcome::Synced, 0),
+        "{report}"
+    );
+    db.assert_converged().await;
+    let refers = "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'item' \
+         AND REFERENCED_TABLE_NAME = 'cat'";
+    assert_eq!(db.count(&db.central, refers).await, 1);
+}

@@ -60,7 +60,7 @@ pub(super) async fn plan_table(
         index_names: central::central_index_names(conn, &spec.name)
             .await
             .map_err(central_err)?,
-        foreign_keys: central::central_foreign_keys(conn, &spec.name)
+        foreign_keys: central::central_foreign_key_parents(conn, &spec.name)
             .await
             .map_err(central_err)?,
     };

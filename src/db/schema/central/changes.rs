@@ -12,7 +12,8 @@ pub struct CentralTable {
     pub columns: Vec<CentralColumn>,
     pub key: Vec<String>,
     pub index_names: Vec<String>,
-    pub foreign_keys: Vec<String>,
+    /// Each foreign key's name and the table it refers to.
+    pub foreign_keys: Vec<(String, String)>,
 }
 
 /// The `ALTER TABLE` statements that bring an existing db_b table in line with db_a's
@@ -208,7 +209,7 @@ fn index_changes(
 fn foreign_key_changes(
     live: &TableSpec,
     captured: Option<&TableSpec>,
-    central: &[String],
+    central: &[(String, String)],
     synced: &[String],
     site: bool,
 ) -> (Vec<String>, Vec<String>) {
@@ -218,8 +219,22 @@ fn foreign_key_changes(
         .iter()
         .filter(|fk| synced.contains(&fk.parent_table))
         .collect();
-    let mut present: Vec<&str> = central.iter().map(String::as_str).collect();
+    let mut present: Vec<&str> = central.iter().map(|(name, _)| name.as_str()).collect();
     let mut drops = Vec::new();
+    // A key of db_b's that refers to another table than db_a's of its name does (its parent
+    // renamed away in db_b, say) is dropped and made again.
+    let elsewhere = central.iter().filter(|(name, parent)| {
+        wanted
+            .iter()
+            .any(|fk| fk.name == *name && fk.parent_table != *parent)
+    });
+    for (name, _) in elsewhere {
+        drops.push(format!(
+            "ALTER TABLE {table} DROP FOREIGN KEY {}",
+            quote_ident(name)
+        ));
+        present.retain(|n| n != name);
+    }
     for old in captured.iter().flat_map(|c| &c.foreign_keys) {
         let kept = wanted.contains(&old);
         if !kept && present.contains(&old.name.as_str()) {
