@@ -5,6 +5,7 @@ use warp::Reply;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
+use crate::db::error::{self, Kind};
 use crate::domain::validation::FieldError;
 use crate::services::ServiceError;
 
@@ -13,7 +14,8 @@ use crate::services::ServiceError;
 /// - `NotFound` → 404 `not_found`,
 /// - `Conflict` → 409 with the service's code,
 /// - `Unavailable` → 503 `unavailable` (db_a does not answer; try again),
-/// - `Database` → 500 `internal_error` with a generic message; the cause is logged.
+/// - `Database` of a missing table or column → 503 `not_set_up`; any other → 500
+///   `internal_error` with a generic message; the cause is logged.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -89,6 +91,17 @@ impl From<ServiceError> for ApiError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "the local database (db_a) does not answer; try again shortly",
+                )
+            }
+            // A table or column the API needs is missing (SYNC_TABLES without the sample
+            // tables, or `init` not run), or access to it denied: a setup to finish.
+            ServiceError::Database(cause) if error::classify(&cause) == Kind::Schema => {
+                tracing::error!(error = %error::describe(&cause), "db_a is not set up for a request");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_set_up",
+                    "db_a lacks a table or column this request needs, or access to it (see the \
+                     service's log): `dbsync init` makes users and orders when SYNC_TABLES lists them",
                 )
             }
             ServiceError::Database(cause) => {

@@ -188,9 +188,10 @@ async fn check_tables(
         let previous = captured.iter().find(|c| c.name == spec.name);
         plans.push(plan::plan_table(central, spec, previous, &config.sync.tables, site).await?);
     }
+    // With many sites, db_b's tables are every site's: another site may still sync it.
     for gone in captured
         .iter()
-        .filter(|c| !config.sync.tables.contains(&c.name))
+        .filter(|c| !site && !config.sync.tables.contains(&c.name))
     {
         plans.push(plan::drop_foreign_keys(central, &gone.name).await?);
     }

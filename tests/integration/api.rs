@@ -754,3 +754,25 @@ async fn a_stalled_client_gets_a_408_and_no_open_request_holds_up_a_stop() {
         "the cut-off PUT changed nothing"
     );
 }
+
+/// A table the API serves that db_a lacks (SYNC_TABLES without the sample tables, or
+/// `init` not run) is a 503 saying so, not a bare 500.
+#[tokio::test]
+async fn a_missing_table_is_a_503_saying_what_to_set_up() {
+    let db = TestDb::new(&[]).await;
+    db.exec("DROP TABLE orders").await;
+    let app = TestApp::spawn(&db).await;
+    let (status, body) = app.get("/orders").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "not_set_up", "{body}");
+    let (status, body) = app
+        .post("/orders", json!({"user_id": 1, "amount": "1.00"}))
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (503, &json!("not_set_up")),
+        "{body}"
+    );
+    let (status, _) = app.get("/users").await;
+    assert_eq!(status, 200, "the other resource is served");
+}
