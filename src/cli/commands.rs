@@ -233,15 +233,14 @@ async fn verify_command(config: &Config, json: bool, watchdog: &Watchdog) -> Res
     }
     // Compared as captured, a table db_a changed since `init` would pass for equal while
     // db_b lacks a column.
-    match tables::load_checked(&mut local_conn, &config.sync.tables).await {
-        Ok(_) => {}
-        Err(SchemaProblem::Database(source)) => {
-            return Err(CliError::Database {
+    if let Err(problem) = tables::load_checked(&mut local_conn, &config.sync.tables).await {
+        return Err(match problem {
+            SchemaProblem::Database(source) => CliError::Database {
                 context: "db_a",
                 source,
-            });
-        }
-        Err(problem) => return Err(CliError::Usage(format!("verify: {problem}"))),
+            },
+            problem => CliError::Usage(format!("verify: {problem}")),
+        });
     }
     drop((conn, local_conn));
     let site = config.sync.site_id.as_deref();

@@ -1,8 +1,11 @@
 //! `sync_queue` on db_a: reading due changes, marking them, parking rejected ones,
-//! requeueing and purging; [`counts`]: what status pages and metrics show of it. Nothing
-//! here writes a queue row for a data change: the triggers do.
+//! requeueing and purging; [`counts`]: what status pages and metrics show of it;
+//! [`closing`]: a table's changes closed at once. Nothing here writes a queue row for a
+//! data change: the triggers do.
 
+mod closing;
 mod counts;
+pub use closing::{park_table, supersede_table};
 use counts::ENTRY_COLUMNS;
 pub use counts::{
     EntryFilter, backing_off, oldest_pending_at, open_counts_by_table, pending_count, queue_counts,
@@ -199,42 +202,6 @@ fn id_ranges(ids: &[i64]) -> Vec<(i64, i64)> {
         }
     }
     ranges
-}
-
-/// Parks every PENDING change of `table` as FAILED with `reason`: the table is no longer
-/// synced. Returns how many.
-pub async fn park_table(
-    conn: &mut MySqlConnection,
-    table: &str,
-    reason: &str,
-) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "UPDATE sync_queue SET sync_status = 'FAILED', last_error = ?, next_attempt_at = NULL \
-         WHERE sync_status = 'PENDING' AND table_name = ?",
-    )
-    .bind(bounded_error(reason))
-    .bind(table)
-    .execute(conn)
-    .await?
-    .rows_affected())
-}
-
-/// Marks `table`'s PENDING and FAILED changes SYNCED unapplied, with `note` as their last
-/// word: a copy of the table replaces them. Returns how many.
-pub async fn supersede_table(
-    conn: &mut MySqlConnection,
-    table: &str,
-    note: &str,
-) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "UPDATE sync_queue SET sync_status = 'SYNCED', last_error = ?, next_attempt_at = NULL \
-         WHERE sync_status IN ('PENDING', 'FAILED') AND table_name = ?",
-    )
-    .bind(bounded_error(note))
-    .bind(table)
-    .execute(conn)
-    .await?
-    .rows_affected())
 }
 
 /// Cuts `text` to [`MAX_ERROR_CHARS`] characters.
