@@ -105,11 +105,7 @@ impl Fit {
                     Ok(())
                 }
             }
-            Fit::Enum(members)
-                if !text.is_empty()
-                    && text != ENUM_ERROR_SPELLING
-                    && !members.iter().any(|m| m.eq_ignore_ascii_case(text)) =>
-            {
+            Fit::Enum(members) if !enum_takes(members, text) => {
                 Err(format!("one of {}", members.join(", ")))
             }
             Fit::Set(members)
@@ -208,6 +204,14 @@ pub fn spells_enum_error(column_type: &str) -> bool {
     }
     let members = members(&t);
     members.iter().any(String::is_empty) && !members.iter().any(|m| m == ENUM_ERROR_SPELLING)
+}
+
+/// Whether an ENUM of `members` takes `text`: a member, or its error value (`''`, or
+/// [`ENUM_ERROR_SPELLING`] where `''` is a member).
+fn enum_takes(members: &[String], text: &str) -> bool {
+    text.is_empty()
+        || members.iter().any(|m| m.eq_ignore_ascii_case(text))
+        || (text == ENUM_ERROR_SPELLING && members.iter().any(String::is_empty))
 }
 
 /// The members of `enum('a','b''c')`, quotes undone.

@@ -55,10 +55,14 @@ pub struct ColumnSpec {
 /// `definition` without ` DEFAULT nextval(…)` / ` DEFAULT lastval(…)`, as `SHOW CREATE
 /// TABLE` prints a default drawn from a sequence.
 fn without_sequence_default(definition: &str) -> String {
+    // SHOW CREATE TABLE prints the default before any COMMENT, whose text may say anything.
     let lower = definition.to_ascii_lowercase();
+    let head = lower
+        .find(" comment '")
+        .map_or(lower.as_str(), |at| &lower[..at]);
     let Some(start) = [" default nextval(", " default lastval("]
         .iter()
-        .find_map(|call| lower.find(call))
+        .find_map(|call| head.find(call))
     else {
         return definition.to_string();
     };
@@ -92,6 +96,8 @@ mod sequence_default_tests {
             "bigint(20) NOT NULL"
         );
         assert_eq!(cut("int(11) DEFAULT 5"), "int(11) DEFAULT 5");
+        let commented = "int(11) DEFAULT 5 COMMENT 'was DEFAULT nextval(`s`)'";
+        assert_eq!(cut(commented), commented);
     }
 }
 

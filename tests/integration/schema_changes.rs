@@ -171,6 +171,13 @@ async fn widening_dropping_and_narrowing_columns() {
         "{}",
         stderr(&out)
     );
+
+    // Narrowed and made nullable: db_b's column holds the values but not their NULLs, so a
+    // person decides (before, `init` left it and every run refused, for ever).
+    db.exec("ALTER TABLE orders MODIFY amount DECIMAL(10,2) NOT NULL; ALTER TABLE users MODIFY name VARCHAR(150) NULL")
+        .await;
+    let out = cli_exits(&db, &["init"], 2);
+    assert!(stderr(&out).contains("column `name`"), "{}", stderr(&out));
 }
 
 /// A table taken out of SYNC_TABLES stops runs until `init` removes its triggers and parks
@@ -658,4 +665,22 @@ async fn a_parent_remade_under_a_new_key_gets_its_children_back() {
          WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'item' \
          AND REFERENCED_TABLE_NAME = 'cat'";
     assert_eq!(db.count(&db.central, refers).await, 1);
+}
+
+/// `verify` with a capture trigger gone still compares (that is when its answer is wanted)
+/// and says what is missing.
+#[tokio::test]
+async fn verify_compares_with_a_capture_trigger_gone_and_says_so() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(2).await;
+    db.sync().await;
+    db.exec("DROP TRIGGER users_after_update; UPDATE users SET name = 'unseen' WHERE id = 1")
+        .await;
+    let out = cli_exits(&db, &["verify"], 1);
+    assert!(
+        stdout(&out).contains("capture triggers of `users` are missing")
+            && stdout(&out).contains("users: 1 differing"),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -5,7 +5,7 @@ use sqlx::{AssertSqlSafe, Connection};
 use super::{InitError, connect_server, schema_error};
 use crate::config::Config;
 use crate::db::catalog::{self, CatalogError};
-use crate::db::schema::{self, triggers};
+use crate::db::schema::{self, triggers, types};
 use crate::db::{self, Role};
 
 /// Every configured table checked on db_a before anything is created: a table that is
@@ -70,7 +70,7 @@ pub(super) async fn check_local_tables(
             users.key == ["id"]
                 && users
                     .column("id")
-                    .is_some_and(|id| id.column_type.starts_with("bigint"))
+                    .is_some_and(|id| types::same_type(&id.column_type, "bigint(20)"))
         });
         if !sample_like {
             return Err(InitError::SampleClash);

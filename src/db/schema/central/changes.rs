@@ -122,8 +122,16 @@ fn column_changes(
             Some(central) if types::is_widening(&central.column_type, &column.column_type) => {
                 changes.push(format!("ALTER TABLE {table} MODIFY COLUMN {definition}"));
             }
-            // Narrowed on db_a: db_b's column still takes, and reads back, every value.
-            Some(central) if types::holds_alike(&central.column_type, &column.column_type) => {}
+            // Narrowed on db_a: db_b's column still takes, and reads back, every value (and
+            // its NULLs and characters: else a person decides, below).
+            Some(central)
+                if types::holds_alike(&central.column_type, &column.column_type)
+                    && (central.nullable || !column.nullable)
+                    && types::holds_text(
+                        (&central.column_type, central.collation.as_deref()),
+                        (&column.column_type, column.collation.as_deref()),
+                        live.in_unique_key(&column.name),
+                    ) => {}
             Some(central) => {
                 return Err(refusal(
                     live,
