@@ -122,7 +122,10 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
         .execute("SET SESSION foreign_key_checks = 0")
         .await
         .map_err(central_err)?;
-    for step in plans.into_iter().flatten() {
+    // Phase by phase over every table (see `central::Phase`), in table order within one.
+    let mut steps: Vec<_> = plans.into_iter().flatten().collect();
+    steps.sort_by_key(|step| step.phase);
+    for step in steps {
         match central_conn.execute(AssertSqlSafe(step.sql.clone())).await {
             Ok(_) => report.central_changes.push(step.said),
             // The rest goes on: once runs have brought db_b's rows up to date, `init` adds

@@ -684,3 +684,41 @@ async fn verify_compares_with_a_capture_trigger_gone_and_says_so() {
         stdout(&out)
     );
 }
+
+/// `init`'s steps for db_b run phase by phase over every table: a child's foreign key is
+/// dropped before the parent's unique key it used, and an index a foreign key needs is
+/// redefined in one statement, as db_a's own ALTER did it.
+#[tokio::test]
+async fn init_drops_keys_before_the_indexes_they_need_across_tables() {
+    let db = TestDb::with_table(
+        "CREATE TABLE notes (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL, \
+           CONSTRAINT fk_notes_email FOREIGN KEY (email) REFERENCES users (email))",
+        "notes",
+    )
+    .await;
+    db.insert_users(2).await;
+    db.exec("INSERT INTO notes SELECT id, email FROM users")
+        .await;
+    db.sync().await;
+    db.exec(
+        "ALTER TABLE orders DROP INDEX idx_orders_user, ADD KEY idx_orders_user (user_id, status); \
+         ALTER TABLE notes DROP FOREIGN KEY fk_notes_email; \
+         ALTER TABLE users DROP INDEX uq_users_email",
+    )
+    .await;
+    let out = cli_exits(&db, &["init"], 0);
+    assert!(
+        stdout(&out).contains("`orders` DROP INDEX `idx_orders_user`, ADD KEY `idx_orders_user`"),
+        "{}",
+        stdout(&out)
+    );
+    db.exec("UPDATE users SET email = 'same@example.com'; INSERT INTO orders (user_id, amount) VALUES (1, 2.50)")
+        .await;
+    let report = db.sync().await;
+    assert_eq!(
+        (report.outcome, report.failed),
+        (Outcome::Synced, 0),
+        "{report}"
+    );
+    db.assert_converged().await;
+}

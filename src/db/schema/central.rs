@@ -10,7 +10,7 @@ use crate::domain::table::{ForeignKeySpec, IndexSpec, TableSpec};
 
 mod changes;
 
-pub use changes::{CentralTable, adds_unique_key, plan_changes};
+pub use changes::{CentralTable, Phase, adds_unique_key, plan_changes};
 
 /// The column that tells sites apart in db_b, first in every key when `SITE_ID` is set.
 pub const SITE_COLUMN: &str = "site_id";

@@ -5,21 +5,24 @@
 use sqlx::mysql::MySqlConnection;
 
 use super::InitError;
-use crate::db::schema::central;
+use crate::db::schema::central::{self, Phase};
 use crate::db::{self, Role};
 use crate::domain::table::TableSpec;
 
-/// One DDL statement for db_b, and what it does in words.
+/// One DDL statement for db_b, what it does in words, and when it runs among every
+/// table's steps.
 pub(super) struct Step {
     pub(super) sql: String,
     pub(super) said: String,
+    pub(super) phase: Phase,
 }
 
 impl Step {
-    fn alter(sql: String) -> Self {
+    fn alter(phase: Phase, sql: String) -> Self {
         Step {
             said: sql.replacen("ALTER TABLE ", "", 1),
             sql,
+            phase,
         }
     }
 }
@@ -50,6 +53,7 @@ pub(super) async fn plan_table(
         return Ok(vec![Step {
             sql: central::create_table_sql(spec, synced, site),
             said: format!("created table `{}`", spec.name),
+            phase: Phase::Columns,
         }]);
     }
     let table = central::CentralTable {
@@ -65,7 +69,10 @@ pub(super) async fn plan_table(
             .map_err(central_err)?,
     };
     let statements = central::plan_changes(spec, previous, &table, synced, site)?;
-    Ok(statements.into_iter().map(Step::alter).collect())
+    Ok(statements
+        .into_iter()
+        .map(|(phase, sql)| Step::alter(phase, sql))
+        .collect())
 }
 
 /// A table no longer synced keeps its db_b copy as it is, but not its foreign keys: they
@@ -80,11 +87,14 @@ pub(super) async fn drop_foreign_keys(
     Ok(keys
         .into_iter()
         .map(|key| {
-            Step::alter(format!(
-                "ALTER TABLE {} DROP FOREIGN KEY {}",
-                db::quote_ident(table),
-                db::quote_ident(&key)
-            ))
+            Step::alter(
+                Phase::DropKeys,
+                format!(
+                    "ALTER TABLE {} DROP FOREIGN KEY {}",
+                    db::quote_ident(table),
+                    db::quote_ident(&key)
+                ),
+            )
         })
         .collect())
 }

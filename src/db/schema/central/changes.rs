@@ -26,7 +26,7 @@ pub fn plan_changes(
     central: &CentralTable,
     synced: &[String],
     site: bool,
-) -> Result<Vec<String>, Refusal> {
+) -> Result<Vec<(Phase, String)>, Refusal> {
     let key = &central.key;
     let expected_key: Vec<String> = site
         .then(|| SITE_COLUMN.to_string())
@@ -56,14 +56,27 @@ pub fn plan_changes(
     let (key_drops, key_adds) =
         foreign_key_changes(live, captured, &central.foreign_keys, synced, site);
     let (index_drops, index_adds) = index_changes(live, captured, &central.index_names, site);
-    // Foreign keys dropped before the indexes they use, indexes before the columns they
-    // cover (a dropped column takes its indexes along); added the other way round.
-    let mut changes = key_drops;
-    changes.extend(index_drops);
-    changes.extend(column_changes(live, captured, &central.columns, site)?);
-    changes.extend(index_adds);
-    changes.extend(key_adds);
-    Ok(changes)
+    let columns = column_changes(live, captured, &central.columns, site)?;
+    let phased = |phase: Phase, steps: Vec<String>| steps.into_iter().map(move |sql| (phase, sql));
+    Ok(phased(Phase::DropKeys, key_drops)
+        .chain(phased(Phase::DropIndexes, index_drops))
+        .chain(phased(Phase::Columns, columns))
+        .chain(phased(Phase::AddIndexes, index_adds))
+        .chain(phased(Phase::AddKeys, key_adds))
+        .collect())
+}
+
+/// When a step runs among every table's: foreign keys are dropped before the indexes they
+/// use (a child's before its parent's unique key), indexes before the columns they cover (a
+/// dropped column takes its indexes along), tables made and columns changed, then indexes
+/// and keys added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    DropKeys,
+    DropIndexes,
+    Columns,
+    AddIndexes,
+    AddKeys,
 }
 
 fn refusal(live: &TableSpec, column: Option<&str>, message: String) -> Refusal {
@@ -179,10 +192,11 @@ pub fn adds_unique_key(sql: &str) -> bool {
     sql.starts_with("ALTER TABLE ") && sql.contains(" ADD UNIQUE KEY ")
 }
 
-/// Indexes db_a dropped or redefined under their name (dropped here), and those db_b lacks
-/// (added: db_a's new ones and the redefined): `(drops, adds)`. A unique key db_b kept
-/// would refuse rows db_a allows; an index db_b kept under a name db_a gave another may
-/// hold up a foreign key's own index of that name.
+/// Indexes db_a dropped (dropped here), redefined under their name (dropped and added in
+/// one statement: a foreign key may need the index all along, as db_a's own ALTER did), and
+/// those db_b lacks (added): `(drops, adds)`. A unique key db_b kept would refuse rows db_a
+/// allows; an index db_b kept under a name db_a gave another may hold up a foreign key's
+/// own index of that name.
 fn index_changes(
     live: &TableSpec,
     captured: Option<&TableSpec>,
@@ -190,23 +204,35 @@ fn index_changes(
     site: bool,
 ) -> (Vec<String>, Vec<String>) {
     let table = quote_ident(&live.name);
-    let mut present: Vec<&str> = index_names.iter().map(String::as_str).collect();
+    let present = |name: &str| index_names.iter().any(|n| n == name);
     let mut drops = Vec::new();
+    let mut redefined = Vec::new();
     for old in captured.iter().flat_map(|c| &c.indexes) {
-        let kept = live.indexes.contains(old);
-        if !kept && present.contains(&old.name.as_str()) {
-            drops.push(format!(
+        if live.indexes.contains(old) || !present(&old.name) {
+            continue;
+        }
+        match live.indexes.iter().any(|i| i.name == old.name) {
+            true => redefined.push(old.name.as_str()),
+            false => drops.push(format!(
                 "ALTER TABLE {table} DROP INDEX {}",
                 quote_ident(&old.name)
-            ));
-            present.retain(|name| *name != old.name);
+            )),
         }
     }
     let adds = live
         .indexes
         .iter()
-        .filter(|index| !present.contains(&index.name.as_str()))
-        .map(|index| format!("ALTER TABLE {table} ADD {}", index_definition(index, site)))
+        .filter(|index| redefined.contains(&index.name.as_str()) || !present(&index.name))
+        .map(|index| {
+            let drop = match redefined.contains(&index.name.as_str()) {
+                true => format!("DROP INDEX {}, ", quote_ident(&index.name)),
+                false => String::new(),
+            };
+            format!(
+                "ALTER TABLE {table} {drop}ADD {}",
+                index_definition(index, site)
+            )
+        })
         .collect();
     (drops, adds)
 }
