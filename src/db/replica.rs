@@ -9,6 +9,7 @@ use crate::db::image::{self, placeholder};
 use crate::db::packet::{image_bytes, statement_budget, statement_chunks, values_bytes};
 use crate::db::schema::central::SITE_COLUMN;
 use crate::db::{quote_ident, snapshot};
+use crate::domain::fits;
 use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
 
 /// Image values of one row, aligned with [`TableSpec::image_columns`]; `None` is SQL NULL.
@@ -18,6 +19,14 @@ pub type Values = [Option<String>];
 const MAX_PLACEHOLDERS: usize = 30_000;
 
 pub fn push_value(query: &mut QueryBuilder<MySql>, column: &ColumnSpec, value: &Option<String>) {
+    // An ENUM's error value as the number 0: as text, any string a collation ignores (NUL,
+    // under `unicode_ci`) would match the `''` member instead.
+    if value.as_deref() == Some(fits::ENUM_ERROR_SPELLING)
+        && fits::spells_enum_error(&column.column_type)
+    {
+        query.push_bind(0_i64);
+        return;
+    }
     // Bytes are bound as bytes: the server's UNHEX of text twice as long cost more.
     if column.class == ValueClass::Binary
         && let Some(bytes) = value.as_deref().and_then(image::bytes_of_hex)

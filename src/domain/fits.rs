@@ -192,7 +192,7 @@ fn text_limit(name: &str) -> usize {
 
 /// How an image spells an ENUM's error value (index 0, which a permissive `sql_mode`
 /// stores for a value not in the list) where `''` is a member too and would mean that
-/// member: a string that is no member, which db_b's permissive session stores as index 0.
+/// member. db_b is given the number 0 for it (`replica::push_value`).
 pub const ENUM_ERROR_SPELLING: &str = "\u{0}";
 
 /// Whether `column_type` is an ENUM whose error value images spell as

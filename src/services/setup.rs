@@ -213,7 +213,7 @@ async fn capture_tables(
 ) -> Result<(), sqlx::Error> {
     for spec in specs {
         let previous = captured.iter().find(|c| c.name == spec.name);
-        if previous.is_none_or(|p| p != spec) || !triggers::installed(conn, &spec.name).await? {
+        if previous.is_none_or(|p| p != spec) || triggers::outdated(conn, spec).await? {
             triggers::install(conn, spec).await?;
             report.triggers_written.push(spec.name.clone());
         }

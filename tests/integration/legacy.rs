@@ -538,3 +538,40 @@ async fn a_load_goes_on_past_a_row_a_db_b_trigger_refuses() {
         29
     );
 }
+
+/// A capture trigger an earlier version made (it images some value another way, as the
+/// ENUM error value once was) is replaced by `init`, which leaves current ones alone.
+#[tokio::test]
+async fn init_replaces_capture_triggers_of_an_earlier_version() {
+    let db = TestDb::with_table(
+        "CREATE TABLE marks (id INT NOT NULL PRIMARY KEY, x ENUM('a','','b') NULL)",
+        "marks",
+    )
+    .await;
+    db.exec(
+        "CREATE OR REPLACE TRIGGER marks_after_insert AFTER INSERT ON marks FOR EACH ROW \
+         INSERT INTO sync_queue (table_name, record_id, record_key, operation, payload) \
+         VALUES ('marks', NEW.id, NULL, 'INSERT', JSON_OBJECT('id', NEW.id, 'x', NEW.x))",
+    )
+    .await;
+    let out = db.cli(&["init"]);
+    assert!(
+        stdout(&out).contains("; 3 trigger(s) created"),
+        "{}",
+        stdout(&out)
+    );
+    legacy(&db, "", "INSERT INTO marks VALUES (1, 'zzz')").await;
+    db.sync().await;
+    let index = "SELECT x + 0 FROM marks WHERE id = 1";
+    assert_eq!(
+        db.count(&db.central, index).await,
+        0,
+        "the error value, not the '' member"
+    );
+    let out = db.cli(&["init"]);
+    assert!(
+        stdout(&out).contains("; 0 trigger(s) created"),
+        "{}",
+        stdout(&out)
+    );
+}

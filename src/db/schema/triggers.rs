@@ -227,9 +227,25 @@ pub async fn foreign_namesakes(
     query.build_query_scalar().fetch_all(conn).await
 }
 
-/// True when all three capture triggers of `table` exist.
-pub async fn installed(conn: &mut MySqlConnection, table: &str) -> Result<bool, sqlx::Error> {
-    Ok(missing(conn, &[table]).await?.is_empty())
+/// Whether `spec`'s three capture triggers are missing or not the ones this version makes
+/// (one of an earlier version images some value another way): `init` replaces them.
+pub async fn outdated(conn: &mut MySqlConnection, spec: &TableSpec) -> Result<bool, sqlx::Error> {
+    let installed: Vec<(String, String)> = sqlx::query_as(
+        "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(ACTION_STATEMENT AS CHAR) \
+         FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ?",
+    )
+    .bind(&spec.name)
+    .fetch_all(conn)
+    .await?;
+    Ok(trigger_statements(spec).iter().any(|(name, sql)| {
+        let body = sql
+            .split_once("FOR EACH ROW")
+            .map_or("", |(_, body)| body.trim());
+        !installed
+            .iter()
+            .any(|(installed, stored)| installed == name && stored.trim() == body)
+    }))
 }
 
 pub async fn drop_trigger(conn: &mut MySqlConnection, name: &str) -> Result<(), sqlx::Error> {

@@ -39,7 +39,9 @@ pub fn plan_changes(
             None,
             format!(
                 "db_b's primary key is ({}) but db_a's is ({}); a key change is not automatic: \
-                 drop db_b's table (or rename it), run `dbsync init`, then `dbsync resync`{}",
+                 drop db_b's table (or rename it and drop its foreign keys, whose names the new \
+                 copy needs; a table others refer to, drop theirs to it first: `init` adds \
+                 them back), run `dbsync init`, then `dbsync resync`{}",
                 key.join(", "),
                 expected_key.join(", "),
                 if !site {
