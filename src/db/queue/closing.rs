@@ -12,15 +12,9 @@ pub async fn park_table(
     table: &str,
     reason: &str,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "UPDATE sync_queue SET sync_status = 'FAILED', last_error = ?, next_attempt_at = NULL \
-         WHERE sync_status = 'PENDING' AND table_name = ?",
-    )
-    .bind(bounded_error(reason))
-    .bind(table)
-    .execute(conn)
-    .await?
-    .rows_affected())
+    const PARK: &str = "UPDATE sync_queue SET sync_status = 'FAILED', last_error = ?, \
+        next_attempt_at = NULL WHERE sync_status = 'PENDING' AND table_name = ?";
+    close(conn, PARK, table, reason).await
 }
 
 /// Marks `table`'s PENDING and FAILED changes SYNCED unapplied, with `note` as their last
@@ -30,13 +24,22 @@ pub async fn supersede_table(
     table: &str,
     note: &str,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "UPDATE sync_queue SET sync_status = 'SYNCED', last_error = ?, next_attempt_at = NULL \
-         WHERE sync_status IN ('PENDING', 'FAILED') AND table_name = ?",
-    )
-    .bind(bounded_error(note))
-    .bind(table)
-    .execute(conn)
-    .await?
-    .rows_affected())
+    const SUPERSEDE: &str = "UPDATE sync_queue SET sync_status = 'SYNCED', last_error = ?, \
+        next_attempt_at = NULL WHERE sync_status IN ('PENDING', 'FAILED') AND table_name = ?";
+    close(conn, SUPERSEDE, table, note).await
+}
+
+/// Runs `sql` (one of the above) for `table` with `note`; how many changes it closed.
+async fn close(
+    conn: &mut MySqlConnection,
+    sql: &'static str,
+    table: &str,
+    note: &str,
+) -> Result<u64, sqlx::Error> {
+    let closed = sqlx::query(sql)
+        .bind(bounded_error(note))
+        .bind(table)
+        .execute(conn)
+        .await?;
+    Ok(closed.rows_affected())
 }
