@@ -81,9 +81,12 @@ pub async fn migrate(
         if columns.is_empty() || columns.iter().any(|c| c.name == central::SITE_COLUMN) {
             continue;
         }
-        let fks = central::central_foreign_keys(&mut central_conn, &spec.name)
+        let fks: Vec<String> = central::central_foreign_keys(&mut central_conn, &spec.name)
             .await
-            .map_err(MigrationError::Central)?;
+            .map_err(MigrationError::Central)?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
         plans.push((
             spec.name.clone(),
             central::site_migration_sql(spec, &config.sync.tables, &fks, &site_id),

@@ -137,27 +137,13 @@ fn foreign_key_definition(fk: &ForeignKeySpec, site: bool) -> String {
 }
 
 /// The foreign keys of db_b's `table`: each one's name and the table it refers to.
-pub async fn central_foreign_key_parents(
+pub async fn central_foreign_keys(
     conn: &mut MySqlConnection,
     table: &str,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT CAST(CONSTRAINT_NAME AS CHAR), CAST(REFERENCED_TABLE_NAME AS CHAR) \
          FROM information_schema.REFERENTIAL_CONSTRAINTS \
-         WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-    )
-    .bind(table)
-    .fetch_all(conn)
-    .await
-}
-
-/// Names of the foreign keys of db_b's `table`.
-pub async fn central_foreign_keys(
-    conn: &mut MySqlConnection,
-    table: &str,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT CAST(CONSTRAINT_NAME AS CHAR) FROM information_schema.REFERENTIAL_CONSTRAINTS \
          WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?",
     )
     .bind(table)

@@ -64,7 +64,7 @@ pub(super) async fn plan_table(
         index_names: central::central_index_names(conn, &spec.name)
             .await
             .map_err(central_err)?,
-        foreign_keys: central::central_foreign_key_parents(conn, &spec.name)
+        foreign_keys: central::central_foreign_keys(conn, &spec.name)
             .await
             .map_err(central_err)?,
     };
@@ -86,7 +86,7 @@ pub(super) async fn drop_foreign_keys(
         .map_err(central_err)?;
     Ok(keys
         .into_iter()
-        .map(|key| {
+        .map(|(key, _)| {
             Step::alter(
                 Phase::DropKeys,
                 format!(
