@@ -80,6 +80,14 @@ pub async fn central_index_names(
     .await
 }
 
+/// The primary key db_b's copy of `spec` has: `site_id` first with many sites.
+pub fn central_key_of(spec: &TableSpec, site: bool) -> Vec<String> {
+    site.then(|| SITE_COLUMN.to_string())
+        .into_iter()
+        .chain(spec.key.iter().cloned())
+        .collect()
+}
+
 fn with_site(site: bool, columns: impl Iterator<Item = String>) -> String {
     let mut all: Vec<String> = Vec::new();
     if site {

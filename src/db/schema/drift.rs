@@ -4,7 +4,7 @@
 
 use sqlx::mysql::MySqlConnection;
 
-use super::central::{CentralColumn, SITE_COLUMN, central_columns, central_key};
+use super::central::{CentralColumn, SITE_COLUMN, central_columns, central_key, central_key_of};
 use super::types;
 use crate::domain::table::TableSpec;
 
@@ -40,11 +40,7 @@ pub async fn central_mismatch(
         }
         // Upserts find their rows by db_b's key: another one would overwrite other records.
         let site_first = columns.iter().any(|c| c.name == SITE_COLUMN);
-        let expected: Vec<&str> = site_first
-            .then_some(SITE_COLUMN)
-            .into_iter()
-            .chain(spec.key.iter().map(String::as_str))
-            .collect();
+        let expected = central_key_of(spec, site_first);
         let key = central_key(conn, table).await?;
         if key != expected {
             return Ok(Some(format!(

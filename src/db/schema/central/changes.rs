@@ -2,7 +2,9 @@
 //! dropped, indexes added, unique keys dropped, foreign keys added, dropped or changed — or
 //! why it cannot follow without a person's decision.
 
-use super::{CentralColumn, Refusal, SITE_COLUMN, foreign_key_definition, index_definition};
+use super::{
+    CentralColumn, Refusal, SITE_COLUMN, central_key_of, foreign_key_definition, index_definition,
+};
 use crate::db::quote_ident;
 use crate::db::schema::types;
 use crate::domain::table::TableSpec;
@@ -28,11 +30,7 @@ pub fn plan_changes(
     site: bool,
 ) -> Result<Vec<(Phase, String)>, Refusal> {
     let key = &central.key;
-    let expected_key: Vec<String> = site
-        .then(|| SITE_COLUMN.to_string())
-        .into_iter()
-        .chain(live.key.iter().cloned())
-        .collect();
+    let expected_key = central_key_of(live, site);
     if *key != expected_key {
         return Err(refusal(
             live,
@@ -112,6 +110,15 @@ fn column_changes(
             |before| format!(" AFTER {}", quote_ident(before)),
         );
         previous = Some(&column.name);
+        // db_b's column takes db_a's NULLs and characters (with its collation, in a key).
+        let keeps_values = |central: &CentralColumn| {
+            (central.nullable || !column.nullable)
+                && types::holds_text(
+                    (&central.column_type, central.collation.as_deref()),
+                    (&column.column_type, column.collation.as_deref()),
+                    live.in_unique_key(&column.name),
+                )
+        };
         match columns.iter().find(|c| c.name == column.name) {
             None => changes.push(format!(
                 "ALTER TABLE {table} ADD COLUMN {definition}{place}"
@@ -123,14 +130,7 @@ fn column_changes(
                     && captured
                         .and_then(|c| c.column(&column.name))
                         .is_some_and(|old| old.definition != column.definition);
-                if !central.nullable && column.nullable
-                    || !types::holds_text(
-                        (&central.column_type, central.collation.as_deref()),
-                        (&column.column_type, column.collation.as_deref()),
-                        live.in_unique_key(&column.name),
-                    )
-                    || recomputed
-                {
+                if !keeps_values(central) || recomputed {
                     changes.push(format!("ALTER TABLE {table} MODIFY COLUMN {definition}"));
                 }
             }
@@ -141,12 +141,7 @@ fn column_changes(
             // its NULLs and characters: else a person decides, below).
             Some(central)
                 if types::holds_alike(&central.column_type, &column.column_type)
-                    && (central.nullable || !column.nullable)
-                    && types::holds_text(
-                        (&central.column_type, central.collation.as_deref()),
-                        (&column.column_type, column.collation.as_deref()),
-                        live.in_unique_key(&column.name),
-                    ) => {}
+                    && keeps_values(central) => {}
             Some(central) => {
                 return Err(refusal(
                     live,
