@@ -329,6 +329,19 @@ impl TestDb {
         .await
     }
 
+    /// A run that applies every change due with none failed, after which db_a and db_b are
+    /// equal.
+    pub async fn sync_converges(&self) -> RunReport {
+        let report = self.sync().await;
+        assert_eq!(
+            (report.outcome, report.failed),
+            (dbsync::domain::Outcome::Synced, 0),
+            "{report}"
+        );
+        self.assert_converged().await;
+        report
+    }
+
     pub async fn assert_converged(&self) {
         let report = dbsync::services::verify::verify(
             &self.local,

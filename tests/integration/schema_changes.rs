@@ -333,13 +333,7 @@ async fn foreign_keys_added_changed_or_dropped_on_db_a_follow_into_db_b() {
     init(&db);
     db.exec("INSERT INTO c VALUES (4, 77); DELETE FROM p WHERE id = 3")
         .await;
-    let report = db.sync().await;
-    assert_eq!(
-        (report.outcome, report.failed),
-        (Outcome::Synced, 0),
-        "{report}"
-    );
-    db.assert_converged().await;
+    db.sync_converges().await;
     assert_eq!(db.total_retries().await, 0, "nothing blamed");
     assert_eq!(
         in_db_b("SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'c'").await,
@@ -407,13 +401,7 @@ async fn a_unique_key_db_b_cannot_take_yet_is_added_by_a_later_init() {
         "{}",
         stdout(&out)
     );
-    let report = db.sync().await;
-    assert_eq!(
-        (report.outcome, report.failed),
-        (Outcome::Synced, 0),
-        "{report}"
-    );
-    db.assert_converged().await;
+    db.sync_converges().await;
     let out = cli_exits(&db, &["init"], 0);
     let keys = "SELECT COUNT(DISTINCT INDEX_NAME) FROM information_schema.STATISTICS \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'w' AND NON_UNIQUE = 0 \
@@ -458,13 +446,7 @@ async fn a_changed_primary_key_hands_its_queued_changes_to_the_tables_copy() {
     );
     db.exec("UPDATE w SET b = 'after' WHERE id = 2; DELETE FROM w WHERE id = 3")
         .await;
-    let report = db.sync().await;
-    assert_eq!(
-        (report.outcome, report.failed),
-        (Outcome::Synced, 0),
-        "{report}"
-    );
-    db.assert_converged().await;
+    db.sync_converges().await;
     let left = "SELECT COUNT(*) FROM sync_queue WHERE sync_status <> 'SYNCED'";
     assert_eq!(db.count(&db.local, left).await, 0);
     assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM w").await, 49);
@@ -613,13 +595,7 @@ async fn indexes_and_foreign_keys_redefined_under_their_names_follow_into_db_b()
     // Taken by db_a's new key (a, b), refused by the old (a).
     db.exec("INSERT INTO p VALUES (3, 1, 3); DELETE FROM p WHERE id = 2")
         .await;
-    let report = db.sync().await;
-    assert_eq!(
-        (report.outcome, report.failed),
-        (Outcome::Synced, 0),
-        "{report}"
-    );
-    db.assert_converged().await;
+    db.sync_converges().await;
     assert_eq!(
         db.count(&db.central, "SELECT COUNT(*) FROM c").await,
         1,
@@ -654,13 +630,7 @@ async fn a_parent_remade_under_a_new_key_gets_its_children_back() {
     );
     db.exec("INSERT INTO cat VALUES (3, 'c'); INSERT INTO item VALUES (30, 3); DELETE FROM cat WHERE id = 1")
         .await;
-    let report = db.sync().await;
-    assert_eq!(
-        (report.outcome, report.failed),
-        (Outcome::Synced, 0),
-        "{report}"
-    );
-    db.assert_converged().await;
+    db.sync_converges().await;
     let refers = "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS \
          WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'item' \
          AND REFERENCED_TABLE_NAME = 'cat'";
@@ -714,11 +684,5 @@ async fn init_drops_keys_before_the_indexes_they_need_across_tables() {
     );
     db.exec("UPDATE users SET email = 'same@example.com'; INSERT INTO orders (user_id, amount) VALUES (1, 2.50)")
         .await;
-    let report = db.sync().await;
-    assert_eq!(
-        (report.outcome, report.failed),
-        (Outcome::Synced, 0),
-        "{report}"
-    );
-    db.assert_converged().await;
+    db.sync_converges().await;
 }
