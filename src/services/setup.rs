@@ -126,12 +126,16 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     let mut steps: Vec<_> = plans.into_iter().flatten().collect();
     steps.sort_by_key(|step| step.phase);
     for step in steps {
-        match central_conn.execute(AssertSqlSafe(step.sql.clone())).await {
+        let Some(sql) = step.sql else {
+            report.central_changes.push(step.said);
+            continue;
+        };
+        match central_conn.execute(AssertSqlSafe(sql.clone())).await {
             Ok(_) => report.central_changes.push(step.said),
             // The rest goes on: once runs have brought db_b's rows up to date, `init` adds
             // the key (it compares db_b's indexes with db_a's every time).
             Err(err)
-                if central::adds_unique_key(&step.sql)
+                if central::adds_unique_key(&sql)
                     && error::number(&err) == Some(error::code::DUP_ENTRY) =>
             {
                 report.deferred.push(format!(

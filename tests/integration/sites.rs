@@ -300,3 +300,77 @@ async fn a_foreign_key_setting_null_is_refused_under_a_site_id() {
         "nothing moved"
     );
 }
+
+/// `init` run on one site, output checked.
+fn init_ok(db: &TestDb) -> String {
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    stdout(&out)
+}
+
+/// db_b's copy of a table holds every site's rows: a column one site's db_a drops stays
+/// there, with the other sites' values, and is made nullable for the site without it;
+/// a column only another site has (NOT NULL, no default) does not stop a site either.
+/// Before, the first site's `init` dropped the column with every other site's values,
+/// and the other way round `init` refused the site lacking the column.
+#[tokio::test]
+async fn a_column_one_site_drops_or_adds_stays_for_the_others() {
+    let central = central_name();
+    let first = site(&central, "shop-1").await;
+    let second = site(&central, "shop-2").await;
+    for db in [&first, &second] {
+        db.exec("ALTER TABLE orders ADD COLUMN note VARCHAR(40) NOT NULL")
+            .await;
+        init_ok(db);
+        db.exec(
+            "INSERT INTO users (id, name, email) VALUES (1, 'Ana', 'ana@example.com'); \
+             INSERT INTO orders (id, user_id, amount, note) VALUES (1, 1, 9.99, 'keep me')",
+        )
+        .await;
+        db.sync_converges().await;
+    }
+
+    first.exec("ALTER TABLE orders DROP COLUMN note").await;
+    let said = init_ok(&first);
+    assert!(said.contains("`orders`.`note` kept"), "{said}");
+    first
+        .exec("INSERT INTO orders (id, user_id, amount) VALUES (2, 1, 5.00)")
+        .await;
+    first.sync_converges().await;
+    second
+        .exec(
+            "UPDATE orders SET note = 'still here' WHERE id = 1; \
+             INSERT INTO orders (id, user_id, amount, note) VALUES (2, 1, 1.00, 'new')",
+        )
+        .await;
+    second.sync_converges().await;
+    let notes = |site: &str| {
+        format!(
+            "SELECT COUNT(*) FROM orders WHERE site_id = '{site}' AND note IN ('keep me', 'still here', 'new')"
+        )
+    };
+    assert_eq!(first.count(&first.central, &notes("shop-2")).await, 2);
+    let first_rows = "SELECT COUNT(*) FROM orders WHERE site_id = 'shop-1' AND \
+                      (id = 1 AND note = 'keep me' OR id = 2 AND note IS NULL)";
+    assert_eq!(first.count(&first.central, first_rows).await, 2);
+    // Neither site's `init` drops it or refuses afterwards.
+    init_ok(&first);
+    init_ok(&second);
+    first.assert_converged().await;
+    second.assert_converged().await;
+
+    second
+        .exec("ALTER TABLE users ADD COLUMN phone VARCHAR(20) NOT NULL")
+        .await;
+    init_ok(&second);
+    second.sync_converges().await;
+    let said = init_ok(&first);
+    assert!(said.contains("MODIFY COLUMN `phone`"), "{said}");
+    first
+        .exec("INSERT INTO users (id, name, email) VALUES (3, 'Cy', 'cy@example.com')")
+        .await;
+    first.sync_converges().await;
+    let phone = "SELECT COUNT(*) FROM users WHERE site_id = 'shop-1' AND id = 3 AND phone IS NULL";
+    assert_eq!(first.count(&first.central, phone).await, 1);
+    second.assert_converged().await;
+}

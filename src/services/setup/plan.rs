@@ -9,10 +9,10 @@ use crate::db::schema::central::{self, Phase};
 use crate::db::{self, Role};
 use crate::domain::table::TableSpec;
 
-/// One DDL statement for db_b, what it does in words, and when it runs among every
-/// table's steps.
+/// One DDL statement for db_b (none for a note of what was left as it is), what it does
+/// in words, and when it runs among every table's steps.
 pub(super) struct Step {
-    pub(super) sql: String,
+    pub(super) sql: Option<String>,
     pub(super) said: String,
     pub(super) phase: Phase,
 }
@@ -21,7 +21,7 @@ impl Step {
     fn alter(phase: Phase, sql: String) -> Self {
         Step {
             said: sql.replacen("ALTER TABLE ", "", 1),
-            sql,
+            sql: Some(sql),
             phase,
         }
     }
@@ -51,7 +51,7 @@ pub(super) async fn plan_table(
         .map_err(central_err)?;
     if columns.is_empty() {
         return Ok(vec![Step {
-            sql: central::create_table_sql(spec, synced, site),
+            sql: Some(central::create_table_sql(spec, synced, site)),
             said: format!("created table `{}`", spec.name),
             phase: Phase::Columns,
         }]);
@@ -68,10 +68,17 @@ pub(super) async fn plan_table(
             .await
             .map_err(central_err)?,
     };
-    let statements = central::plan_changes(spec, previous, &table, synced, site)?;
-    Ok(statements
+    let planned = central::plan_changes(spec, previous, &table, synced, site)?;
+    let notes = planned.notes.into_iter().map(|said| Step {
+        sql: None,
+        said,
+        phase: Phase::Columns,
+    });
+    Ok(planned
+        .steps
         .into_iter()
         .map(|(phase, sql)| Step::alter(phase, sql))
+        .chain(notes)
         .collect())
 }
 

@@ -18,6 +18,15 @@ pub struct CentralTable {
     pub foreign_keys: Vec<(String, String)>,
 }
 
+/// What brings an existing db_b table in line with db_a's.
+#[derive(Debug, Default)]
+pub struct Planned {
+    /// `ALTER TABLE` statements, each with when it runs.
+    pub steps: Vec<(Phase, String)>,
+    /// What was left as it is on purpose, in words.
+    pub notes: Vec<String>,
+}
+
 /// The `ALTER TABLE` statements that bring an existing db_b table in line with db_a's
 /// `live` definition, or why that cannot be done automatically. `captured` is the
 /// definition `init` last recorded (to tell a column db_a dropped from one db_b has of
@@ -28,7 +37,7 @@ pub fn plan_changes(
     central: &CentralTable,
     synced: &[String],
     site: bool,
-) -> Result<Vec<(Phase, String)>, Refusal> {
+) -> Result<Planned, Refusal> {
     let key = &central.key;
     let expected_key = central_key_of(live, site);
     if *key != expected_key {
@@ -56,14 +65,16 @@ pub fn plan_changes(
     let (key_drops, key_adds) =
         foreign_key_changes(live, captured, &central.foreign_keys, synced, site);
     let (index_drops, index_adds) = index_changes(live, captured, &central.index_names, site);
-    let columns = column_changes(live, captured, &central.columns, site)?;
+    let mut notes = Vec::new();
+    let columns = column_changes(live, captured, &central.columns, site, &mut notes)?;
     let phased = |phase: Phase, steps: Vec<String>| steps.into_iter().map(move |sql| (phase, sql));
-    Ok(phased(Phase::DropKeys, key_drops)
+    let steps = phased(Phase::DropKeys, key_drops)
         .chain(phased(Phase::DropIndexes, index_drops))
         .chain(phased(Phase::Columns, columns))
         .chain(phased(Phase::AddIndexes, index_adds))
         .chain(phased(Phase::AddKeys, key_adds))
-        .collect())
+        .collect();
+    Ok(Planned { steps, notes })
 }
 
 /// When a step runs among every table's: foreign keys are dropped before the indexes they
@@ -87,12 +98,14 @@ fn refusal(live: &TableSpec, column: Option<&str>, message: String) -> Refusal {
     }
 }
 
-/// Columns added, widened, made nullable or dropped on db_a.
+/// Columns added, widened, made nullable or dropped on db_a. With many sites, a column
+/// db_a dropped stays in db_b (see [`column_of_others`]); why goes to `notes`.
 fn column_changes(
     live: &TableSpec,
     captured: Option<&TableSpec>,
     columns: &[CentralColumn],
     site: bool,
+    notes: &mut Vec<String>,
 ) -> Result<Vec<String>, Refusal> {
     let table = quote_ident(&live.name);
     let mut changes = Vec::new();
@@ -160,6 +173,18 @@ fn column_changes(
             continue;
         }
         let dropped_from_a = captured.is_some_and(|c| c.column(&central.name).is_some());
+        if site {
+            changes.extend(column_of_others(&live.name, central));
+            if dropped_from_a {
+                notes.push(format!(
+                    "`{}`.`{}` kept: db_a dropped it, but other sites' rows in db_b may hold \
+                     values in it (this site's rows keep what they hold there, new ones leave it empty); drop it by hand once no \
+                     site's db_a has it",
+                    live.name, central.name
+                ));
+            }
+            continue;
+        }
         if dropped_from_a {
             // Drops first: a column db_a dropped may depend on one another change alters
             // (a generated column over it), as MariaDB made db_a do both in one statement.
@@ -181,6 +206,28 @@ fn column_changes(
         }
     }
     Ok(changes)
+}
+
+/// With many sites, db_b's copy holds every site's rows, and a column this site's db_a
+/// lacks (dropped, or never had: another site added it) may hold other sites' values: it
+/// stays. Rows of this site leave it out, so one NOT NULL without a default is made
+/// nullable (an implicit 0 or '' would look like a value).
+fn column_of_others(table: &str, central: &CentralColumn) -> Option<String> {
+    if central.nullable || central.has_default {
+        return None;
+    }
+    let collate = central
+        .collation
+        .as_deref()
+        .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+        .map(|c| format!(" COLLATE {c}"))
+        .unwrap_or_default();
+    Some(format!(
+        "ALTER TABLE {} MODIFY COLUMN {} {}{collate} NULL",
+        quote_ident(table),
+        quote_ident(&central.name),
+        central.column_type
+    ))
 }
 
 /// Whether `sql` (a statement of [`plan_changes`]) adds a unique key: db_b's rows may not
