@@ -16,7 +16,6 @@ use crate::db::catalog::{self, CatalogError};
 use crate::db::schema::{self, central, triggers};
 use crate::db::{self, ConnectError, PoolSettings, Role, error, load, queue};
 use crate::domain::table::TableSpec;
-use crate::services::sync::tables::differences;
 
 mod checks;
 mod plan;
@@ -166,6 +165,14 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     Ok(report)
 }
 
+/// Whether `live` images a column `captured` did not: rows written before the new triggers
+/// carried its value in no image, so the table is copied again. (A generated column is in
+/// no image: db_b computes its own.)
+fn adds_image_columns(captured: &TableSpec, live: &TableSpec) -> bool {
+    live.image_columns()
+        .any(|column| captured.column(&column.name).is_none())
+}
+
 /// Every configured table's live definition, the definitions `init` captured before, and
 /// db_b's DDL plan for each — or the first reason a table cannot be synced.
 async fn check_tables(
@@ -234,8 +241,7 @@ async fn capture_tables(
             let superseded = queue::supersede_table(conn, &spec.name, &note).await?;
             report.rekeyed.push((spec.name.clone(), superseded));
             report.reloads.push((spec.name.clone(), "its key changed"));
-        } else if previous.is_some_and(|p| differences(p, spec).iter().any(|d| d.contains("added")))
-        {
+        } else if previous.is_some_and(|p| adds_image_columns(p, spec)) {
             report
                 .reloads
                 .push((spec.name.clone(), "columns were added"));

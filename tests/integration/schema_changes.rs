@@ -686,3 +686,43 @@ async fn init_drops_keys_before_the_indexes_they_need_across_tables() {
         .await;
     db.sync_converges().await;
 }
+
+/// The table is copied again only when db_a images a column it did not: not for a column
+/// whose name has "added" in it changing type (before, the word in the change's
+/// description was taken for an added column), nor for a generated column (db_b computes
+/// its own).
+#[tokio::test]
+async fn only_a_column_the_images_gain_queues_the_tables_copy() {
+    let db = TestDb::with_table(
+        "CREATE TABLE notes (id INT PRIMARY KEY, added_by VARCHAR(10), body TEXT)",
+        "notes",
+    )
+    .await;
+    db.exec("INSERT INTO notes VALUES (1, 'ana', 'hello')")
+        .await;
+    db.sync_converges().await;
+    let copied = "copies its rows again";
+    for (alter, copies) in [
+        ("ALTER TABLE notes MODIFY added_by VARCHAR(20)", false),
+        (
+            "ALTER TABLE notes ADD COLUMN size INT AS (LENGTH(body)) STORED",
+            false,
+        ),
+        (
+            "ALTER TABLE notes ADD COLUMN pinned BOOLEAN NOT NULL DEFAULT 1",
+            true,
+        ),
+    ] {
+        db.exec(alter).await;
+        let out = cli_exits(&db, &["init"], 0);
+        assert_eq!(
+            stdout(&out).contains(copied),
+            copies,
+            "{alter}: {}",
+            stdout(&out)
+        );
+        db.sync_converges().await;
+    }
+    let pinned = "SELECT COUNT(*) FROM notes WHERE pinned = 1 AND size = 5";
+    assert_eq!(db.count(&db.central, pinned).await, 1);
+}

@@ -143,17 +143,25 @@ pub async fn install(conn: &mut MySqlConnection, spec: &TableSpec) -> Result<(),
     Ok(())
 }
 
+/// The condition that tells a capture trigger (one that writes queue rows) from any other
+/// in `information_schema.TRIGGERS`: a trigger named like one of dbsync's may be a user's.
+macro_rules! writes_queue_rows {
+    () => {
+        "ACTION_STATEMENT LIKE '%sync_queue%'"
+    };
+}
+
 /// dbsync's capture triggers on tables that are no longer synced: they write queue rows
 /// into `sync_queue` and have one of dbsync's names.
 pub async fn stale_triggers(
     conn: &mut MySqlConnection,
     synced: &[String],
 ) -> Result<Vec<String>, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
+    let rows: Vec<(String, String)> = sqlx::query_as(concat!(
         "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR) \
-         FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA = DATABASE() AND ACTION_STATEMENT LIKE '%sync_queue%'",
-    )
+         FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() AND ",
+        writes_queue_rows!()
+    ))
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -179,11 +187,12 @@ pub async fn missing(
         return Ok(Vec::new());
     }
     // Only these tables' trigger files are read.
-    let mut query = QueryBuilder::<MySql>::new(
+    let mut query = QueryBuilder::<MySql>::new(concat!(
         "SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA = DATABASE() AND ACTION_STATEMENT LIKE '%sync_queue%' \
-         AND EVENT_OBJECT_TABLE IN (",
-    );
+         WHERE TRIGGER_SCHEMA = DATABASE() AND ",
+        writes_queue_rows!(),
+        " AND EVENT_OBJECT_TABLE IN ("
+    ));
     let mut list = query.separated(", ");
     for table in tables {
         list.push_bind(*table);
@@ -214,11 +223,12 @@ pub async fn foreign_namesakes(
     if names.is_empty() {
         return Ok(Vec::new());
     }
-    let mut query = QueryBuilder::<MySql>::new(
+    let mut query = QueryBuilder::<MySql>::new(concat!(
         "SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA = DATABASE() AND ACTION_STATEMENT NOT LIKE '%sync_queue%' \
-         AND TRIGGER_NAME IN (",
-    );
+         WHERE TRIGGER_SCHEMA = DATABASE() AND NOT (",
+        writes_queue_rows!(),
+        ") AND TRIGGER_NAME IN ("
+    ));
     let mut list = query.separated(", ");
     for name in &names {
         list.push_bind(name.as_str());
