@@ -726,3 +726,22 @@ async fn only_a_column_the_images_gain_queues_the_tables_copy() {
     let pinned = "SELECT COUNT(*) FROM notes WHERE pinned = 1 AND size = 5";
     assert_eq!(db.count(&db.central, pinned).await, 1);
 }
+
+/// A foreign key's rules as written (`NO ACTION`, `RESTRICT`, none) are read back alike on
+/// both sides: a second `init` changes nothing in db_b and runs go on.
+#[tokio::test]
+async fn foreign_key_rules_written_any_way_settle_after_one_init() {
+    let db = TestDb::with_table(
+        "CREATE TABLE shelves (id INT PRIMARY KEY); \
+         CREATE TABLE boxes (id INT PRIMARY KEY, shelf INT, spare INT, \
+           CONSTRAINT box_shelf FOREIGN KEY (shelf) REFERENCES shelves (id) ON DELETE NO ACTION ON UPDATE RESTRICT, \
+           CONSTRAINT box_spare FOREIGN KEY (spare) REFERENCES shelves (id))",
+        "shelves,boxes",
+    )
+    .await;
+    let out = cli_exits(&db, &["init"], 0);
+    assert!(!stdout(&out).contains("db_b:"), "{}", stdout(&out));
+    db.exec("INSERT INTO shelves VALUES (1); INSERT INTO boxes VALUES (1, 1, 1)")
+        .await;
+    db.sync_converges().await;
+}
