@@ -374,3 +374,37 @@ async fn a_column_one_site_drops_or_adds_stays_for_the_others() {
     assert_eq!(first.count(&first.central, phone).await, 1);
     second.assert_converged().await;
 }
+
+/// A unique key's collation made stricter on one site (`_ci` → `_bin`) follows into db_b,
+/// where it still refuses nothing the other sites' `_ci` allows: they keep syncing, their
+/// `init` leaves it, and the first site going back to `_ci` leaves it too. Before, every
+/// other site's runs stopped as `schema_changed`, and each `init` undid the other's.
+#[tokio::test]
+async fn a_unique_key_made_stricter_on_one_site_does_not_stop_the_others() {
+    let central = central_name();
+    let first = site(&central, "shop-1").await;
+    let second = site(&central, "shop-2").await;
+    let to = |collation: &str| {
+        format!(
+            "ALTER TABLE users MODIFY email VARCHAR(100) CHARACTER SET utf8mb4 COLLATE {collation} NOT NULL"
+        )
+    };
+    first.exec(&to("utf8mb4_bin")).await;
+    init_ok(&first);
+    first
+        .exec("INSERT INTO users (id, name, email) VALUES (1, 'A', 'Case@x.io'), (2, 'B', 'case@x.io')")
+        .await;
+    first.sync_converges().await;
+    second
+        .exec("INSERT INTO users (id, name, email) VALUES (1, 'C', 'case@x.io')")
+        .await;
+    second.sync_converges().await;
+    let said = init_ok(&second);
+    assert!(!said.contains("email"), "{said}");
+    first.exec("DELETE FROM users WHERE id = 2").await;
+    first.exec(&to("utf8mb4_unicode_ci")).await;
+    let said = init_ok(&first);
+    assert!(!said.contains("email"), "{said}");
+    first.sync_converges().await;
+    second.sync_converges().await;
+}

@@ -95,7 +95,7 @@ fn column_mismatch(spec: &TableSpec, columns: &[CentralColumn]) -> Option<String
                 if !types::holds_text(
                     (&central.column_type, central.collation.as_deref()),
                     (&column.column_type, column.collation.as_deref()),
-                    spec.in_unique_key(&column.name),
+                    types::KeyUse::of(spec, &column.name),
                 ) =>
             {
                 // `init` compares types, not character sets: this one is for a person.

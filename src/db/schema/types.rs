@@ -125,8 +125,42 @@ pub fn holds_alike(central: &str, live: &str) -> bool {
     alike && is_widening(live, central)
 }
 
+/// How a key of db_b compares a column's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    /// In no key or unique index.
+    None,
+    /// In a unique index: db_b's collation may tell apart more strings than db_a's (it
+    /// then refuses nothing db_a allows).
+    Unique,
+    /// In the primary key: db_b's collation must be db_a's, as the key names the row an
+    /// image writes (`a` and `A` one row on db_a must be one row on db_b).
+    Primary,
+}
+
+impl KeyUse {
+    pub fn of(spec: &crate::domain::table::TableSpec, column: &str) -> KeyUse {
+        if spec.is_key_column(column) {
+            KeyUse::Primary
+        } else if spec.in_unique_key(column) {
+            KeyUse::Unique
+        } else {
+            KeyUse::None
+        }
+    }
+}
+
+/// Whether collation `theirs` (db_b's) tells apart every two strings `ours` (db_a's) does,
+/// so a unique key in db_b refuses nothing db_a's allows: a binary collation that pads
+/// with spaces where `ours` does too, or one that does not pad at all.
+fn tells_apart_all(theirs: &str, ours: &str) -> bool {
+    let pads = |collation: &str| !collation.contains("_nopad_") && !collation.contains("_0900_");
+    theirs.ends_with("_bin") && (!pads(theirs) || pads(ours))
+}
+
 /// Whether db_b's text column takes every value of db_a's: the same collation for a column
-/// of a key or unique index (it decides which values are equal), a character set holding
+/// of the primary key, one telling apart at least as much for one of a unique index (it
+/// decides which values are equal), a character set holding
 /// db_a's (ascii < latin1 < utf8mb3 < utf8mb4, or the same), and — for a TEXT type in db_b —
 /// bytes enough for the longest value once re-encoded.
 ///
@@ -134,7 +168,7 @@ pub fn holds_alike(central: &str, live: &str) -> bool {
 pub fn holds_text(
     (their_type, their_collation): (&str, Option<&str>),
     (our_type, our_collation): (&str, Option<&str>),
-    unique: bool,
+    key: KeyUse,
 ) -> bool {
     let charset = |collation: &str| collation.split('_').next().unwrap_or_default().to_string();
     let (Some(their_collation), Some(our_collation)) = (their_collation, our_collation) else {
@@ -143,7 +177,9 @@ pub fn holds_text(
     // `utf8_…` and `utf8mb3_…` name the same collation on different server versions.
     let same_collation =
         their_collation.replace("utf8mb3_", "utf8_") == our_collation.replace("utf8mb3_", "utf8_");
-    if unique && !same_collation {
+    let compared_alike =
+        same_collation || key == KeyUse::Unique && tells_apart_all(their_collation, our_collation);
+    if key != KeyUse::None && !compared_alike {
         return false;
     }
     let (theirs, ours) = (charset(their_collation), charset(our_collation));
@@ -206,7 +242,7 @@ pub fn holds_text(
 
 #[cfg(test)]
 mod tests {
-    use super::{holds_alike, holds_text, is_widening};
+    use super::{KeyUse, holds_alike, holds_text, is_widening};
 
     #[test]
     fn widenings_and_not() {
@@ -273,7 +309,12 @@ mod tests {
     fn text_a_copy_holds_and_not() {
         let ci = Some("utf8mb4_general_ci");
         let holds = |theirs: (&str, Option<&str>), ours: (&str, Option<&str>), unique| {
-            holds_text(theirs, ours, unique)
+            let key = if unique {
+                KeyUse::Primary
+            } else {
+                KeyUse::None
+            };
+            holds_text(theirs, ours, key)
         };
         assert!(holds(("text", ci), ("text", ci), false));
         assert!(holds(
@@ -322,5 +363,26 @@ mod tests {
             ("varchar(10)", Some("utf8mb3_general_ci")),
             true
         ));
+    }
+
+    #[test]
+    fn a_unique_key_in_db_b_may_tell_apart_more_than_db_a_but_not_a_primary_key() {
+        let text = |collation| ("varchar(10)", Some(collation));
+        let (bin, ci) = (text("utf8mb4_bin"), text("utf8mb4_unicode_ci"));
+        assert!(holds_text(bin, ci, KeyUse::Unique));
+        assert!(holds_text(bin, text("latin1_swedish_ci"), KeyUse::Unique));
+        assert!(holds_text(text("utf8mb4_nopad_bin"), ci, KeyUse::Unique));
+        assert!(
+            !holds_text(bin, ci, KeyUse::Primary),
+            "`a`, `A`: one row on db_a"
+        );
+        assert!(
+            !holds_text(ci, bin, KeyUse::Unique),
+            "db_b would refuse `A` beside `a`"
+        );
+        assert!(
+            !holds_text(bin, text("utf8mb4_nopad_bin"), KeyUse::Unique),
+            "db_b would refuse `a ` beside `a`"
+        );
     }
 }

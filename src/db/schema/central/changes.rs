@@ -129,7 +129,7 @@ fn column_changes(
                 && types::holds_text(
                     (&central.column_type, central.collation.as_deref()),
                     (&column.column_type, column.collation.as_deref()),
-                    live.in_unique_key(&column.name),
+                    types::KeyUse::of(live, &column.name),
                 )
         };
         match columns.iter().find(|c| c.name == column.name) {
