@@ -9,12 +9,12 @@
 use std::time::Duration;
 
 use sqlx::mysql::MySqlConnection;
-use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
+use sqlx::{ConnectOptions, Connection};
 
 use crate::config::{Config, DbTarget};
 use crate::db::catalog::{self, CatalogError};
 use crate::db::schema::{self, central, triggers};
-use crate::db::{self, ConnectError, PoolSettings, Role, error, load, queue};
+use crate::db::{self, ConnectError, PoolSettings, Role, load, queue};
 use crate::domain::table::TableSpec;
 
 mod checks;
@@ -61,6 +61,10 @@ pub enum InitError {
     SampleClash,
     #[error("db_b cannot follow db_a: {0}")]
     Refused(#[from] central::Refusal),
+    #[error(
+        "db_b cannot take `{said}`: {reason}. db_b's copy holds every site's rows, and this would change values there (other sites', or this site's changes not applied yet); nothing of it was done. Keep db_a's column able to hold them, or change db_b's column by hand once no row needs it, then run `dbsync init` again"
+    )]
+    WouldChangeValues { said: String, reason: String },
     #[error("setting up the {role} database `{database}` failed: {source}")]
     Schema {
         role: &'static str,
@@ -79,6 +83,7 @@ impl InitError {
                 | InitError::Refused(_)
                 | InitError::TriggerNameTaken(_)
                 | InitError::SampleClash
+                | InitError::WouldChangeValues { .. }
         )
     }
 }
@@ -115,37 +120,10 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     };
     // Check everything first: nothing is created halfway.
     let (specs, captured, plans) = check_tables(&mut conn, &mut central_conn, config).await?;
-    // A foreign key db_a gained is added to db_b without checking db_b's rows, which may
-    // still lack changes queued before it; and tables refer to each other in any order.
-    central_conn
-        .execute("SET SESSION foreign_key_checks = 0")
+    let site = config.sync.site_id.is_some();
+    plan::run(&mut central_conn, plans, site, &mut report)
         .await
-        .map_err(central_err)?;
-    // Phase by phase over every table (see `central::Phase`), in table order within one.
-    let mut steps: Vec<_> = plans.into_iter().flatten().collect();
-    steps.sort_by_key(|step| step.phase);
-    for step in steps {
-        let Some(sql) = step.sql else {
-            report.central_changes.push(step.said);
-            continue;
-        };
-        match central_conn.execute(AssertSqlSafe(sql.clone())).await {
-            Ok(_) => report.central_changes.push(step.said),
-            // The rest goes on: once runs have brought db_b's rows up to date, `init` adds
-            // the key (it compares db_b's indexes with db_a's every time).
-            Err(err)
-                if central::adds_unique_key(&sql)
-                    && error::number(&err) == Some(error::code::DUP_ENTRY) =>
-            {
-                report.deferred.push(format!(
-                    "{} not added yet: db_b's rows hold a value twice ({}), as changes queued before db_a gained the key are not applied yet; run `dbsync sync`, then `dbsync init` again (should it fail again, db_b holds such rows of its own: `dbsync verify` names them)",
-                    step.said,
-                    error::describe(&err)
-                ));
-            }
-            Err(err) => return Err(central_err(err)),
-        }
-    }
+        .map_err(|err| err.or_schema(central_err))?;
     capture_tables(
         &mut conn,
         &specs,

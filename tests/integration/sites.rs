@@ -408,3 +408,38 @@ async fn a_unique_key_made_stricter_on_one_site_does_not_stop_the_others() {
     first.sync_converges().await;
     second.sync_converges().await;
 }
+
+/// A column one site moves to a narrower character set, in a unique key (so db_b would
+/// follow), while db_b holds another site's characters that set lacks: `init` refuses
+/// (exit 2, saying why and what to do) and changes none of them. Before, db_b's column was
+/// converted in a permissive session and the other site's emoji became `?` for good.
+#[tokio::test]
+async fn a_column_change_that_would_alter_another_sites_values_is_refused() {
+    let central = central_name();
+    let first = site(&central, "shop-1").await;
+    let second = site(&central, "shop-2").await;
+    second
+        .exec("INSERT INTO users (id, name, email) VALUES (1, 'Ana', 'ana😀@example.com')")
+        .await;
+    second.sync_converges().await;
+    first
+        .exec("ALTER TABLE users MODIFY email VARCHAR(100) CHARACTER SET latin1 NOT NULL")
+        .await;
+    let out = first.cli(&["init"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let said = stderr(&out);
+    assert!(
+        said.contains("MODIFY COLUMN `email`") && said.contains("every site's rows"),
+        "{said}"
+    );
+    let kept =
+        "SELECT COUNT(*) FROM users WHERE site_id = 'shop-2' AND email = 'ana😀@example.com'";
+    assert_eq!(first.count(&first.central, kept).await, 1);
+    second.sync_converges().await;
+}

@@ -3,8 +3,10 @@
 //! dropped.
 
 use sqlx::mysql::MySqlConnection;
+use sqlx::{AssertSqlSafe, Executor};
 
-use super::InitError;
+use super::{InitError, InitReport};
+use crate::db::error::{self, Kind};
 use crate::db::schema::central::{self, Phase};
 use crate::db::{self, Role};
 use crate::domain::table::TableSpec;
@@ -104,4 +106,75 @@ pub(super) async fn drop_foreign_keys(
             )
         })
         .collect())
+}
+
+/// What a step failed with: db_b refusing it, or the error to report as it is.
+pub(super) enum StepError {
+    Refused(InitError),
+    Database(sqlx::Error),
+}
+
+impl StepError {
+    pub(super) fn or_schema(self, schema: impl FnOnce(sqlx::Error) -> InitError) -> InitError {
+        match self {
+            StepError::Refused(err) => err,
+            StepError::Database(err) => schema(err),
+        }
+    }
+}
+
+impl From<sqlx::Error> for StepError {
+    fn from(err: sqlx::Error) -> Self {
+        StepError::Database(err)
+    }
+}
+
+/// Runs every table's steps on db_b, phase by phase (see [`Phase`]), in table order within
+/// one, saying each in `report`.
+pub(super) async fn run(
+    conn: &mut MySqlConnection,
+    plans: Plans,
+    site: bool,
+    report: &mut InitReport,
+) -> Result<(), StepError> {
+    // A foreign key db_a gained is added to db_b without checking db_b's rows, which may
+    // still lack changes queued before it; and tables refer to each other in any order.
+    conn.execute("SET SESSION foreign_key_checks = 0").await?;
+    if site {
+        // Other sites' values in db_b: a column change that would alter one (a character
+        // set without its characters) fails instead of writing `?` over it.
+        conn.execute("SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',STRICT_ALL_TABLES')")
+            .await?;
+    }
+    let mut steps: Vec<Step> = plans.into_iter().flatten().collect();
+    steps.sort_by_key(|step| step.phase);
+    for step in steps {
+        let Some(sql) = step.sql else {
+            report.central_changes.push(step.said);
+            continue;
+        };
+        match conn.execute(AssertSqlSafe(sql.clone())).await {
+            Ok(_) => report.central_changes.push(step.said),
+            // The rest goes on: once runs have brought db_b's rows up to date, `init` adds
+            // the key (it compares db_b's indexes with db_a's every time).
+            Err(err)
+                if central::adds_unique_key(&sql)
+                    && error::number(&err) == Some(error::code::DUP_ENTRY) =>
+            {
+                report.deferred.push(format!(
+                    "{} not added yet: db_b's rows hold a value twice ({}), as changes queued before db_a gained the key are not applied yet; run `dbsync sync`, then `dbsync init` again (should it fail again, db_b holds such rows of its own: `dbsync verify` names them)",
+                    step.said,
+                    error::describe(&err)
+                ));
+            }
+            Err(err) if site && error::classify(&err) == Kind::Data => {
+                return Err(StepError::Refused(InitError::WouldChangeValues {
+                    said: step.said,
+                    reason: error::describe(&err),
+                }));
+            }
+            Err(err) => return Err(StepError::Database(err)),
+        }
+    }
+    Ok(())
 }
