@@ -443,3 +443,32 @@ async fn a_column_change_that_would_alter_another_sites_values_is_refused() {
     assert_eq!(first.count(&first.central, kept).await, 1);
     second.sync_converges().await;
 }
+
+/// A generated column's expression changed on one site stays as it is in db_b, which
+/// computes it for every site's rows (`init` says so): before, the other sites' stored
+/// values were computed anew by the one site's expression, and their `verify` could not
+/// tell (db_b computes its own generated values).
+#[tokio::test]
+async fn a_generated_columns_new_expression_on_one_site_leaves_the_others_values() {
+    let central = central_name();
+    let first = site(&central, "shop-1").await;
+    let second = site(&central, "shop-2").await;
+    for db in [&first, &second] {
+        db.exec("ALTER TABLE users ADD COLUMN name_len INT AS (CHAR_LENGTH(name)) STORED")
+            .await;
+        init_ok(db);
+    }
+    second
+        .exec("INSERT INTO users (id, name, email) VALUES (1, 'Ana', 'ana@example.com')")
+        .await;
+    second.sync_converges().await;
+    first
+        .exec("ALTER TABLE users MODIFY name_len INT AS (CHAR_LENGTH(name) * 2) STORED")
+        .await;
+    let said = init_ok(&first);
+    assert!(said.contains("keeps db_b's expression"), "{said}");
+    let kept = "SELECT COUNT(*) FROM users WHERE site_id = 'shop-2' AND name_len = 3";
+    assert_eq!(first.count(&first.central, kept).await, 1);
+    first.sync_converges().await;
+    second.sync_converges().await;
+}

@@ -143,7 +143,15 @@ fn column_changes(
                     && captured
                         .and_then(|c| c.column(&column.name))
                         .is_some_and(|old| old.definition != column.definition);
-                if !keeps_values(central) || recomputed {
+                if recomputed && site && keeps_values(central) {
+                    // Every site's rows in db_b are computed by one expression.
+                    notes.push(format!(
+                        "`{}`.`{}` keeps db_b's expression: db_b computes it for every site's \
+                         rows; once every site's db_a has the new one, change db_b's by hand \
+                         (ALTER TABLE … MODIFY COLUMN {definition})",
+                        live.name, column.name
+                    ));
+                } else if !keeps_values(central) || recomputed {
                     changes.push(format!("ALTER TABLE {table} MODIFY COLUMN {definition}"));
                 }
             }
