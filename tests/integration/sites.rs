@@ -472,3 +472,36 @@ async fn a_generated_columns_new_expression_on_one_site_leaves_the_others_values
     first.sync_converges().await;
     second.sync_converges().await;
 }
+
+/// A site that forgot its SITE_ID, pointed at a db_b other sites share, is told to set it,
+/// not to drop db_b's table (which holds every site's rows).
+#[tokio::test]
+async fn a_site_without_site_id_on_a_shared_db_b_is_told_to_set_it() {
+    let central = central_name();
+    let first = site(&central, "shop-1").await;
+    first
+        .exec("INSERT INTO users (id, name, email) VALUES (1, 'Ana', 'ana@example.com')")
+        .await;
+    first.sync_converges().await;
+    let mut env = first.env.clone();
+    env.remove("SITE_ID");
+    env.insert(
+        "DB_OFFLINE_DB".into(),
+        format!("{}_x", first.config.local.database),
+    );
+    let out = first.cli_async_with(&env, &["init"]).await;
+    first
+        .exec(&format!(
+            "DROP DATABASE IF EXISTS `{}_x`",
+            first.config.local.database
+        ))
+        .await;
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{}{said}", stdout(&out));
+    assert!(
+        said.contains("SITE_ID is not set") && !said.contains("drop db_b's table ("),
+        "{said}"
+    );
+    let rows = "SELECT COUNT(*) FROM users WHERE site_id = 'shop-1'";
+    assert_eq!(first.count(&first.central, rows).await, 1);
+}

@@ -40,6 +40,20 @@ pub fn plan_changes(
 ) -> Result<Planned, Refusal> {
     let key = &central.key;
     let expected_key = central_key_of(live, site);
+    let shared = key.first().map(String::as_str) == Some(SITE_COLUMN)
+        && expected_key.first().map(String::as_str) != Some(SITE_COLUMN);
+    if !site && shared {
+        return Err(refusal(
+            live,
+            None,
+            format!(
+                "db_b's table starts its primary key with `{SITE_COLUMN}`: this db_b holds \
+                 several sites' rows, and SITE_ID is not set here; set this site's SITE_ID \
+                 (a new one, or the one it had) and run `dbsync init` again — do not drop \
+                 db_b's table, it holds the other sites' rows"
+            ),
+        ));
+    }
     if *key != expected_key {
         return Err(refusal(
             live,
