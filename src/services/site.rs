@@ -41,14 +41,6 @@ pub async fn migrate(
         MigrationError::Refused("set SITE_ID first (the id this site will have in db_b)".into())
     })?;
     let mut conn = local.acquire().await.map_err(MigrationError::Local)?;
-    let pending = queue::pending_count(&mut conn)
-        .await
-        .map_err(MigrationError::Local)?;
-    if pending > 0 {
-        return Err(MigrationError::Refused(format!(
-            "{pending} change(s) are still PENDING: run `dbsync sync` (without SITE_ID) until none is, then migrate"
-        )));
-    }
     let specs: Vec<_> = schema::captured_specs(&mut conn)
         .await
         .map_err(MigrationError::Local)?
@@ -91,6 +83,16 @@ pub async fn migrate(
             spec.name.clone(),
             central::site_migration_sql(spec, &config.sync.tables, &fks, &site_id),
         ));
+    }
+    // Checked once the tables to move are known: a site already moved has nothing to do,
+    // and its pending changes are for `dbsync sync` under its SITE_ID.
+    let pending = queue::pending_count(&mut conn)
+        .await
+        .map_err(MigrationError::Local)?;
+    if pending > 0 && !plans.is_empty() {
+        return Err(MigrationError::Refused(format!(
+            "{pending} change(s) are still PENDING: run `dbsync sync` (without SITE_ID) until none is, then migrate"
+        )));
     }
     let stages = [
         plans

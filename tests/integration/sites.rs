@@ -505,3 +505,19 @@ async fn a_site_without_site_id_on_a_shared_db_b_is_told_to_set_it() {
     let rows = "SELECT COUNT(*) FROM users WHERE site_id = 'shop-1'";
     assert_eq!(first.count(&first.central, rows).await, 1);
 }
+
+/// `migrate-site` on a site already under its SITE_ID, with changes pending, has nothing
+/// to move and says so (before, it sent the operator to sync without SITE_ID, which
+/// would be refused).
+#[tokio::test]
+async fn migrate_site_on_a_site_already_moved_has_nothing_to_do() {
+    let central = central_name();
+    let first = site(&central, "shop-1").await;
+    first
+        .exec("INSERT INTO users (id, name, email) VALUES (1, 'Ana', 'ana@example.com')")
+        .await;
+    let out = first.cli(&["migrate-site"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("nothing to move"), "{}", stdout(&out));
+    first.sync_converges().await;
+}
