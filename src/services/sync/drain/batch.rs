@@ -120,6 +120,13 @@ impl Drain<'_> {
                     result.done.push(only.queue_id);
                     continue;
                 }
+                if action == ChangeAction::Reject
+                    && self.engine.gone_with_its_parent(only, &err).await
+                {
+                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: db_b lacks its parent row, and db_a no longer holds the row (it went with its parent)");
+                    result.done.push(only.queue_id);
+                    continue;
+                }
                 if !self.settle(central, only, &err, action, &mut result).await {
                     return result;
                 }
