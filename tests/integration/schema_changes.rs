@@ -745,3 +745,21 @@ async fn foreign_key_rules_written_any_way_settle_after_one_init() {
         .await;
     db.sync_converges().await;
 }
+
+/// A db_b table made by hand without a primary key is named as such (before: "db_b's
+/// primary key is ()").
+#[tokio::test]
+async fn a_db_b_table_without_a_primary_key_is_named_so() {
+    let mut db = TestDb::new(&[]).await;
+    db.exec("CREATE TABLE notes (id INT PRIMARY KEY, body TEXT)")
+        .await;
+    db.exec_central("CREATE TABLE notes (id INT, body TEXT)")
+        .await;
+    db.set("SYNC_TABLES", "users,orders,notes");
+    let out = cli_exits(&db, &["init"], 2);
+    assert!(
+        stderr(&out).contains("db_b's table has no primary key but db_a's is (id)"),
+        "{}",
+        stderr(&out)
+    );
+}

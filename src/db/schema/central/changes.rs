@@ -59,11 +59,14 @@ pub fn plan_changes(
             live,
             None,
             format!(
-                "db_b's primary key is ({}) but db_a's is ({}); a key change is not automatic: \
+                "{} but db_a's is ({}); a key change is not automatic: \
                  drop db_b's table (or rename it and drop its foreign keys, whose names the new \
                  copy needs; a table others refer to, drop theirs to it first: `init` adds \
                  them back), run `dbsync init`, then `dbsync resync`{}",
-                key.join(", "),
+                match key.is_empty() {
+                    true => "db_b's table has no primary key".to_string(),
+                    false => format!("db_b's primary key is ({})", key.join(", ")),
+                },
                 expected_key.join(", "),
                 if !site {
                     ""
