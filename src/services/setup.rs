@@ -14,7 +14,7 @@ use sqlx::{ConnectOptions, Connection};
 use crate::config::{Config, DbTarget};
 use crate::db::catalog::{self, CatalogError};
 use crate::db::schema::{self, central, triggers};
-use crate::db::{self, ConnectError, PoolSettings, Role, load, queue};
+use crate::db::{self, ConnectError, PoolSettings, Role, error, load, queue};
 use crate::domain::table::TableSpec;
 
 mod checks;
@@ -102,12 +102,7 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     let central = db::connect_pool(Role::Central, &central_node, INIT_POOL).await?;
     let local_err = |source| schema_error(Role::Local, &config.local, source);
     let central_err = |source| schema_error(Role::Central, &config.central, source);
-    schema::apply_central_schema(&central)
-        .await
-        .map_err(central_err)?;
-    schema::apply_local_schema(&local)
-        .await
-        .map_err(local_err)?;
+    // The sample tables the configuration lists are read like the user's own below.
     schema::apply_sample_tables(&local, &samples)
         .await
         .map_err(local_err)?;
@@ -118,8 +113,15 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
         tables: config.sync.tables.clone(),
         ..InitReport::default()
     };
-    // Check everything first: nothing is created halfway.
+    // Check everything first: a refusal leaves dbsync's own tables uncreated on a first
+    // `init`, and nothing of db_b's changed.
     let (specs, captured, plans) = check_tables(&mut conn, &mut central_conn, config).await?;
+    schema::apply_central_schema(&central)
+        .await
+        .map_err(central_err)?;
+    schema::apply_local_schema(&local)
+        .await
+        .map_err(local_err)?;
     let site = config.sync.site_id.is_some();
     plan::run(&mut central_conn, plans, site, &mut report)
         .await
@@ -174,7 +176,11 @@ async fn check_tables(
     if site {
         catalog::check_site_layout(&specs).map_err(InitError::Table)?;
     }
-    let captured = schema::captured_specs(local).await.map_err(local_err)?;
+    // None before the first `init` made `sync_tables`.
+    let captured = match schema::captured_specs(local).await {
+        Err(err) if error::number(&err) == Some(error::code::NO_SUCH_TABLE) => Vec::new(),
+        other => other.map_err(local_err)?,
+    };
     let mut plans = Vec::new();
     for spec in &specs {
         let previous = captured.iter().find(|c| c.name == spec.name);

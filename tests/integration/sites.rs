@@ -474,7 +474,8 @@ async fn a_generated_columns_new_expression_on_one_site_leaves_the_others_values
 }
 
 /// A site that forgot its SITE_ID, pointed at a db_b other sites share, is told to set it,
-/// not to drop db_b's table (which holds every site's rows).
+/// not to drop db_b's table (which holds every site's rows), and the refused `init` makes
+/// none of dbsync's tables in its db_a first.
 #[tokio::test]
 async fn a_site_without_site_id_on_a_shared_db_b_is_told_to_set_it() {
     let central = central_name();
@@ -490,6 +491,12 @@ async fn a_site_without_site_id_on_a_shared_db_b_is_told_to_set_it() {
         format!("{}_x", first.config.local.database),
     );
     let out = first.cli_async_with(&env, &["init"]).await;
+    let ours = format!(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}_x' \
+         AND TABLE_NAME LIKE 'sync%'",
+        first.config.local.database
+    );
+    let made = first.count(&first.local, &ours).await;
     first
         .exec(&format!(
             "DROP DATABASE IF EXISTS `{}_x`",
@@ -501,6 +508,10 @@ async fn a_site_without_site_id_on_a_shared_db_b_is_told_to_set_it() {
     assert!(
         said.contains("SITE_ID is not set") && !said.contains("drop db_b's table ("),
         "{said}"
+    );
+    assert_eq!(
+        made, 0,
+        "the refused init made none of dbsync's tables in db_a"
     );
     let rows = "SELECT COUNT(*) FROM users WHERE site_id = 'shop-1'";
     assert_eq!(first.count(&first.central, rows).await, 1);
