@@ -796,51 +796,6 @@ async fn a_db_b_gone_silent_mid_load_pauses_it_and_the_next_run_resumes() {
     db.assert_converged().await;
 }
 
-/// A parent row db_a lost with its cascading children (no change of the children is
-/// queued: a cascade fires no trigger) is removed from db_b by `resync --table` of the
-/// parent alone, and its children go with it as on db_a. Before, the load removed it with
-/// foreign key checks off, which cascade nothing: the children stayed in db_b for good.
-/// A child that restricts another row's removal (db_b still holds it; its own queued
-/// delete follows) does not stop the load, nor the cascade of the other rows (that row
-/// goes without checks, as before).
-#[tokio::test]
-async fn a_parent_the_load_removes_takes_its_cascading_children_along() {
-    let db = TestDb::with_table(
-        "CREATE TABLE carts (id INT PRIMARY KEY, note VARCHAR(20)); \
-         CREATE TABLE cart_items (cart INT NOT NULL, line INT NOT NULL, qty INT, \
-           PRIMARY KEY (cart, line), \
-           CONSTRAINT item_cart FOREIGN KEY (cart) REFERENCES carts (id) ON DELETE CASCADE); \
-         CREATE TABLE cart_tags (id INT PRIMARY KEY, cart INT, \
-           CONSTRAINT tag_cart FOREIGN KEY (cart) REFERENCES carts (id) ON DELETE SET NULL); \
-         CREATE TABLE cart_notes (id INT PRIMARY KEY, cart INT, \
-           CONSTRAINT note_cart FOREIGN KEY (cart) REFERENCES carts (id))",
-        "carts,cart_items,cart_tags,cart_notes",
-    )
-    .await;
-    db.exec(
-        "INSERT INTO carts VALUES (1, 'a'), (2, 'b'), (3, 'c'); \
-         INSERT INTO cart_items VALUES (1, 1, 5), (2, 1, 6), (2, 2, 7); \
-         INSERT INTO cart_tags VALUES (1, 2), (2, 1); INSERT INTO cart_notes VALUES (1, 3)",
-    )
-    .await;
-    db.sync_converges().await;
-    // db_a loses carts 2 and 3 while their changes are set aside (a restored backup, a tool writing
-    // with the triggers off); only its copy can tell db_b.
-    db.exec(
-        "DELETE FROM cart_notes; DELETE FROM carts WHERE id IN (2, 3); \
-         DELETE FROM sync_queue WHERE sync_status = 'PENDING' AND table_name = 'carts'",
-    )
-    .await;
-    let out = db.cli(&["resync", "--table", "carts"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    let items = "SELECT COUNT(*) FROM cart_items WHERE cart = 2";
-    assert_eq!(db.count(&db.central, items).await, 0);
-    let tag = "SELECT COUNT(*) FROM cart_tags WHERE id = 1 AND cart IS NULL";
-    assert_eq!(db.count(&db.central, tag).await, 1);
-    assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM carts").await, 1);
-    db.sync_converges().await;
-}
-
 /// A child inserted and then deleted with its parent by a cascade (no change of the child
 /// is queued for that) while changes waited, when the parent's table is copied first (a
 /// column was added): the parent's copy leaves the parent out, and the child's queued

@@ -184,52 +184,6 @@ pub(super) async fn write_rows<'a>(
     Ok(refused)
 }
 
-/// Removes db_b rows db_a lacks, with db_b's foreign keys doing what db_a's did when the
-/// rows went there: children of a removed row that cascade go with it (or are set NULL).
-/// The load's session runs without foreign key checks (its tables and chunks come in any
-/// order), under which a removal cascades to nothing and left the children behind. A row
-/// a child restricts (db_b's child is still to catch up with db_a: its own change or copy
-/// removes it) is found row by row and removed without checks, as before.
-pub(super) async fn remove_rows(
-    tx: &mut MySqlConnection,
-    spec: &TableSpec,
-    keys: &[&Values],
-    site: Option<&str>,
-    packet: usize,
-) -> Result<(), sqlx::Error> {
-    let restricted =
-        |err: &sqlx::Error| error::number(err) == Some(error::code::ROW_IS_REFERENCED_2);
-    set_foreign_key_checks(tx, true).await?;
-    let mut removed = replica::delete_rows(tx, spec, keys, site, packet).await;
-    if removed.as_ref().is_err_and(restricted) {
-        removed = Ok(());
-        for key in keys {
-            match replica::delete_rows(tx, spec, &[*key], site, packet).await {
-                Err(err) if restricted(&err) => {
-                    set_foreign_key_checks(tx, false).await?;
-                    removed = replica::delete_rows(tx, spec, &[*key], site, packet).await;
-                    set_foreign_key_checks(tx, true).await?;
-                }
-                other => removed = other,
-            }
-            if removed.is_err() {
-                break;
-            }
-        }
-    }
-    set_foreign_key_checks(tx, false).await?;
-    removed
-}
-
-async fn set_foreign_key_checks(tx: &mut MySqlConnection, on: bool) -> Result<(), sqlx::Error> {
-    let sql = match on {
-        true => "SET SESSION foreign_key_checks = 1",
-        false => "SET SESSION foreign_key_checks = 0",
-    };
-    sqlx::raw_sql(sql).execute(tx).await?;
-    Ok(())
-}
-
 /// Whether `err` is db_b refusing rows (their data, or a reason of its own — a trigger of
 /// its own that signals), as the drain rejects a change for it, rather than db_b failing.
 /// An error of no known kind counts only while the chunk's transaction is still open: one
