@@ -825,3 +825,34 @@ async fn a_child_gone_with_its_parent_is_not_rejected_after_the_parents_copy() {
     let left = "SELECT COUNT(*) FROM sync_queue WHERE sync_status <> 'SYNCED'";
     assert_eq!(db.count(&db.local, left).await, 0);
 }
+
+/// A child re-pointed to another parent, which then went with it by a cascade (no change of
+/// the child queued for that), when the parents' table is copied first: the re-pointing
+/// finds no parent in db_b and db_a no longer holds the child, so db_b's old child row is
+/// removed (db_a's state of it), not kept as it was.
+#[tokio::test]
+async fn a_child_repointed_then_gone_with_its_new_parent_leaves_db_b_too() {
+    let db = TestDb::with_table(
+        "CREATE TABLE carts (id INT PRIMARY KEY); \
+         CREATE TABLE cart_tags (id INT PRIMARY KEY, cart INT NOT NULL, \
+           CONSTRAINT tag_cart FOREIGN KEY (cart) REFERENCES carts (id) ON DELETE CASCADE)",
+        "carts,cart_tags",
+    )
+    .await;
+    db.exec("INSERT INTO carts VALUES (1), (3); INSERT INTO cart_tags VALUES (1, 1)")
+        .await;
+    db.sync_converges().await;
+    db.exec(
+        "UPDATE cart_tags SET cart = 3 WHERE id = 1; DELETE FROM carts WHERE id = 3; \
+         ALTER TABLE carts ADD COLUMN label VARCHAR(10)",
+    )
+    .await;
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    db.sync_converges().await;
+    assert_eq!(
+        db.count(&db.central, "SELECT COUNT(*) FROM cart_tags")
+            .await,
+        0
+    );
+}

@@ -169,25 +169,29 @@ impl SyncEngine {
         matches!(position, Ok(Some(position)) if position > change.queue_id)
     }
 
-    /// Whether db_b refused `change` for a parent row it lacks while db_a no longer holds
-    /// the change's row at all: the row went since, with its parent (a cascade fires no
-    /// trigger, so no change of it is queued), and a copy of the parent's table left that
-    /// parent out. The image is superseded, not rejected; a later change of the record, if
-    /// one is queued, follows. (A row db_a still holds is rejected as before: its parent
-    /// is missing in db_b for a reason someone must see.)
-    pub(super) async fn gone_with_its_parent(&self, change: &Change, err: &sqlx::Error) -> bool {
+    /// When db_b refused `change` for a parent row it lacks while db_a no longer holds the
+    /// change's row at all (it went since, with its parent: a cascade fires no trigger, so
+    /// no change of it is queued; and a copy of the parent's table left that parent out):
+    /// the change as the delete of its row, db_a's state of the record. A later change of
+    /// the record, if one is queued, follows. `None` for a row db_a still holds: its parent
+    /// is missing in db_b for a reason someone must see.
+    pub(super) async fn gone_with_its_parent(
+        &self,
+        change: &Change,
+        err: &sqlx::Error,
+    ) -> Option<Change> {
         if error::number(err) != Some(code::NO_REFERENCED_ROW_2) {
-            return false;
+            return None;
         }
         let Action::Upsert { values, .. } = &change.action else {
-            return false;
+            return None;
         };
         let columns: Vec<&str> = change
             .spec
             .image_columns()
             .map(|c| c.name.as_str())
             .collect();
-        let key: Option<Vec<Option<String>>> = change
+        let key: Vec<Option<String>> = change
             .spec
             .key
             .iter()
@@ -195,11 +199,14 @@ impl SyncEngine {
                 let at = columns.iter().position(|c| c == name)?;
                 values.get(at).cloned()
             })
-            .collect();
-        let (Some(key), Ok(mut local)) = (key, self.local.acquire().await) else {
-            return false;
-        };
-        let rows = snapshot::read_keys(&mut local, &change.spec, &[&key], None, usize::MAX).await;
-        matches!(rows, Ok(rows) if rows.is_empty())
+            .collect::<Option<_>>()?;
+        let mut local = self.local.acquire().await.ok()?;
+        let rows = snapshot::read_keys(&mut local, &change.spec, &[&key], None, usize::MAX)
+            .await
+            .ok()?;
+        rows.is_empty().then(|| Change {
+            action: Action::Delete { key },
+            ..change.clone()
+        })
     }
 }

@@ -121,10 +121,12 @@ impl Drain<'_> {
                     continue;
                 }
                 if action == ChangeAction::Reject
-                    && self.engine.gone_with_its_parent(only, &err).await
+                    && let Some(gone) = self.engine.gone_with_its_parent(only, &err).await
+                    && let Ok(done) =
+                        apply_changes(central, &[&gone], &self.engine.site, self.packet).await
                 {
-                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: db_b lacks its parent row, and db_a no longer holds the row (it went with its parent)");
-                    result.done.push(only.queue_id);
+                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: db_b lacks its parent row, and db_a no longer holds the row (it went with its parent); db_b's row, if it had one, removed");
+                    result.done.extend(done);
                     continue;
                 }
                 if !self.settle(central, only, &err, action, &mut result).await {
