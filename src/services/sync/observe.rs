@@ -209,4 +209,26 @@ impl SyncEngine {
             ..change.clone()
         })
     }
+
+    /// Whether a later change of `change`'s record is queued: db_b refusing this one for a
+    /// parent it lacks is then no fault to park (db_a moved the row on; a copy of the
+    /// parent's table may have left the old parent out), and the later change follows.
+    pub(super) async fn moved_on(&self, change: &Change, err: &sqlx::Error) -> bool {
+        if error::number(err) != Some(code::NO_REFERENCED_ROW_2) {
+            return false;
+        }
+        let record = match change.spec.has_integer_key() {
+            true => match change.record.parse() {
+                Ok(id) => queue::RecordRef::Id(id),
+                Err(_) => return false,
+            },
+            false => queue::RecordRef::Key(&change.record),
+        };
+        let Ok(mut local) = self.local.acquire().await else {
+            return false;
+        };
+        let later =
+            queue::later_pending_change(&mut local, &change.spec.name, record, change.queue_id);
+        matches!(later.await, Ok(true))
+    }
 }

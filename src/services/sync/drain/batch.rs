@@ -129,6 +129,11 @@ impl Drain<'_> {
                     result.done.extend(done);
                     continue;
                 }
+                if action == ChangeAction::Reject && self.engine.moved_on(only, &err).await {
+                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: db_b lacks its parent row, and a later change of the record is queued");
+                    result.done.push(only.queue_id);
+                    continue;
+                }
                 if !self.settle(central, only, &err, action, &mut result).await {
                     return result;
                 }
