@@ -763,3 +763,23 @@ async fn a_db_b_table_without_a_primary_key_is_named_so() {
         stderr(&out)
     );
 }
+
+/// A generated column made an ordinary one on db_a becomes one in db_b too: the values
+/// images now carry are stored (before, db_b kept computing its own and `resync` could
+/// not repair it).
+#[tokio::test]
+async fn a_generated_column_made_ordinary_takes_written_values_in_db_b() {
+    let db = TestDb::with_table(
+        "CREATE TABLE g (id INT PRIMARY KEY, a INT, b INT AS (a * 2) STORED)",
+        "g",
+    )
+    .await;
+    db.exec("INSERT INTO g (id, a) VALUES (1, 1)").await;
+    db.sync_converges().await;
+    db.exec("ALTER TABLE g MODIFY b INT").await;
+    cli_exits(&db, &["init"], 0);
+    db.exec("INSERT INTO g VALUES (4, 1, 999)").await;
+    db.sync_converges().await;
+    let stored = "SELECT COUNT(*) FROM g WHERE (id = 4 AND b = 999) OR (id = 1 AND b = 2)";
+    assert_eq!(db.count(&db.central, stored).await, 2);
+}

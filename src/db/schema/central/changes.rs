@@ -156,10 +156,12 @@ fn column_changes(
             Some(central) if types::same_type(&central.column_type, &column.column_type) => {
                 // Made nullable, moved to another character set or collation, or (for a
                 // generated column) computed another way, on db_a.
+                let before = captured.and_then(|c| c.column(&column.name));
                 let recomputed = column.generated
-                    && captured
-                        .and_then(|c| c.column(&column.name))
-                        .is_some_and(|old| old.definition != column.definition);
+                    && before.is_some_and(|old| old.definition != column.definition);
+                // Made an ordinary column: images carry its values now, which db_b's
+                // generated column would refuse to store.
+                let made_plain = !column.generated && before.is_some_and(|old| old.generated);
                 if recomputed && site && keeps_values(central) {
                     // Every site's rows in db_b are computed by one expression.
                     notes.push(format!(
@@ -168,7 +170,7 @@ fn column_changes(
                          (ALTER TABLE … MODIFY COLUMN {definition})",
                         live.name, column.name
                     ));
-                } else if !keeps_values(central) || recomputed {
+                } else if !keeps_values(central) || recomputed || made_plain {
                     changes.push(format!("ALTER TABLE {table} MODIFY COLUMN {definition}"));
                 }
             }
