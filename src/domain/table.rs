@@ -150,6 +150,30 @@ impl ColumnSpec {
         }
     }
 
+    /// The definition with this character set and collation instead of its own (which
+    /// `SHOW CREATE TABLE` prints right after the type, when it prints them); `None` when
+    /// the definition does not start with the column's type.
+    pub fn definition_in(&self, charset: &str, collation: &str) -> Option<String> {
+        let definition = without_sequence_default(&self.definition);
+        let type_len = self.column_type.len();
+        let head = definition
+            .get(..type_len)
+            .filter(|head| head.eq_ignore_ascii_case(&self.column_type))?;
+        let mut rest = &definition[type_len..];
+        loop {
+            let upper = rest.to_ascii_uppercase();
+            let clause = [" CHARACTER SET ", " COLLATE "]
+                .into_iter()
+                .find(|clause| upper.starts_with(clause));
+            let Some(clause) = clause else { break };
+            let after = &rest[clause.len()..];
+            rest = &after[after.find(' ').unwrap_or(after.len())..];
+        }
+        Some(format!(
+            "{head} CHARACTER SET {charset} COLLATE {collation}{rest}"
+        ))
+    }
+
     /// A text column whose collation calls different strings equal (`a` = `A` = `á`, or
     /// `q` = `q ` in any PAD SPACE collation, `_bin` ones included): as a key, its identity
     /// is its collation weight, not its bytes, so it matches what `WHERE key = …` finds.

@@ -409,21 +409,28 @@ async fn a_unique_key_made_stricter_on_one_site_does_not_stop_the_others() {
     second.sync_converges().await;
 }
 
-/// A column one site moves to a narrower character set, in a unique key (so db_b would
-/// follow), while db_b holds another site's characters that set lacks: `init` refuses
-/// (exit 2, saying why and what to do) and changes none of them. Before, db_b's column was
-/// converted in a permissive session and the other site's emoji became `?` for good.
+/// A primary key's column one site moves to a narrower character set (db_b must compare
+/// it as db_a does, so it would follow) while db_b holds another site's characters that
+/// set lacks: `init` refuses (exit 2, saying why and what to do) and changes none of them.
+/// Before, db_b's column was converted in a permissive session and the other site's
+/// emoji became `?` for good.
 #[tokio::test]
 async fn a_column_change_that_would_alter_another_sites_values_is_refused() {
     let central = central_name();
-    let first = site(&central, "shop-1").await;
-    let second = site(&central, "shop-2").await;
-    second
-        .exec("INSERT INTO users (id, name, email) VALUES (1, 'Ana', 'ana😀@example.com')")
-        .await;
+    let mut sites = Vec::new();
+    for id in ["shop-1", "shop-2"] {
+        let mut db = site(&central, id).await;
+        db.exec("CREATE TABLE tags (code VARCHAR(20) PRIMARY KEY, label VARCHAR(20))")
+            .await;
+        db.set("SYNC_TABLES", "users,orders,tags");
+        init_ok(&db);
+        sites.push(db);
+    }
+    let (first, second) = (&sites[0], &sites[1]);
+    second.exec("INSERT INTO tags VALUES ('hot😀', 'x')").await;
     second.sync_converges().await;
     first
-        .exec("ALTER TABLE users MODIFY email VARCHAR(100) CHARACTER SET latin1 NOT NULL")
+        .exec("ALTER TABLE tags MODIFY code VARCHAR(20) CHARACTER SET latin1 NOT NULL")
         .await;
     let out = first.cli(&["init"]);
     assert_eq!(
@@ -435,11 +442,10 @@ async fn a_column_change_that_would_alter_another_sites_values_is_refused() {
     );
     let said = stderr(&out);
     assert!(
-        said.contains("MODIFY COLUMN `email`") && said.contains("every site's rows"),
+        said.contains("MODIFY COLUMN `code`") && said.contains("every site's rows"),
         "{said}"
     );
-    let kept =
-        "SELECT COUNT(*) FROM users WHERE site_id = 'shop-2' AND email = 'ana😀@example.com'";
+    let kept = "SELECT COUNT(*) FROM tags WHERE site_id = 'shop-2' AND code = 'hot😀'";
     assert_eq!(first.count(&first.central, kept).await, 1);
     second.sync_converges().await;
 }
@@ -530,5 +536,54 @@ async fn migrate_site_on_a_site_already_moved_has_nothing_to_do() {
     let out = first.cli(&["migrate-site"]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("nothing to move"), "{}", stdout(&out));
+    first.sync_converges().await;
+}
+
+/// A unique key's column moved to a narrower character set on one site (`latin1`), while
+/// another site's stays `utf8mb4`: db_b's column keeps `utf8mb4` and takes its binary
+/// collation, which tells apart every site's values, so neither site's runs stop and
+/// neither site's `init` undoes the other's. Before, db_b was narrowed to `latin1` (the
+/// other site stopped at its first emoji) and widened back, and each site stopped the
+/// other in turn.
+#[tokio::test]
+async fn a_unique_keys_column_narrowed_on_one_site_keeps_what_the_others_need() {
+    let central = central_name();
+    let first = site(&central, "shop-1").await;
+    let second = site(&central, "shop-2").await;
+    first
+        .exec("ALTER TABLE users MODIFY email VARCHAR(100) CHARACTER SET latin1 NOT NULL")
+        .await;
+    let said = init_ok(&first);
+    assert!(
+        said.contains("CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
+        "{said}"
+    );
+    first
+        .exec("INSERT INTO users (id, name, email) VALUES (1, 'Ana', 'ana@example.com')")
+        .await;
+    first.sync_converges().await;
+    second
+        .exec("INSERT INTO users (id, name, email) VALUES (1, 'Bo', 'bo😀@example.com')")
+        .await;
+    second.sync_converges().await;
+    for db in [&second, &first] {
+        let said = init_ok(db);
+        assert!(!said.contains("email"), "{said}");
+        db.sync_converges().await;
+    }
+
+    // A widening elsewhere keeps db_b's binary collation too.
+    second
+        .exec(
+            "ALTER TABLE users MODIFY email VARCHAR(120) CHARACTER SET utf8mb4 \
+             COLLATE utf8mb4_general_ci NOT NULL",
+        )
+        .await;
+    let said = init_ok(&second);
+    assert!(
+        said.contains("varchar(120) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
+        "{said}"
+    );
+    second.sync_converges().await;
     first.sync_converges().await;
 }

@@ -9,6 +9,7 @@ use crate::db::quote_ident;
 use crate::domain::table::{ForeignKeySpec, IndexSpec, TableSpec};
 
 mod changes;
+mod shared;
 
 pub use changes::{CentralTable, Phase, adds_unique_key, plan_changes};
 

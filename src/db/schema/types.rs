@@ -125,6 +125,24 @@ pub fn holds_alike(central: &str, live: &str) -> bool {
     alike && is_widening(live, central)
 }
 
+/// Where a character set stands among those that nest (each holds every character of the
+/// ones before it); `None` for one outside the chain.
+fn charset_rank(charset: &str) -> Option<usize> {
+    const NESTED: [&str; 5] = ["ascii", "latin1", "utf8mb3", "utf8", "utf8mb4"];
+    NESTED
+        .iter()
+        .position(|n| *n == charset)
+        .map(|i| if charset == "utf8" { 2 } else { i })
+}
+
+/// Whether character set `theirs` holds every character of `ours`.
+pub fn charset_holds(theirs: &str, ours: &str) -> bool {
+    match (charset_rank(ours), charset_rank(theirs)) {
+        (Some(ours), Some(theirs)) => ours <= theirs,
+        _ => theirs == ours || theirs == "utf8mb4",
+    }
+}
+
 /// How a key of db_b compares a column's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyUse {
@@ -183,19 +201,7 @@ pub fn holds_text(
         return false;
     }
     let (theirs, ours) = (charset(their_collation), charset(our_collation));
-    // Each holds every character of the ones before it.
-    const NESTED: [&str; 5] = ["ascii", "latin1", "utf8mb3", "utf8", "utf8mb4"];
-    let rank = |cs: &str| {
-        NESTED
-            .iter()
-            .position(|n| *n == cs)
-            .map(|i| if cs == "utf8" { 2 } else { i })
-    };
-    let contained = match (rank(&ours), rank(&theirs)) {
-        (Some(ours), Some(theirs)) => ours <= theirs,
-        _ => theirs == ours || theirs == "utf8mb4",
-    };
-    if !contained {
+    if !charset_holds(&theirs, &ours) {
         return false;
     }
     let text_limit = |t: &str| match t {

@@ -2,6 +2,7 @@
 //! dropped, indexes added, unique keys dropped, foreign keys added, dropped or changed — or
 //! why it cannot follow without a person's decision.
 
+use super::shared::shared_definition;
 use super::{
     CentralColumn, Refusal, SITE_COLUMN, central_key_of, foreign_key_definition, index_definition,
 };
@@ -149,6 +150,18 @@ fn column_changes(
                     types::KeyUse::of(live, &column.name),
                 )
         };
+        // With many sites, a text column keeps what the other sites need (see `shared`).
+        let modify = |central: &CentralColumn| {
+            let key = types::KeyUse::of(live, &column.name);
+            let shared = site
+                .then(|| shared_definition(column, central, key))
+                .flatten()
+                .map(|shared| format!("{} {shared}", quote_ident(&column.name)));
+            format!(
+                "ALTER TABLE {table} MODIFY COLUMN {}",
+                shared.as_deref().unwrap_or(&definition)
+            )
+        };
         match columns.iter().find(|c| c.name == column.name) {
             None => changes.push(format!(
                 "ALTER TABLE {table} ADD COLUMN {definition}{place}"
@@ -171,11 +184,11 @@ fn column_changes(
                         live.name, column.name
                     ));
                 } else if !keeps_values(central) || recomputed || made_plain {
-                    changes.push(format!("ALTER TABLE {table} MODIFY COLUMN {definition}"));
+                    changes.push(modify(central));
                 }
             }
             Some(central) if types::is_widening(&central.column_type, &column.column_type) => {
-                changes.push(format!("ALTER TABLE {table} MODIFY COLUMN {definition}"));
+                changes.push(modify(central));
             }
             // Narrowed on db_a: db_b's column still takes, and reads back, every value (and
             // its NULLs and characters: else a person decides, below).
@@ -205,8 +218,8 @@ fn column_changes(
             if dropped_from_a {
                 notes.push(format!(
                     "`{}`.`{}` kept: db_a dropped it, but other sites' rows in db_b may hold \
-                     values in it (this site's rows keep what they hold there, new ones leave it empty); drop it by hand once no \
-                     site's db_a has it",
+                     values in it (this site's rows keep what they hold there, new ones leave \
+                     it empty); drop it by hand once no site's db_a has it",
                     live.name, central.name
                 ));
             }

@@ -1,0 +1,58 @@
+//! What a text column of db_b takes when many sites share it: db_b's copy holds every
+//! site's rows, so a change one site's db_a makes must not narrow what the others need.
+
+use super::CentralColumn;
+use crate::db::schema::types::{self, KeyUse};
+use crate::domain::table::ColumnSpec;
+
+/// The definition db_b's text column takes for `column` (db_a's, being added or changed)
+/// beside `central` (db_b's now): db_a's, but in the wider of the two character sets
+/// (another site may need db_b's), and — in a unique key, where db_b's collation does not
+/// tell apart what db_a's does — in that set's binary collation, which tells apart every
+/// site's values. `None` where db_a's definition is what db_b takes: no text, the same
+/// character set and a collation that holds, the primary key (which must compare as db_a
+/// does: it names the row), or character sets that do not nest.
+pub fn shared_definition(
+    column: &ColumnSpec,
+    central: &CentralColumn,
+    key: KeyUse,
+) -> Option<String> {
+    let (ours, theirs) = (column.collation.as_deref()?, central.collation.as_deref()?);
+    let charset = |collation: &str| collation.split('_').next().unwrap_or_default().to_string();
+    let (our_set, their_set) = (charset(ours), charset(theirs));
+    if key == KeyUse::Primary {
+        return None;
+    }
+    let wider = match (
+        types::charset_holds(&their_set, &our_set),
+        types::charset_holds(&our_set, &their_set),
+    ) {
+        (true, _) => their_set.clone(),
+        (false, true) => our_set.clone(),
+        (false, false) => return None,
+    };
+    let holds = |collation: &str| {
+        types::holds_text(
+            (&column.column_type, Some(collation)),
+            (&column.column_type, Some(ours)),
+            key,
+        )
+    };
+    let collation = if their_set == wider && holds(theirs) {
+        theirs.to_string()
+    } else if key == KeyUse::Unique {
+        let pads = !ours.contains("_nopad_") && !ours.contains("_0900_");
+        match pads {
+            true => format!("{wider}_bin"),
+            false => format!("{wider}_nopad_bin"),
+        }
+    } else if our_set == wider {
+        ours.to_string()
+    } else {
+        theirs.to_string()
+    };
+    if collation == ours {
+        return None;
+    }
+    column.definition_in(&wider, &collation)
+}
