@@ -796,6 +796,16 @@ async fn a_db_b_gone_silent_mid_load_pauses_it_and_the_next_run_resumes() {
     db.assert_converged().await;
 }
 
+/// `dbsync init` (which queues a copy of the table a column was added to), then one run
+/// that converges with nothing left in the queue.
+async fn init_and_converge(db: &TestDb) {
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    db.sync_converges().await;
+    let left = "SELECT COUNT(*) FROM sync_queue WHERE sync_status <> 'SYNCED'";
+    assert_eq!(db.count(&db.local, left).await, 0);
+}
+
 /// A child inserted and then deleted with its parent by a cascade (no change of the child
 /// is queued for that) while changes waited, when the parent's table is copied first (a
 /// column was added): the parent's copy leaves the parent out, and the child's queued
@@ -819,11 +829,7 @@ async fn a_child_gone_with_its_parent_is_not_rejected_after_the_parents_copy() {
          DELETE FROM carts WHERE id = 7; ALTER TABLE carts ADD COLUMN label VARCHAR(10)",
     )
     .await;
-    let out = db.cli(&["init"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    db.sync_converges().await;
-    let left = "SELECT COUNT(*) FROM sync_queue WHERE sync_status <> 'SYNCED'";
-    assert_eq!(db.count(&db.local, left).await, 0);
+    init_and_converge(&db).await;
 }
 
 /// A child re-pointed to another parent, which then went with it by a cascade (no change of
@@ -847,9 +853,7 @@ async fn a_child_repointed_then_gone_with_its_new_parent_leaves_db_b_too() {
          ALTER TABLE carts ADD COLUMN label VARCHAR(10)",
     )
     .await;
-    let out = db.cli(&["init"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    db.sync_converges().await;
+    init_and_converge(&db).await;
     assert_eq!(
         db.count(&db.central, "SELECT COUNT(*) FROM cart_tags")
             .await,
@@ -880,9 +884,5 @@ async fn a_child_that_moved_on_to_a_new_parent_is_not_held_up_by_its_old_one() {
          ALTER TABLE carts ADD COLUMN label VARCHAR(10)",
     )
     .await;
-    let out = db.cli(&["init"]);
-    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    db.sync_converges().await;
-    let left = "SELECT COUNT(*) FROM sync_queue WHERE sync_status <> 'SYNCED'";
-    assert_eq!(db.count(&db.local, left).await, 0);
+    init_and_converge(&db).await;
 }
