@@ -4,7 +4,8 @@
 //! - [`drain`]: read → apply → mark, batch after batch, in id order despite late commits.
 //! - [`apply`]: one batch into db_b in one transaction, with the ledger and watermark.
 //! - [`change`]: a queue row decoded and checked into a [`change::Change`].
-//! - [`policy`]: what a run does about each kind of db_b error.
+//! - [`policy`]: what a run does about each kind of db_b error; `superseded`: when a
+//!   change db_b refused is no fault (another change supersedes it).
 //! - [`tables`]: the synced tables and the check that they are as `init` captured them.
 //! - [`rewind`]: the check that the queue did not go backwards.
 //! - `retention`: old SYNCED rows and runs deleted after clean runs.
@@ -25,6 +26,7 @@ pub mod requeue;
 mod retention;
 pub mod rewind;
 pub mod status;
+mod superseded;
 pub mod tables;
 
 pub use engine::SyncEngine;

@@ -11,7 +11,7 @@ use super::change::{Action, Change};
 use super::report::RunReport;
 use super::tables;
 use crate::db::error::{self, code};
-use crate::db::{ledger, nodes, queue, replica, sites, snapshot};
+use crate::db::{ledger, nodes, queue, replica, sites};
 use crate::services::load::LoadProgress;
 
 /// How long reporting a run to db_b's `sync_sites` may take.
@@ -136,99 +136,5 @@ impl SyncEngine {
             }
         }
         error::describe(err)
-    }
-
-    /// Whether db_b refused `change` on a unique key only because the row holding the value
-    /// there is at a later point of the queue than the change (its ledger position is
-    /// higher: the initial load copied it as it was after this change). Its record must
-    /// have given the value up after this change, with a later change still to apply: this
-    /// image is superseded, not rejected.
-    pub(super) async fn overtaken(
-        &self,
-        central: &mut MySqlConnection,
-        change: &Change,
-        err: &sqlx::Error,
-    ) -> bool {
-        if !matches!(
-            error::number(err),
-            Some(code::SUBQUERY_NO_1_ROW | code::DUP_ENTRY)
-        ) {
-            return false;
-        }
-        let Action::Upsert { values, present } = &change.action else {
-            return false;
-        };
-        let site = (!self.site.is_empty()).then_some(self.site.as_str());
-        let Ok(Some(clash)) =
-            replica::find_clash(central, &change.spec, &change.record, values, present, site).await
-        else {
-            return false;
-        };
-        let position =
-            ledger::ledger_entry(central, &self.site, &change.spec.name, &clash.holder).await;
-        matches!(position, Ok(Some(position)) if position > change.queue_id)
-    }
-
-    /// When db_b refused `change` for a parent row it lacks while db_a no longer holds the
-    /// change's row at all (it went since, with its parent: a cascade fires no trigger, so
-    /// no change of it is queued; and a copy of the parent's table left that parent out):
-    /// the change as the delete of its row, db_a's state of the record. A later change of
-    /// the record, if one is queued, follows. `None` for a row db_a still holds: its parent
-    /// is missing in db_b for a reason someone must see.
-    pub(super) async fn gone_with_its_parent(
-        &self,
-        change: &Change,
-        err: &sqlx::Error,
-    ) -> Option<Change> {
-        if error::number(err) != Some(code::NO_REFERENCED_ROW_2) {
-            return None;
-        }
-        let Action::Upsert { values, .. } = &change.action else {
-            return None;
-        };
-        let columns: Vec<&str> = change
-            .spec
-            .image_columns()
-            .map(|c| c.name.as_str())
-            .collect();
-        let key: Vec<Option<String>> = change
-            .spec
-            .key
-            .iter()
-            .map(|name| {
-                let at = columns.iter().position(|c| c == name)?;
-                values.get(at).cloned()
-            })
-            .collect::<Option<_>>()?;
-        let mut local = self.local.acquire().await.ok()?;
-        let rows = snapshot::read_keys(&mut local, &change.spec, &[&key], None, usize::MAX)
-            .await
-            .ok()?;
-        rows.is_empty().then(|| Change {
-            action: Action::Delete { key },
-            ..change.clone()
-        })
-    }
-
-    /// Whether a later change of `change`'s record is queued: db_b refusing this one for a
-    /// parent it lacks is then no fault to park (db_a moved the row on; a copy of the
-    /// parent's table may have left the old parent out), and the later change follows.
-    pub(super) async fn moved_on(&self, change: &Change, err: &sqlx::Error) -> bool {
-        if error::number(err) != Some(code::NO_REFERENCED_ROW_2) {
-            return false;
-        }
-        let record = match change.spec.has_integer_key() {
-            true => match change.record.parse() {
-                Ok(id) => queue::RecordRef::Id(id),
-                Err(_) => return false,
-            },
-            false => queue::RecordRef::Key(&change.record),
-        };
-        let Ok(mut local) = self.local.acquire().await else {
-            return false;
-        };
-        let later =
-            queue::later_pending_change(&mut local, &change.spec.name, record, change.queue_id);
-        matches!(later.await, Ok(true))
     }
 }
