@@ -180,9 +180,11 @@ async fn queued_among(pool: &MySqlPool, table: &str, keys: &[String]) -> Result<
     }
     let mut query = QueryBuilder::<MySql>::new(
         "SELECT DISTINCT CAST(COALESCE(CAST(record_id AS CHAR), record_key) AS CHAR) FROM sync_queue \
-         WHERE sync_status IN ('PENDING', 'FAILED') AND table_name = ",
+         WHERE sync_status IN ('PENDING', 'FAILED') AND table_name = CAST(",
     );
-    query.push_bind(table).push(" AND (record_key IN (");
+    query
+        .push_bind(table)
+        .push(" AS BINARY) AND (record_key IN (");
     let mut list = query.separated(", ");
     for key in keys {
         list.push_bind(key.as_bytes());

@@ -309,3 +309,28 @@ async fn missing_capture_triggers_stop_runs_until_init_and_resync() {
     let renamed = "SELECT COUNT(*) FROM users WHERE name = 'unqueued'";
     assert_eq!(db.count(&db.central, renamed).await, 1);
 }
+
+/// A change db_b refuses for a missing parent is superseded only by a later change of the
+/// same record of the same table: a change of the same id in a table whose name differs
+/// only in case (`C` beside `c`) is another record. Before, the queue's table name compared
+/// without case, and the orphan was marked SYNCED unapplied, with nothing to show for it.
+#[tokio::test]
+async fn a_later_change_of_a_table_named_alike_does_not_supersede_an_orphan() {
+    let db = TestDb::with_table(
+        "CREATE TABLE p (id INT PRIMARY KEY); \
+         CREATE TABLE c (id INT PRIMARY KEY, pid INT, CONSTRAINT c_p FOREIGN KEY (pid) REFERENCES p (id)); \
+         CREATE TABLE C (id INT PRIMARY KEY, v VARCHAR(10))",
+        "p,c,C",
+    )
+    .await;
+    db.exec(
+        "SET SESSION foreign_key_checks = 0; INSERT INTO c VALUES (15, 99); \
+         SET SESSION foreign_key_checks = 1; INSERT INTO C VALUES (15, 'x')",
+    )
+    .await;
+    let report = db.engine().run().await.expect("sync run");
+    assert!(report.failed > 0 || report.waiting > 0, "{report}");
+    let orphan = "SELECT COUNT(*) FROM sync_queue WHERE CAST(table_name AS BINARY) = 'c' \
+                  AND record_id = 15 AND sync_status <> 'SYNCED'";
+    assert_eq!(db.count(&db.local, orphan).await, 1);
+}

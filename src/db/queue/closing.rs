@@ -1,5 +1,6 @@
 //! A table's queued changes closed all at once: parked when the table is no longer synced,
-//! superseded when a copy of the table replaces them.
+//! superseded when a copy of the table replaces them. Table names compare byte for byte:
+//! the queue's column compares without case, and `c` and `C` may both be synced tables.
 
 use sqlx::mysql::MySqlConnection;
 
@@ -13,7 +14,7 @@ pub async fn park_table(
     reason: &str,
 ) -> Result<u64, sqlx::Error> {
     const PARK: &str = "UPDATE sync_queue SET sync_status = 'FAILED', last_error = ?, \
-        next_attempt_at = NULL WHERE sync_status = 'PENDING' AND table_name = ?";
+        next_attempt_at = NULL WHERE sync_status = 'PENDING' AND table_name = CAST(? AS BINARY)";
     close(conn, PARK, table, reason).await
 }
 
@@ -25,7 +26,8 @@ pub async fn supersede_table(
     note: &str,
 ) -> Result<u64, sqlx::Error> {
     const SUPERSEDE: &str = "UPDATE sync_queue SET sync_status = 'SYNCED', last_error = ?, \
-        next_attempt_at = NULL WHERE sync_status IN ('PENDING', 'FAILED') AND table_name = ?";
+        next_attempt_at = NULL WHERE sync_status IN ('PENDING', 'FAILED') \
+        AND table_name = CAST(? AS BINARY)";
     close(conn, SUPERSEDE, table, note).await
 }
 

@@ -171,8 +171,11 @@ pub async fn later_pending_change(
         .push_bind(after)
         .push(" AND id <= ")
         .push_bind(after.saturating_add(LATER_CHANGE_WINDOW))
-        .push(" AND table_name = ")
-        .push_bind(table);
+        // Byte for byte: the column compares without case, and `c` and `C` may both be
+        // synced tables.
+        .push(" AND table_name = CAST(")
+        .push_bind(table)
+        .push(" AS BINARY)");
     match record {
         RecordRef::Id(id) => query.push(" AND record_id = ").push_bind(id),
         RecordRef::Key(key) => query.push(" AND record_key = ").push_bind(key.as_bytes()),
@@ -309,7 +312,10 @@ pub async fn requeue(
             query.push(" AND id = ").push_bind(id);
         }
         if let Some(table) = &selection.table {
-            query.push(" AND table_name = ").push_bind(table.clone());
+            query
+                .push(" AND table_name = CAST(")
+                .push_bind(table.clone())
+                .push(" AS BINARY)");
         }
     };
     let mut conn = pool.acquire().await?;
