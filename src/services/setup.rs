@@ -62,7 +62,7 @@ pub enum InitError {
     #[error("db_b cannot follow db_a: {0}")]
     Refused(#[from] central::Refusal),
     #[error(
-        "db_b cannot take `{said}`: {reason}. db_b's copy holds every site's rows, and this would change values there (other sites', or this site's changes not applied yet); nothing of it was done. Keep db_a's column able to hold them, or change db_b's column by hand once no row needs it, then run `dbsync init` again"
+        "db_b cannot take {said}: {reason}. db_b's copy holds every site's rows, and this would change values there (other sites', or this site's changes not applied yet); nothing of it was done. Keep db_a's column able to hold them, or change db_b's column by hand once no row needs it, then run `dbsync init` again"
     )]
     WouldChangeValues { said: String, reason: String },
     #[error("setting up the {role} database `{database}` failed: {source}")]

@@ -587,3 +587,40 @@ async fn a_unique_keys_column_narrowed_on_one_site_keeps_what_the_others_need() 
     second.sync_converges().await;
     first.sync_converges().await;
 }
+
+/// A column one site widens and makes `NOT NULL` stays nullable in db_b, where another
+/// site's rows hold NULLs: before, `init` copied the `NOT NULL` over (refused in the
+/// strict session, and the site stopped for good; or, before the NULLs arrived, the other
+/// site stopped).
+#[tokio::test]
+async fn a_column_made_not_null_on_one_site_keeps_the_others_nulls() {
+    let central = central_name();
+    let first = site(&central, "shop-1").await;
+    let second = site(&central, "shop-2").await;
+    for db in [&first, &second] {
+        db.exec("ALTER TABLE users ADD COLUMN note VARCHAR(20) NULL")
+            .await;
+        init_ok(db);
+    }
+    second
+        .exec("INSERT INTO users (id, name, email) VALUES (1, 'Bo', 'bo@example.com')")
+        .await;
+    second.sync_converges().await;
+    first
+        .exec("ALTER TABLE users MODIFY note VARCHAR(40) NOT NULL DEFAULT 'd'")
+        .await;
+    let said = init_ok(&first);
+    assert!(
+        said.contains("`note` varchar(40)") && !said.contains("NOT NULL DEFAULT 'd'"),
+        "{said}"
+    );
+    first
+        .exec("INSERT INTO users (id, name, email) VALUES (1, 'Ana', 'ana@example.com')")
+        .await;
+    first.sync_converges().await;
+    second.sync_converges().await;
+    let nulls = "SELECT COUNT(*) FROM users WHERE site_id = 'shop-2' AND note IS NULL";
+    assert_eq!(first.count(&first.central, nulls).await, 1);
+    let said = init_ok(&first);
+    assert!(!said.contains("`note`"), "{said}");
+}

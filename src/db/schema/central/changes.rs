@@ -2,7 +2,7 @@
 //! dropped, indexes added, unique keys dropped, foreign keys added, dropped or changed — or
 //! why it cannot follow without a person's decision.
 
-use super::shared::shared_definition;
+use super::shared::{keeping_nulls, shared_definition};
 use super::{
     CentralColumn, Refusal, SITE_COLUMN, central_key_of, foreign_key_definition, index_definition,
 };
@@ -152,15 +152,18 @@ fn column_changes(
         };
         // With many sites, a text column keeps what the other sites need (see `shared`).
         let modify = |central: &CentralColumn| {
+            if !site {
+                return format!("ALTER TABLE {table} MODIFY COLUMN {definition}");
+            }
             let key = types::KeyUse::of(live, &column.name);
-            let shared = site
-                .then(|| shared_definition(column, central, key))
-                .flatten()
+            let shared = shared_definition(column, central, key)
                 .map(|shared| format!("{} {shared}", quote_ident(&column.name)));
-            format!(
-                "ALTER TABLE {table} MODIFY COLUMN {}",
-                shared.as_deref().unwrap_or(&definition)
-            )
+            let shared = shared.as_deref().unwrap_or(&definition);
+            let shared = match column.generated {
+                true => shared.to_string(),
+                false => keeping_nulls(shared, central),
+            };
+            format!("ALTER TABLE {table} MODIFY COLUMN {shared}")
         };
         match columns.iter().find(|c| c.name == column.name) {
             None => changes.push(format!(

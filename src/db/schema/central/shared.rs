@@ -56,3 +56,17 @@ pub fn shared_definition(
     }
     column.definition_in(&wider, &collation)
 }
+
+/// `definition` (one of db_a's, for db_b's shared column) nullable where db_b's column is:
+/// other sites' rows may hold NULLs there that this site's `NOT NULL` would refuse (or, in
+/// a permissive session, turn into `0` or `''`). `SHOW CREATE TABLE` prints `NOT NULL`
+/// before any default or comment.
+pub fn keeping_nulls(definition: &str, central: &CentralColumn) -> String {
+    if !central.nullable {
+        return definition.to_string();
+    }
+    match definition.to_ascii_uppercase().find(" NOT NULL") {
+        Some(at) => format!("{}{}", &definition[..at], &definition[at + " NOT".len()..]),
+        None => definition.to_string(),
+    }
+}
