@@ -14,12 +14,19 @@ async fn site(central: &str, id: &str) -> TestDb {
     TestDb::new(&[("SITE_ID", id), ("DB_CENTRAL_DB", central)]).await
 }
 
+/// Sites `shop-1` and `shop-2`, sharing one new central.
+async fn two_sites() -> (TestDb, TestDb) {
+    let central = central_name();
+    (
+        site(&central, "shop-1").await,
+        site(&central, "shop-2").await,
+    )
+}
+
 /// Two shops with the same ids and the same customer emails: both in db_b, apart by site.
 #[tokio::test]
 async fn two_sites_with_the_same_ids_and_emails_live_side_by_side() {
-    let central = central_name();
-    let first = site(&central, "shop-1").await;
-    let second = site(&central, "shop-2").await;
+    let (first, second) = two_sites().await;
     for (db, name) in [(&first, "first"), (&second, "second")] {
         db.exec(&format!(
             "INSERT INTO users (id, name, email) VALUES (1, 'Ana {name}', 'ana@example.com'), (2, 'Bo', 'bo@example.com'); \
@@ -82,9 +89,7 @@ async fn two_sites_with_the_same_ids_and_emails_live_side_by_side() {
 /// rebase and verify refuse, saying so, and the other site's rows stay as they are.
 #[tokio::test]
 async fn a_site_cannot_write_over_another_sites_rows() {
-    let central = central_name();
-    let first = site(&central, "shop-1").await;
-    let second = site(&central, "shop-2").await;
+    let (first, second) = two_sites().await;
     for (db, name) in [(&first, "first"), (&second, "second")] {
         db.exec(&format!(
             "INSERT INTO users (id, name, email) VALUES (1, 'Ana {name}', 'ana@example.com')"
@@ -315,9 +320,7 @@ fn init_ok(db: &TestDb) -> String {
 /// and the other way round `init` refused the site lacking the column.
 #[tokio::test]
 async fn a_column_one_site_drops_or_adds_stays_for_the_others() {
-    let central = central_name();
-    let first = site(&central, "shop-1").await;
-    let second = site(&central, "shop-2").await;
+    let (first, second) = two_sites().await;
     for db in [&first, &second] {
         db.exec("ALTER TABLE orders ADD COLUMN note VARCHAR(40) NOT NULL")
             .await;
@@ -381,9 +384,7 @@ async fn a_column_one_site_drops_or_adds_stays_for_the_others() {
 /// other site's runs stopped as `schema_changed`, and each `init` undid the other's.
 #[tokio::test]
 async fn a_unique_key_made_stricter_on_one_site_does_not_stop_the_others() {
-    let central = central_name();
-    let first = site(&central, "shop-1").await;
-    let second = site(&central, "shop-2").await;
+    let (first, second) = two_sites().await;
     let to = |collation: &str| {
         format!(
             "ALTER TABLE users MODIFY email VARCHAR(100) CHARACTER SET utf8mb4 COLLATE {collation} NOT NULL"
@@ -456,9 +457,7 @@ async fn a_column_change_that_would_alter_another_sites_values_is_refused() {
 /// tell (db_b computes its own generated values).
 #[tokio::test]
 async fn a_generated_columns_new_expression_on_one_site_leaves_the_others_values() {
-    let central = central_name();
-    let first = site(&central, "shop-1").await;
-    let second = site(&central, "shop-2").await;
+    let (first, second) = two_sites().await;
     for db in [&first, &second] {
         db.exec("ALTER TABLE users ADD COLUMN name_len INT AS (CHAR_LENGTH(name)) STORED")
             .await;
@@ -547,9 +546,7 @@ async fn migrate_site_on_a_site_already_moved_has_nothing_to_do() {
 /// other in turn.
 #[tokio::test]
 async fn a_unique_keys_column_narrowed_on_one_site_keeps_what_the_others_need() {
-    let central = central_name();
-    let first = site(&central, "shop-1").await;
-    let second = site(&central, "shop-2").await;
+    let (first, second) = two_sites().await;
     first
         .exec("ALTER TABLE users MODIFY email VARCHAR(100) CHARACTER SET latin1 NOT NULL")
         .await;
@@ -594,9 +591,7 @@ async fn a_unique_keys_column_narrowed_on_one_site_keeps_what_the_others_need() 
 /// site stopped).
 #[tokio::test]
 async fn a_column_made_not_null_on_one_site_keeps_the_others_nulls() {
-    let central = central_name();
-    let first = site(&central, "shop-1").await;
-    let second = site(&central, "shop-2").await;
+    let (first, second) = two_sites().await;
     for db in [&first, &second] {
         db.exec("ALTER TABLE users ADD COLUMN note VARCHAR(20) NULL")
             .await;
