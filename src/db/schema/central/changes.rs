@@ -159,11 +159,10 @@ fn column_changes(
             let shared = shared_definition(column, central, key)
                 .map(|shared| format!("{} {shared}", quote_ident(&column.name)));
             let shared = shared.as_deref().unwrap_or(&definition);
-            let shared = match column.generated {
-                true => shared.to_string(),
-                false => keeping_nulls(shared, central),
-            };
-            format!("ALTER TABLE {table} MODIFY COLUMN {shared}")
+            format!(
+                "ALTER TABLE {table} MODIFY COLUMN {}",
+                keeping_nulls(shared, column, central)
+            )
         };
         match columns.iter().find(|c| c.name == column.name) {
             None => changes.push(format!(

@@ -17,12 +17,12 @@ pub fn shared_definition(
     central: &CentralColumn,
     key: KeyUse,
 ) -> Option<String> {
-    let (ours, theirs) = (column.collation.as_deref()?, central.collation.as_deref()?);
-    let charset = |collation: &str| collation.split('_').next().unwrap_or_default().to_string();
-    let (our_set, their_set) = (charset(ours), charset(theirs));
     if key == KeyUse::Primary {
         return None;
     }
+    let (ours, theirs) = (column.collation.as_deref()?, central.collation.as_deref()?);
+    let charset = |collation: &str| collation.split('_').next().unwrap_or_default().to_string();
+    let (our_set, their_set) = (charset(ours), charset(theirs));
     let wider = match (
         types::charset_holds(&their_set, &our_set),
         types::charset_holds(&our_set, &their_set),
@@ -57,16 +57,43 @@ pub fn shared_definition(
     column.definition_in(&wider, &collation)
 }
 
-/// `definition` (one of db_a's, for db_b's shared column) nullable where db_b's column is:
-/// other sites' rows may hold NULLs there that this site's `NOT NULL` would refuse (or, in
-/// a permissive session, turn into `0` or `''`). `SHOW CREATE TABLE` prints `NOT NULL`
-/// before any default or comment.
-pub fn keeping_nulls(definition: &str, central: &CentralColumn) -> String {
-    if !central.nullable {
+/// `definition` (db_a's `column`, for db_b's shared column) nullable where db_b's column
+/// is: other sites' rows may hold NULLs there that this site's `NOT NULL` would refuse (or,
+/// in a permissive session, turn into `0` or `''`). `SHOW CREATE TABLE` prints `NOT NULL`
+/// before any default or comment, and only for a column that is not nullable.
+pub fn keeping_nulls(definition: &str, column: &ColumnSpec, central: &CentralColumn) -> String {
+    if column.nullable || column.generated || !central.nullable {
         return definition.to_string();
     }
     match definition.to_ascii_uppercase().find(" NOT NULL") {
         Some(at) => format!("{}{}", &definition[..at], &definition[at + " NOT".len()..]),
         None => definition.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CentralColumn, keeping_nulls};
+    use crate::domain::table::{ColumnSpec, ValueClass};
+
+    #[test]
+    fn only_the_columns_own_not_null_is_loosened() {
+        let central = CentralColumn {
+            name: "note".into(),
+            column_type: "varchar(40)".into(),
+            nullable: true,
+            has_default: false,
+            collation: Some("utf8mb4_bin".into()),
+        };
+        let mut column = ColumnSpec::plain("note", "varchar(40)", ValueClass::Text);
+        column.nullable = false;
+        let strict = "varchar(40) NOT NULL DEFAULT 'd'";
+        assert_eq!(
+            keeping_nulls(strict, &column, &central),
+            "varchar(40) NULL DEFAULT 'd'"
+        );
+        column.nullable = true;
+        let loose = "varchar(40) DEFAULT 'is NOT NULL here'";
+        assert_eq!(keeping_nulls(loose, &column, &central), loose);
     }
 }
