@@ -18,7 +18,7 @@ use chrono::{Datelike, Timelike};
 
 use crate::db::{quote_ident, quote_literal};
 use crate::domain::fits;
-use crate::domain::table::{ColumnSpec, TableSpec, ValueClass};
+use crate::domain::table::{ColumnSpec, TableSpec, ValueClass, charset_of};
 
 /// Whose values an expression reads: a trigger's `NEW`/`OLD` row, or the table's own
 /// columns (in a `SELECT`).
@@ -203,7 +203,7 @@ fn space_weight(collation: &str) -> Option<String> {
         && collation
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_');
-    let charset = collation.split('_').next()?;
+    let charset = charset_of(collation);
     plain.then(|| format!("WEIGHT_STRING(CONVERT(' ' USING {charset}) COLLATE {collation})"))
 }
 

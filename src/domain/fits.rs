@@ -3,6 +3,8 @@
 //! rows hold values strict mode refuses), where a value that does not fit would be clamped
 //! or cut in silence: such a value — only a hand-made image can hold one — is refused here.
 
+use crate::domain::table::charset_of;
+
 /// `Err(what the column takes)` when `text` does not fit `column_type`. `collation` is a
 /// text column's: TEXT limits count bytes in the column's character set, which is UTF-8
 /// for `utf8…` collations; for any other set, the character count is the least the text
@@ -63,9 +65,7 @@ impl Fit {
             "char" | "varchar" => width.map_or(Fit::Any, Fit::Chars),
             "binary" | "varbinary" => width.map_or(Fit::Any, Fit::HexBytes),
             "tinytext" | "text" | "mediumtext" => {
-                let charset = collation
-                    .and_then(|c| c.split('_').next())
-                    .unwrap_or("utf8mb4");
+                let charset = collation.map(charset_of).unwrap_or("utf8mb4");
                 let per_char = match charset {
                     "utf8mb4" | "utf8mb3" | "utf8" => None,
                     "ucs2" | "utf16" | "utf16le" => Some(2),

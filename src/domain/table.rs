@@ -118,11 +118,22 @@ impl ColumnSpec {
     }
 }
 
+/// The character set a collation belongs to (`utf8mb4` of `utf8mb4_unicode_ci`).
+pub fn charset_of(collation: &str) -> &str {
+    collation.split('_').next().unwrap_or(collation)
+}
+
+/// Whether a collation ignores trailing spaces (PAD SPACE, MariaDB's usual kind): not a
+/// `nopad` one, nor one of MySQL 8's `0900` ones.
+pub fn collation_pads_spaces(collation: &str) -> bool {
+    !collation.contains("nopad") && !collation.contains("0900")
+}
+
 impl ColumnSpec {
     /// The column's character set (`utf8mb4` of `utf8mb4_unicode_ci`); `None` for a column
     /// that holds no text.
     pub fn charset(&self) -> Option<&str> {
-        self.collation.as_deref().and_then(|c| c.split('_').next())
+        self.collation.as_deref().map(charset_of)
     }
 
     /// The definition with its character set and collation spelled out: `SHOW CREATE
@@ -203,9 +214,7 @@ impl ColumnSpec {
 
     /// A collation that ignores trailing spaces (PAD SPACE, MariaDB's usual kind).
     pub fn pads_spaces(&self) -> bool {
-        self.collation
-            .as_deref()
-            .is_some_and(|c| !c.contains("nopad") && !c.contains("0900"))
+        self.collation.as_deref().is_some_and(collation_pads_spaces)
     }
 
     /// `BIGINT UNSIGNED` reaches 18446744073709551615, beyond the queue's signed `record_id`.

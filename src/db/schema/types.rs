@@ -1,6 +1,8 @@
 //! Comparing column types between db_a and db_b: the same type (integer display widths
 //! aside), or a widening every value of the old type survives.
 
+use crate::domain::table::{TableSpec, charset_of, collation_pads_spaces};
+
 /// Integer display widths differ between servers (`int(11)` / `int`): not a difference.
 fn normalize(column_type: &str) -> String {
     let t = column_type.to_ascii_lowercase();
@@ -157,7 +159,7 @@ pub enum KeyUse {
 }
 
 impl KeyUse {
-    pub fn of(spec: &crate::domain::table::TableSpec, column: &str) -> KeyUse {
+    pub fn of(spec: &TableSpec, column: &str) -> KeyUse {
         if spec.is_key_column(column) {
             KeyUse::Primary
         } else if spec.in_unique_key(column) {
@@ -172,7 +174,7 @@ impl KeyUse {
 /// so a unique key in db_b refuses nothing db_a's allows: a binary collation that pads
 /// with spaces where `ours` does too, or one that does not pad at all.
 fn tells_apart_all(theirs: &str, ours: &str) -> bool {
-    let pads = |collation: &str| !collation.contains("_nopad_") && !collation.contains("_0900_");
+    let pads = collation_pads_spaces;
     theirs.ends_with("_bin") && (!pads(theirs) || pads(ours))
 }
 
@@ -188,7 +190,6 @@ pub fn holds_text(
     (our_type, our_collation): (&str, Option<&str>),
     key: KeyUse,
 ) -> bool {
-    let charset = |collation: &str| collation.split('_').next().unwrap_or_default().to_string();
     let (Some(their_collation), Some(our_collation)) = (their_collation, our_collation) else {
         return true;
     };
@@ -200,8 +201,8 @@ pub fn holds_text(
     if key != KeyUse::None && !compared_alike {
         return false;
     }
-    let (theirs, ours) = (charset(their_collation), charset(our_collation));
-    if !charset_holds(&theirs, &ours) {
+    let (theirs, ours) = (charset_of(their_collation), charset_of(our_collation));
+    if !charset_holds(theirs, ours) {
         return false;
     }
     let text_limit = |t: &str| match t {
@@ -228,7 +229,7 @@ pub fn holds_text(
     // TEXT to TEXT where every byte string of db_a's set is as long in db_b's (the same set,
     // ascii into an ASCII-compatible one, utf8mb3 into utf8mb4) or at most three times as
     // long (latin1 into UTF-8): the byte limits compare directly.
-    let growth = match (ours.as_str(), theirs.as_str()) {
+    let growth = match (ours, theirs) {
         (a, b) if a == b => Some(1),
         ("ascii", "latin1" | "utf8mb3" | "utf8" | "utf8mb4") => Some(1),
         ("utf8mb3" | "utf8", "utf8mb4") => Some(1),
@@ -241,9 +242,9 @@ pub fn holds_text(
     // The most characters db_a's column holds, each as long as it can be in db_b's set.
     let chars = crate::domain::fits::declared_width(&our_type).or_else(|| {
         let our_limit = text_limit(&our_type)?;
-        Some(our_limit / bytes(&ours).1)
+        Some(our_limit / bytes(ours).1)
     });
-    chars.is_some_and(|chars| chars * bytes(&theirs).0 <= limit)
+    chars.is_some_and(|chars| chars * bytes(theirs).0 <= limit)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::CentralColumn;
 use crate::db::schema::types::{self, KeyUse};
-use crate::domain::table::ColumnSpec;
+use crate::domain::table::{ColumnSpec, charset_of, collation_pads_spaces};
 
 /// The definition db_b's text column takes for `column` (db_a's, being added or changed)
 /// beside `central` (db_b's now): db_a's, but in the wider of the two character sets
@@ -21,14 +21,13 @@ pub fn shared_definition(
         return None;
     }
     let (ours, theirs) = (column.collation.as_deref()?, central.collation.as_deref()?);
-    let charset = |collation: &str| collation.split('_').next().unwrap_or_default().to_string();
-    let (our_set, their_set) = (charset(ours), charset(theirs));
+    let (our_set, their_set) = (charset_of(ours), charset_of(theirs));
     let wider = match (
-        types::charset_holds(&their_set, &our_set),
-        types::charset_holds(&our_set, &their_set),
+        types::charset_holds(their_set, our_set),
+        types::charset_holds(our_set, their_set),
     ) {
-        (true, _) => their_set.clone(),
-        (false, true) => our_set.clone(),
+        (true, _) => their_set,
+        (false, true) => our_set,
         (false, false) => return None,
     };
     let holds = |collation: &str| {
@@ -41,8 +40,7 @@ pub fn shared_definition(
     let collation = if their_set == wider && holds(theirs) {
         theirs.to_string()
     } else if key == KeyUse::Unique {
-        let pads = !ours.contains("_nopad_") && !ours.contains("_0900_");
-        match pads {
+        match collation_pads_spaces(ours) {
             true => format!("{wider}_bin"),
             false => format!("{wider}_nopad_bin"),
         }
@@ -54,7 +52,7 @@ pub fn shared_definition(
     if collation == ours {
         return None;
     }
-    column.definition_in(&wider, &collation)
+    column.definition_in(wider, &collation)
 }
 
 /// `definition` (db_a's `column`, for db_b's shared column) nullable where db_b's column
