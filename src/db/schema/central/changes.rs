@@ -141,13 +141,14 @@ fn column_changes(
             |before| format!(" AFTER {}", quote_ident(before)),
         );
         previous = Some(&column.name);
+        let key = types::KeyUse::of(live, &column.name);
         // db_b's column takes db_a's NULLs and characters (with its collation, in a key).
         let keeps_values = |central: &CentralColumn| {
             (central.nullable || !column.nullable)
                 && types::holds_text(
                     (&central.column_type, central.collation.as_deref()),
                     (&column.column_type, column.collation.as_deref()),
-                    types::KeyUse::of(live, &column.name),
+                    key,
                 )
         };
         // With many sites, a text column keeps what the other sites need (see `shared`).
@@ -155,7 +156,6 @@ fn column_changes(
             if !site {
                 return format!("ALTER TABLE {table} MODIFY COLUMN {definition}");
             }
-            let key = types::KeyUse::of(live, &column.name);
             let shared = shared_definition(column, central, key)
                 .map(|shared| format!("{} {shared}", quote_ident(&column.name)));
             let shared = shared.as_deref().unwrap_or(&definition);
