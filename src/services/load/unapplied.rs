@@ -17,7 +17,7 @@ use crate::db::quote_ident;
 use crate::db::replica::{Values, push_value};
 use crate::db::snapshot::{identity_expr, push_key_bound};
 use crate::domain::table::{TableSpec, ValueClass};
-use crate::services::sync::change::{self, Action};
+use crate::services::sync::change;
 use crate::services::sync::tables::Tables;
 
 /// Queue rows read per query while catching up.
@@ -70,7 +70,7 @@ impl Unapplied {
                 let keys: Vec<Vec<Option<String>>> = fresh
                     .iter()
                     .filter(|c| c.spec.name == spec.name)
-                    .map(key_of)
+                    .map(|change| change.key_values())
                     .collect();
                 self.remember_keys(local, spec, &keys).await?;
             }
@@ -150,19 +150,6 @@ impl Unapplied {
         }
         insert.build().execute(&mut *local).await?;
         Ok(())
-    }
-}
-
-/// The key's values a change names, in key column order.
-fn key_of(change: &change::Change) -> Vec<Option<String>> {
-    let spec = &change.spec;
-    match &change.action {
-        Action::Delete { key } => key.clone(),
-        Action::Upsert { values, .. } => spec
-            .key_columns()
-            .filter_map(|k| spec.image_columns().position(|c| c.name == k.name))
-            .map(|at| values.get(at).cloned().flatten())
-            .collect(),
     }
 }
 

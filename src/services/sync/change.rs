@@ -54,6 +54,19 @@ impl Change {
         (self.table, self.record.clone())
     }
 
+    /// The key's values this change names, in key column order.
+    pub fn key_values(&self) -> Vec<Option<String>> {
+        let spec = &self.spec;
+        match &self.action {
+            Action::Delete { key } => key.clone(),
+            Action::Upsert { values, .. } => spec
+                .key_columns()
+                .filter_map(|k| spec.image_columns().position(|c| c.name == k.name))
+                .map(|at| values.get(at).cloned().flatten())
+                .collect(),
+        }
+    }
+
     pub fn is_delete(&self) -> bool {
         matches!(self.action, Action::Delete { .. })
     }

@@ -54,23 +54,10 @@ impl SyncEngine {
         if error::number(err) != Some(code::NO_REFERENCED_ROW_2) {
             return None;
         }
-        let Action::Upsert { values, .. } = &change.action else {
+        if change.is_delete() {
             return None;
-        };
-        let columns: Vec<&str> = change
-            .spec
-            .image_columns()
-            .map(|c| c.name.as_str())
-            .collect();
-        let key: Vec<Option<String>> = change
-            .spec
-            .key
-            .iter()
-            .map(|name| {
-                let at = columns.iter().position(|c| c == name)?;
-                values.get(at).cloned()
-            })
-            .collect::<Option<_>>()?;
+        }
+        let key = change.key_values();
         let mut local = self.local.acquire().await.ok()?;
         let rows = snapshot::read_keys(&mut local, &change.spec, &[&key], None, usize::MAX)
             .await
