@@ -147,6 +147,7 @@ async fn prepare_and_run(
     if !prepared.carried_on.is_empty() {
         print::carried_on_load(&prepared.carried_on);
     }
+    print::linked_copies(&prepared.linked);
     for (child, parent) in &prepared.unchecked_references {
         say!(
             "`{child}` refers to `{parent}` and only one of them is copied: references between them are not checked (copy both, or run `dbsync verify` after)"

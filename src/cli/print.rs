@@ -9,7 +9,7 @@ use super::CliError;
 use crate::config::Config;
 use crate::db::load::LoadState;
 use crate::domain::SyncRun;
-use crate::services::load::LoadProgress;
+use crate::services::load::{Linked, LoadProgress};
 use crate::services::setup::InitReport;
 use crate::services::sync::status::{CentralReach, SyncStatusReport};
 use crate::services::verify::VerifyReport;
@@ -178,6 +178,16 @@ pub(super) fn replaced_load(states: &[LoadState]) {
         started.map(local).unwrap_or_default(),
         tables.join(", ")
     );
+}
+
+/// Says which tables a `resync --table` copies beside the ones asked for, and why.
+pub(super) fn linked_copies(linked: &[Linked]) {
+    for Linked { table, to } in linked {
+        say!(
+            "`{table}` is copied too: it is linked to `{to}` by a foreign key that cascades or \
+             sets NULL, which db_a does without queuing a change"
+        );
+    }
 }
 
 /// Says which other tables' unfinished copies a `resync --table` run carries on.

@@ -16,6 +16,7 @@ use crate::db::catalog::{self, CatalogError};
 use crate::db::schema::{self, central, triggers};
 use crate::db::{self, ConnectError, PoolSettings, Role, error, load, queue};
 use crate::domain::table::TableSpec;
+use crate::services::load::{Linked, linked_tables};
 
 mod checks;
 mod plan;
@@ -32,7 +33,7 @@ pub struct InitReport {
     /// Tables queued for copying again, with why: a column was added (rows written before
     /// the new triggers may carry values db_b never saw), their key changed, or a table
     /// they refer to was copied anew under its new key.
-    pub reloads: Vec<(String, &'static str)>,
+    pub reloads: Vec<(String, String)>,
     /// Unique keys db_b could not take yet, in words: its rows still lack changes queued
     /// before db_a gained the key (two rows hold the same value there for now).
     pub deferred: Vec<String>,
@@ -224,11 +225,13 @@ async fn capture_tables(
             );
             let superseded = queue::supersede_table(conn, &spec.name, &note).await?;
             report.rekeyed.push((spec.name.clone(), superseded));
-            report.reloads.push((spec.name.clone(), "its key changed"));
+            report
+                .reloads
+                .push((spec.name.clone(), "its key changed".into()));
         } else if previous.is_some_and(|p| adds_image_columns(p, spec)) {
             report
                 .reloads
-                .push((spec.name.clone(), "columns were added"));
+                .push((spec.name.clone(), "columns were added".into()));
         }
     }
     // A table copied anew under its new key starts empty in db_b: rows of db_b's tables
@@ -241,8 +244,17 @@ async fn capture_tables(
             .any(|fk| rekeyed.contains(&fk.parent_table.as_str()));
         if refers && !report.reloads.iter().any(|(t, _)| *t == child.name) {
             let why = "a table it refers to is copied anew under its new key";
-            report.reloads.push((child.name.clone(), why));
+            report.reloads.push((child.name.clone(), why.into()));
         }
+    }
+    // A copy takes along the tables db_a's cascades link it to (see `linked_tables`).
+    let reloaded: Vec<String> = report.reloads.iter().map(|(t, _)| t.clone()).collect();
+    let all: Vec<&TableSpec> = specs.iter().collect();
+    for Linked { table, to } in linked_tables(&all, &reloaded) {
+        let why = format!(
+            "it is linked to `{to}`, copied anew, by a foreign key that cascades or sets NULL"
+        );
+        report.reloads.push((table, why));
     }
     for stale in triggers::stale_triggers(conn, synced).await? {
         triggers::drop_trigger(conn, &stale).await?;

@@ -8,6 +8,7 @@ mod hardening;
 mod helpers;
 mod holds;
 mod legacy;
+mod linked_copies;
 mod load;
 mod messages;
 mod operate;

@@ -36,12 +36,14 @@ mod chunk;
 mod commit;
 mod excess;
 mod lifecycle;
+mod linked;
 mod refusal;
 mod unapplied;
 mod writes;
 use chunk::{CHUNK_ROWS, READ_ATTEMPTS, read_chunk};
 use excess::{CHUNK_REMOVALS, Excess};
 pub use lifecycle::{copies, restart_lost_copies, start, unfinished};
+pub use linked::{Linked, linked_tables};
 use refusal::{Refused, Retry, after_refusal};
 use unapplied::Unapplied;
 

@@ -10,6 +10,7 @@ use super::report::RunError;
 use super::{SyncEngine, tables};
 use crate::db::load::{self as load_state, LoadState};
 use crate::db::{self, Role, ledger, nodes, runs};
+use crate::domain::table::TableSpec;
 use crate::services::load;
 
 /// What [`SyncEngine::prepare`] sets up for the next run.
@@ -25,6 +26,9 @@ pub enum Preparation {
 /// What [`SyncEngine::prepare`] found of an earlier load.
 #[derive(Debug, Default)]
 pub struct Prepared {
+    /// Tables copied beside the ones asked for: linked to them by foreign keys that
+    /// cascade (see [`load::linked_tables`]).
+    pub linked: Vec<load::Linked>,
     /// The unfinished load of the tables to copy that the new copy replaces, if there was
     /// one (with those tables' finished copies beside it).
     pub replaced: Option<Vec<LoadState>>,
@@ -103,11 +107,18 @@ impl SyncEngine {
         if let Some(central) = central {
             let _ = central.close().await;
         }
-        let only = match &preparation {
+        let asked = match &preparation {
             Preparation::Resync { only } => only.as_slice(),
             Preparation::Rebase => &[],
         };
-        let copied = |table: &str| load::copies(only, table);
+        let specs: Vec<&TableSpec> = tables.iter().map(|spec| &**spec).collect();
+        let linked = load::linked_tables(&specs, asked);
+        let only: Vec<String> = asked
+            .iter()
+            .cloned()
+            .chain(linked.iter().map(|l| l.table.clone()))
+            .collect();
+        let copied = |table: &str| load::copies(&only, table);
         // A copy of some tables replaces only their own unfinished copies.
         let (earlier, others): (Vec<LoadState>, Vec<LoadState>) = load_state::states(&mut conn)
             .await?
@@ -136,10 +147,11 @@ impl SyncEngine {
             .collect();
         unchecked_references.sort();
         unchecked_references.dedup();
-        load::start(&mut conn, &self.local, &tables, only).await?;
+        load::start(&mut conn, &self.local, &tables, &only).await?;
         let _ = runs::unlock(&mut conn).await;
         let _ = conn.close().await;
         Ok(Prepared {
+            linked,
             replaced,
             carried_on,
             unchecked_references,

@@ -41,8 +41,8 @@ impl SyncEngine {
     }
 
     /// When db_b refused `change` for a parent row it lacks while db_a no longer holds the
-    /// change's row at all (it went since, with its parent: a cascade fires no trigger, so
-    /// no change of it is queued; and a copy of the parent's table left that parent out):
+    /// change's row at all (it went since, and a copy of the parent's table left that
+    /// parent out; or a writer without foreign key checks removed the parent first):
     /// the change as the delete of its row, db_a's state of the record. A later change of
     /// the record, if one is queued, follows. `None` for a row db_a still holds: its parent
     /// is missing in db_b for a reason someone must see.
