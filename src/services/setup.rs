@@ -97,8 +97,13 @@ const INIT_POOL: PoolSettings = PoolSettings {
 pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> {
     let central_node = first_central_node(config).await?;
     let samples = checks::check_local_tables(config, seed).await?;
-    create_database(Role::Central, &central_node).await?;
-    create_database(Role::Local, &config.local).await?;
+    let made = [(Role::Central, &central_node), (Role::Local, &config.local)];
+    let mut made_databases = Vec::new();
+    for (role, target) in made {
+        if create_database(role, target).await? {
+            made_databases.push((role, target));
+        }
+    }
     let local = db::connect_pool(Role::Local, &config.local, INIT_POOL).await?;
     let central = db::connect_pool(Role::Central, &central_node, INIT_POOL).await?;
     let local_err = |source| schema_error(Role::Local, &config.local, source);
@@ -116,7 +121,17 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     };
     // Check everything first: a refusal leaves dbsync's own tables uncreated on a first
     // `init`, and nothing of db_b's changed.
-    let (specs, captured, plans) = check_tables(&mut conn, &mut central_conn, config).await?;
+    let (specs, captured, plans) = match check_tables(&mut conn, &mut central_conn, config).await {
+        Ok(checked) => checked,
+        Err(err) => {
+            drop(conn);
+            drop(central_conn);
+            local.close().await;
+            central.close().await;
+            undo_made(config, &samples, &made_databases).await;
+            return Err(err);
+        }
+    };
     schema::apply_central_schema(&central)
         .await
         .map_err(central_err)?;
@@ -306,13 +321,40 @@ pub(super) async fn connect_server(
     Ok(conn)
 }
 
-async fn create_database(role: Role, target: &DbTarget) -> Result<(), InitError> {
+/// Whether the database was made now.
+async fn create_database(role: Role, target: &DbTarget) -> Result<bool, InitError> {
     let mut conn = connect_server(role, target).await?;
-    schema::create_database(&mut conn, &target.database)
+    let made = schema::create_database(&mut conn, &target.database)
         .await
         .map_err(|source| schema_error(role, target, source))?;
     let _ = conn.close().await;
-    Ok(())
+    Ok(made)
+}
+
+/// Removes what `init` made before its checks refused — the sample tables, then the
+/// databases left empty — so a refused `init` leaves the servers as it found them. Best
+/// effort: the refusal is what the operator must read.
+async fn undo_made(config: &Config, samples: &[&str], databases: &[(Role, &DbTarget)]) {
+    let undo = async {
+        if !samples.is_empty() {
+            let local = db::connect_pool(Role::Local, &config.local, INIT_POOL).await?;
+            schema::drop_sample_tables(&local, samples)
+                .await
+                .map_err(|source| schema_error(Role::Local, &config.local, source))?;
+            local.close().await;
+        }
+        for (role, target) in databases {
+            let mut conn = connect_server(*role, target).await?;
+            schema::drop_empty_database(&mut conn, &target.database)
+                .await
+                .map_err(|source| schema_error(*role, target, source))?;
+            let _ = conn.close().await;
+        }
+        Ok::<_, InitError>(())
+    };
+    if let Err(err) = undo.await {
+        tracing::warn!(error = %err, "removing what the refused init made failed");
+    }
 }
 
 pub(super) fn schema_error(role: Role, target: &DbTarget, source: sqlx::Error) -> InitError {

@@ -479,8 +479,9 @@ async fn a_generated_columns_new_expression_on_one_site_leaves_the_others_values
 }
 
 /// A site that forgot its SITE_ID, pointed at a db_b other sites share, is told to set it,
-/// not to drop db_b's table (which holds every site's rows), and the refused `init` makes
-/// none of dbsync's tables in its db_a first.
+/// not to drop db_b's table (which holds every site's rows), and the refused `init` leaves
+/// its db_a as it found it: none of dbsync's tables, no sample tables, and no database
+/// where there was none.
 #[tokio::test]
 async fn a_site_without_site_id_on_a_shared_db_b_is_told_to_set_it() {
     let central = central_name();
@@ -489,34 +490,43 @@ async fn a_site_without_site_id_on_a_shared_db_b_is_told_to_set_it() {
         .exec("INSERT INTO users (id, name, email) VALUES (1, 'Ana', 'ana@example.com')")
         .await;
     first.sync_converges().await;
-    let mut env = first.env.clone();
-    env.remove("SITE_ID");
-    env.insert(
-        "DB_OFFLINE_DB".into(),
-        format!("{}_x", first.config.local.database),
+    let db_a = &first.config.local.database;
+    // `_x` does not exist; `_y` does, empty.
+    first.exec(&format!("CREATE DATABASE `{db_a}_y`")).await;
+    let mut outputs = Vec::new();
+    for suffix in ["x", "y"] {
+        let mut env = first.env.clone();
+        env.remove("SITE_ID");
+        env.insert("DB_OFFLINE_DB".into(), format!("{db_a}_{suffix}"));
+        outputs.push(first.cli_async_with(&env, &["init"]).await);
+    }
+    let databases = format!(
+        "SELECT COUNT(*) FROM information_schema.SCHEMATA \
+         WHERE SCHEMA_NAME IN ('{db_a}_x', '{db_a}_y')"
     );
-    let out = first.cli_async_with(&env, &["init"]).await;
-    let ours = format!(
-        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}_x' \
-         AND TABLE_NAME LIKE 'sync%'",
-        first.config.local.database
+    let databases = first.count(&first.local, &databases).await;
+    let tables = format!(
+        "SELECT COUNT(*) FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA IN ('{db_a}_x', '{db_a}_y')"
     );
-    let made = first.count(&first.local, &ours).await;
-    first
-        .exec(&format!(
-            "DROP DATABASE IF EXISTS `{}_x`",
-            first.config.local.database
-        ))
-        .await;
-    let said = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{}{said}", stdout(&out));
-    assert!(
-        said.contains("SITE_ID is not set") && !said.contains("drop db_b's table ("),
-        "{said}"
-    );
+    let tables = first.count(&first.local, &tables).await;
+    for suffix in ["x", "y"] {
+        first
+            .exec(&format!("DROP DATABASE IF EXISTS `{db_a}_{suffix}`"))
+            .await;
+    }
+    for out in &outputs {
+        let said = stderr(out);
+        assert_eq!(out.status.code(), Some(2), "{}{said}", stdout(out));
+        assert!(
+            said.contains("SITE_ID is not set") && !said.contains("drop db_b's table ("),
+            "{said}"
+        );
+    }
     assert_eq!(
-        made, 0,
-        "the refused init made none of dbsync's tables in db_a"
+        (databases, tables),
+        (1, 0),
+        "the refused init made no table in db_a, and removed the database it had made"
     );
     let rows = "SELECT COUNT(*) FROM users WHERE site_id = 'shop-1'";
     assert_eq!(first.count(&first.central, rows).await, 1);

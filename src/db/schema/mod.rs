@@ -20,19 +20,42 @@ const SAMPLE_TABLES: &str = include_str!("../../../sql/schema/sample_tables.sql"
 const CENTRAL_SCHEMA: &str = include_str!("../../../sql/schema/central.sql");
 const SAMPLE_DATA: &str = include_str!("../../../sql/seed/sample.sql");
 
-/// `CREATE DATABASE IF NOT EXISTS name` on the connection's server.
-pub async fn create_database(conn: &mut MySqlConnection, name: &str) -> Result<(), sqlx::Error> {
+/// `CREATE DATABASE IF NOT EXISTS name` on the connection's server. Whether it was made
+/// now (it did not exist).
+pub async fn create_database(conn: &mut MySqlConnection, name: &str) -> Result<bool, sqlx::Error> {
     // Config only accepts plain identifiers; checked again because this text becomes SQL.
     if !is_plain_identifier(name) {
         return Err(sqlx::Error::InvalidArgument(format!(
             "database name {name:?} is not a plain identifier"
         )));
     }
+    let existed: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?")
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?;
     let sql = format!(
         "CREATE DATABASE IF NOT EXISTS {} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
         quote_ident(name)
     );
     sqlx::raw_sql(AssertSqlSafe(sql)).execute(conn).await?;
+    Ok(existed.is_none())
+}
+
+/// Drops the database `name` if it holds no table: what a refused `init` made of it.
+pub async fn drop_empty_database(
+    conn: &mut MySqlConnection,
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    let tables: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?")
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await?;
+    if tables == 0 && is_plain_identifier(name) {
+        let sql = format!("DROP DATABASE IF EXISTS {}", quote_ident(name));
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(conn).await?;
+    }
     Ok(())
 }
 
@@ -231,6 +254,19 @@ pub async fn apply_sample_tables(pool: &MySqlPool, tables: &[&str]) -> Result<()
                 .execute(pool)
                 .await?;
         }
+    }
+    Ok(())
+}
+
+/// Drops the sample tables among `tables` (the ones a refused `init` made), children first.
+pub async fn drop_sample_tables(pool: &MySqlPool, tables: &[&str]) -> Result<(), sqlx::Error> {
+    for name in SAMPLE_TABLE_NAMES
+        .iter()
+        .rev()
+        .filter(|n| tables.contains(n))
+    {
+        let sql = format!("DROP TABLE IF EXISTS {}", quote_ident(name));
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(pool).await?;
     }
     Ok(())
 }
