@@ -46,6 +46,9 @@ pub(super) fn init_report(config: &Config, report: &InitReport, seed: bool) {
             "{table}: its primary key changed; {superseded} change(s) queued under the old key are replaced by the table's copy"
         );
     }
+    for warning in &report.unsynced_cascades {
+        say!("warning: {warning}");
+    }
     for (table, why) in &report.reloads {
         say!("{table}: {why}; the next run copies its rows again (resumable)");
     }

@@ -16,7 +16,7 @@ use crate::db::catalog::{self, CatalogError};
 use crate::db::schema::{self, central, triggers};
 use crate::db::{self, ConnectError, PoolSettings, Role, error, load, queue};
 use crate::domain::table::TableSpec;
-use crate::services::load::{Linked, linked_tables};
+use crate::services::load::{Linked, cascades_from_unsynced, linked_tables};
 
 mod checks;
 mod plan;
@@ -43,6 +43,8 @@ pub struct InitReport {
     /// Tables no longer in SYNC_TABLES whose triggers were dropped, with the changes of
     /// each still queued, now parked as FAILED (no run will apply them).
     pub dropped: Vec<(String, u64)>,
+    /// Keys of synced tables that cascade or set NULL from a table not synced, in words.
+    pub unsynced_cascades: Vec<String>,
     pub seeded: bool,
 }
 
@@ -138,6 +140,12 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     schema::apply_local_schema(&local)
         .await
         .map_err(local_err)?;
+    let all: Vec<&TableSpec> = specs.iter().collect();
+    for (table, key, parent) in cascades_from_unsynced(&all) {
+        report.unsynced_cascades.push(format!(
+            "`{table}`'s foreign key `{key}` to `{parent}`, which is not synced, cascades or sets NULL: db_a changes `{table}`'s rows when `{parent}`'s go without queuing a change, and db_b, with no `{parent}`, does not follow. Add `{parent}` to SYNC_TABLES, or run `dbsync resync --table {table}` after such deletes"
+        ));
+    }
     let site = config.sync.site_id.is_some();
     plan::run(&mut central_conn, plans, site, &mut report)
         .await

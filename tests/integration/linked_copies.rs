@@ -3,7 +3,12 @@
 //! the linked rows without firing a trigger, so a copy of one side alone left db_b's other
 //! side different while the runs said `synced`.
 
-use crate::helpers::{TestDb, stderr, stdout};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+
+use crate::helpers::{TestDb, cli_command, stderr, stdout};
 
 /// carts ← cart_items (ON DELETE CASCADE), carts ← cart_notes (ON DELETE SET NULL).
 async fn carts() -> TestDb {
@@ -123,4 +128,173 @@ async fn a_restricting_key_does_not_take_a_table_along() {
         "{text}"
     );
     db.assert_converged().await;
+}
+
+/// Runs `dbsync args` while a writer holds `table`'s row `id`; once the load waits on that
+/// row, the writer runs `then` and commits.
+async fn during_copy(db: &TestDb, args: &[&str], (table, id): (&str, i64), then: &str) -> String {
+    let mut holder = db.local.acquire().await.expect("db_a connection");
+    let mut writer = holder.begin().await.expect("begin");
+    let lock = format!("SELECT 1 FROM `{table}` WHERE id = {id} FOR UPDATE");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(lock))
+        .execute(&mut *writer)
+        .await
+        .expect("lock the row");
+    let child = cli_command(&db.env, args, &std::env::temp_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dbsync started");
+    let waiting = db.load_waiting_sql();
+    let started = Instant::now();
+    while db.count(&db.local, &waiting).await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the load never waited"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(then.to_string()))
+        .execute(&mut *writer)
+        .await
+        .expect("the writer's change");
+    writer.commit().await.expect("commit");
+    let out = tokio::task::spawn_blocking(|| child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("dbsync ended");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    stdout(&out)
+}
+
+/// A parent and its child, the child's table listed first.
+async fn child_listed_first() -> TestDb {
+    let db = TestDb::with_table(
+        "CREATE TABLE pz (id INT PRIMARY KEY, v INT); \
+         CREATE TABLE ca (id INT PRIMARY KEY, p INT, \
+           CONSTRAINT ca_pz FOREIGN KEY (p) REFERENCES pz (id) ON DELETE CASCADE)",
+        "ca,pz",
+    )
+    .await;
+    db.exec(
+        "INSERT INTO pz VALUES (1, 1), (5, 5), (9, 9); \
+         INSERT INTO ca VALUES (10, 1), (50, 5), (51, 5), (90, 9)",
+    )
+    .await;
+    db.sync_converges().await;
+    db
+}
+
+/// A parent deleted while its table's copy waits for it: the copy removes it from db_b
+/// with its children, as db_a's cascade did (whichever table is copied first).
+#[tokio::test]
+async fn a_parent_deleted_during_its_copy_takes_its_children_in_db_b_too() {
+    let db = child_listed_first().await;
+    let text = during_copy(
+        &db,
+        &["resync", "--table", "pz"],
+        ("pz", 5),
+        "DELETE FROM pz WHERE id = 5",
+    )
+    .await;
+    assert!(text.contains("`ca` is copied too"), "{text}");
+    db.sync_converges().await;
+}
+
+/// A parent deleted and made again while its table's copy waits for it, its children gone
+/// with the delete: the parents' table is copied before the children's (whatever the order
+/// of SYNC_TABLES), so the children's copy sees them gone.
+#[tokio::test]
+async fn parents_are_copied_before_their_children() {
+    let db = child_listed_first().await;
+    during_copy(
+        &db,
+        &["resync"],
+        ("pz", 5),
+        "DELETE FROM pz WHERE id = 5; INSERT INTO pz VALUES (5, 55)",
+    )
+    .await;
+    db.sync_converges().await;
+    assert_eq!(
+        db.count(&db.central, "SELECT COUNT(*) FROM ca WHERE p = 5")
+            .await,
+        0
+    );
+}
+
+/// A table whose rows refer to its own rows: a row deleted while the copy waits for it
+/// takes, in db_b too, the rows referring to it that the copy placed before.
+#[tokio::test]
+async fn a_row_deleted_during_the_copy_takes_the_rows_referring_to_it_in_its_own_table() {
+    let db = TestDb::with_table(
+        "CREATE TABLE tree (id INT PRIMARY KEY, parent INT NULL, \
+           CONSTRAINT tree_up FOREIGN KEY (parent) REFERENCES tree (id) ON DELETE CASCADE)",
+        "tree",
+    )
+    .await;
+    db.exec(
+        "INSERT INTO tree SELECT seq, NULL FROM seq_1_to_5000; \
+         UPDATE tree SET parent = 4000 WHERE id IN (1, 2)",
+    )
+    .await;
+    db.sync_converges().await;
+    during_copy(
+        &db,
+        &["resync", "--table", "tree"],
+        ("tree", 4000),
+        "DELETE FROM tree WHERE id = 4000",
+    )
+    .await;
+    db.sync_converges().await;
+}
+
+/// A parent with children by a key that cascades and by one that refuses, removed by its
+/// table's copy while the refusing child's delete is still queued: the removal cascades
+/// where db_b's keys let it and goes through where one refuses; the queued delete follows.
+#[tokio::test]
+async fn a_removal_a_refusing_key_holds_on_to_goes_through() {
+    let db = TestDb::with_table(
+        "CREATE TABLE pp (id INT PRIMARY KEY); \
+         CREATE TABLE soft (id INT PRIMARY KEY, p INT, \
+           CONSTRAINT soft_pp FOREIGN KEY (p) REFERENCES pp (id) ON DELETE CASCADE); \
+         CREATE TABLE firm (id INT PRIMARY KEY, p INT, \
+           CONSTRAINT firm_pp FOREIGN KEY (p) REFERENCES pp (id))",
+        "pp,soft,firm",
+    )
+    .await;
+    db.exec(
+        "INSERT INTO pp VALUES (1), (2); INSERT INTO soft VALUES (10, 1), (20, 2); \
+         INSERT INTO firm VALUES (11, 1), (21, 2)",
+    )
+    .await;
+    db.sync_converges().await;
+    db.exec("DELETE FROM firm WHERE id = 11; DELETE FROM pp WHERE id = 1")
+        .await;
+    let text = resync(&db, &["pp"]);
+    assert!(text.contains("`soft` is copied too"), "{text}");
+    assert!(!text.contains("`firm` is copied too"), "{text}");
+    db.assert_converged().await;
+}
+
+/// A synced table whose key to a table not synced cascades: db_b cannot follow db_a's
+/// cascades from it, and `init` says so.
+#[tokio::test]
+async fn init_warns_of_a_cascade_from_a_table_not_synced() {
+    let db = TestDb::with_table(
+        "CREATE TABLE owners (id INT PRIMARY KEY); \
+         CREATE TABLE pets (id INT PRIMARY KEY, owner INT, \
+           CONSTRAINT pet_owner FOREIGN KEY (owner) REFERENCES owners (id) ON DELETE CASCADE)",
+        "pets",
+    )
+    .await;
+    let out = db.cli(&["init"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains(
+            "warning: `pets`'s foreign key `pet_owner` to `owners`, which is not synced, cascades"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("`users`'s"), "{text}");
 }

@@ -4,7 +4,8 @@
 //! of one side alone would leave the other side different — children of a parent the copy
 //! removed, or children the copy placed that a parent's older delete, still queued,
 //! cascades away afterwards — while the runs say `synced`. So a copy takes every synced
-//! table linked to it by such keys, directly or through others.
+//! table linked to it by such keys, directly or through others; copies parents before their
+//! children; and a row it removes changes the rows db_a's keys change.
 
 use std::collections::VecDeque;
 
@@ -54,6 +55,60 @@ pub fn linked_tables(specs: &[&TableSpec], only: &[String]) -> Vec<Linked> {
         }
     }
     linked
+}
+
+/// Keys of synced tables that cascade or set NULL from a table not synced, as (table,
+/// key, parent): db_a changes those rows when the parent's go, queuing nothing, and db_b,
+/// which has no copy of the parent, does not follow.
+pub fn cascades_from_unsynced<'a>(specs: &[&'a TableSpec]) -> Vec<(&'a str, &'a str, &'a str)> {
+    specs
+        .iter()
+        .flat_map(|spec| spec.foreign_keys.iter().map(move |fk| (spec, fk)))
+        .filter(|(_, fk)| changes_children(fk) && !specs.iter().any(|s| s.name == fk.parent_table))
+        .map(|(spec, fk)| {
+            (
+                spec.name.as_str(),
+                fk.name.as_str(),
+                fk.parent_table.as_str(),
+            )
+        })
+        .collect()
+}
+
+/// Whether removing a row of `table` changes rows of synced tables in db_a (their keys to
+/// it cascade or set NULL): the load's removal of such a row must do the same in db_b.
+pub fn changes_rows_elsewhere<'a>(
+    specs: impl IntoIterator<Item = &'a TableSpec>,
+    table: &str,
+) -> bool {
+    specs.into_iter().any(|spec| {
+        spec.foreign_keys
+            .iter()
+            .any(|fk| fk.parent_table == table && changes_children(fk))
+    })
+}
+
+/// The order a load copies `specs` in: each table after the synced tables it refers to,
+/// otherwise as configured (a cycle of keys is broken in configured order). A parent's
+/// copy then reads db_a before its children's: a parent deleted in between has its
+/// children removed by their own copy, not left behind by a parent's copy that came after.
+pub fn parents_first<'a>(specs: &[&'a TableSpec]) -> Vec<&'a str> {
+    let mut placed: Vec<&str> = Vec::with_capacity(specs.len());
+    while placed.len() < specs.len() {
+        let unplaced = || specs.iter().filter(|s| !placed.contains(&s.name.as_str()));
+        let ready = unplaced().find(|spec| {
+            spec.foreign_keys.iter().all(|fk| {
+                fk.parent_table == spec.name
+                    || placed.contains(&fk.parent_table.as_str())
+                    || !specs.iter().any(|s| s.name == fk.parent_table)
+            })
+        });
+        match ready.or_else(|| unplaced().next()) {
+            Some(spec) => placed.push(spec.name.as_str()),
+            None => break,
+        }
+    }
+    placed
 }
 
 #[cfg(test)]
@@ -108,6 +163,28 @@ mod tests {
         // RESTRICT refuses instead of changing the children: nothing to take along.
         assert!(linked_tables(&specs, &only("orders")).is_empty());
         assert!(linked_tables(&specs, &[]).is_empty());
+    }
+
+    #[test]
+    fn parents_are_copied_before_their_children() {
+        let items = table("items", &[("carts", "CASCADE"), ("items", "CASCADE")]);
+        let carts = table("carts", &[("users", "RESTRICT")]);
+        let users = table("users", &[]);
+        let lone = table("lone", &[("elsewhere", "CASCADE")]);
+        assert_eq!(
+            parents_first(&[&items, &lone, &carts, &users]),
+            ["lone", "users", "carts", "items"]
+        );
+        // A cycle is broken in configured order.
+        let a = table("a", &[("b", "CASCADE")]);
+        let b = table("b", &[("a", "CASCADE")]);
+        assert_eq!(parents_first(&[&b, &a]), ["b", "a"]);
+        assert_eq!(
+            cascades_from_unsynced(&[&lone, &carts]),
+            [("lone", "lone_elsewhere", "elsewhere")]
+        );
+        assert!(changes_rows_elsewhere([&items, &carts], "carts"));
+        assert!(!changes_rows_elsewhere([&items, &carts], "users"));
     }
 
     #[test]

@@ -43,7 +43,8 @@ mod writes;
 use chunk::{CHUNK_ROWS, READ_ATTEMPTS, read_chunk};
 use excess::{CHUNK_REMOVALS, Excess};
 pub use lifecycle::{copies, restart_lost_copies, start, unfinished};
-pub use linked::{Linked, linked_tables};
+use linked::changes_rows_elsewhere;
+pub use linked::{Linked, cascades_from_unsynced, linked_tables};
 use refusal::{Refused, Retry, after_refusal};
 use unapplied::Unapplied;
 
@@ -123,7 +124,11 @@ impl Loader<'_> {
     ) -> Result<LoadEnd, sqlx::Error> {
         let mut unapplied = Unapplied::default();
         let mut summary = LoadSummary::default();
-        for state in load::states(local).await? {
+        let specs: Vec<&TableSpec> = self.tables.iter().map(|spec| &**spec).collect();
+        let order = linked::parents_first(&specs);
+        let mut states = load::states(local).await?;
+        states.sort_by_key(|state| order.iter().position(|t| *t == state.table_name));
+        for state in states {
             if state.finished_at.is_some() {
                 continue;
             }
@@ -247,6 +252,10 @@ impl Loader<'_> {
                         up_to: up_to.as_deref(),
                         site: self.site,
                         packet: self.packet,
+                        cascades: changes_rows_elsewhere(
+                            self.tables.iter().map(|s| &**s),
+                            &spec.name,
+                        ),
                     };
                     match excess
                         .remove(central, &chunk, unapplied, &mut max_removals)

@@ -200,3 +200,52 @@ async fn refuses_rows(tx: &mut MySqlConnection, err: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// Removes db_b's rows of `keys` (db_a lacks them). Where keys of other synced tables to
+/// this one cascade or set NULL in db_a (`cascades`), db_b's do the same here: the load's
+/// session has foreign key checks off, which silences them too, so they are on for the
+/// removal. A row a refusing key holds on to (db_a removed that child first, its delete is
+/// still queued) is then removed with them off, as before, one row at a time.
+pub(super) async fn remove_rows(
+    conn: &mut MySqlConnection,
+    spec: &TableSpec,
+    keys: &[&Values],
+    (site, packet): (Option<&str>, usize),
+    cascades: bool,
+) -> Result<(), sqlx::Error> {
+    if !cascades {
+        return replica::delete_rows(conn, spec, keys, site, packet).await;
+    }
+    let refused = |result: &Result<(), sqlx::Error>| matches!(result, Err(err) if error::number(err) == Some(error::code::ROW_IS_REFERENCED_2));
+    foreign_key_checks(conn, true).await?;
+    let mut removed = replica::delete_rows(conn, spec, keys, site, packet).await;
+    if refused(&removed) {
+        removed = Ok(());
+        for key in keys {
+            let one = replica::delete_rows(conn, spec, &[key], site, packet).await;
+            removed = match refused(&one) {
+                true => match foreign_key_checks(conn, false).await {
+                    Ok(()) => replica::delete_rows(conn, spec, &[key], site, packet).await,
+                    Err(err) => Err(err),
+                },
+                false => one,
+            };
+            if removed.is_err() {
+                break;
+            }
+            foreign_key_checks(conn, true).await?;
+        }
+    }
+    // Off again whatever happened: the chunks' writes must not cascade.
+    foreign_key_checks(conn, false).await?;
+    removed
+}
+
+async fn foreign_key_checks(conn: &mut MySqlConnection, on: bool) -> Result<(), sqlx::Error> {
+    let sql = if on {
+        "SET SESSION foreign_key_checks = 1"
+    } else {
+        "SET SESSION foreign_key_checks = 0"
+    };
+    sqlx::raw_sql(sql).execute(conn).await.map(|_| ())
+}
