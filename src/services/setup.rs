@@ -143,7 +143,7 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     let all: Vec<&TableSpec> = specs.iter().collect();
     for (table, key, parent) in cascades_from_unsynced(&all) {
         report.unsynced_cascades.push(format!(
-            "`{table}`'s foreign key `{key}` to `{parent}`, which is not synced, cascades or sets NULL: db_a changes `{table}`'s rows when `{parent}`'s go without queuing a change, and db_b, with no `{parent}`, does not follow. Add `{parent}` to SYNC_TABLES, or run `dbsync resync --table {table}` after such deletes"
+            "`{table}`'s foreign key `{key}` to `{parent}`, which is not synced, cascades or sets NULL: db_a changes `{table}`'s rows when `{parent}`'s rows go or change key, without queuing a change, and db_b, with no `{parent}`, does not follow. Add `{parent}` to SYNC_TABLES, or run `dbsync resync --table {table}` after such changes"
         ));
     }
     let site = config.sync.site_id.is_some();

@@ -298,3 +298,60 @@ async fn init_warns_of_a_cascade_from_a_table_not_synced() {
     );
     assert!(!text.contains("`users`'s"), "{text}");
 }
+
+/// A removal whose cascade in db_b would run deeper than InnoDB's 15 levels (db_b's rows
+/// still chained as they were before changes queued, the link db_a broke in a later
+/// chunk): removed without the cascade, as before, and the copy goes on — it stalled every
+/// run before.
+#[tokio::test]
+async fn a_removal_cascading_too_deep_goes_through() {
+    let db = TestDb::with_table(
+        "CREATE TABLE tree (id INT PRIMARY KEY, parent INT NULL, \
+           CONSTRAINT tree_up FOREIGN KEY (parent) REFERENCES tree (id) ON DELETE CASCADE)",
+        "tree",
+    )
+    .await;
+    db.exec(
+        "INSERT INTO tree SELECT seq, NULL FROM seq_1_to_5000; \
+         INSERT INTO tree SELECT 10000 + seq, IF(seq = 1, 1, 10000 + seq - 1) FROM seq_1_to_20",
+    )
+    .await;
+    db.sync_converges().await;
+    db.exec("UPDATE tree SET parent = NULL WHERE id = 10005; DELETE FROM tree WHERE id = 1")
+        .await;
+    resync(&db, &["tree"]);
+    db.sync_converges().await;
+}
+
+/// A row pointed at a parent that is then deleted (db_a sets the reference NULL, queuing
+/// nothing) while the copy waits for that parent: the copy removes the parent, and the
+/// row's queued update finds no parent in db_b. db_a's row as it is now is applied
+/// instead; before, the update was retried and parked as FAILED, and db_b kept the old row.
+#[tokio::test]
+async fn a_change_whose_parent_a_copy_removed_applies_as_db_a_holds_the_row() {
+    let db = TestDb::with_table(
+        "CREATE TABLE tree (id INT PRIMARY KEY, up INT NULL, v INT NOT NULL DEFAULT 0, \
+           CONSTRAINT tree_up FOREIGN KEY (up) REFERENCES tree (id) ON DELETE SET NULL)",
+        "tree",
+    )
+    .await;
+    db.exec("INSERT INTO tree (id) SELECT seq FROM seq_1_to_5000")
+        .await;
+    db.sync_converges().await;
+    during_copy(
+        &db,
+        &["resync", "--table", "tree"],
+        ("tree", 4000),
+        "UPDATE tree SET up = 4000, v = 1 WHERE id = 5; DELETE FROM tree WHERE id = 4000",
+    )
+    .await;
+    db.sync_converges().await;
+    assert_eq!(
+        db.count(
+            &db.central,
+            "SELECT v FROM tree WHERE id = 5 AND up IS NULL"
+        )
+        .await,
+        1
+    );
+}

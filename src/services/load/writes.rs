@@ -204,8 +204,9 @@ async fn refuses_rows(tx: &mut MySqlConnection, err: &sqlx::Error) -> bool {
 /// Removes db_b's rows of `keys` (db_a lacks them). Where keys of other synced tables to
 /// this one cascade or set NULL in db_a (`cascades`), db_b's do the same here: the load's
 /// session has foreign key checks off, which silences them too, so they are on for the
-/// removal. A row a refusing key holds on to (db_a removed that child first, its delete is
-/// still queued) is then removed with them off, as before, one row at a time.
+/// removal. A row db_b will not remove so is then removed with them off, as before, one row
+/// at a time: one a refusing key holds on to (db_a removed that child first, its delete is
+/// still queued), or one whose cascade runs deeper than InnoDB's 15 levels.
 pub(super) async fn remove_rows(
     conn: &mut MySqlConnection,
     spec: &TableSpec,
@@ -216,7 +217,8 @@ pub(super) async fn remove_rows(
     if !cascades {
         return replica::delete_rows(conn, spec, keys, site, packet).await;
     }
-    let refused = |result: &Result<(), sqlx::Error>| matches!(result, Err(err) if error::number(err) == Some(error::code::ROW_IS_REFERENCED_2));
+    let held = [error::code::ROW_IS_REFERENCED_2, error::code::ENGINE_ERROR];
+    let refused = |result: &Result<(), sqlx::Error>| matches!(result, Err(err) if error::number(err).is_some_and(|n| held.contains(&n)));
     foreign_key_checks(conn, true).await?;
     let mut removed = replica::delete_rows(conn, spec, keys, site, packet).await;
     if refused(&removed) {

@@ -6,6 +6,7 @@ use sqlx::mysql::MySqlConnection;
 use super::SyncEngine;
 use super::change::{Action, Change};
 use crate::db::error::{self, code};
+use crate::db::snapshot::RowBody;
 use crate::db::{ledger, queue, replica, snapshot};
 
 impl SyncEngine {
@@ -40,13 +41,14 @@ impl SyncEngine {
         matches!(position, Ok(Some(position)) if position > change.queue_id)
     }
 
-    /// When db_b refused `change` for a parent row it lacks while db_a no longer holds the
-    /// change's row at all (it went since, and a copy of the parent's table left that
-    /// parent out; or a writer without foreign key checks removed the parent first):
-    /// the change as the delete of its row, db_a's state of the record. A later change of
-    /// the record, if one is queued, follows. `None` for a row db_a still holds: its parent
-    /// is missing in db_b for a reason someone must see.
-    pub(super) async fn gone_with_its_parent(
+    /// When db_b refused `change` for a parent row it lacks: the change as db_a's state of
+    /// the record now — the delete of its row where db_a no longer holds it, else db_a's row
+    /// as it is. db_a may have changed the row since without queuing anything (a cascade
+    /// removed it or set its reference NULL) while a copy of the parent's table left that
+    /// parent out, or a writer without foreign key checks removed the parent first. A later
+    /// change of the record, if one is queued, follows. A row db_a holds as it was still
+    /// lacks its parent in db_b: applying it fails again, and the change is rejected.
+    pub(super) async fn as_db_a_holds_it(
         &self,
         change: &Change,
         err: &sqlx::Error,
@@ -62,8 +64,16 @@ impl SyncEngine {
         let rows = snapshot::read_keys(&mut local, &change.spec, &[&key], None, usize::MAX)
             .await
             .ok()?;
-        rows.is_empty().then(|| Change {
-            action: Action::Delete { key },
+        let action = match rows.into_iter().next().map(|row| row.body) {
+            None => Action::Delete { key },
+            Some(RowBody::Values(values)) => Action::Upsert {
+                present: vec![true; values.len()],
+                values,
+            },
+            Some(_) => return None,
+        };
+        Some(Change {
+            action,
             ..change.clone()
         })
     }

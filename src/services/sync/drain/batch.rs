@@ -121,11 +121,11 @@ impl Drain<'_> {
                     continue;
                 }
                 if action == ChangeAction::Reject
-                    && let Some(gone) = self.engine.gone_with_its_parent(only, &err).await
+                    && let Some(now) = self.engine.as_db_a_holds_it(only, &err).await
                     && let Ok(done) =
-                        apply_changes(central, &[&gone], &self.engine.site, self.packet).await
+                        apply_changes(central, &[&now], &self.engine.site, self.packet).await
                 {
-                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: db_b lacks its parent row, and db_a no longer holds the row (it went with its parent); db_b's row, if it had one, removed");
+                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: db_b lacks its parent row, and db_a changed or removed the row since (a cascade queues nothing); db_a's row as it is now applied instead");
                     result.done.extend(done);
                     continue;
                 }
