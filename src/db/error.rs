@@ -40,8 +40,6 @@ pub mod code {
     pub const INCORRECT_STRING_VALUE: u16 = 1366;
     pub const DATA_TOO_LONG: u16 = 1406;
     pub const ROW_IS_REFERENCED_2: u16 = 1451;
-    /// "Got error N from InnoDB": among others 193, a cascade deeper than 15 levels.
-    pub const ENGINE_ERROR: u16 = 1296;
     pub const NO_REFERENCED_ROW_2: u16 = 1452;
     pub const DATA_OUT_OF_RANGE: u16 = 1690;
     pub const CONNECTION_KILLED: u16 = 1927;

@@ -7,15 +7,12 @@ use std::collections::HashSet;
 use sqlx::Connection;
 use sqlx::mysql::MySqlConnection;
 
-use super::changes_rows_elsewhere;
 use super::chunk::Chunk;
 use super::refusal::Refused;
 use super::unapplied::Unapplied;
-use super::writes::{
-    comparable_rows, newer_than, reflected_positions, remove_rows, rows_to_write, write_rows,
-};
+use super::writes::{comparable_rows, newer_than, reflected_positions, rows_to_write, write_rows};
 use super::{LoadSummary, Loader};
-use crate::db::replica::Values;
+use crate::db::replica::{self, Values};
 use crate::db::snapshot::{self, KeyedRow, Range, Read};
 use crate::db::{ledger, load};
 use crate::domain::table::TableSpec;
@@ -115,8 +112,7 @@ impl Loader<'_> {
         let refused = write_rows(&mut tx, spec, &write, site, self.packet).await?;
         if !remove.is_empty() {
             let keys: Vec<&Values> = remove.iter().map(|r| r.key.as_slice()).collect();
-            let cascades = changes_rows_elsewhere(self.tables.iter().map(|s| &**s), &spec.name);
-            remove_rows(&mut tx, spec, &keys, (site, self.packet), cascades).await?;
+            replica::delete_rows(&mut tx, spec, &keys, site, self.packet).await?;
         }
         let held = chunk
             .rows

@@ -11,8 +11,8 @@ use sqlx::mysql::MySqlConnection;
 
 use super::chunk::{CHUNK_ROWS, Chunk};
 use super::unapplied::Unapplied;
-use super::writes::{newer_than, remove_rows};
-use crate::db::replica::Values;
+use super::writes::newer_than;
+use crate::db::replica::{self, Values};
 use crate::db::snapshot::{self, KeyedRow, Range, Read};
 use crate::db::{error, ledger};
 use crate::domain::table::TableSpec;
@@ -29,8 +29,6 @@ pub(super) struct Excess<'a> {
     pub up_to: Option<&'a Values>,
     pub site: &'a str,
     pub packet: usize,
-    /// Whether keys of other synced tables to this one cascade or set NULL.
-    pub cascades: bool,
 }
 
 impl Excess<'_> {
@@ -90,8 +88,7 @@ impl Excess<'_> {
                     .collect();
                 let keys: Vec<&Values> = gone.iter().map(|r| r.key.as_slice()).collect();
                 if !keys.is_empty() {
-                    let limits = (site, self.packet);
-                    remove_rows(&mut tx, self.spec, &keys, limits, self.cascades).await?;
+                    replica::delete_rows(&mut tx, self.spec, &keys, site, self.packet).await?;
                 }
                 let positions: Vec<(&str, &str, i64)> = gone
                     .iter()

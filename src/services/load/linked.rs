@@ -4,8 +4,8 @@
 //! of one side alone would leave the other side different — children of a parent the copy
 //! removed, or children the copy placed that a parent's older delete, still queued,
 //! cascades away afterwards — while the runs say `synced`. So a copy takes every synced
-//! table linked to it by such keys, directly or through others; copies parents before their
-//! children; and a row it removes changes the rows db_a's keys change.
+//! table linked to it by such keys, directly or through others, and copies parents before
+//! their children.
 
 use std::collections::VecDeque;
 
@@ -73,19 +73,6 @@ pub fn cascades_from_unsynced<'a>(specs: &[&'a TableSpec]) -> Vec<(&'a str, &'a 
             )
         })
         .collect()
-}
-
-/// Whether removing a row of `table` changes rows of synced tables in db_a (their keys to
-/// it cascade or set NULL): the load's removal of such a row must do the same in db_b.
-pub fn changes_rows_elsewhere<'a>(
-    specs: impl IntoIterator<Item = &'a TableSpec>,
-    table: &str,
-) -> bool {
-    specs.into_iter().any(|spec| {
-        spec.foreign_keys
-            .iter()
-            .any(|fk| fk.parent_table == table && changes_children(fk))
-    })
 }
 
 /// The order a load copies `specs` in: each table after the synced tables it refers to,
@@ -183,8 +170,6 @@ mod tests {
             cascades_from_unsynced(&[&lone, &carts]),
             [("lone", "lone_elsewhere", "elsewhere")]
         );
-        assert!(changes_rows_elsewhere([&items, &carts], "carts"));
-        assert!(!changes_rows_elsewhere([&items, &carts], "users"));
     }
 
     #[test]

@@ -43,7 +43,6 @@ mod writes;
 use chunk::{CHUNK_ROWS, READ_ATTEMPTS, read_chunk};
 use excess::{CHUNK_REMOVALS, Excess};
 pub use lifecycle::{copies, restart_lost_copies, start, unfinished};
-use linked::changes_rows_elsewhere;
 pub use linked::{Linked, cascades_from_unsynced, linked_tables};
 use refusal::{Refused, Retry, after_refusal};
 use unapplied::Unapplied;
@@ -252,10 +251,6 @@ impl Loader<'_> {
                         up_to: up_to.as_deref(),
                         site: self.site,
                         packet: self.packet,
-                        cascades: changes_rows_elsewhere(
-                            self.tables.iter().map(|s| &**s),
-                            &spec.name,
-                        ),
                     };
                     match excess
                         .remove(central, &chunk, unapplied, &mut max_removals)
