@@ -31,8 +31,9 @@ pub struct InitReport {
     /// DDL run on db_b (tables created, columns added or widened…), in words.
     pub central_changes: Vec<String>,
     /// Tables queued for copying again, with why: a column was added (rows written before
-    /// the new triggers may carry values db_b never saw), their key changed, or a table
-    /// they refer to was copied anew under its new key.
+    /// the new triggers may carry values db_b never saw), their key changed, a table they
+    /// refer to was copied anew under its new key, or a key that cascades links them to a
+    /// table copied anew.
     pub reloads: Vec<(String, String)>,
     /// Unique keys db_b could not take yet, in words: its rows still lack changes queued
     /// before db_a gained the key (two rows hold the same value there for now).
