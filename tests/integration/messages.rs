@@ -23,19 +23,28 @@ fn full_env() -> HashMap<String, String> {
     env
 }
 
+/// A run's own directory, removed once the test is done with it.
+struct RunDir(PathBuf);
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Runs `dbsync args` in a fresh directory holding `dot_env` as `.env` (none when `None`).
 fn run_in_dir(
     env: &HashMap<String, String>,
     dot_env: Option<&str>,
     args: &[&str],
-) -> (Output, PathBuf) {
+) -> (Output, RunDir) {
     let dir = std::env::temp_dir().join(format!("dbsync-msg-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     if let Some(content) = dot_env {
         std::fs::write(dir.join(".env"), content).unwrap();
     }
     let output = cli_command(env, args, &dir).output().unwrap();
-    (output, dir)
+    (output, RunDir(dir))
 }
 
 #[test]
@@ -46,7 +55,7 @@ fn configuration_messages_say_where_and_what_is_accepted() {
     assert!(
         text.contains("DB_HOST is not set")
             && text.contains("there is no .env in")
-            && text.contains(&dir.display().to_string()),
+            && text.contains(&dir.0.display().to_string()),
         "{text}"
     );
     assert!(text.contains("copy .env.example"), "{text}");
