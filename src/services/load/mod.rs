@@ -123,7 +123,7 @@ impl Loader<'_> {
     ) -> Result<LoadEnd, sqlx::Error> {
         let mut unapplied = Unapplied::default();
         let mut summary = LoadSummary::default();
-        let specs: Vec<&TableSpec> = self.tables.iter().map(|spec| &**spec).collect();
+        let specs = self.tables.specs();
         let order = linked::parents_first(&specs);
         let mut states = load::states(local).await?;
         states.sort_by_key(|state| order.iter().position(|t| *t == state.table_name));

@@ -11,7 +11,6 @@ use super::{rewind, tables};
 use crate::db::schema::drift;
 use crate::db::{self, ledger};
 use crate::domain::Outcome;
-use crate::domain::table::TableSpec;
 use crate::services::load;
 
 /// Why db_b cannot take this site's changes.
@@ -66,7 +65,7 @@ pub async fn central_refusal(
     site: &str,
     claim: Claim,
 ) -> Result<Option<CentralRefusal>, CheckError> {
-    let specs: Vec<&TableSpec> = tables.iter().map(|spec| spec.as_ref()).collect();
+    let specs = tables.specs();
     if let Some(reason) = drift::central_mismatch(central, &specs, !site.is_empty())
         .await
         .map_err(CheckError::Central)?

@@ -10,7 +10,6 @@ use super::report::RunError;
 use super::{SyncEngine, tables};
 use crate::db::load::{self as load_state, LoadState};
 use crate::db::{self, Role, ledger, nodes, runs};
-use crate::domain::table::TableSpec;
 use crate::services::load;
 
 /// What [`SyncEngine::prepare`] sets up for the next run.
@@ -111,8 +110,7 @@ impl SyncEngine {
             Preparation::Resync { only } => only.as_slice(),
             Preparation::Rebase => &[],
         };
-        let specs: Vec<&TableSpec> = tables.iter().map(|spec| &**spec).collect();
-        let linked = load::linked_tables(&specs, asked);
+        let linked = load::linked_tables(&tables.specs(), asked);
         let only: Vec<String> = asked
             .iter()
             .cloned()

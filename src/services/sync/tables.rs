@@ -45,6 +45,11 @@ impl Tables {
         self.specs.iter()
     }
 
+    /// The definitions, borrowed, for code that takes `&[&TableSpec]`.
+    pub fn specs(&self) -> Vec<&TableSpec> {
+        self.specs.iter().map(|spec| &**spec).collect()
+    }
+
     pub fn names(&self) -> Vec<String> {
         self.specs.iter().map(|s| s.name.clone()).collect()
     }
