@@ -41,9 +41,9 @@ pub(super) fn init_report(config: &Config, report: &InitReport, seed: bool) {
     for deferred in &report.deferred {
         say!("db_b: {deferred}");
     }
-    for (table, superseded) in &report.rekeyed {
+    for (table, why, superseded) in &report.rekeyed {
         say!(
-            "{table}: its primary key changed; {superseded} change(s) queued under the old key are replaced by the table's copy"
+            "{table}: {why}; {superseded} change(s) queued before are replaced by the table's copy"
         );
     }
     for warning in &report.unsynced_cascades {

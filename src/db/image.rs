@@ -11,6 +11,13 @@
 //! | Timestamp | `CAST(UNIX_TIMESTAMP(x) AS CHAR)` | `?` bound as UTC text, zero kept zero |
 //! | Binary (BLOB, VARBINARY, GEOMETRY…) | `HEX(x)` | `?` bound as the bytes (`UNHEX(?)` for odd text) |
 //! | Bit | `HEX(x)` | `CAST(CONV(?, 16, 10) AS UNSIGNED)` |
+//!
+//! Text in a character set whose values do not all survive a trip through utf8mb4
+//! ([`ColumnSpec::bytes_charset`]: sjis, cp1251, ascii…) travels as its bytes, named with
+//! their set: `{"cp1251": "D0B8"}` in the image (`JSON_OBJECT('cp1251', HEX(x))`), hex inside
+//! dbsync, `CONVERT(? USING cp1251)` with the bytes bound in db_b. An image says which set
+//! its bytes are in, so bytes captured before the column moved to another set are never
+//! read as that set's.
 
 use std::borrow::Cow;
 
@@ -52,6 +59,9 @@ fn spelled_ref(column: &ColumnSpec, row: RowRef) -> String {
 /// The image text of one column's value.
 pub fn value_expr(column: &ColumnSpec, row: RowRef) -> String {
     let x = spelled_ref(column, row);
+    if let Some(charset) = column.bytes_charset() {
+        return format!("JSON_OBJECT({}, HEX({x}))", quote_literal(charset));
+    }
     match column.class {
         // JSON_OBJECT refuses to mix ucs2/utf16/utf32 with another Unicode character set.
         ValueClass::Text
@@ -88,7 +98,8 @@ pub fn image_expr(spec: &TableSpec, row: RowRef) -> String {
 /// `max_allowed_packet` (a latin1 text of accented letters takes twice its size) is NULL.
 pub fn text_of(column: &ColumnSpec) -> Option<String> {
     let text = matches!(column.class, ValueClass::Text | ValueClass::CastText)
-        && column.collation.is_some();
+        && column.collation.is_some()
+        && column.bytes_charset().is_none();
     text.then(|| {
         format!(
             "CONVERT({} USING utf8mb4)",
@@ -137,10 +148,15 @@ pub fn digest_expr(spec: &TableSpec) -> String {
         .image_columns()
         .map(|c| {
             let x = column_ref(RowRef::Stored, &c.name);
-            let value = match (c.class, text_of(c)) {
-                (ValueClass::Binary, _) => format!("MD5({x})"),
-                (_, Some(text)) => format!("MD5({text})"),
-                (ValueClass::CastText, None) => format!("MD5({})", value_expr(c, RowRef::Stored)),
+            let value = match (c.class, text_of(c), c.bytes_charset()) {
+                (ValueClass::Binary, _, _) => format!("MD5({x})"),
+                // The bytes in db_a's set: db_b's column may be in a wider one (utf8mb4,
+                // shared with other sites), whose value converted back must be the same.
+                (_, _, Some(charset)) => format!("MD5(CONVERT({x} USING {charset}))"),
+                (_, Some(text), _) => format!("MD5({text})"),
+                (ValueClass::CastText, None, _) => {
+                    format!("MD5({})", value_expr(c, RowRef::Stored))
+                }
                 _ => value_expr(c, RowRef::Stored),
             };
             format!("{}, {value}", quote_literal(&c.name))
@@ -188,7 +204,7 @@ fn identity_component(column: &ColumnSpec, row: RowRef) -> String {
             _ => weight,
         };
         format!("SHA2({weight}, 256)")
-    } else if column.class == ValueClass::Text {
+    } else if column.class == ValueClass::Text && column.bytes_charset().is_none() {
         // JSON_ARRAY keeps a latin1 value's bytes; the identity is UTF-8 text.
         format!("CONVERT({x} USING utf8mb4)")
     } else {

@@ -64,7 +64,9 @@ pub fn image_bytes(spec: &TableSpec, values: &[Option<String>]) -> usize {
         .zip(values)
         .map(|(column, value)| {
             let Some(text) = value else { return 8 };
-            let sent_as_bytes = column.class == ValueClass::Binary && image::is_hex_bytes(text);
+            let sent_as_bytes = (column.class == ValueClass::Binary
+                || column.bytes_charset().is_some())
+                && image::is_hex_bytes(text);
             8 + if sent_as_bytes {
                 text.len() / 2
             } else {

@@ -34,6 +34,16 @@ pub fn push_value(query: &mut QueryBuilder<MySql>, column: &ColumnSpec, value: &
         query.push_bind(bytes);
         return;
     }
+    // Text in a set whose values do not survive utf8mb4: its bytes, read as that set's (db_b's
+    // column may be in a wider set, which then gets them converted).
+    if let Some(charset) = column.bytes_charset()
+        && let Some(bytes) = value.as_deref().and_then(image::bytes_of_hex)
+    {
+        query.push("CONVERT(");
+        query.push_bind(bytes);
+        query.push(format!(" USING {charset})"));
+        return;
+    }
     let (sql, binds, bound) = placeholder(column, value.as_deref());
     if sql == "?" {
         query.push_bind(bound);

@@ -17,6 +17,9 @@ pub(crate) fn size_expr(spec: &TableSpec) -> String {
         .filter_map(|c| {
             let x = quote_ident(&c.name);
             match c.class {
+                _ if let Some(charset) = c.bytes_charset() => {
+                    Some(format!("COALESCE(LENGTH(CONVERT({x} USING {charset})), 0)"))
+                }
                 ValueClass::Text | ValueClass::CastText => {
                     Some(format!("COALESCE(CHAR_LENGTH({x}), 0)"))
                 }
@@ -54,6 +57,12 @@ pub fn image_size(spec: &TableSpec, values: &[Option<String>]) -> u64 {
         .zip(values)
         .filter(|(column, _)| may_be_wide(column))
         .map(|(column, value)| match (column.class, value) {
+            // Text that travels as bytes: its bytes in db_a's set.
+            (ValueClass::Text | ValueClass::CastText, Some(hex))
+                if column.bytes_charset().is_some() =>
+            {
+                (hex.len() / 2) as u64
+            }
             (ValueClass::Text | ValueClass::CastText, Some(text)) => text.chars().count() as u64,
             (ValueClass::Binary, Some(hex)) => (hex.len() / 2) as u64,
             _ => 0,

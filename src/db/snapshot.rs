@@ -4,7 +4,7 @@
 //! both databases agree on what a range holds.
 
 use sqlx::mysql::{MySql, MySqlConnection, MySqlRow};
-use sqlx::{QueryBuilder, Row};
+use sqlx::{Column, QueryBuilder, Row};
 
 use crate::db::image::{self, RowRef};
 use crate::db::packet::{statement_budget, statement_chunks, values_bytes};
@@ -111,6 +111,9 @@ pub fn identity_expr(spec: &TableSpec) -> String {
 }
 
 fn text_expr(column: &ColumnSpec) -> String {
+    if column.bytes_charset().is_some() {
+        return format!("HEX({})", quote_ident(&column.name));
+    }
     image::text_of(column).unwrap_or_else(|| {
         format!(
             "CAST({} AS CHAR)",
@@ -216,13 +219,15 @@ fn select_rows(
     let raw: Vec<bool> = match read {
         Read::Values => spec
             .image_columns()
-            .map(|c| c.class == ValueClass::Binary)
+            .map(|c| c.class == ValueClass::Binary || c.bytes_charset().is_some())
             .collect(),
         Read::Digest | Read::Keys | Read::Sizes => Vec::new(),
     };
     match read {
         Read::Values => select.extend(spec.image_columns().zip(&raw).map(|(c, raw)| {
-            match (*raw, c.is_geometry()) {
+            // Text is sent converted to the session's utf8mb4: text that travels as bytes
+            // is CAST too, to come as stored.
+            match (*raw, c.is_geometry() || c.bytes_charset().is_some()) {
                 (true, true) => format!("CAST({} AS BINARY)", quote_ident(&c.name)),
                 (true, false) => quote_ident(&c.name),
                 (false, _) => text_expr(c),
@@ -255,15 +260,26 @@ fn keyed_row(
     raw: &[bool],
 ) -> Result<KeyedRow, sqlx::Error> {
     let identity: Option<String> = row.try_get(0)?;
-    let key = (1..=key_len)
-        .map(|i| row.try_get::<Option<String>, _>(i))
-        .collect::<Result<Vec<_>, _>>()?;
+    let text = |i: usize| -> Result<Option<String>, sqlx::Error> {
+        let bytes: Option<Vec<u8>> = row.try_get(i)?;
+        bytes.map(String::from_utf8).transpose().map_err(|_| {
+            sqlx::Error::Decode(
+                format!(
+                    "the row {} holds in {} a value that is not UTF-8 text (such as CESU-8, written by an old client), which cannot be copied; correct it in db_a",
+                    identity.as_deref().unwrap_or_default(),
+                    row.column(i).name()
+                )
+                .into(),
+            )
+        })
+    };
+    let key = (1..=key_len).map(text).collect::<Result<Vec<_>, _>>()?;
     let value = |i: usize, raw: bool| -> Result<Option<String>, sqlx::Error> {
         if raw {
             let bytes: Option<Vec<u8>> = row.try_get(i)?;
             Ok(bytes.map(|b| image::hex_upper(&b)))
         } else {
-            row.try_get(i)
+            text(i)
         }
     };
     let body = match read {

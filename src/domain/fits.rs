@@ -3,7 +3,7 @@
 //! rows hold values strict mode refuses), where a value that does not fit would be clamped
 //! or cut in silence: such a value — only a hand-made image can hold one — is refused here.
 
-use crate::domain::table::charset_of;
+use crate::domain::table::{ColumnSpec, charset_of};
 
 /// `Err(what the column takes)` when `text` does not fit `column_type`. `collation` is a
 /// text column's: TEXT limits count bytes in the column's character set, which is UTF-8
@@ -84,6 +84,32 @@ impl Fit {
             "datetime" => Fit::DateTime,
             "time" => Fit::Time,
             "year" => Fit::Year,
+            _ => Fit::Any,
+        }
+    }
+
+    /// What `column` takes as its image spells it: text that travels as bytes in hex
+    /// ([`ColumnSpec::bytes_charset`]) is checked by its bytes, at most as many as its
+    /// characters can take in that set.
+    pub fn of_column(column: &ColumnSpec) -> Fit {
+        let Some(charset) = column.bytes_charset() else {
+            return Fit::of(&column.column_type, column.collation.as_deref());
+        };
+        let t = column.column_type.to_ascii_lowercase();
+        let per_char = match charset {
+            "sjis" | "cp932" | "big5" | "gbk" | "gb2312" | "euckr" => 2,
+            "ujis" | "eucjpms" => 3,
+            "ascii" | "cp1250" | "cp1251" | "cp1256" | "cp1257" | "latin2" | "latin5"
+            | "latin7" | "greek" | "hebrew" | "koi8r" | "koi8u" | "dec8" | "cp850" | "cp852"
+            | "cp866" | "hp8" | "swe7" | "armscii8" | "keybcs2" | "macce" | "macroman"
+            | "geostd8" | "tis620" => 1,
+            _ => 4,
+        };
+        match t.split(['(', ' ']).next().unwrap_or_default() {
+            "char" | "varchar" => {
+                declared_width(&t).map_or(Fit::Any, |n| Fit::HexBytes(n * per_char))
+            }
+            name @ ("tinytext" | "text" | "mediumtext") => Fit::HexBytes(text_limit(name)),
             _ => Fit::Any,
         }
     }

@@ -136,6 +136,28 @@ impl ColumnSpec {
         self.collation.as_deref().map(charset_of)
     }
 
+    /// The character set of a text column whose values travel as their bytes (in hex)
+    /// instead of as UTF-8 text: one whose values do not all survive a trip through
+    /// utf8mb4 and back (sjis and cp932 change a backslash, ascii and cp1251 hold bytes
+    /// with no Unicode character, and two such sets in one `JSON_OBJECT` fail the write).
+    /// Unicode sets and latin1 make the trip exactly and stay text. An ENUM with an `''`
+    /// member stays text too: its error value is spelled apart from that member as text.
+    pub fn bytes_charset(&self) -> Option<&str> {
+        const AS_TEXT: [&str; 8] = [
+            "utf8mb4", "utf8mb3", "utf8", "latin1", "ucs2", "utf16", "utf16le", "utf32",
+        ];
+        let charset = self.charset()?;
+        let plain = charset.bytes().all(|b| b.is_ascii_alphanumeric());
+        let text = matches!(self.class, ValueClass::Text | ValueClass::CastText);
+        (text
+            && plain
+            && !charset.is_empty()
+            && charset != "binary"
+            && !AS_TEXT.contains(&charset)
+            && !crate::domain::fits::spells_enum_error(&self.column_type))
+        .then_some(charset)
+    }
+
     /// The definition with its character set and collation spelled out: `SHOW CREATE
     /// TABLE` leaves them out where they are the table's, and db_b's table may have
     /// another default.
@@ -205,6 +227,8 @@ impl ColumnSpec {
             _ if self.compares_loosely() => Some(66),
             // UUID, INET4/6, YEAR, ZEROFILL integers: short text of a fixed shape.
             ValueClass::CastText if self.collation.is_none() => Some(72),
+            // Hex of at most four bytes a character, inside `{"set": "…"}`.
+            _ if self.bytes_charset().is_some() => width.map(|n| n * 8 + 24),
             // Up to six bytes a character in JSON (`\u0001`), two more for the quotes.
             ValueClass::Text | ValueClass::CastText => width.map(|n| n * 6 + 2),
             ValueClass::Binary => width.map(|n| n * 2 + 2),

@@ -13,13 +13,15 @@ use sqlx::{ConnectOptions, Connection};
 
 use crate::config::{Config, DbTarget};
 use crate::db::catalog::{self, CatalogError};
-use crate::db::schema::{self, central, triggers};
+use crate::db::schema::triggers::{self, Installed};
+use crate::db::schema::{self, central};
 use crate::db::{self, ConnectError, PoolSettings, Role, error, load, queue};
 use crate::domain::table::TableSpec;
 use crate::services::load::{Linked, cascades_from_unsynced, linked_tables};
 
 mod checks;
 mod plan;
+mod stale_images;
 
 use plan::Plans;
 
@@ -38,9 +40,10 @@ pub struct InitReport {
     /// Unique keys db_b could not take yet, in words: its rows still lack changes queued
     /// before db_a gained the key (two rows hold the same value there for now).
     pub deferred: Vec<String>,
-    /// Tables whose primary key changed, with how many changes queued under the old key
-    /// were set aside for the table's copy.
-    pub rekeyed: Vec<(String, u64)>,
+    /// Tables whose changes queued under the old definition no longer read as they meant
+    /// (the primary key changed, a column narrowed…), with why and how many were set aside
+    /// for the table's copy.
+    pub rekeyed: Vec<(String, String, u64)>,
     /// Tables no longer in SYNC_TABLES whose triggers were dropped, with the changes of
     /// each still queued, now parked as FAILED (no run will apply them).
     pub dropped: Vec<(String, u64)>,
@@ -233,25 +236,32 @@ async fn capture_tables(
 ) -> Result<(), sqlx::Error> {
     for spec in specs {
         let previous = captured.iter().find(|c| c.name == spec.name);
-        if previous.is_none_or(|p| p != spec) || triggers::outdated(conn, spec).await? {
+        let installed = triggers::installed(conn, spec).await?;
+        if previous.is_none_or(|p| p != spec) || installed != Installed::Current {
             triggers::install(conn, spec).await?;
             report.triggers_written.push(spec.name.clone());
         }
-        if previous.is_some_and(|p| p.key != spec.key) {
-            // Queued under the old key, a change names its record by values that now mean
-            // another row (a delete would remove the wrong one): the table's copy replaces
+        // Synced before, its triggers gone: writes made since went into no image.
+        let missed = previous.is_some() && installed == Installed::Missing;
+        if let Some(why) = previous.and_then(|p| stale_images::why_unreadable(p, spec)) {
+            // Queued under the old definition, a change names its record or spells a value
+            // in a way the new one reads otherwise (under a new key, values that now mean
+            // another row: a delete would remove the wrong one): the table's copy replaces
             // them all. The old triggers wrote their last row before the new ones replaced
             // them (under the table's lock); a change of the new ones marked here too is in
             // the copy, which reads db_a after this.
             let note = format!(
-                "superseded: `{}`'s primary key changed; the table's copy after `dbsync init` holds this change",
+                "superseded: {why} (`{}`); the table's copy after `dbsync init` holds this change",
                 spec.name
             );
             let superseded = queue::supersede_table(conn, &spec.name, &note).await?;
-            report.rekeyed.push((spec.name.clone(), superseded));
             report
-                .reloads
-                .push((spec.name.clone(), "its key changed".into()));
+                .rekeyed
+                .push((spec.name.clone(), why.clone(), superseded));
+            report.reloads.push((spec.name.clone(), why));
+        } else if missed {
+            let why = "its capture triggers were missing (dropped, or the table swapped for a copy): writes made without them were not captured";
+            report.reloads.push((spec.name.clone(), why.into()));
         } else if previous.is_some_and(|p| adds_image_columns(p, spec)) {
             report
                 .reloads
@@ -260,7 +270,7 @@ async fn capture_tables(
     }
     // A table copied anew under its new key starts empty in db_b: rows of db_b's tables
     // referring to it that db_a's cascades removed meanwhile are removed by their copy.
-    let rekeyed: Vec<&str> = report.rekeyed.iter().map(|(t, _)| t.as_str()).collect();
+    let rekeyed: Vec<&str> = report.rekeyed.iter().map(|(t, _, _)| t.as_str()).collect();
     for child in specs {
         let refers = child
             .foreign_keys

@@ -210,3 +210,118 @@ async fn uuid_keys_and_a_utf8mb4_copy_of_utf8mb3_text_sync() {
     let report = db.sync().await;
     assert_eq!((report.applied, report.failed), (2, 0), "{report}");
 }
+
+/// Every row of `table` as the hex of each column, in key order: bytes compared as bytes,
+/// not through dbsync's own reader.
+async fn hex_rows(pool: &sqlx::MySqlPool, table: &str, columns: &[&str]) -> Vec<String> {
+    let hex: Vec<String> = columns
+        .iter()
+        .map(|c| format!("COALESCE(HEX(`{c}`), 'NULL')"))
+        .collect();
+    let sql = format!(
+        "SELECT CONCAT_WS('|', {}) FROM `{table}` ORDER BY 1",
+        hex.join(", ")
+    );
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await
+        .expect("read rows as hex")
+}
+
+/// Text in character sets whose values do not all survive a trip through Unicode reaches
+/// db_b byte for byte: sjis and big5 keep a backslash and its full-width look-alike apart
+/// (two keys stay two rows), cp1251 and ascii keep bytes no Unicode character has, and a
+/// table mixing such sets with latin1 goes on taking writes. `verify` compares bytes: a
+/// value changed by hand in db_b is named.
+#[tokio::test]
+async fn text_in_legacy_character_sets_reaches_db_b_byte_for_byte() {
+    let db = TestDb::with_table(
+        "CREATE TABLE legacy (code VARCHAR(10) CHARACTER SET sjis COLLATE sjis_bin PRIMARY KEY, \
+         name VARCHAR(20) CHARACTER SET latin1, ru VARCHAR(20) CHARACTER SET cp1251, \
+         path VARCHAR(20) CHARACTER SET sjis, tw VARCHAR(10) CHARACTER SET big5, \
+         raw VARCHAR(10) CHARACTER SET ascii, memo TEXT CHARACTER SET cp1251, \
+         body LONGTEXT CHARACTER SET cp1251, kind ENUM('a','b') CHARACTER SET sjis)",
+        "legacy",
+    )
+    .await;
+    let columns = [
+        "code", "name", "ru", "path", "tw", "raw", "memo", "body", "kind",
+    ];
+    db.exec(
+        "INSERT INTO legacy VALUES \
+         (UNHEX('415C31'), 'José', UNHEX('C8E2E0ED'), UNHEX('433A5C646972'), UNHEX('A15A'), UNHEX('43E9'), UNHEX('419842'), UNHEX('98'), 'a'), \
+         (UNHEX('41815F31'), NULL, NULL, UNHEX('815F'), UNHEX('A2CE'), 'x', NULL, NULL, NULL), \
+         (UNHEX('42'), 'gone', 'x', 'x', 'x', 'x', 'x', 'x', 'b')",
+    )
+    .await;
+    db.exec(
+        "UPDATE legacy SET ru = UNHEX('98'), kind = 'b' WHERE code = UNHEX('41815F31'); \
+         DELETE FROM legacy WHERE code = 'B'",
+    )
+    .await;
+    clean_sync(&db).await;
+    let ours = hex_rows(&db.local, "legacy", &columns).await;
+    assert_eq!(ours.len(), 2);
+    assert_eq!(hex_rows(&db.central, "legacy", &columns).await, ours);
+
+    db.exec_central(
+        "UPDATE legacy SET path = UNHEX('433A815F646972') WHERE code = UNHEX('415C31')",
+    )
+    .await;
+    let out = db.cli(&["verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+}
+
+/// The initial load copies the same values as they are stored, not as Unicode text.
+#[tokio::test]
+async fn the_initial_load_copies_legacy_character_sets_exactly() {
+    let mut db = TestDb::new(&[]).await;
+    db.exec(
+        "CREATE TABLE legacy (id INT PRIMARY KEY, raw VARCHAR(10) CHARACTER SET ascii, \
+         ru VARCHAR(10) CHARACTER SET cp1251, path VARCHAR(20) CHARACTER SET cp932); \
+         INSERT INTO legacy VALUES (1, UNHEX('43E9'), UNHEX('419842'), UNHEX('433A5C8790')), \
+         (2, 'x', NULL, UNHEX('ED40'))",
+    )
+    .await;
+    db.set("SYNC_TABLES", "users,orders,legacy");
+    let out = db.cli(&["init", "--load"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    let columns = ["id", "raw", "ru", "path"];
+    let ours = hex_rows(&db.local, "legacy", &columns).await;
+    assert_eq!(hex_rows(&db.central, "legacy", &columns).await, ours);
+    let out = db.cli(&["verify"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+}
+
+/// A utf8mb4 value that is not UTF-8 (CESU-8 surrogates, as old Java clients wrote emoji):
+/// its change alone is FAILED, saying why; changes of other rows and tables, before and
+/// after it, are synced, and the change that corrects the value in db_a is synced too.
+#[tokio::test]
+async fn text_that_is_not_utf8_fails_its_own_change_only() {
+    let db = TestDb::with_table(
+        "CREATE TABLE notes (id INT PRIMARY KEY, body VARCHAR(20))",
+        "notes",
+    )
+    .await;
+    db.exec(
+        "INSERT INTO users (id, name, email) VALUES (1, 'a', 'a@x'); \
+         INSERT INTO notes VALUES (1, UNHEX('416E6120EDA0BDEDB880')), (2, 'fine'); \
+         INSERT INTO users (id, name, email) VALUES (2, 'b', 'b@x')",
+    )
+    .await;
+    let report = db.sync().await;
+    assert_eq!((report.applied, report.failed), (3, 1), "{report}");
+    let failed: Vec<String> = sqlx::query_scalar(
+        "SELECT last_error FROM sync_queue WHERE sync_status = 'FAILED' AND table_name = 'notes'",
+    )
+    .fetch_all(&db.local)
+    .await
+    .expect("read FAILED changes");
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0].contains("not UTF-8"), "{}", failed[0]);
+    db.exec("UPDATE notes SET body = 'Ana 😀' WHERE id = 1")
+        .await;
+    let report = db.sync().await;
+    assert_eq!(report.failed, 0, "{report}");
+    db.assert_converged().await;
+}

@@ -18,6 +18,7 @@ mod replay;
 mod schema_changes;
 mod sites;
 mod sizes;
+mod stale_images;
 mod stress;
 mod sync;
 mod tables;

@@ -440,7 +440,8 @@ async fn a_changed_primary_key_hands_its_queued_changes_to_the_tables_copy() {
     db.exec_central("DROP TABLE w").await;
     let out = cli_exits(&db, &["init"], 0);
     assert!(
-        stdout(&out).contains("w: its primary key changed; 21 change(s) queued under the old key"),
+        stdout(&out)
+            .contains("w: its primary key changed; 21 change(s) queued before are replaced"),
         "{}",
         stdout(&out)
     );

@@ -33,7 +33,9 @@ pub struct QueuedChange {
     pub record_id: Option<i64>,
     pub record_key: Option<Vec<u8>>,
     pub operation: String,
-    pub payload: Option<String>,
+    /// The row image as stored: bytes, as a text column can hold a value that is not UTF-8
+    /// (CESU-8 from an old client), which must fail its own change, not the whole read.
+    pub payload: Option<Vec<u8>>,
     pub retry_count: i32,
     /// 1 when the change may be tried now, 0 while it backs off after a rejection.
     pub due: i64,
@@ -48,7 +50,7 @@ impl QueuedChange {
 
     /// Bytes of its row image (what reads are sized by).
     pub fn payload_bytes(&self) -> usize {
-        self.payload.as_ref().map_or(0, String::len)
+        self.payload.as_ref().map_or(0, Vec::len)
     }
 }
 

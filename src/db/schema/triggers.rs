@@ -237,9 +237,23 @@ pub async fn foreign_namesakes(
     query.build_query_scalar().fetch_all(conn).await
 }
 
-/// Whether `spec`'s three capture triggers are missing or not the ones this version makes
-/// (one of an earlier version images some value another way): `init` replaces them.
-pub async fn outdated(conn: &mut MySqlConnection, spec: &TableSpec) -> Result<bool, sqlx::Error> {
+/// How `spec`'s three capture triggers stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Installed {
+    /// The ones this version makes.
+    Current,
+    /// All there, but one is not what this version makes (one of an earlier version images
+    /// some value another way): `init` replaces them.
+    Outdated,
+    /// One or more is gone (dropped by hand, or the table swapped for a copy by an online
+    /// schema change tool): writes went uncaptured.
+    Missing,
+}
+
+pub async fn installed(
+    conn: &mut MySqlConnection,
+    spec: &TableSpec,
+) -> Result<Installed, sqlx::Error> {
     let installed: Vec<(String, String)> = sqlx::query_as(
         "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(ACTION_STATEMENT AS CHAR) \
          FROM information_schema.TRIGGERS \
@@ -248,14 +262,26 @@ pub async fn outdated(conn: &mut MySqlConnection, spec: &TableSpec) -> Result<bo
     .bind(&spec.name)
     .fetch_all(conn)
     .await?;
-    Ok(trigger_statements(spec).iter().any(|(name, sql)| {
+    let ours = trigger_statements(spec);
+    if ours
+        .iter()
+        .any(|(name, _)| !installed.iter().any(|(there, _)| there == name))
+    {
+        return Ok(Installed::Missing);
+    }
+    let outdated = ours.iter().any(|(name, sql)| {
         let body = sql
             .split_once("FOR EACH ROW")
             .map_or("", |(_, body)| body.trim());
         !installed
             .iter()
             .any(|(installed, stored)| installed == name && stored.trim() == body)
-    }))
+    });
+    Ok(if outdated {
+        Installed::Outdated
+    } else {
+        Installed::Current
+    })
 }
 
 pub async fn drop_trigger(conn: &mut MySqlConnection, name: &str) -> Result<(), sqlx::Error> {

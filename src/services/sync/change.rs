@@ -113,7 +113,7 @@ fn fingerprint_of(raw: &QueuedChange, with_capture_time: bool) -> i64 {
     hasher.update(&[0x1f]);
     hasher.update(raw.operation.as_bytes());
     hasher.update(&[0x1f]);
-    hasher.update(raw.payload.as_deref().unwrap_or_default().as_bytes());
+    hasher.update(raw.payload.as_deref().unwrap_or_default());
     if with_capture_time {
         hasher.update(&[0x1f]);
         hasher.update(raw.created_at.as_bytes());
@@ -162,7 +162,8 @@ pub fn decode(raw: &QueuedChange, tables: &Tables) -> Result<Change, String> {
         .ok_or_else(|| format!("unknown operation {:?}", short(&raw.operation)))?;
     let reader = tables.reader(table);
     let (record, known_key) = record_identity(raw, spec, reader)?;
-    let action = match (operation, raw.payload.as_deref()) {
+    let payload = raw.payload.as_deref().map(payload_text).transpose()?;
+    let action = match (operation, payload) {
         (Operation::Delete, None) => Action::Delete {
             key: known_key
                 .into_iter()
@@ -262,7 +263,7 @@ fn record_identity(
             let fit = match reader.fit(&column.name) {
                 Some(fit) => fit,
                 None => {
-                    computed = Fit::of(&column.column_type, column.collation.as_deref());
+                    computed = Fit::of_column(column);
                     &computed
                 }
             };
@@ -292,6 +293,17 @@ fn decode_image(
     Ok((values, present))
 }
 
+/// A row image as text. MariaDB stores text that is not UTF-8 (CESU-8 surrogates, as old
+/// Java clients wrote emoji) in a utf8mb4 column, and a trigger copies it into the image.
+fn payload_text(bytes: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "unreadable payload: the row image is not UTF-8 text at byte {}: a text column of the row holds a value no Unicode text has (such as CESU-8, written by an old client); correct the value in db_a (the change that corrects it is synced)",
+            e.valid_up_to()
+        )
+    })
+}
+
 /// The image's key values must be the queue row's key: the engine must never act on a
 /// record the row does not name. Returns the key values (from the image).
 fn check_key(
@@ -314,7 +326,9 @@ fn check_key(
         if let Some(expected) = expected {
             let same = match (&found, expected) {
                 (Some(a), Some(b))
-                    if column.class == ValueClass::Binary || column.class == ValueClass::Bit =>
+                    if column.class == ValueClass::Binary
+                        || column.class == ValueClass::Bit
+                        || column.bytes_charset().is_some() =>
                 {
                     a.eq_ignore_ascii_case(b)
                 }

@@ -321,6 +321,9 @@ impl SyncEngine {
             tracing::warn!(%reason, "sync run stopped before applying anything");
             return Ok((Outcome::Interrupted, Some(reason)));
         }
+        // Read before the definitions are checked: every change up to it was written under
+        // a definition the check sees (one after an ALTER would not fit the old one).
+        let mut run_max = queue::max_id(conn).await?;
         let tables = match tables::load_checked(conn, &self.settings.tables).await {
             Ok(tables) => tables,
             Err(
@@ -341,14 +344,20 @@ impl SyncEngine {
             Ok(loading) => loading,
             Err(refused) => return Ok(refused),
         };
-        if loading
-            && let Some(stopped) = self
+        if loading {
+            if let Some(stopped) = self
                 .load(conn, central, &tables, packet, tally, watchdog)
                 .await?
-        {
-            return Ok(stopped);
+            {
+                return Ok(stopped);
+            }
+            run_max = queue::max_id(conn).await?;
+            let configured = &self.settings.tables;
+            if let Some(reason) = tables::changed_while_copied(conn, configured, &tables).await? {
+                tracing::warn!(%reason, "sync run stopped after its copy: the schema changed");
+                return Ok((Outcome::SchemaChanged, Some(reason)));
+            }
         }
-        let run_max = queue::max_id(conn).await?;
         let outcome = Drain::new(self, &tables, run_max, packet, watchdog)
             .run(conn, central, tally)
             .await?;

@@ -222,3 +222,40 @@ pub async fn load_checked(
     specs.sort_by_key(|s| configured.iter().position(|c| *c == s.name));
     Ok(Tables::new(specs))
 }
+
+/// After a run's copy: whether a table's definition changed while it was copied (say a
+/// column widened): its rows may have been written cut to the old definition, db_b taking
+/// them in a permissive mode. Such tables' copies start over, to run once `init` has
+/// followed the change; `Some(why the run stops)`.
+pub async fn changed_while_copied(
+    conn: &mut MySqlConnection,
+    configured: &[String],
+    tables: &Tables,
+) -> Result<Option<String>, sqlx::Error> {
+    let problem = match load_checked(conn, configured).await {
+        Ok(_) => return Ok(None),
+        Err(SchemaProblem::Database(err)) => return Err(err),
+        Err(problem) => problem,
+    };
+    let mut restarted = Vec::new();
+    for spec in tables.specs() {
+        match catalog::table_spec(conn, &spec.name).await {
+            Ok(live) if live == *spec => {}
+            Err(CatalogError::Database(err)) => return Err(err),
+            _ => {
+                let estimate = crate::db::snapshot::estimated_rows(conn, &spec.name).await?;
+                crate::db::load::restart_table(conn, &spec.name, estimate).await?;
+                restarted.push(format!("`{}`", spec.name));
+            }
+        }
+    }
+    let again = if restarted.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; the copy of {} starts over after it, as the change came while it was copied",
+            restarted.join(", ")
+        )
+    };
+    Ok(Some(format!("{problem}{again}; nothing was applied")))
+}

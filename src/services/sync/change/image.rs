@@ -24,10 +24,7 @@ pub struct ImageReader {
 impl ImageReader {
     pub fn new(spec: &TableSpec) -> Self {
         let columns: Vec<ColumnSpec> = spec.image_columns().cloned().collect();
-        let fits = columns
-            .iter()
-            .map(|c| Fit::of(&c.column_type, c.collation.as_deref()))
-            .collect();
+        let fits = columns.iter().map(Fit::of_column).collect();
         let positions = columns
             .iter()
             .enumerate()

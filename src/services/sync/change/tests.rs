@@ -242,6 +242,6 @@ fn fingerprints_tell_changes_apart() {
     let a = raw("orders", "UPDATE", Some(3), None, Some(ORDER));
     let mut b = a.clone();
     assert_eq!(fingerprint(&a), fingerprint(&b));
-    b.payload = Some(ORDER.replace("shipped", "pending"));
+    b.payload = Some(ORDER.replace("shipped", "pending").into_bytes());
     assert_ne!(fingerprint(&a), fingerprint(&b));
 }

@@ -23,6 +23,16 @@ pub(super) fn json_value(
             ));
         }
         Value::Null => return Ok(None),
+        Value::Object(map) if column.bytes_charset().is_some() => {
+            return bytes_value(map, column, fit);
+        }
+        Value::String(_) if column.bytes_charset().is_some() => {
+            return Err(format!(
+                "unreadable payload: {} holds text, where a trigger of this version writes its bytes; the change was captured by an older version's trigger: copy the table again (`dbsync resync --table …`)",
+                column.name
+            ));
+        }
+        Value::Object(map) => return Err(moved_charset(&map, column)),
         Value::String(s) => s,
         Value::Number(n) if column.class == ValueClass::Integer && (n.is_i64() || n.is_u64()) => {
             n.to_string()
@@ -49,6 +59,69 @@ pub(super) fn json_value(
         )
     })?;
     Ok(Some(text))
+}
+
+/// A text value a trigger wrote as its bytes in its character set (`{"cp1251": "D0B8"}`):
+/// the hex, when the set is still the column's.
+fn bytes_value(
+    map: serde_json::Map<String, Value>,
+    column: &ColumnSpec,
+    fit: &Fit,
+) -> Result<Option<String>, String> {
+    if map.len() != 1
+        || !map
+            .keys()
+            .all(|set| Some(set.as_str()) == column.bytes_charset())
+    {
+        return Err(moved_charset(&map, column));
+    }
+    let hex = match map
+        .into_iter()
+        .next()
+        .map_or(Value::Null, |(_, value)| value)
+    {
+        Value::String(hex) => hex,
+        Value::Null if column.nullable => return Ok(None),
+        Value::Null => {
+            return Err(format!(
+                "unreadable payload: {} is NULL but the column is NOT NULL",
+                column.name
+            ));
+        }
+        other => {
+            return Err(format!(
+                "unreadable payload: {} holds {}, not hex bytes",
+                column.name,
+                short(&other.to_string())
+            ));
+        }
+    };
+    if !crate::db::image::is_hex_bytes(&hex) {
+        return Err(format!(
+            "unreadable payload: {} {:?} is not hex bytes",
+            column.name,
+            short(&hex)
+        ));
+    }
+    fit.check(&hex).map_err(|takes| {
+        format!(
+            "unreadable payload: {} does not fit (the column takes {takes})",
+            column.name
+        )
+    })?;
+    Ok(Some(hex))
+}
+
+/// Why an image's bytes in one character set cannot be applied to `column`: it is in
+/// another set now (its changes captured before that are not readable as the new set's).
+fn moved_charset(map: &serde_json::Map<String, Value>, column: &ColumnSpec) -> String {
+    let sets: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+    format!(
+        "unreadable payload: {} holds bytes in {}, but the column is in {} now; a change captured before the column changed cannot be applied: copy the table again (`dbsync resync --table …`)",
+        column.name,
+        short(&sets.join(", ")),
+        column.charset().unwrap_or("no character set")
+    )
 }
 
 /// Refuses a value the server would round or misread instead of rejecting: decimals with

@@ -22,7 +22,7 @@ use crate::domain::table::TableSpec;
 
 mod values;
 
-use values::{Columns, HeldValues, by_collation, columns_of, remember, unique_keys};
+use values::{Columns, Comparison, HeldValues, columns_of, remember, unique_keys};
 
 /// Changes held back so far (by the run before this batch, or by this batch), with the
 /// values later changes are matched against.
@@ -55,8 +55,8 @@ impl Holds {
         for columns in referenced {
             match held_values(&change, columns) {
                 Some(values) => {
-                    let by_collation = by_collation(spec, columns);
-                    remember(&mut self.values, &spec.name, columns, &values, by_collation);
+                    let comparison = Comparison::of(spec, columns);
+                    remember(&mut self.values, &spec.name, columns, &values, comparison);
                 }
                 None => {
                     self.unknown.insert(spec.name.clone());
@@ -66,13 +66,13 @@ impl Holds {
         if let Some(image) = Image::of(&change) {
             for key in unique_keys(spec) {
                 if let Some(values) = key.values_in(&image) {
-                    let by_collation = by_collation(spec, key.parts.iter().map(|(c, _)| c));
+                    let comparison = Comparison::of(spec, key.parts.iter().map(|(c, _)| c));
                     remember(
                         &mut self.values,
                         &spec.name,
                         &key.label,
                         &values,
-                        by_collation,
+                        comparison,
                     );
                 }
             }
@@ -80,8 +80,8 @@ impl Holds {
                 if let Some(values) = image.values_of(&fk.columns) {
                     let (table, columns) = (&fk.parent_table, &fk.parent_columns);
                     // Text foreign key columns share their parent's collation.
-                    let by_collation = by_collation(spec, &fk.columns);
-                    remember(&mut self.referred, table, columns, &values, by_collation);
+                    let comparison = Comparison::of(spec, &fk.columns);
+                    remember(&mut self.referred, table, columns, &values, comparison);
                 }
             }
         }

@@ -1,4 +1,4 @@
-use super::values::prefix_of;
+use super::values::{Comparison, prefix_of};
 use super::*;
 use crate::domain::Operation;
 use crate::domain::table::{ColumnSpec, ForeignKeySpec, IndexSpec, ValueClass};
@@ -145,7 +145,13 @@ fn a_unique_prefix_compares_its_first_characters_or_bytes() {
 #[test]
 fn a_held_value_beyond_printable_ascii_in_a_collated_column_matches_any_value() {
     let mut values = HashMap::new();
-    remember(&mut values, "t", &["v".into()], &["user@x.io"], vec![true]);
+    remember(
+        &mut values,
+        "t",
+        &["v".into()],
+        &["user@x.io"],
+        compared(true),
+    );
     let held = &values[&columns_of("t", &["v".into()])];
     assert!(held.matches(&["USER@x.io "]));
     assert!(!held.matches(&["other@x.io"]));
@@ -153,11 +159,19 @@ fn a_held_value_beyond_printable_ascii_in_a_collated_column_matches_any_value() 
         held.matches(&["søren"]),
         "a value beyond ASCII may be equal"
     );
-    remember(&mut values, "t", &["v".into()], &["a😀"], vec![true]);
+    remember(&mut values, "t", &["v".into()], &["a😀"], compared(true));
     let held = &values[&columns_of("t", &["v".into()])];
     assert!(held.matches(&["other@x.io"]), "so may any value, then");
     let mut bytes = HashMap::new();
-    remember(&mut bytes, "t", &["b".into()], &["a😀"], vec![false]);
+    remember(&mut bytes, "t", &["b".into()], &["a😀"], compared(false));
     let held = &bytes[&columns_of("t", &["b".into()])];
     assert!(!held.matches(&["a😁"]), "a _bin column compares bytes");
+}
+
+/// One column compared by collation or not, holding no text as bytes.
+fn compared(by_collation: bool) -> Comparison {
+    Comparison {
+        by_collation: vec![by_collation],
+        opaque: false,
+    }
 }

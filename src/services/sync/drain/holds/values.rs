@@ -43,18 +43,38 @@ impl HeldValues {
     }
 }
 
-/// Records `values` of `columns` of `table` in `map`; `by_collation` says which columns
-/// compare by a collation's rules.
+/// How held values of some columns compare: which columns by a collation's rules, and
+/// whether one holds text as its bytes in hex (sjis, cp1251…), which no folding of the hex
+/// matches as db_b compares it: any value of those columns may then equal a held one.
+pub(super) struct Comparison {
+    pub(super) by_collation: Vec<bool>,
+    pub(super) opaque: bool,
+}
+
+impl Comparison {
+    pub(super) fn of<'c>(spec: &TableSpec, columns: impl IntoIterator<Item = &'c String>) -> Self {
+        let columns: Vec<&String> = columns.into_iter().collect();
+        Comparison {
+            by_collation: by_collation(spec, columns.iter().copied()),
+            opaque: columns.iter().any(|name| {
+                spec.column(name)
+                    .is_some_and(|c| c.bytes_charset().is_some())
+            }),
+        }
+    }
+}
+
+/// Records `values` of `columns` of `table` in `map`, compared as `comparison` says.
 pub(super) fn remember(
     map: &mut HashMap<Columns, HeldValues>,
     table: &str,
     columns: &[String],
     values: &[&str],
-    by_collation: Vec<bool>,
+    comparison: Comparison,
 ) {
     let held = map.entry(columns_of(table, columns)).or_default();
-    held.by_collation = by_collation;
-    held.unsure |= held.is_unsure(values);
+    held.by_collation = comparison.by_collation;
+    held.unsure |= comparison.opaque || held.is_unsure(values);
     held.folded.insert(normalized(values));
 }
 

@@ -1,0 +1,210 @@
+//! Changes queued before a change of their table's definition that reads them otherwise (a
+//! key that names rows another way, a narrowed column, a column moved out of a character set
+//! whose values travel as bytes), and writes made while the table's triggers were gone:
+//! `init` hands the table to a copy, and db_b ends as db_a with nothing left FAILED.
+
+use sqlx::Connection;
+
+use crate::helpers::{TestDb, stdout};
+
+/// `dbsync init`, which must succeed; its output.
+fn init(db: &TestDb) -> String {
+    let out = db.cli(&["init"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    stdout(&out)
+}
+
+/// A sync that leaves nothing FAILED or pending, db_b equal to db_a.
+async fn converges(db: &TestDb) {
+    db.sync_converges().await;
+    let left = "SELECT COUNT(*) FROM sync_queue WHERE sync_status <> 'SYNCED'";
+    assert_eq!(db.count(&db.local, left).await, 0, "changes left");
+}
+
+/// `INT UNSIGNED` → `BIGINT UNSIGNED` widens the key, but the queue names its rows in
+/// `record_key` instead of `record_id` from then on.
+#[tokio::test]
+async fn a_key_widened_past_record_id_hands_its_queued_changes_to_a_copy() {
+    let db = TestDb::with_table(
+        "CREATE TABLE items (id INT UNSIGNED PRIMARY KEY, name VARCHAR(10), qty INT)",
+        "items",
+    )
+    .await;
+    db.exec("INSERT INTO items SELECT seq, CONCAT('r', seq), seq FROM seq_1_to_20")
+        .await;
+    converges(&db).await;
+    db.exec(
+        "UPDATE items SET qty = qty + 100 WHERE id <= 5; DELETE FROM items WHERE id = 6; \
+         INSERT INTO items VALUES (21, 'new', 1)",
+    )
+    .await;
+    db.exec("ALTER TABLE items MODIFY id BIGINT UNSIGNED NOT NULL")
+        .await;
+    let said = init(&db);
+    assert!(
+        said.contains("items: its key names rows another way now"),
+        "{said}"
+    );
+    db.exec("INSERT INTO items VALUES (18446744073709551615, 'max', 1)")
+        .await;
+    converges(&db).await;
+}
+
+/// A key collation that tells more strings apart: queued changes named their rows by a
+/// collation weight, new ones by the value.
+#[tokio::test]
+async fn a_key_collation_change_hands_its_queued_changes_to_a_copy() {
+    let db = TestDb::with_table(
+        "CREATE TABLE codes (code VARCHAR(10) COLLATE utf8mb4_general_ci PRIMARY KEY, v INT)",
+        "codes",
+    )
+    .await;
+    db.exec("INSERT INTO codes VALUES ('Ab1', 1), ('cd2', 2)")
+        .await;
+    converges(&db).await;
+    db.exec("UPDATE codes SET v = 10 WHERE code = 'ab1'; DELETE FROM codes WHERE code = 'CD2'")
+        .await;
+    db.exec("ALTER TABLE codes MODIFY code VARCHAR(10) COLLATE utf8mb4_nopad_bin NOT NULL")
+        .await;
+    let said = init(&db);
+    assert!(
+        said.contains("codes: its key names rows another way now"),
+        "{said}"
+    );
+    converges(&db).await;
+    let v = "SELECT v FROM codes WHERE code = 'Ab1'";
+    assert_eq!(db.count(&db.central, v).await, 10);
+}
+
+/// A narrowed column, refused by `init` until db_b's column is changed by hand as it says:
+/// queued values with more fractions than the column now takes give way to the copy.
+#[tokio::test]
+async fn a_narrowed_column_hands_its_queued_changes_to_a_copy() {
+    let db = TestDb::with_table(
+        "CREATE TABLE items (id INT PRIMARY KEY, ts DATETIME(3), q INT)",
+        "items",
+    )
+    .await;
+    db.exec("INSERT INTO items SELECT seq, '2025-01-01 10:00:00.123', seq FROM seq_1_to_10")
+        .await;
+    converges(&db).await;
+    db.exec("UPDATE items SET q = q + 1").await;
+    db.exec("ALTER TABLE items MODIFY ts DATETIME(1)").await;
+    let out = db.cli(&["init"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    db.exec_central("ALTER TABLE items MODIFY ts DATETIME(1)")
+        .await;
+    let said = init(&db);
+    assert!(said.contains("`ts` was narrowed"), "{said}");
+    converges(&db).await;
+}
+
+/// A cp1251 column converted to utf8mb4: values queued before are cp1251 bytes.
+#[tokio::test]
+async fn a_column_leaving_a_byte_character_set_hands_its_queued_changes_to_a_copy() {
+    let db = TestDb::with_table(
+        "CREATE TABLE items (id INT PRIMARY KEY, ru VARCHAR(10) CHARACTER SET cp1251)",
+        "items",
+    )
+    .await;
+    db.exec("INSERT INTO items VALUES (1, UNHEX('C8E2')), (2, 'x')")
+        .await;
+    converges(&db).await;
+    db.exec("UPDATE items SET ru = UNHEX('E0E1') WHERE id = 1; INSERT INTO items VALUES (3, UNHEX('C0'))")
+        .await;
+    db.exec("ALTER TABLE items MODIFY ru VARCHAR(10) CHARACTER SET utf8mb4")
+        .await;
+    let said = init(&db);
+    assert!(
+        said.contains("`ru` moved from character set cp1251 to utf8mb4"),
+        "{said}"
+    );
+    converges(&db).await;
+    let same = "SELECT COUNT(*) FROM items WHERE id = 1 AND ru = 'аб'";
+    assert_eq!(db.count(&db.central, same).await, 1);
+}
+
+/// The table swapped for a copy, as online schema change tools do: its triggers went with
+/// the old table and the writes since were captured by none. `init` puts triggers back and
+/// queues the table's copy, saying why.
+#[tokio::test]
+async fn writes_made_without_the_triggers_are_copied_by_init() {
+    let db = TestDb::with_table(
+        "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(10), qty INT)",
+        "items",
+    )
+    .await;
+    db.exec("INSERT INTO items (name, qty) VALUES ('x', 1), ('y', 2), ('z', 3)")
+        .await;
+    converges(&db).await;
+    db.exec(
+        "CREATE TABLE items_new LIKE items; ALTER TABLE items_new ADD INDEX ix (name); \
+         INSERT INTO items_new SELECT * FROM items; \
+         RENAME TABLE items TO items_old, items_new TO items; DROP TABLE items_old",
+    )
+    .await;
+    db.exec(
+        "UPDATE items SET qty = qty + 7 WHERE id = 2; INSERT INTO items (name, qty) VALUES ('post', 1); \
+         DELETE FROM items WHERE id = 3",
+    )
+    .await;
+    let said = init(&db);
+    assert!(
+        said.contains("items: its capture triggers were missing"),
+        "{said}"
+    );
+    converges(&db).await;
+}
+
+/// A column widened while the table is copied, and rows given longer values: the copy wrote
+/// some of them cut to the old width (db_b takes rows in a permissive mode). The run ends
+/// as `schema_changed` with nothing blamed, and the table's copy starts over once `init`
+/// has widened db_b's column.
+#[tokio::test]
+async fn a_table_changed_while_it_is_copied_is_copied_again_after_init() {
+    let db = TestDb::with_table(
+        "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL)",
+        "items",
+    )
+    .await;
+    db.exec("INSERT INTO items SELECT seq, CONCAT('r', seq) FROM seq_1_to_6000")
+        .await;
+    let mut holder = db.local.acquire().await.expect("db_a connection");
+    let mut writer = holder.begin().await.expect("begin");
+    sqlx::raw_sql("SELECT 1 FROM items WHERE id = 100 FOR UPDATE")
+        .execute(&mut *writer)
+        .await
+        .expect("lock a row");
+    let child = crate::helpers::cli_command(&db.env, &["resync"], &std::env::temp_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dbsync started");
+    let waiting = db.load_waiting_sql();
+    let started = std::time::Instant::now();
+    while db.count(&db.local, &waiting).await == 0 {
+        assert!(started.elapsed().as_secs() < 60, "the copy never waited");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // ALTER commits the writer's transaction first; the UPDATE then runs on its own.
+    sqlx::raw_sql(
+        "ALTER TABLE items MODIFY name VARCHAR(60) NOT NULL; \
+         UPDATE items SET name = CONCAT('LONGNAME-LONGNAME-', id) WHERE id > 5000",
+    )
+    .execute(&mut *writer)
+    .await
+    .expect("the change during the copy");
+    drop(writer);
+    let out = tokio::task::spawn_blocking(|| child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("dbsync ended");
+    let said = stdout(&out);
+    assert_eq!(out.status.code(), Some(6), "{said}");
+    assert!(said.contains("starts over"), "{said}");
+    assert_eq!(db.total_retries().await, 0, "nothing blamed");
+    init(&db);
+    converges(&db).await;
+    let long = "SELECT COUNT(*) FROM items WHERE name LIKE 'LONGNAME-LONGNAME-%'";
+    assert_eq!(db.count(&db.central, long).await, 1000);
+}
