@@ -146,16 +146,16 @@ impl ColumnSpec {
         const AS_TEXT: [&str; 8] = [
             "utf8mb4", "utf8mb3", "utf8", "latin1", "ucs2", "utf16", "utf16le", "utf32",
         ];
+        // Asked for every value a run writes: the common answers come first and cheaply.
+        if !matches!(self.class, ValueClass::Text | ValueClass::CastText) {
+            return None;
+        }
         let charset = self.charset()?;
+        if AS_TEXT.contains(&charset) || charset == "binary" || charset.is_empty() {
+            return None;
+        }
         let plain = charset.bytes().all(|b| b.is_ascii_alphanumeric());
-        let text = matches!(self.class, ValueClass::Text | ValueClass::CastText);
-        (text
-            && plain
-            && !charset.is_empty()
-            && charset != "binary"
-            && !AS_TEXT.contains(&charset)
-            && !crate::domain::fits::spells_enum_error(&self.column_type))
-        .then_some(charset)
+        (plain && !crate::domain::fits::spells_enum_error(&self.column_type)).then_some(charset)
     }
 
     /// The definition with its character set and collation spelled out: `SHOW CREATE

@@ -2,13 +2,13 @@
 //! dropped, indexes added, unique keys dropped, foreign keys added, dropped or changed — or
 //! why it cannot follow without a person's decision.
 
-use super::shared::{keeping_nulls, shared_definition};
+use super::shared::{keeping_nulls, shared_definition, without_not_null};
 use super::{
     CentralColumn, Refusal, SITE_COLUMN, central_key_of, foreign_key_definition, index_definition,
 };
 use crate::db::quote_ident;
 use crate::db::schema::types;
-use crate::domain::table::TableSpec;
+use crate::domain::table::{ColumnSpec, TableSpec};
 
 /// What db_b's copy of a table has now.
 pub struct CentralTable {
@@ -165,6 +165,16 @@ fn column_changes(
             )
         };
         match columns.iter().find(|c| c.name == column.name) {
+            // With many sites, the other sites' rows have no value for it: NULL, not the
+            // implicit 0 or '' a NOT NULL column without a default would give them.
+            None if site && needs_a_value(column) => {
+                let nullable = format!(
+                    "{} {}",
+                    quote_ident(&column.name),
+                    without_not_null(&column.explicit_definition())
+                );
+                changes.push(format!("ALTER TABLE {table} ADD COLUMN {nullable}{place}"));
+            }
             None => changes.push(format!(
                 "ALTER TABLE {table} ADD COLUMN {definition}{place}"
             )),
@@ -220,8 +230,9 @@ fn column_changes(
             if dropped_from_a {
                 notes.push(format!(
                     "`{}`.`{}` kept: db_a dropped it, but other sites' rows in db_b may hold \
-                     values in it (this site's rows keep what they hold there, new ones leave \
-                     it empty); drop it by hand once no site's db_a has it",
+                     values in it (this site's rows keep what they hold there until a copy of \
+                     the table rewrites them, new ones leave it empty); drop it by hand once \
+                     no site's db_a has it",
                     live.name, central.name
                 ));
             }
@@ -248,6 +259,14 @@ fn column_changes(
         }
     }
     Ok(changes)
+}
+
+/// Whether `column` is NOT NULL without a default: a row that does not give it a value gets
+/// an implicit `0` or `''`. (`SHOW CREATE TABLE` prints `DEFAULT` for any default.)
+fn needs_a_value(column: &ColumnSpec) -> bool {
+    !column.nullable
+        && !column.generated
+        && !column.definition.to_ascii_uppercase().contains(" DEFAULT ")
 }
 
 /// With many sites, db_b's copy holds every site's rows, and a column this site's db_a

@@ -63,6 +63,11 @@ pub fn keeping_nulls(definition: &str, column: &ColumnSpec, central: &CentralCol
     if column.nullable || column.generated || !central.nullable {
         return definition.to_string();
     }
+    without_not_null(definition)
+}
+
+/// `definition` with its own `NOT NULL` made `NULL`.
+pub fn without_not_null(definition: &str) -> String {
     match definition.to_ascii_uppercase().find(" NOT NULL") {
         Some(at) => format!("{}{}", &definition[..at], &definition[at + " NOT".len()..]),
         None => definition.to_string(),
