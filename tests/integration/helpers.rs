@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dbsync::config::Config;
 use dbsync::db::{self, PoolSettings, Role};
@@ -215,6 +215,41 @@ impl TestDb {
             .await
             .expect("init with the new table");
         db
+    }
+
+    /// Runs `dbsync args` while a writer holds `table`'s row `id`; once the load waits on
+    /// that row, the writer runs `then` (one or more statements) and commits.
+    pub async fn during_copy(&self, args: &[&str], (table, id): (&str, i64), then: &str) -> Output {
+        let mut holder = self.local.acquire().await.expect("db_a connection");
+        let mut writer = holder.begin().await.expect("begin");
+        let lock = format!("SELECT 1 FROM `{table}` WHERE id = {id} FOR UPDATE");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(lock))
+            .execute(&mut *writer)
+            .await
+            .expect("lock the row");
+        let child = cli_command(&self.env, args, &std::env::temp_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("dbsync started");
+        let waiting = self.load_waiting_sql();
+        let started = Instant::now();
+        while self.count(&self.local, &waiting).await == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the load never waited"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(then.to_string()))
+            .execute(&mut *writer)
+            .await
+            .expect("the writer's change");
+        writer.commit().await.expect("commit");
+        tokio::task::spawn_blocking(|| child.wait_with_output())
+            .await
+            .expect("join")
+            .expect("dbsync ended")
     }
 
     /// Drops db_b's database and creates it again empty, with dbsync's tables (`init`), as

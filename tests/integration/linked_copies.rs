@@ -3,12 +3,7 @@
 //! the linked rows without firing a trigger, so a copy of one side alone left db_b's other
 //! side different while the runs said `synced`.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-use sqlx::Connection;
-
-use crate::helpers::{TestDb, cli_command, stderr, stdout};
+use crate::helpers::{TestDb, stderr, stdout};
 
 /// carts ← cart_items (ON DELETE CASCADE), carts ← cart_notes (ON DELETE SET NULL).
 async fn carts() -> TestDb {
@@ -130,39 +125,9 @@ async fn a_restricting_key_does_not_take_a_table_along() {
     db.assert_converged().await;
 }
 
-/// Runs `dbsync args` while a writer holds `table`'s row `id`; once the load waits on that
-/// row, the writer runs `then` and commits.
-async fn during_copy(db: &TestDb, args: &[&str], (table, id): (&str, i64), then: &str) -> String {
-    let mut holder = db.local.acquire().await.expect("db_a connection");
-    let mut writer = holder.begin().await.expect("begin");
-    let lock = format!("SELECT 1 FROM `{table}` WHERE id = {id} FOR UPDATE");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(lock))
-        .execute(&mut *writer)
-        .await
-        .expect("lock the row");
-    let child = cli_command(&db.env, args, &std::env::temp_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("dbsync started");
-    let waiting = db.load_waiting_sql();
-    let started = Instant::now();
-    while db.count(&db.local, &waiting).await == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the load never waited"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    sqlx::raw_sql(sqlx::AssertSqlSafe(then.to_string()))
-        .execute(&mut *writer)
-        .await
-        .expect("the writer's change");
-    writer.commit().await.expect("commit");
-    let out = tokio::task::spawn_blocking(|| child.wait_with_output())
-        .await
-        .expect("join")
-        .expect("dbsync ended");
+/// [`TestDb::during_copy`], which must succeed; its output.
+async fn during_copy(db: &TestDb, args: &[&str], row: (&str, i64), then: &str) -> String {
+    let out = db.during_copy(args, row, then).await;
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     stdout(&out)
 }

@@ -3,8 +3,6 @@
 //! whose values travel as bytes), and writes made while the table's triggers were gone:
 //! `init` hands the table to a copy, and db_b ends as db_a with nothing left FAILED.
 
-use sqlx::Connection;
-
 use crate::helpers::{TestDb, stdout};
 
 /// `dbsync init`, which must succeed; its output.
@@ -169,36 +167,10 @@ async fn a_table_changed_while_it_is_copied_is_copied_again_after_init() {
     .await;
     db.exec("INSERT INTO items SELECT seq, CONCAT('r', seq) FROM seq_1_to_6000")
         .await;
-    let mut holder = db.local.acquire().await.expect("db_a connection");
-    let mut writer = holder.begin().await.expect("begin");
-    sqlx::raw_sql("SELECT 1 FROM items WHERE id = 100 FOR UPDATE")
-        .execute(&mut *writer)
-        .await
-        .expect("lock a row");
-    let child = crate::helpers::cli_command(&db.env, &["resync"], &std::env::temp_dir())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("dbsync started");
-    let waiting = db.load_waiting_sql();
-    let started = std::time::Instant::now();
-    while db.count(&db.local, &waiting).await == 0 {
-        assert!(started.elapsed().as_secs() < 60, "the copy never waited");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
     // ALTER commits the writer's transaction first; the UPDATE then runs on its own.
-    sqlx::raw_sql(
-        "ALTER TABLE items MODIFY name VARCHAR(60) NOT NULL; \
-         UPDATE items SET name = CONCAT('LONGNAME-LONGNAME-', id) WHERE id > 5000",
-    )
-    .execute(&mut *writer)
-    .await
-    .expect("the change during the copy");
-    drop(writer);
-    let out = tokio::task::spawn_blocking(|| child.wait_with_output())
-        .await
-        .expect("join")
-        .expect("dbsync ended");
+    let then = "ALTER TABLE items MODIFY name VARCHAR(60) NOT NULL; \
+                UPDATE items SET name = CONCAT('LONGNAME-LONGNAME-', id) WHERE id > 5000";
+    let out = db.during_copy(&["resync"], ("items", 100), then).await;
     let said = stdout(&out);
     assert_eq!(out.status.code(), Some(6), "{said}");
     assert!(said.contains("starts over"), "{said}");
