@@ -45,32 +45,36 @@ pub(crate) fn column_ref(row: RowRef, column: &str) -> String {
     }
 }
 
-/// The column as an image spells it: an ENUM with an `''` member spells its error value
-/// apart from that member ([`fits::ENUM_ERROR_SPELLING`]).
+/// The column as an image spells it: text in utf8mb4 (`JSON_OBJECT` refuses to mix two
+/// character sets that do not nest, say two ENUMs in sjis and cp1251, and every write of the
+/// table would fail); an ENUM with an `''` member spells its error value apart from that
+/// member ([`fits::ENUM_ERROR_SPELLING`]).
 fn spelled_ref(column: &ColumnSpec, row: RowRef) -> String {
     let x = column_ref(row, &column.name);
-    if fits::spells_enum_error(&column.column_type) {
-        format!("IF({x} + 0 = 0, CHAR(0 USING utf8mb4), {x})")
+    let utf8 = matches!(
+        column.charset(),
+        None | Some("utf8mb4" | "utf8mb3" | "utf8")
+    );
+    let text = if column.class == ValueClass::Text && !utf8 {
+        format!("CONVERT({x} USING utf8mb4)")
     } else {
-        x
+        x.clone()
+    };
+    if fits::spells_enum_error(&column.column_type) {
+        format!("IF({x} + 0 = 0, CHAR(0 USING utf8mb4), {text})")
+    } else {
+        text
     }
 }
 
 /// The image text of one column's value.
 pub fn value_expr(column: &ColumnSpec, row: RowRef) -> String {
-    let x = spelled_ref(column, row);
     if let Some(charset) = column.bytes_charset() {
+        let x = column_ref(row, &column.name);
         return format!("JSON_OBJECT({}, HEX({x}))", quote_literal(charset));
     }
+    let x = spelled_ref(column, row);
     match column.class {
-        // JSON_OBJECT refuses to mix ucs2/utf16/utf32 with another Unicode character set.
-        ValueClass::Text
-            if column
-                .charset()
-                .is_some_and(|cs| matches!(cs, "ucs2" | "utf16" | "utf16le" | "utf32")) =>
-        {
-            format!("CONVERT({x} USING utf8mb4)")
-        }
         ValueClass::Integer | ValueClass::Temporal { .. } | ValueClass::Text => x,
         ValueClass::Decimal { .. } | ValueClass::Double | ValueClass::CastText => {
             format!("CAST({x} AS CHAR)")

@@ -36,13 +36,19 @@ pub fn push_value(query: &mut QueryBuilder<MySql>, column: &ColumnSpec, value: &
     }
     // Text in a set whose values do not survive utf8mb4: its bytes, read as that set's (db_b's
     // column may be in a wider set, which then gets them converted).
-    if let Some(charset) = column.bytes_charset()
-        && let Some(bytes) = value.as_deref().and_then(image::bytes_of_hex)
-    {
-        query.push("CONVERT(");
-        query.push_bind(bytes);
-        query.push(format!(" USING {charset})"));
-        return;
+    // NULL too goes through CONVERT: one statement text for every row of a batch (a new text
+    // is a new prepare on db_b, and rows with and without NULLs alternate).
+    if let Some(charset) = column.bytes_charset() {
+        match value.as_deref().map(image::bytes_of_hex) {
+            // Not hex: checked away before; left to the text path below.
+            Some(None) => {}
+            bytes => {
+                query.push("CONVERT(");
+                query.push_bind(bytes.flatten());
+                query.push(format!(" USING {charset})"));
+                return;
+            }
+        }
     }
     let (sql, binds, bound) = placeholder(column, value.as_deref());
     if sql == "?" {

@@ -111,8 +111,11 @@ pub fn identity_expr(spec: &TableSpec) -> String {
 }
 
 fn text_expr(column: &ColumnSpec) -> String {
-    if column.bytes_charset().is_some() {
-        return format!("HEX({})", quote_ident(&column.name));
+    if let Some(charset) = column.bytes_charset() {
+        return format!(
+            "HEX(CONVERT({} USING {charset}))",
+            quote_ident(&column.name)
+        );
     }
     image::text_of(column).unwrap_or_else(|| {
         format!(
@@ -226,11 +229,15 @@ fn select_rows(
     match read {
         Read::Values => select.extend(spec.image_columns().zip(&raw).map(|(c, raw)| {
             // Text is sent converted to the session's utf8mb4: text that travels as bytes
-            // is CAST too, to come as stored.
-            match (*raw, c.is_geometry() || c.bytes_charset().is_some()) {
-                (true, true) => format!("CAST({} AS BINARY)", quote_ident(&c.name)),
-                (true, false) => quote_ident(&c.name),
-                (false, _) => text_expr(c),
+            // comes as its bytes in db_a's set (db_b's column may be in a wider one).
+            match (*raw, c.is_geometry(), c.bytes_charset()) {
+                (true, _, Some(charset)) => format!(
+                    "CAST(CONVERT({} USING {charset}) AS BINARY)",
+                    quote_ident(&c.name)
+                ),
+                (true, true, None) => format!("CAST({} AS BINARY)", quote_ident(&c.name)),
+                (true, false, None) => quote_ident(&c.name),
+                (false, _, _) => text_expr(c),
             }
         })),
         Read::Digest => select.push(image::digest_expr(spec)),

@@ -264,6 +264,15 @@ fn members(column_type: &str) -> Vec<String> {
                 quoted = false;
                 members.push(std::mem::take(&mut current));
             }
+            // The server escapes a member as `SHOW CREATE TABLE` does (`'\\'` is `\`).
+            ('\\', true) => match chars.next() {
+                Some('0') => current.push('\0'),
+                Some('n') => current.push('\n'),
+                Some('r') => current.push('\r'),
+                Some('Z') => current.push('\u{1a}'),
+                Some(other) => current.push(other),
+                None => {}
+            },
             (c, true) => current.push(c),
             _ => {}
         }
@@ -274,6 +283,16 @@ fn members(column_type: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::{ENUM_ERROR_SPELLING, fits, spells_enum_error};
+
+    #[test]
+    fn enum_members_are_read_as_the_server_escapes_them() {
+        // `ENUM('\\', 'a''b', 'x\ny')` as COLUMN_TYPE prints it.
+        let column_type = r"enum('\\','a''b','x\ny')";
+        for member in ["\\", "a'b", "x\ny"] {
+            assert!(fits(column_type, None, member).is_ok(), "{member:?}");
+        }
+        assert!(fits(column_type, None, r"\\").is_err());
+    }
 
     #[test]
     fn the_enum_error_value_is_spelled_apart_only_beside_an_empty_member() {

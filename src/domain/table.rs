@@ -187,6 +187,16 @@ impl ColumnSpec {
     /// `SHOW CREATE TABLE` prints right after the type, when it prints them); `None` when
     /// the definition does not start with the column's type.
     pub fn definition_in(&self, charset: &str, collation: &str) -> Option<String> {
+        self.definition_as(&self.column_type, charset, collation)
+    }
+
+    /// [`Self::definition_in`], of another type of the same family (a larger TEXT).
+    pub fn definition_as(
+        &self,
+        column_type: &str,
+        charset: &str,
+        collation: &str,
+    ) -> Option<String> {
         let definition = without_sequence_default(&self.definition);
         let type_len = self.column_type.len();
         let head = definition
@@ -202,6 +212,11 @@ impl ColumnSpec {
             let after = &rest[clause.len()..];
             rest = &after[after.find(' ').unwrap_or(after.len())..];
         }
+        let head = if head.eq_ignore_ascii_case(column_type) {
+            head
+        } else {
+            column_type
+        };
         Some(format!(
             "{head} CHARACTER SET {charset} COLLATE {collation}{rest}"
         ))

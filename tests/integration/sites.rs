@@ -633,3 +633,41 @@ async fn a_column_made_not_null_on_one_site_keeps_the_others_nulls() {
     let said = init_ok(&first);
     assert!(!said.contains("`note`"), "{said}");
 }
+
+/// Two sites whose TEXT column is in different sets: db_b's is in the wider one (utf8mb4),
+/// and large enough for the other site's characters once they take more bytes there
+/// (MEDIUMTEXT: a cp1251 TEXT's 65 535 characters are up to 262 140 bytes in utf8mb4).
+/// Before, `init` wrote the same TEXT again and every run ended `schema_changed`. A copy
+/// again rewrites nothing: values are compared in the site's own set.
+#[tokio::test]
+async fn sites_with_text_in_different_character_sets_share_one_column() {
+    let central = central_name();
+    let mut unicode = site(&central, "shop-u").await;
+    let mut cyrillic = site(&central, "shop-c").await;
+    unicode
+        .exec("CREATE TABLE notes (id INT PRIMARY KEY, body TEXT CHARACTER SET utf8mb4, code VARCHAR(10) CHARACTER SET utf8mb4)")
+        .await;
+    cyrillic
+        .exec("CREATE TABLE notes (id INT PRIMARY KEY, body TEXT CHARACTER SET cp1251, code VARCHAR(10) CHARACTER SET cp1251)")
+        .await;
+    for db in [&mut unicode, &mut cyrillic] {
+        db.set("SYNC_TABLES", "users,orders,notes");
+        init_ok(db);
+    }
+    init_ok(&unicode);
+    unicode
+        .exec("INSERT INTO notes VALUES (1, '😀 note', 'u')")
+        .await;
+    cyrillic
+        .exec("INSERT INTO notes VALUES (1, UNHEX('C8E2E0ED'), UNHEX('E0E1')), (2, REPEAT(UNHEX('C8'), 30000), 'x')")
+        .await;
+    for db in [&unicode, &cyrillic] {
+        db.sync_converges().await;
+    }
+    let body =
+        "SELECT COUNT(*) FROM notes WHERE site_id = 'shop-c' AND body = 'Иван' AND code = 'аб'";
+    assert_eq!(cyrillic.count(&cyrillic.central, body).await, 1);
+    let out = cyrillic.cli(&["resync"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains("copied 0"), "{}", stdout(&out));
+}

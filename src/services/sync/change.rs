@@ -162,7 +162,12 @@ pub fn decode(raw: &QueuedChange, tables: &Tables) -> Result<Change, String> {
         .ok_or_else(|| format!("unknown operation {:?}", short(&raw.operation)))?;
     let reader = tables.reader(table);
     let (record, known_key) = record_identity(raw, spec, reader)?;
-    let payload = raw.payload.as_deref().map(payload_text).transpose()?;
+    let payload = match (operation, raw.payload.as_deref().map(payload_text)) {
+        // A delete needs only its key, which the queue row names (unless it is a collation
+        // weight): an image that is not UTF-8 (the row's last value was not) does not stop it.
+        (Operation::Delete, Some(Err(_))) if known_key.iter().all(Option::is_some) => None,
+        (_, text) => text.transpose()?,
+    };
     let action = match (operation, payload) {
         (Operation::Delete, None) => Action::Delete {
             key: known_key
@@ -298,7 +303,7 @@ fn decode_image(
 fn payload_text(bytes: &[u8]) -> Result<&str, String> {
     std::str::from_utf8(bytes).map_err(|e| {
         format!(
-            "unreadable payload: the row image is not UTF-8 text at byte {}: a text column of the row holds a value no Unicode text has (such as CESU-8, written by an old client); correct the value in db_a (the change that corrects it is synced)",
+            "unreadable payload: the row image is not UTF-8 text at byte {}: a text column of the row holds a value no Unicode text has (such as CESU-8, written by an old client); correct the value in db_a: the change that corrects it is synced (this one is not needed then)",
             e.valid_up_to()
         )
     })

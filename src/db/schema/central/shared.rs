@@ -52,7 +52,35 @@ pub fn shared_definition(
     if collation == ours {
         return None;
     }
-    column.definition_in(wider, &collation)
+    let column_type = roomier_text(column, central, &collation, key);
+    column.definition_as(&column_type, wider, &collation)
+}
+
+/// db_a's TEXT type, or a larger one where `collation`'s set spends more bytes a character
+/// than db_a's (65 535 cp1251 characters take up to 262 140 bytes in utf8mb4): the smallest
+/// that holds every value of db_a's, and not smaller than db_b's. Other types as they are.
+fn roomier_text(
+    column: &ColumnSpec,
+    central: &CentralColumn,
+    collation: &str,
+    key: KeyUse,
+) -> String {
+    const SIZES: [&str; 4] = ["tinytext", "text", "mediumtext", "longtext"];
+    let size = |t: &str| SIZES.iter().position(|s| s.eq_ignore_ascii_case(t));
+    let (Some(ours), Some(ours_collation)) = (size(&column.column_type), &column.collation) else {
+        return column.column_type.clone();
+    };
+    let from = size(&central.column_type).unwrap_or(0).max(ours);
+    SIZES[from..]
+        .iter()
+        .find(|t| {
+            types::holds_text(
+                (t, Some(collation)),
+                (&column.column_type, Some(ours_collation)),
+                key,
+            )
+        })
+        .map_or_else(|| column.column_type.clone(), |t| t.to_string())
 }
 
 /// `definition` (db_a's `column`, for db_b's shared column) nullable where db_b's column
