@@ -17,11 +17,11 @@ use crate::db::schema::triggers::{self, Installed};
 use crate::db::schema::{self, central};
 use crate::db::{self, ConnectError, PoolSettings, Role, error, load, queue};
 use crate::domain::table::TableSpec;
-use crate::services::load::{Linked, cascades_from_unsynced, linked_tables};
+use crate::services::load::cascades_from_unsynced;
 
 mod checks;
+mod copies;
 mod plan;
-mod stale_images;
 
 use plan::Plans;
 
@@ -173,14 +173,6 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     Ok(report)
 }
 
-/// Whether `live` images a column `captured` did not: rows written before the new triggers
-/// carried its value in no image, so the table is copied again. (A generated column is in
-/// no image: db_b computes its own.)
-fn adds_image_columns(captured: &TableSpec, live: &TableSpec) -> bool {
-    live.image_columns()
-        .any(|column| captured.column(&column.name).is_none())
-}
-
 /// Every configured table's live definition, the definitions `init` captured before, and
 /// db_b's DDL plan for each — or the first reason a table cannot be synced.
 async fn check_tables(
@@ -225,8 +217,8 @@ async fn check_tables(
 }
 
 /// Triggers for tables that are new or changed (or lost theirs), none for tables no longer
-/// synced, the captured definitions recorded, and a reload queued for tables that gained
-/// columns (rows written before the new triggers carried the new values in no image).
+/// synced, the captured definitions recorded, and a copy queued for tables that need one
+/// (see [`copies`]).
 async fn capture_tables(
     conn: &mut MySqlConnection,
     specs: &[TableSpec],
@@ -234,61 +226,49 @@ async fn capture_tables(
     synced: &[String],
     report: &mut InitReport,
 ) -> Result<(), sqlx::Error> {
+    // Decided before anything changes: an `init` stopped part way (kill -9) leaves the
+    // captured definitions as they were, and the next one decides the same again.
+    let mut rewrite = Vec::new();
+    let mut rekeyed = Vec::new();
     for spec in specs {
         let previous = captured.iter().find(|c| c.name == spec.name);
         let installed = triggers::installed(conn, spec).await?;
         if previous.is_none_or(|p| p != spec) || installed != Installed::Current {
-            triggers::install(conn, spec).await?;
-            report.triggers_written.push(spec.name.clone());
+            rewrite.push(spec);
         }
-        // Synced before, its triggers gone: writes made since went into no image.
-        let missed = previous.is_some() && installed == Installed::Missing;
-        if let Some(why) = previous.and_then(|p| stale_images::why_unreadable(p, spec)) {
-            // Queued under the old definition, a change names its record or spells a value
-            // in a way the new one reads otherwise (under a new key, values that now mean
-            // another row: a delete would remove the wrong one): the table's copy replaces
-            // them all. The old triggers wrote their last row before the new ones replaced
-            // them (under the table's lock); a change of the new ones marked here too is in
-            // the copy, which reads db_a after this.
-            let note = format!(
-                "superseded: {why} (`{}`); the table's copy after `dbsync init` holds this change",
-                spec.name
-            );
-            let superseded = queue::supersede_table(conn, &spec.name, &note).await?;
-            report
-                .rekeyed
-                .push((spec.name.clone(), why.clone(), superseded));
-            report.reloads.push((spec.name.clone(), why));
-        } else if missed {
-            let why = "its capture triggers were missing (dropped, or the table swapped for a copy): writes made without them were not captured";
-            report.reloads.push((spec.name.clone(), why.into()));
-        } else if previous.is_some_and(|p| adds_image_columns(p, spec)) {
-            report
-                .reloads
-                .push((spec.name.clone(), "columns were added".into()));
+        let missing = installed == Installed::Missing;
+        if let Some(copy) = previous.and_then(|p| copies::copy_needed(p, spec, missing)) {
+            if copy.supersedes {
+                rekeyed.push((spec.name.clone(), copy.why.clone()));
+            }
+            report.reloads.push((spec.name.clone(), copy.why));
         }
     }
-    // A table copied anew under its new key starts empty in db_b: rows of db_b's tables
-    // referring to it that db_a's cascades removed meanwhile are removed by their copy.
-    let rekeyed: Vec<&str> = report.rekeyed.iter().map(|(t, _, _)| t.as_str()).collect();
-    for child in specs {
-        let refers = child
-            .foreign_keys
-            .iter()
-            .any(|fk| rekeyed.contains(&fk.parent_table.as_str()));
-        if refers && !report.reloads.iter().any(|(t, _)| *t == child.name) {
-            let why = "a table it refers to is copied anew under its new key";
-            report.reloads.push((child.name.clone(), why.into()));
-        }
+    let anew: Vec<&str> = rekeyed.iter().map(|(t, _)| t.as_str()).collect();
+    let along = copies::taken_along(specs, &anew, &report.reloads);
+    report.reloads.extend(along);
+    // The copies are queued first: triggers put back before an `init` stopped would look
+    // current to the next one, which would then queue no copy of what they missed.
+    for (table, _) in &report.reloads {
+        let estimate = crate::db::snapshot::estimated_rows(conn, table).await?;
+        load::restart_table(conn, table, estimate).await?;
     }
-    // A copy takes along the tables db_a's cascades link it to (see `linked_tables`).
-    let reloaded: Vec<String> = report.reloads.iter().map(|(t, _)| t.clone()).collect();
-    let all: Vec<&TableSpec> = specs.iter().collect();
-    for Linked { table, to } in linked_tables(&all, &reloaded) {
-        let why = format!(
-            "it is linked to `{to}`, copied anew, by a foreign key that cascades or sets NULL"
+    for spec in rewrite {
+        triggers::install(conn, spec).await?;
+        report.triggers_written.push(spec.name.clone());
+    }
+    for (table, why) in rekeyed {
+        // Queued under the old definition, a change names its record or spells a value in
+        // a way the new one reads otherwise (under a new key, values that now mean another
+        // row: a delete would remove the wrong one): the table's copy replaces them all.
+        // The old triggers wrote their last row before the new ones replaced them (under
+        // the table's lock); a change of the new ones marked here too is in the copy,
+        // which reads db_a after this.
+        let note = format!(
+            "superseded: {why} (`{table}`); the table's copy after `dbsync init` holds this change"
         );
-        report.reloads.push((table, why));
+        let superseded = queue::supersede_table(conn, &table, &note).await?;
+        report.rekeyed.push((table, why, superseded));
     }
     for stale in triggers::stale_triggers(conn, synced).await? {
         triggers::drop_trigger(conn, &stale).await?;
@@ -306,10 +286,6 @@ async fn capture_tables(
         report.dropped.push((gone.name.clone(), parked));
     }
     schema::record_specs(conn, specs).await?;
-    for (table, _) in &report.reloads {
-        let estimate = crate::db::snapshot::estimated_rows(conn, table).await?;
-        load::restart_table(conn, table, estimate).await?;
-    }
     Ok(())
 }
 

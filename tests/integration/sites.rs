@@ -671,3 +671,33 @@ async fn sites_with_text_in_different_character_sets_share_one_column() {
     assert!(out.status.success(), "{}", stdout(&out));
     assert!(stdout(&out).contains("copied 0"), "{}", stdout(&out));
 }
+
+/// Two sites whose column is in sets neither of which holds the other (cp1251, latin1):
+/// db_b's takes utf8mb4, which holds both. Before, each site's `init` turned it into its
+/// own set, refusing the other's values.
+#[tokio::test]
+async fn sites_with_text_in_sets_that_do_not_nest_share_one_column() {
+    let central = central_name();
+    let mut cyrillic = site(&central, "shop-c").await;
+    let mut western = site(&central, "shop-w").await;
+    cyrillic
+        .exec("CREATE TABLE labels (id INT PRIMARY KEY, v VARCHAR(20) CHARACTER SET cp1251)")
+        .await;
+    western
+        .exec("CREATE TABLE labels (id INT PRIMARY KEY, v VARCHAR(20) CHARACTER SET latin1)")
+        .await;
+    cyrillic.exec("INSERT INTO labels VALUES (1, 'Жук')").await;
+    western.exec("INSERT INTO labels VALUES (1, 'café')").await;
+    for db in [&mut cyrillic, &mut western] {
+        db.set("SYNC_TABLES", "users,orders,labels");
+        init_ok(db);
+        let out = db.cli(&["resync"]);
+        assert!(out.status.success(), "{}", stdout(&out));
+    }
+    init_ok(&cyrillic);
+    for db in [&cyrillic, &western] {
+        db.sync_converges().await;
+    }
+    let both = "SELECT COUNT(*) FROM labels WHERE v IN ('Жук', 'café')";
+    assert_eq!(western.count(&western.central, both).await, 2);
+}

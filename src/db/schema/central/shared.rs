@@ -7,11 +7,11 @@ use crate::domain::table::{ColumnSpec, charset_of, collation_pads_spaces};
 
 /// The definition db_b's text column takes for `column` (db_a's, being added or changed)
 /// beside `central` (db_b's now): db_a's, but in the wider of the two character sets
-/// (another site may need db_b's), and — in a unique key, where db_b's collation does not
-/// tell apart what db_a's does — in that set's binary collation, which tells apart every
-/// site's values. `None` where db_a's definition is what db_b takes: no text, the same
-/// character set and a collation that holds, the primary key (which must compare as db_a
-/// does: it names the row), or character sets that do not nest.
+/// (another site may need db_b's; utf8mb4 where neither holds the other), and — in a unique
+/// key, where db_b's collation does not tell apart what db_a's does — in that set's binary
+/// collation, which tells apart every site's values. `None` where db_a's definition is what
+/// db_b takes: no text, the same character set and a collation that holds, or the primary
+/// key (which must compare as db_a does: it names the row).
 pub fn shared_definition(
     column: &ColumnSpec,
     central: &CentralColumn,
@@ -22,13 +22,14 @@ pub fn shared_definition(
     }
     let (ours, theirs) = (column.collation.as_deref()?, central.collation.as_deref()?);
     let (our_set, their_set) = (charset_of(ours), charset_of(theirs));
+    // Two sets neither of which holds the other (latin1 and cp1251): utf8mb4 holds both.
     let wider = match (
         types::charset_holds(their_set, our_set),
         types::charset_holds(our_set, their_set),
     ) {
         (true, _) => their_set,
         (false, true) => our_set,
-        (false, false) => return None,
+        (false, false) => "utf8mb4",
     };
     let holds = |collation: &str| {
         types::holds_text(
@@ -46,8 +47,10 @@ pub fn shared_definition(
         }
     } else if our_set == wider {
         ours.to_string()
-    } else {
+    } else if their_set == wider {
         theirs.to_string()
+    } else {
+        format!("{wider}_general_ci")
     };
     if collation == ours {
         return None;

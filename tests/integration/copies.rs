@@ -1,7 +1,10 @@
-//! Changes queued before a change of their table's definition that reads them otherwise (a
-//! key that names rows another way, a narrowed column, a column moved out of a character set
-//! whose values travel as bytes), and writes made while the table's triggers were gone:
-//! `init` hands the table to a copy, and db_b ends as db_a with nothing left FAILED.
+//! The copies `init` queues: changes queued before a change of their table's definition
+//! that reads them otherwise (a key that names rows another way, a narrowed column, a
+//! column moved out of a character set whose values travel as bytes), writes made while the
+//! table's triggers were gone, an ALTER that changed db_a's rows itself: db_b ends as db_a
+//! with nothing left FAILED, an `init` killed part way included.
+
+use sqlx::Connection;
 
 use crate::helpers::{TestDb, stdout};
 
@@ -179,4 +182,91 @@ async fn a_table_changed_while_it_is_copied_is_copied_again_after_init() {
     converges(&db).await;
     let long = "SELECT COUNT(*) FROM items WHERE name LIKE 'LONGNAME-LONGNAME-%'";
     assert_eq!(db.count(&db.central, long).await, 1000);
+}
+
+/// `init` killed part way, once it has decided a table's copy (its triggers were missing):
+/// the next `init` still queues that copy. The copies are queued before the triggers are
+/// put back; the other way round, the next `init` found the triggers current and copied
+/// nothing, and runs said `synced` with the missed writes never in db_b.
+#[tokio::test]
+async fn an_init_killed_part_way_still_leads_to_the_copy() {
+    let db = TestDb::with_table(
+        "CREATE TABLE items (id INT PRIMARY KEY, v VARCHAR(10))",
+        "items",
+    )
+    .await;
+    db.exec("INSERT INTO items VALUES (1, 'a'), (2, 'b')").await;
+    converges(&db).await;
+    db.exec(
+        "CREATE TABLE items_new LIKE items; INSERT INTO items_new SELECT * FROM items; \
+         RENAME TABLE items TO items_old, items_new TO items; DROP TABLE items_old; \
+         UPDATE items SET v = 'missed' WHERE id = 1",
+    )
+    .await;
+    // Every new row of `sync_load` waits for this transaction: `init` stops at its first.
+    let mut holder = db.local.acquire().await.expect("db_a connection");
+    sqlx::raw_sql("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .execute(&mut *holder)
+        .await
+        .expect("isolation");
+    let mut lock = holder.begin().await.expect("begin");
+    sqlx::raw_sql("SELECT * FROM sync_load FOR UPDATE")
+        .execute(&mut *lock)
+        .await
+        .expect("lock sync_load");
+    let mut child = crate::helpers::cli_command(&db.env, &["init"], &std::env::temp_dir())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dbsync started");
+    let blocked = format!(
+        "SELECT COALESCE(MAX(ID), 0) FROM information_schema.PROCESSLIST WHERE DB = '{}' \
+         AND ID <> CONNECTION_ID() AND INFO LIKE '%INTO sync_load%'",
+        db.config.local.database
+    );
+    let started = std::time::Instant::now();
+    let id = loop {
+        let id = db.count(&db.local, &blocked).await;
+        if id > 0 {
+            break id;
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "init never reached sync_load"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    };
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    db.exec(&format!("KILL {id}")).await;
+    lock.rollback().await.expect("release");
+    drop(holder);
+    let said = init(&db);
+    assert!(
+        said.contains("items: its capture triggers were missing"),
+        "{said}"
+    );
+    converges(&db).await;
+}
+
+/// An ALTER to a character set that does not hold every value, under a permissive
+/// `sql_mode`, turns db_a's characters into `?` without a trigger: `init` queues the copy.
+#[tokio::test]
+async fn a_column_moved_to_a_narrower_character_set_is_copied_again() {
+    let db = TestDb::with_table(
+        "CREATE TABLE items (id INT PRIMARY KEY, s VARCHAR(20) CHARACTER SET utf8mb4)",
+        "items",
+    )
+    .await;
+    db.exec("INSERT INTO items VALUES (1, 'Жé'), (2, 'plain')")
+        .await;
+    converges(&db).await;
+    db.exec(
+        "SET SESSION sql_mode = ''; \
+         ALTER TABLE items MODIFY s VARCHAR(20) CHARACTER SET latin1",
+    )
+    .await;
+    let said = init(&db);
+    assert!(said.contains("does not hold every value"), "{said}");
+    converges(&db).await;
 }
