@@ -22,30 +22,37 @@ async fn converges(db: &TestDb) {
     assert_eq!(db.count(&db.local, left).await, 0, "changes left");
 }
 
+/// `table` made by `ddl` and synced with `rows` in it, then `queued` written: changes queued
+/// before the change of definition a test makes next.
+async fn synced_then(ddl: &str, table: &str, rows: &str, queued: &str) -> TestDb {
+    let db = TestDb::with_table(ddl, table).await;
+    db.exec(rows).await;
+    converges(&db).await;
+    db.exec(queued).await;
+    db
+}
+
+/// `dbsync init`, which must succeed and say `expected`.
+fn init_says(db: &TestDb, expected: &str) {
+    let said = init(db);
+    assert!(said.contains(expected), "{said}");
+}
+
 /// `INT UNSIGNED` → `BIGINT UNSIGNED` widens the key, but the queue names its rows in
 /// `record_key` instead of `record_id` from then on.
 #[tokio::test]
 async fn a_key_widened_past_record_id_hands_its_queued_changes_to_a_copy() {
-    let db = TestDb::with_table(
+    let db = synced_then(
         "CREATE TABLE items (id INT UNSIGNED PRIMARY KEY, name VARCHAR(10), qty INT)",
         "items",
-    )
-    .await;
-    db.exec("INSERT INTO items SELECT seq, CONCAT('r', seq), seq FROM seq_1_to_20")
-        .await;
-    converges(&db).await;
-    db.exec(
+        "INSERT INTO items SELECT seq, CONCAT('r', seq), seq FROM seq_1_to_20",
         "UPDATE items SET qty = qty + 100 WHERE id <= 5; DELETE FROM items WHERE id = 6; \
          INSERT INTO items VALUES (21, 'new', 1)",
     )
     .await;
     db.exec("ALTER TABLE items MODIFY id BIGINT UNSIGNED NOT NULL")
         .await;
-    let said = init(&db);
-    assert!(
-        said.contains("items: its key names rows another way now"),
-        "{said}"
-    );
+    init_says(&db, "items: its key names rows another way now");
     db.exec("INSERT INTO items VALUES (18446744073709551615, 'max', 1)")
         .await;
     converges(&db).await;
@@ -55,23 +62,16 @@ async fn a_key_widened_past_record_id_hands_its_queued_changes_to_a_copy() {
 /// collation weight, new ones by the value.
 #[tokio::test]
 async fn a_key_collation_change_hands_its_queued_changes_to_a_copy() {
-    let db = TestDb::with_table(
+    let db = synced_then(
         "CREATE TABLE codes (code VARCHAR(10) COLLATE utf8mb4_general_ci PRIMARY KEY, v INT)",
         "codes",
+        "INSERT INTO codes VALUES ('Ab1', 1), ('cd2', 2)",
+        "UPDATE codes SET v = 10 WHERE code = 'ab1'; DELETE FROM codes WHERE code = 'CD2'",
     )
     .await;
-    db.exec("INSERT INTO codes VALUES ('Ab1', 1), ('cd2', 2)")
-        .await;
-    converges(&db).await;
-    db.exec("UPDATE codes SET v = 10 WHERE code = 'ab1'; DELETE FROM codes WHERE code = 'CD2'")
-        .await;
     db.exec("ALTER TABLE codes MODIFY code VARCHAR(10) COLLATE utf8mb4_nopad_bin NOT NULL")
         .await;
-    let said = init(&db);
-    assert!(
-        said.contains("codes: its key names rows another way now"),
-        "{said}"
-    );
+    init_says(&db, "codes: its key names rows another way now");
     converges(&db).await;
     let v = "SELECT v FROM codes WHERE code = 'Ab1'";
     assert_eq!(db.count(&db.central, v).await, 10);
@@ -81,45 +81,35 @@ async fn a_key_collation_change_hands_its_queued_changes_to_a_copy() {
 /// queued values with more fractions than the column now takes give way to the copy.
 #[tokio::test]
 async fn a_narrowed_column_hands_its_queued_changes_to_a_copy() {
-    let db = TestDb::with_table(
+    let db = synced_then(
         "CREATE TABLE items (id INT PRIMARY KEY, ts DATETIME(3), q INT)",
         "items",
+        "INSERT INTO items SELECT seq, '2025-01-01 10:00:00.123', seq FROM seq_1_to_10",
+        "UPDATE items SET q = q + 1",
     )
     .await;
-    db.exec("INSERT INTO items SELECT seq, '2025-01-01 10:00:00.123', seq FROM seq_1_to_10")
-        .await;
-    converges(&db).await;
-    db.exec("UPDATE items SET q = q + 1").await;
     db.exec("ALTER TABLE items MODIFY ts DATETIME(1)").await;
     let out = db.cli(&["init"]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     db.exec_central("ALTER TABLE items MODIFY ts DATETIME(1)")
         .await;
-    let said = init(&db);
-    assert!(said.contains("`ts` was narrowed"), "{said}");
+    init_says(&db, "`ts` was narrowed");
     converges(&db).await;
 }
 
 /// A cp1251 column converted to utf8mb4: values queued before are cp1251 bytes.
 #[tokio::test]
 async fn a_column_leaving_a_byte_character_set_hands_its_queued_changes_to_a_copy() {
-    let db = TestDb::with_table(
+    let db = synced_then(
         "CREATE TABLE items (id INT PRIMARY KEY, ru VARCHAR(10) CHARACTER SET cp1251)",
         "items",
+        "INSERT INTO items VALUES (1, UNHEX('C8E2')), (2, 'x')",
+        "UPDATE items SET ru = UNHEX('E0E1') WHERE id = 1; INSERT INTO items VALUES (3, UNHEX('C0'))",
     )
     .await;
-    db.exec("INSERT INTO items VALUES (1, UNHEX('C8E2')), (2, 'x')")
-        .await;
-    converges(&db).await;
-    db.exec("UPDATE items SET ru = UNHEX('E0E1') WHERE id = 1; INSERT INTO items VALUES (3, UNHEX('C0'))")
-        .await;
     db.exec("ALTER TABLE items MODIFY ru VARCHAR(10) CHARACTER SET utf8mb4")
         .await;
-    let said = init(&db);
-    assert!(
-        said.contains("`ru` moved from character set cp1251 to utf8mb4"),
-        "{said}"
-    );
+    init_says(&db, "`ru` moved from character set cp1251 to utf8mb4");
     converges(&db).await;
     let same = "SELECT COUNT(*) FROM items WHERE id = 1 AND ru = 'аб'";
     assert_eq!(db.count(&db.central, same).await, 1);
@@ -149,11 +139,7 @@ async fn writes_made_without_the_triggers_are_copied_by_init() {
          DELETE FROM items WHERE id = 3",
     )
     .await;
-    let said = init(&db);
-    assert!(
-        said.contains("items: its capture triggers were missing"),
-        "{said}"
-    );
+    init_says(&db, "items: its capture triggers were missing");
     converges(&db).await;
 }
 
@@ -241,11 +227,7 @@ async fn an_init_killed_part_way_still_leads_to_the_copy() {
     db.exec(&format!("KILL {id}")).await;
     lock.rollback().await.expect("release");
     drop(holder);
-    let said = init(&db);
-    assert!(
-        said.contains("items: its capture triggers were missing"),
-        "{said}"
-    );
+    init_says(&db, "items: its capture triggers were missing");
     converges(&db).await;
 }
 
@@ -253,20 +235,13 @@ async fn an_init_killed_part_way_still_leads_to_the_copy() {
 /// `sql_mode`, turns db_a's characters into `?` without a trigger: `init` queues the copy.
 #[tokio::test]
 async fn a_column_moved_to_a_narrower_character_set_is_copied_again() {
-    let db = TestDb::with_table(
+    let db = synced_then(
         "CREATE TABLE items (id INT PRIMARY KEY, s VARCHAR(20) CHARACTER SET utf8mb4)",
         "items",
+        "INSERT INTO items VALUES (1, 'Жé'), (2, 'plain')",
+        "SET SESSION sql_mode = ''; ALTER TABLE items MODIFY s VARCHAR(20) CHARACTER SET latin1",
     )
     .await;
-    db.exec("INSERT INTO items VALUES (1, 'Жé'), (2, 'plain')")
-        .await;
-    converges(&db).await;
-    db.exec(
-        "SET SESSION sql_mode = ''; \
-         ALTER TABLE items MODIFY s VARCHAR(20) CHARACTER SET latin1",
-    )
-    .await;
-    let said = init(&db);
-    assert!(said.contains("does not hold every value"), "{said}");
+    init_says(&db, "does not hold every value");
     converges(&db).await;
 }
