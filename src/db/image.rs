@@ -48,7 +48,7 @@ pub(crate) fn column_ref(row: RowRef, column: &str) -> String {
 /// The column as an image spells it: text in utf8mb4 (`JSON_OBJECT` refuses to mix two
 /// character sets that do not nest, say two ENUMs in sjis and cp1251, and every write of the
 /// table would fail); an ENUM with an `''` member spells its error value apart from that
-/// member ([`fits::ENUM_ERROR_SPELLING`]).
+/// member ([`fits::ENUM_ERROR_SPELLING`]), a SET with one its values as numbers.
 fn spelled_ref(column: &ColumnSpec, row: RowRef) -> String {
     let x = column_ref(row, &column.name);
     let utf8 = matches!(
@@ -62,6 +62,8 @@ fn spelled_ref(column: &ColumnSpec, row: RowRef) -> String {
     };
     if fits::spells_enum_error(&column.column_type) {
         format!("IF({x} + 0 = 0, CHAR(0 USING utf8mb4), {text})")
+    } else if fits::spells_set_by_number(&column.column_type) {
+        format!("CAST({x} + 0 AS CHAR)")
     } else {
         text
     }

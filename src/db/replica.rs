@@ -27,6 +27,13 @@ pub fn push_value(query: &mut QueryBuilder<MySql>, column: &ColumnSpec, value: &
         query.push_bind(0_i64);
         return;
     }
+    // A SET's number (one with an `''` member, see `fits::spells_set_by_number`).
+    if fits::spells_set_by_number(&column.column_type)
+        && let Some(number) = value.as_deref().and_then(|v| v.parse::<u64>().ok())
+    {
+        query.push_bind(number);
+        return;
+    }
     // Bytes are bound as bytes: the server's UNHEX of text twice as long cost more.
     if column.class == ValueClass::Binary
         && let Some(bytes) = value.as_deref().and_then(image::bytes_of_hex)

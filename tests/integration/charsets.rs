@@ -356,3 +356,26 @@ async fn enums_in_any_character_set_sync() {
     let ours = hex_rows(&db.local, "marks", &columns).await;
     assert_eq!(hex_rows(&db.central, "marks", &columns).await, ours);
 }
+
+/// A SET with an `''` member: the value holding just that member (or it and others) is not
+/// the empty set, through a run and through a copy.
+#[tokio::test]
+async fn a_set_with_an_empty_member_keeps_it() {
+    let db = TestDb::with_table(
+        "CREATE TABLE flags (id INT PRIMARY KEY, s SET('a', '', 'b'), t SET('x', 'y'))",
+        "flags",
+    )
+    .await;
+    db.exec("INSERT INTO flags VALUES (1, 2, 'x'), (2, 3, ''), (3, 0, 'x,y'), (4, NULL, NULL)")
+        .await;
+    clean_sync(&db).await;
+    let numbers = "SELECT CAST(SUM(id * COALESCE(s + 0, 9)) AS SIGNED) FROM flags";
+    let ours = db.count(&db.local, numbers).await;
+    assert_eq!(db.count(&db.central, numbers).await, ours);
+    db.exec_central("UPDATE flags SET s = '' WHERE id = 1")
+        .await;
+    let out = db.cli(&["resync"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert_eq!(db.count(&db.central, numbers).await, ours);
+    db.assert_converged().await;
+}
