@@ -200,6 +200,11 @@ pub fn key_array_expr(spec: &TableSpec, row: RowRef) -> String {
 
 fn identity_component(column: &ColumnSpec, row: RowRef) -> String {
     let x = column_ref(row, &column.name);
+    // An ENUM with an `''` member holds two values whose text and weight are `''` (that
+    // member, and the error value): its index tells them apart, and only them.
+    if fits::spells_enum_error(&column.column_type) {
+        return format!("CAST({x} + 0 AS CHAR)");
+    }
     if column.compares_loosely() {
         let weight = format!("WEIGHT_STRING({x})");
         // PAD SPACE compares as if the shorter string had spaces added: trailing weights of

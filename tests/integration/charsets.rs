@@ -379,3 +379,24 @@ async fn a_set_with_an_empty_member_keeps_it() {
     assert_eq!(db.count(&db.central, numbers).await, ours);
     db.assert_converged().await;
 }
+
+/// An ENUM key with an `''` member holding both that member and the error value (two rows,
+/// under a permissive `sql_mode`): two records, synced apart, and `verify` finds them equal.
+#[tokio::test]
+async fn an_enum_key_holding_its_empty_member_and_its_error_value_syncs() {
+    let db = TestDb::with_table(
+        "CREATE TABLE kinds (k ENUM('a', '') CHARACTER SET latin1 PRIMARY KEY, v INT)",
+        "kinds",
+    )
+    .await;
+    db.exec("SET SESSION sql_mode = ''; INSERT INTO kinds VALUES ('zz', 1), ('', 2), ('a', 3)")
+        .await;
+    db.exec("SET SESSION sql_mode = ''; UPDATE kinds SET v = 20 WHERE k + 0 = 2")
+        .await;
+    clean_sync(&db).await;
+    let rows = "SELECT CAST(SUM((k + 0 + 1) * v) AS SIGNED) FROM kinds";
+    let ours = db.count(&db.local, rows).await;
+    assert_eq!(db.count(&db.central, rows).await, ours);
+    let out = db.cli(&["verify"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+}
