@@ -188,18 +188,23 @@ async fn parents_are_copied_before_their_children() {
     );
 }
 
+/// A table whose rows refer to its own rows, deletes cascading.
+async fn cascading_tree() -> TestDb {
+    TestDb::with_table(
+        "CREATE TABLE tree (id INT PRIMARY KEY, parent INT NULL, \
+           CONSTRAINT tree_up FOREIGN KEY (parent) REFERENCES tree (id) ON DELETE CASCADE)",
+        "tree",
+    )
+    .await
+}
+
 /// A table whose rows refer to its own rows, a row db_a moved away from its parent (the
 /// move still queued) before deleting that parent: the copy removes the parent from db_b
 /// without db_b's cascade, which would take the moved row there — and, with it, the rows
 /// referring to it that the copy had already passed, which nothing would bring back.
 #[tokio::test]
 async fn a_copys_removal_spares_rows_db_a_moved_away_from_it() {
-    let db = TestDb::with_table(
-        "CREATE TABLE tree (id INT PRIMARY KEY, parent INT NULL, \
-           CONSTRAINT tree_up FOREIGN KEY (parent) REFERENCES tree (id) ON DELETE CASCADE)",
-        "tree",
-    )
-    .await;
+    let db = cascading_tree().await;
     db.exec(
         "INSERT INTO tree SELECT seq, NULL FROM seq_1_to_6000; \
          UPDATE tree SET parent = 10 WHERE id = 5000; UPDATE tree SET parent = 5000 WHERE id = 1",
@@ -278,12 +283,7 @@ async fn init_warns_of_a_cascade_from_a_table_not_synced() {
 /// cascaded stalled every run on InnoDB's error 193.
 #[tokio::test]
 async fn a_removal_cascading_too_deep_goes_through() {
-    let db = TestDb::with_table(
-        "CREATE TABLE tree (id INT PRIMARY KEY, parent INT NULL, \
-           CONSTRAINT tree_up FOREIGN KEY (parent) REFERENCES tree (id) ON DELETE CASCADE)",
-        "tree",
-    )
-    .await;
+    let db = cascading_tree().await;
     db.exec(
         "INSERT INTO tree SELECT seq, NULL FROM seq_1_to_5000; \
          INSERT INTO tree SELECT 10000 + seq, IF(seq = 1, 1, 10000 + seq - 1) FROM seq_1_to_20",
