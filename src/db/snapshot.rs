@@ -4,7 +4,7 @@
 //! both databases agree on what a range holds.
 
 use sqlx::mysql::{MySql, MySqlConnection, MySqlRow};
-use sqlx::{Column, QueryBuilder, Row};
+use sqlx::{QueryBuilder, Row};
 
 use crate::db::image::{self, RowRef};
 use crate::db::packet::{statement_budget, statement_chunks, values_bytes};
@@ -175,7 +175,7 @@ pub async fn read_range(
     }
     let rows = query.build().fetch_all(&mut *conn).await?;
     rows.iter()
-        .map(|row| keyed_row(row, key_columns.len(), range.read, &raw))
+        .map(|row| keyed_row(row, spec, range.read, &raw))
         .collect()
 }
 
@@ -196,7 +196,7 @@ pub async fn read_keys(
         query.push(" AND ");
         push_key_match(&mut query, &key_columns, part);
         for row in query.build().fetch_all(&mut *conn).await? {
-            rows.push(keyed_row(&row, key_columns.len(), Read::Values, &raw)?);
+            rows.push(keyed_row(&row, spec, Read::Values, &raw)?);
         }
     }
     Ok(rows)
@@ -262,19 +262,27 @@ fn select_rows(
 /// A row of [`read_range`]; `raw[i]` marks the image columns read as bytes.
 fn keyed_row(
     row: &MySqlRow,
-    key_len: usize,
+    spec: &TableSpec,
     read: Read,
     raw: &[bool],
 ) -> Result<KeyedRow, sqlx::Error> {
+    let key_len = spec.key.len();
+    // The table's column read at `i` (after the identity, the key, then the image).
+    let column_at = |i: usize| {
+        spec.key_columns()
+            .chain(spec.image_columns())
+            .nth(i - 1)
+            .map_or("", |c| c.name.as_str())
+    };
     let identity: Option<String> = row.try_get(0)?;
     let text = |i: usize| -> Result<Option<String>, sqlx::Error> {
         let bytes: Option<Vec<u8>> = row.try_get(i)?;
         bytes.map(String::from_utf8).transpose().map_err(|_| {
             sqlx::Error::Decode(
                 format!(
-                    "the row {} holds in {} a value that is not UTF-8 text (such as CESU-8, written by an old client), which cannot be copied; correct it in db_a",
+                    "the row {} holds in column `{}` a value that is not UTF-8 text (such as CESU-8, written by an old client), which cannot be copied; correct it in db_a",
                     identity.as_deref().unwrap_or_default(),
-                    row.column(i).name()
+                    column_at(i)
                 )
                 .into(),
             )

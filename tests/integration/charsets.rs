@@ -1,6 +1,6 @@
 //! Character sets: tables mixing them, db_a changing them, db_b copies made before `init`.
 
-use crate::helpers::{TestDb, stdout};
+use crate::helpers::{TestDb, stderr, stdout};
 
 async fn clean_sync(db: &TestDb) {
     let report = db.sync().await;
@@ -332,6 +332,37 @@ async fn text_that_is_not_utf8_fails_its_own_change_only() {
     let report = db.sync().await;
     assert_eq!((report.applied, report.failed), (1, 1), "{report}");
     assert_eq!(db.count(&db.central, "SELECT COUNT(*) FROM notes").await, 1);
+    db.assert_converged().await;
+}
+
+/// A copy cannot carry such a value either: it stops at the row, naming its key and column,
+/// and the copy goes through once db_a holds the value corrected.
+#[tokio::test]
+async fn a_copy_stops_at_text_that_is_not_utf8_naming_it() {
+    let db = TestDb::with_table(
+        "CREATE TABLE notes (id INT PRIMARY KEY, body VARCHAR(20))",
+        "notes",
+    )
+    .await;
+    db.exec("INSERT INTO notes VALUES (1, 'fine'), (7, UNHEX('416E6120EDA0BDEDB880'))")
+        .await;
+    let out = db.cli(&["resync", "--table", "notes"]);
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("row 7 holds in column `body`"), "{said}");
+    db.exec("UPDATE notes SET body = 'Ana' WHERE id = 7").await;
+    let out = db.cli(&["resync", "--table", "notes"]);
+    // Partial: the change queued with the value is rejected, and then closed by the one
+    // that corrected it (the run applied it too), so nothing is left FAILED.
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let failed = "SELECT COUNT(*) FROM sync_queue WHERE sync_status <> 'SYNCED'";
+    assert_eq!(db.count(&db.local, failed).await, 0);
     db.assert_converged().await;
 }
 
