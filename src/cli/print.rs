@@ -90,7 +90,9 @@ pub(super) fn status(report: &SyncStatusReport, loads: &[LoadState]) {
         );
     }
     if c.failed > 0 {
-        say!("FAILED changes need a fix in db_b, then `dbsync requeue --all-failed`");
+        say!(
+            "FAILED changes need a fix: in db_b, then `dbsync requeue --all-failed`; or of the row in db_a, whose next change, once applied, closes them"
+        );
     }
     match &report.last_run {
         Some(run) => say!(

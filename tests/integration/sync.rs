@@ -355,6 +355,66 @@ async fn a_poison_change_retries_then_fails_alone_and_requeue_converges() {
     );
 }
 
+/// A FAILED change is closed once a later change of its record is applied: an image is the
+/// whole row, so the FAILED one has nothing left for db_b (requeued, it would be skipped).
+/// A FAILED change of another record, or one whose later change fails too, stays FAILED.
+#[tokio::test]
+async fn a_failed_change_is_closed_once_a_later_change_of_its_record_applies() {
+    let mut db = TestDb::with_table(
+        "CREATE TABLE products (sku VARCHAR(32) PRIMARY KEY, label VARCHAR(40) NOT NULL UNIQUE, \
+         note VARCHAR(40))",
+        "products",
+    )
+    .await;
+    db.set("SYNC_MAX_RETRIES", "1");
+    db.exec_central(
+        "INSERT INTO products VALUES ('b-held', 'taken', NULL), ('c-held', 'also taken', NULL)",
+    )
+    .await;
+    db.exec(
+        "INSERT INTO products VALUES ('A-1', 'taken', NULL), ('A-2', 'also taken', NULL), \
+         ('A-3', 'free', NULL)",
+    )
+    .await;
+    assert_eq!(db.sync().await.failed, 2);
+    // A-1 gets a label db_b takes; A-2 keeps the one db_b refuses.
+    db.exec(
+        "UPDATE products SET label = 'renamed' WHERE sku = 'A-1'; \
+         UPDATE products SET note = 'later' WHERE sku = 'A-2'",
+    )
+    .await;
+    db.sync().await;
+    let queue = db.queue().await;
+    let of = |sku: &str| -> Vec<(String, String)> {
+        queue
+            .iter()
+            .filter(|r| {
+                let image = r.payload.as_deref().unwrap_or_default();
+                image.contains(&format!("\"sku\": \"{sku}\""))
+            })
+            .map(|r| (r.status.clone(), r.last_error.clone().unwrap_or_default()))
+            .collect()
+    };
+    let first = of("A-1");
+    assert_eq!(first.len(), 2, "{queue:?}");
+    assert_eq!(first[0].0, "SYNCED");
+    assert!(
+        first[0]
+            .1
+            .starts_with("superseded: a later change of the record was applied")
+            && first[0].1.contains("unique"),
+        "{}",
+        first[0].1
+    );
+    assert_eq!(first[1], ("SYNCED".to_string(), String::new()));
+    assert_eq!(
+        of("A-2").iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["FAILED", "FAILED"]
+    );
+    let label = "SELECT COUNT(*) FROM products WHERE sku = 'A-1' AND label = 'renamed'";
+    assert_eq!(db.count(&db.central, label).await, 1);
+}
+
 #[tokio::test]
 async fn backoff_delays_the_next_attempt() {
     let db = TestDb::new(&[("SYNC_RETRY_BACKOFF", "1h")]).await;

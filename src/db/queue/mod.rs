@@ -1,11 +1,13 @@
 //! `sync_queue` on db_a: reading due changes, marking them, parking rejected ones,
 //! requeueing and purging; [`counts`]: what status pages and metrics show of it;
-//! [`closing`]: a table's changes closed at once. Nothing here writes a queue row for a
+//! [`closing`]: a table's changes closed at once; [`overtaken`]: FAILED changes a later
+//! change of their record made needless. Nothing here writes a queue row for a
 //! data change: the triggers do.
 
 mod closing;
 mod counts;
 mod later;
+mod overtaken;
 pub use closing::{park_table, supersede_table};
 use counts::ENTRY_COLUMNS;
 pub use counts::{
@@ -13,6 +15,7 @@ pub use counts::{
     queue_entries,
 };
 pub use later::{RecordRef, later_pending_change};
+pub use overtaken::{close_overtaken, failed_records};
 
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;

@@ -29,8 +29,10 @@ use crate::services::watchdog::Watchdog;
 
 mod batch;
 mod holds;
+mod overtaken;
 
 use holds::Holds;
+use overtaken::Overtaken;
 
 /// Times one run steps back for changes that committed late before it ends.
 const MAX_STEP_BACKS: u32 = 20;
@@ -48,6 +50,8 @@ pub(super) struct Drain<'a> {
     holds: Holds,
     /// Ids this run has read that are still PENDING (held, waiting, or not yet marked).
     known: BTreeSet<i64>,
+    /// FAILED changes, closed once a later change of their record is in db_b.
+    overtaken: Overtaken,
     step_backs: u32,
     /// Rows the next read asks for (see `services::read_size`); atomic because the read runs
     /// beside the apply, which borrows the drain too.
@@ -73,6 +77,7 @@ impl<'a> Drain<'a> {
             waiting: HashSet::new(),
             holds: Holds::default(),
             known: BTreeSet::new(),
+            overtaken: Overtaken::default(),
             step_backs: 0,
             read_limit: AtomicU32::new(FIRST_READ.min(engine.settings.batch_size)),
             packet,
@@ -101,6 +106,7 @@ impl<'a> Drain<'a> {
         central: &mut MySqlConnection,
         tally: &mut Tally,
     ) -> Result<Outcome, sqlx::Error> {
+        self.overtaken = Overtaken::load(local, self.tables).await?;
         let mut rows = self.read(local, i64::MIN).await?;
         let mut decoded = decode_rows(&rows, self.tables);
         let mut unmarked: Vec<i64> = Vec::new();
@@ -114,12 +120,13 @@ impl<'a> Drain<'a> {
             };
             let changes = self.admit(local, &rows, decoded, tally).await?;
             let previous = std::mem::take(&mut unmarked);
+            let overtaken = self.overtaken.overtaken_by(&previous);
             // The next batch is read and decoded while db_b works on this one.
             let applied = &mut tally.applied;
             let (batch, db_a_stage) = tokio::join!(self.apply_batch(central, changes), async {
                 // Counted at once: should the run be cut off while db_b works on this
                 // batch, these are SYNCED all the same.
-                *applied += queue::mark_synced(local, &previous).await?;
+                *applied += mark_done(local, &previous, &overtaken).await?;
                 let next = self.read(local, cursor).await?;
                 let next_decoded = decode_rows(&next, self.tables);
                 Ok::<_, sqlx::Error>((next, next_decoded))
@@ -162,7 +169,8 @@ impl<'a> Drain<'a> {
                         rejected = lowest,
                         "a change committed after the run read past it; applying from there again, nobody blamed"
                     );
-                    tally.applied += queue::mark_synced(local, &unmarked).await?;
+                    let overtaken = self.overtaken.overtaken_by(&unmarked);
+                    tally.applied += mark_done(local, &unmarked, &overtaken).await?;
                     self.forget(&std::mem::take(&mut unmarked));
                     rows = self.read(local, late - 1).await?;
                     decoded = decode_rows(&rows, self.tables);
@@ -176,7 +184,8 @@ impl<'a> Drain<'a> {
                 }
             }
         };
-        tally.applied += queue::mark_synced(local, &unmarked).await?;
+        let overtaken = self.overtaken.overtaken_by(&unmarked);
+        tally.applied += mark_done(local, &unmarked, &overtaken).await?;
         Ok(outcome)
     }
 
@@ -217,6 +226,9 @@ impl<'a> Drain<'a> {
                 self.waiting.extend(key);
                 continue;
             };
+            if let Some(key) = &key {
+                self.overtaken.watch(key, row.id);
+            }
             if let Some(key) = key.as_ref().filter(|k| self.waiting.contains(*k)) {
                 // A later change of a held record is held with it: what it takes and refers
                 // to must wait too. (One behind a rejected change is left out: that one is
@@ -232,7 +244,7 @@ impl<'a> Drain<'a> {
             match change {
                 Ok(change) => changes.push(change),
                 Err(reason) => {
-                    self.park(conn, row, &reason).await?;
+                    self.park(conn, row, key, &reason).await?;
                     tally.failed += 1;
                 }
             }
@@ -246,6 +258,7 @@ impl<'a> Drain<'a> {
         &mut self,
         conn: &mut MySqlConnection,
         row: &QueuedChange,
+        key: Option<RecordKey>,
         reason: &str,
     ) -> Result<(), sqlx::Error> {
         tracing::warn!(queue_id = row.id, table = %change::label(&row.table_name, self.tables), error = %reason, "change parked as FAILED");
@@ -253,6 +266,9 @@ impl<'a> Drain<'a> {
         match queue::record_failed_attempt(conn, row.id, attempts, reason, None).await {
             Ok(()) => {
                 self.known.remove(&row.id);
+                if let Some(key) = key {
+                    self.overtaken.failed(key, row.id);
+                }
                 self.engine
                     .count_failure(&row.table_name, &row.operation, self.tables);
                 Ok(())
@@ -287,9 +303,29 @@ impl<'a> Drain<'a> {
             }
             None => {
                 self.known.remove(&change.queue_id);
+                self.overtaken.failed(change.key(), change.queue_id);
                 tracing::error!(queue_id = change.queue_id, table = %change.spec.name, record = %change.record, attempts, error = %reason, "change rejected by db_b; parked as FAILED");
             }
         }
         queue::record_failed_attempt(conn, change.queue_id, attempts, reason, retry_in).await
     }
+}
+
+/// Marks changes `done` SYNCED, after closing the FAILED changes they `overtake` (first: a
+/// run cut off between the two leaves `done` PENDING, to be marked by the next run, never
+/// the overtaken ones FAILED with their record's later change marked). Returns how many
+/// changes were marked.
+async fn mark_done(
+    conn: &mut MySqlConnection,
+    done: &[i64],
+    overtaken: &[i64],
+) -> Result<u64, sqlx::Error> {
+    if !overtaken.is_empty() {
+        let closed = queue::close_overtaken(conn, overtaken).await?;
+        tracing::info!(
+            closed,
+            "FAILED change(s) closed: a later change of their record was applied"
+        );
+    }
+    queue::mark_synced(conn, done).await
 }
