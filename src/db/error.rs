@@ -16,6 +16,16 @@ pub mod code {
     /// "Unknown error": Galera reports "Maximum writeset size exceeded" with it.
     pub const UNKNOWN_ERROR: u16 = 1105;
     pub const NO_SUCH_TABLE: u16 = 1146;
+    /// "INSERT command denied to user … for table …": a grant missing on a table.
+    pub const TABLE_ACCESS_DENIED: u16 = 1142;
+    /// The same for a column.
+    pub const COLUMN_ACCESS_DENIED: u16 = 1143;
+    /// "Access denied; you need (at least one of) the … privilege(s)".
+    pub const SPECIFIC_ACCESS_DENIED: u16 = 1227;
+    /// "execute command denied to user … for routine …" (a trigger's routine).
+    pub const ROUTINE_ACCESS_DENIED: u16 = 1370;
+    /// "Table … is read only".
+    pub const TABLE_READ_ONLY: u16 = 1036;
     /// "Subquery returns more than 1 row": the clash guard of an upsert fired.
     pub const SUBQUERY_NO_1_ROW: u16 = 1242;
     /// "The table is full" (a disk or a MEMORY table's limit).
@@ -114,9 +124,18 @@ pub fn classify(err: &sqlx::Error) -> Kind {
             Some(UNKNOWN_ERROR) if db.message().to_ascii_lowercase().contains("writeset") => {
                 Kind::Capacity
             }
-            Some(NO_SUCH_TABLE | BAD_FIELD | BAD_DB | ACCESS_DENIED | DB_ACCESS_DENIED) => {
-                Kind::Schema
-            }
+            Some(
+                NO_SUCH_TABLE
+                | BAD_FIELD
+                | BAD_DB
+                | ACCESS_DENIED
+                | DB_ACCESS_DENIED
+                | TABLE_ACCESS_DENIED
+                | COLUMN_ACCESS_DENIED
+                | SPECIFIC_ACCESS_DENIED
+                | ROUTINE_ACCESS_DENIED
+                | TABLE_READ_ONLY,
+            ) => Kind::Schema,
             Some(
                 BAD_NULL
                 | DUP_ENTRY
@@ -162,6 +181,23 @@ pub fn describe(err: &sqlx::Error) -> String {
         // brings either up to date.
         sqlx::Error::Database(db) if number(err) == Some(code::BAD_FIELD) => {
             format!("{} (run `dbsync init`)", db.message())
+        }
+        // A grant taken away: no change is to blame, the account is.
+        sqlx::Error::Database(db)
+            if matches!(
+                number(err),
+                Some(
+                    code::TABLE_ACCESS_DENIED
+                        | code::COLUMN_ACCESS_DENIED
+                        | code::SPECIFIC_ACCESS_DENIED
+                        | code::ROUTINE_ACCESS_DENIED
+                )
+            ) =>
+        {
+            format!(
+                "{} (the user dbsync connects as lacks a privilege; nothing is blamed: grant it and the next run carries on)",
+                db.message()
+            )
         }
         sqlx::Error::Database(db) => db.message().to_string(),
         sqlx::Error::Io(io) => format!("connection error: {io}"),

@@ -266,6 +266,61 @@ async fn sync_exit_codes_tell_the_outcome() {
     );
 }
 
+/// A grant taken away in db_b is the account's trouble, not the data's: the run is
+/// interrupted saying so, no change is blamed, and the run after the grant carries on.
+#[tokio::test]
+async fn a_privilege_missing_in_db_b_blames_no_change() {
+    let db = TestDb::new(&[]).await;
+    let central = db.config.central.database.clone();
+    // Named after the databases: the harness drops it with them.
+    let user = central.trim_end_matches("_b").to_string();
+    db.exec_central(&format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'; \
+         GRANT ALL ON `{}`.* TO '{user}'@'%'",
+        db.config.local.database
+    ))
+    .await;
+    // Everything in db_b but INSERT and UPDATE of users (table by table: a grant on the
+    // database cannot be taken back for one table).
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(TABLE_NAME AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+    )
+    .bind(&central)
+    .fetch_all(&db.central)
+    .await
+    .expect("db_b tables");
+    for table in tables {
+        let grant = if table == "users" {
+            "SELECT, DELETE"
+        } else {
+            "ALL"
+        };
+        db.exec_central(&format!(
+            "GRANT {grant} ON `{central}`.`{table}` TO '{user}'@'%'"
+        ))
+        .await;
+    }
+    let mut limited = db.env.clone();
+    limited.insert("DB_CENTRAL_USER".into(), user.clone());
+    limited.insert("DB_CENTRAL_PASSWORD".into(), "pw".into());
+    db.insert_users(50).await;
+    db.exec("INSERT INTO orders (user_id, amount, status) VALUES (1, 5.00, 'pending')")
+        .await;
+    let out = crate::helpers::run_cli(&limited, &["sync"]);
+    let said = stdout(&out);
+    assert_eq!(out.status.code(), Some(4), "{said}{}", stderr(&out));
+    assert!(said.contains("lacks a privilege"), "{said}");
+    let blamed = "SELECT COUNT(*) FROM sync_queue WHERE retry_count > 0 OR sync_status = 'FAILED'";
+    assert_eq!(db.count(&db.local, blamed).await, 0);
+    db.exec_central(&format!(
+        "GRANT INSERT, UPDATE ON `{central}`.`users` TO '{user}'@'%'"
+    ))
+    .await;
+    let out = crate::helpers::run_cli(&limited, &["sync"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    db.assert_converged().await;
+}
+
 /// After a requeue, a freshly synced low-id row does not stop the purge of older rows.
 #[tokio::test]
 async fn purge_steps_over_a_recently_synced_low_id() {

@@ -426,7 +426,32 @@ impl Drop for TestDb {
                     let Ok(mut conn) = db::connect_options(target, false).connect().await else {
                         continue;
                     };
+                    // A test that failed while a session of its own held a lock (a row
+                    // held for a load to wait on) would wait here on it for ever.
+                    let sessions: Vec<u64> = sqlx::query_scalar(
+                        "SELECT ID FROM information_schema.PROCESSLIST \
+                         WHERE DB = ? AND ID <> CONNECTION_ID()",
+                    )
+                    .bind(&target.database)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap_or_default();
+                    for id in sessions {
+                        let kill = format!("KILL {id}");
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(kill))
+                            .execute(&mut conn)
+                            .await;
+                    }
                     let _ = db::schema::drop_database(&mut conn, &target.database).await;
+                    // A user a test made for its databases is named after them.
+                    let user = target
+                        .database
+                        .trim_end_matches("_b")
+                        .trim_end_matches("_a");
+                    let drop_user = format!("DROP USER IF EXISTS '{user}'@'%'");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop_user))
+                        .execute(&mut conn)
+                        .await;
                     let _ = conn.close().await;
                 }
                 Some(())
