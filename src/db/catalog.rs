@@ -2,7 +2,7 @@
 //! keys of a table, classified into a [`TableSpec`]. This is where table and column names
 //! come from before they reach SQL (always quoted with [`super::quote_ident`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::mysql::MySqlConnection;
 
@@ -99,8 +99,6 @@ struct ForeignKeyRow {
     column_name: String,
     parent_table: String,
     parent_column: String,
-    delete_rule: String,
-    update_rule: String,
 }
 
 /// The definition of `table` in the connection's current database.
@@ -253,25 +251,37 @@ async fn foreign_keys(
     conn: &mut MySqlConnection,
     table: &str,
 ) -> Result<Vec<ForeignKeySpec>, sqlx::Error> {
+    // Two reads, not a join: joined, the server reads REFERENTIAL_CONSTRAINTS of every
+    // database, opening their tables — and waits on any of them another session locks.
     let rows: Vec<ForeignKeyRow> = sqlx::query_as(
-        "SELECT CAST(K.CONSTRAINT_NAME AS CHAR) AS name, CAST(K.COLUMN_NAME AS CHAR) AS column_name, \
-           CAST(K.REFERENCED_TABLE_NAME AS CHAR) AS parent_table, \
-           CAST(K.REFERENCED_COLUMN_NAME AS CHAR) AS parent_column, \
-           CAST(R.DELETE_RULE AS CHAR) AS delete_rule, CAST(R.UPDATE_RULE AS CHAR) AS update_rule \
-         FROM information_schema.KEY_COLUMN_USAGE K \
-         JOIN information_schema.REFERENTIAL_CONSTRAINTS R \
-           ON R.CONSTRAINT_SCHEMA = K.CONSTRAINT_SCHEMA AND R.CONSTRAINT_NAME = K.CONSTRAINT_NAME \
-          AND R.TABLE_NAME = K.TABLE_NAME \
-         WHERE K.TABLE_SCHEMA = DATABASE() AND K.TABLE_NAME = ? \
-           AND K.REFERENCED_TABLE_NAME IS NOT NULL \
-           AND K.REFERENCED_TABLE_SCHEMA = K.TABLE_SCHEMA \
-         ORDER BY K.CONSTRAINT_NAME, K.ORDINAL_POSITION",
+        "SELECT CAST(CONSTRAINT_NAME AS CHAR) AS name, CAST(COLUMN_NAME AS CHAR) AS column_name, \
+           CAST(REFERENCED_TABLE_NAME AS CHAR) AS parent_table, \
+           CAST(REFERENCED_COLUMN_NAME AS CHAR) AS parent_column \
+         FROM information_schema.KEY_COLUMN_USAGE \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? \
+           AND REFERENCED_TABLE_NAME IS NOT NULL AND REFERENCED_TABLE_SCHEMA = TABLE_SCHEMA \
+         ORDER BY CONSTRAINT_NAME, ORDINAL_POSITION",
     )
     .bind(table)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
+    let rules: HashMap<String, (String, String)> = sqlx::query_as::<_, (String, String, String)>(
+        "SELECT CAST(CONSTRAINT_NAME AS CHAR), CAST(DELETE_RULE AS CHAR), CAST(UPDATE_RULE AS CHAR) \
+         FROM information_schema.REFERENTIAL_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(name, on_delete, on_update)| (name, (on_delete, on_update)))
+    .collect();
     let mut foreign_keys: Vec<ForeignKeySpec> = Vec::new();
     for row in rows {
+        // A key dropped between the two reads is left out, as it would have been.
+        let Some((on_delete, on_update)) = rules.get(&row.name) else {
+            continue;
+        };
         match foreign_keys.last_mut() {
             Some(fk) if fk.name == row.name => {
                 fk.columns.push(row.column_name);
@@ -282,8 +292,8 @@ async fn foreign_keys(
                 columns: vec![row.column_name],
                 parent_table: row.parent_table,
                 parent_columns: vec![row.parent_column],
-                on_delete: row.delete_rule,
-                on_update: row.update_rule,
+                on_delete: on_delete.clone(),
+                on_update: on_update.clone(),
             }),
         }
     }

@@ -342,3 +342,43 @@ async fn init_makes_only_the_sample_tables_a_site_asks_for() {
         assert_eq!(made, 0, "{tables}: no `{never_made}` made");
     }
 }
+
+/// `init` reads only its own databases' definitions: another database being dropped
+/// (waiting behind a reader's open transaction, holding the tables it already has) does
+/// not hold it up — on a server shared by several sites' databases, it would wait as long.
+#[tokio::test]
+async fn init_is_not_held_up_by_locks_in_another_database() {
+    let db = TestDb::new(&[]).await;
+    let other = format!("{}_x", db.config.local.database);
+    db.exec(&format!(
+        "CREATE DATABASE `{other}`; CREATE TABLE `{other}`.t1 (id INT PRIMARY KEY); \
+         CREATE TABLE `{other}`.t2 (id INT PRIMARY KEY)"
+    ))
+    .await;
+    let mut reader = db.local.begin().await.expect("begin");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SELECT * FROM `{other}`.t2")))
+        .execute(&mut *reader)
+        .await
+        .expect("read");
+    let drop = format!("SET SESSION lock_wait_timeout = 60; DROP DATABASE `{other}`");
+    let local = db.local.clone();
+    let waiting = tokio::spawn(async move {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+            .execute(&local)
+            .await
+    });
+    let pending = format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+         WHERE STATE LIKE '%metadata lock%' AND INFO LIKE 'DROP DATABASE `{other}`%'"
+    );
+    while db.count(&db.local, &pending).await == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = std::time::Instant::now();
+    let out = db.cli_async(&["init"]).await;
+    let took = started.elapsed();
+    reader.rollback().await.expect("rollback");
+    waiting.await.expect("drop task").expect("drop");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(took < Duration::from_secs(20), "init took {took:?}");
+}

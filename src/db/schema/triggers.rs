@@ -159,7 +159,7 @@ pub async fn stale_triggers(
 ) -> Result<Vec<String>, sqlx::Error> {
     let rows: Vec<(String, String)> = sqlx::query_as(concat!(
         "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR) \
-         FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() AND ",
+         FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND ",
         writes_queue_rows!()
     ))
     .fetch_all(conn)
@@ -189,7 +189,7 @@ pub async fn missing(
     // Only these tables' trigger files are read.
     let mut query = QueryBuilder::<MySql>::new(concat!(
         "SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA = DATABASE() AND ",
+         WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND ",
         writes_queue_rows!(),
         " AND EVENT_OBJECT_TABLE IN ("
     ));
@@ -225,7 +225,7 @@ pub async fn foreign_namesakes(
     }
     let mut query = QueryBuilder::<MySql>::new(concat!(
         "SELECT CAST(TRIGGER_NAME AS CHAR) FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA = DATABASE() AND NOT (",
+         WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND NOT (",
         writes_queue_rows!(),
         ") AND TRIGGER_NAME IN ("
     ));
@@ -257,7 +257,7 @@ pub async fn installed(
     let installed: Vec<(String, String)> = sqlx::query_as(
         "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(ACTION_STATEMENT AS CHAR) \
          FROM information_schema.TRIGGERS \
-         WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ?",
+         WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ?",
     )
     .bind(&spec.name)
     .fetch_all(conn)
