@@ -1,6 +1,8 @@
 //! Replays, requeues and resyncs: nothing moves a record back, nothing is applied twice, and
 //! the history and the status commands tell the truth afterwards.
 
+use dbsync::domain::Outcome;
+
 use crate::helpers::{TestDb, run_cli, stderr, stdout};
 use crate::sync::{all_synced, converge, write_mix};
 
@@ -24,6 +26,24 @@ async fn requeued_old_change_never_moves_a_record_back() {
         .await,
         1
     );
+    // The FAILED change was closed by the later one; left FAILED (by an earlier version),
+    // requeueing it must not move the record back either.
+    let first = &db.queue().await[0];
+    assert_eq!(first.status, "SYNCED");
+    assert!(
+        first
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("superseded"),
+        "{:?}",
+        first.last_error
+    );
+    db.exec(&format!(
+        "UPDATE sync_queue SET sync_status = 'FAILED' WHERE id = {}",
+        first.id
+    ))
+    .await;
 
     let out = db.cli(&["requeue", "--id", "999999"]);
     assert_eq!(out.status.code(), Some(1));
@@ -333,4 +353,27 @@ async fn a_later_change_of_a_table_named_alike_does_not_supersede_an_orphan() {
     let orphan = "SELECT COUNT(*) FROM sync_queue WHERE CAST(table_name AS BINARY) = 'c' \
                   AND record_id = 15 AND sync_status <> 'SYNCED'";
     assert_eq!(db.count(&db.local, orphan).await, 1);
+}
+
+/// A change superseded without a write to db_b (db_b lacks its parent, and a later change
+/// of the record is queued) raises db_b's watermark like an applied one. It was marked
+/// SYNCED with db_b's mark below it: when it was the newest, every later run ended
+/// `rewound`, taking db_b for restored from a backup, and nothing synced again.
+#[tokio::test]
+async fn a_change_superseded_without_a_write_keeps_the_site_syncing() {
+    let db = TestDb::new(&[("SYNC_MAX_RETRIES", "1")]).await;
+    db.exec(
+        "SET SESSION foreign_key_checks = 0; \
+         INSERT INTO orders (id, user_id, amount, status) VALUES (7, 777777, 5.00, 'pending'); \
+         UPDATE orders SET amount = 6.00 WHERE id = 7",
+    )
+    .await;
+    let report = db.sync().await;
+    assert_eq!(report.failed, 1, "{report}");
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'after', 'after@x.io')")
+        .await;
+    let report = db.engine().run().await.expect("sync run");
+    assert_eq!(report.outcome, Outcome::Synced, "{report}");
+    let after = "SELECT COUNT(*) FROM users WHERE name = 'after'";
+    assert_eq!(db.count(&db.central, after).await, 1);
 }

@@ -47,6 +47,29 @@ impl Drain<'_> {
         result
     }
 
+    /// `only`, superseded without a write to db_b, is done all the same: db_b's watermark is
+    /// raised past it, as an applied change's is — else, were it the newest change marked
+    /// SYNCED, the next run would find db_b's mark below it and take db_b for restored from
+    /// an older backup. False when db_b failed (the run is interrupted).
+    async fn superseded(
+        &self,
+        central: &mut MySqlConnection,
+        only: &Change,
+        result: &mut BatchResult,
+    ) -> bool {
+        let newest = Some((only.queue_id, only.fingerprint));
+        match ledger::raise_watermark(central, &self.engine.site, only.queue_id, newest).await {
+            Ok(()) => {
+                result.done.push(only.queue_id);
+                true
+            }
+            Err(err) => {
+                result.interruption = Some(central_failed(&err));
+                false
+            }
+        }
+    }
+
     /// [`Drain::apply_batch`]'s work. Once a piece waited out a row lock, the pieces it is
     /// split into do not wait for locks at all (`probing`): the lock is known to be held
     /// longer than a wait, and each wait at each level of the split cost a second per
@@ -117,7 +140,9 @@ impl Drain<'_> {
                     && self.engine.overtaken(central, only, &err).await
                 {
                     tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: the db_b row holding its unique value is already past it (a later change or the initial load put it there); the record's later change follows");
-                    result.done.push(only.queue_id);
+                    if !self.superseded(central, only, &mut result).await {
+                        return result;
+                    }
                     continue;
                 }
                 if action == ChangeAction::Reject
@@ -131,7 +156,9 @@ impl Drain<'_> {
                 }
                 if action == ChangeAction::Reject && self.engine.moved_on(only, &err).await {
                     tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: db_b lacks its parent row, and a later change of the record is queued");
-                    result.done.push(only.queue_id);
+                    if !self.superseded(central, only, &mut result).await {
+                        return result;
+                    }
                     continue;
                 }
                 if !self.settle(central, only, &err, action, &mut result).await {
