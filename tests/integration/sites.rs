@@ -86,7 +86,8 @@ async fn two_sites_with_the_same_ids_and_emails_live_side_by_side() {
 }
 
 /// A site's database configured with another site's SITE_ID (a copied .env): sync, resync,
-/// rebase and verify refuse, saying so, and the other site's rows stay as they are.
+/// rebase and verify refuse, saying so, and the other site's rows stay as they are, and
+/// so does its line in `sync_sites`.
 #[tokio::test]
 async fn a_site_cannot_write_over_another_sites_rows() {
     let (first, second) = two_sites().await;
@@ -97,6 +98,9 @@ async fn a_site_cannot_write_over_another_sites_rows() {
         .await;
         assert_eq!(db.sync().await.failed, 0);
     }
+    first
+        .exec("UPDATE users SET name = 'Ana first, later' WHERE id = 1")
+        .await;
     let mut env = first.env.clone();
     env.insert("SITE_ID".into(), "shop-2".into());
     for command in ["sync", "resync", "rebase", "verify"] {
@@ -111,6 +115,9 @@ async fn a_site_cannot_write_over_another_sites_rows() {
     }
     let theirs = "SELECT COUNT(*) FROM users WHERE site_id = 'shop-2' AND name = 'Ana second'";
     assert_eq!(first.count(&first.central, theirs).await, 1);
+    let line = "SELECT COUNT(*) FROM sync_sites WHERE site_id = 'shop-2' \
+                AND last_run_outcome = 'synced' AND pending_changes = 0";
+    assert_eq!(first.count(&first.central, line).await, 1);
     second.assert_converged().await;
     assert_eq!(second.sync().await.failed, 0);
 }

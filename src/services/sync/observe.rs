@@ -11,7 +11,7 @@ use super::change::{Action, Change};
 use super::report::RunReport;
 use super::tables;
 use crate::db::error::{self, code};
-use crate::db::{ledger, nodes, queue, replica, sites};
+use crate::db::{identity, ledger, nodes, queue, replica, sites};
 use crate::services::load::LoadProgress;
 
 /// How long reporting a run to db_b's `sync_sites` may take.
@@ -24,6 +24,19 @@ impl SyncEngine {
             let (mut central, _) = nodes::connect_ready(&self.central_target, &self.central_nodes)
                 .await
                 .map_err(|e| e.reason)?;
+            // A second db_a configured with this site's SITE_ID is refused its runs; its
+            // line would stand in for the site's real one.
+            let mut local = self.local.acquire().await.map_err(|e| e.to_string())?;
+            let token = identity::token(&mut local)
+                .await
+                .map_err(|e| e.to_string())?;
+            drop(local);
+            let owner = identity::owner(&mut central, &self.site)
+                .await
+                .map_err(|e| e.to_string())?;
+            if owner.is_some_and(|owner| owner != token) {
+                return Err(identity::refusal(&self.site));
+            }
             let (_, oldest) = super::status::queue_depth(&self.local)
                 .await
                 .map_err(|e| e.to_string())?;
