@@ -161,7 +161,17 @@ async fn widening_dropping_and_narrowing_columns() {
          AND TABLE_NAME = 'users' AND COLUMN_NAME = 'name' AND CHARACTER_MAXIMUM_LENGTH = 200";
     assert_eq!(db.count(&db.central, wide).await, 1);
 
+    // Fewer digits before the point: db_b's column reads every value back alike and stays.
     db.exec("ALTER TABLE orders MODIFY amount DECIMAL(8,2) NOT NULL")
+        .await;
+    cli_exits(&db, &["init"], 0);
+    let kept = "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+         AND TABLE_NAME = 'orders' AND COLUMN_TYPE = 'decimal(10,2)'";
+    assert_eq!(db.count(&db.central, kept).await, 1);
+    db.sync().await;
+    db.assert_converged().await;
+    // Fewer decimals: db_b's values would read back otherwise; a person decides.
+    db.exec("ALTER TABLE orders MODIFY amount DECIMAL(8,1) NOT NULL")
         .await;
     let out = cli_exits(&db, &["init"], 2);
     assert!(

@@ -389,6 +389,91 @@ async fn a_column_one_site_drops_or_adds_stays_for_the_others() {
     second.assert_converged().await;
 }
 
+/// A number column one site widens: db_b follows, and another site's `init` takes it as it
+/// is where its values read back alike (more digits before the point); more decimals (which
+/// read back otherwise) are refused naming the ALTER that gives db_a db_b's type. Before,
+/// every other site's `init` was refused, telling it to narrow db_b under the first site.
+#[tokio::test]
+async fn a_number_column_one_site_widens_leaves_the_others_syncing() {
+    let (first, second) = two_sites().await;
+    first
+        .exec("ALTER TABLE orders MODIFY amount DECIMAL(14,2) NOT NULL")
+        .await;
+    init_ok(&first);
+    second
+        .exec("ALTER TABLE users ADD COLUMN phone VARCHAR(20)")
+        .await;
+    init_ok(&second);
+    second
+        .exec(
+            "INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x.io'); \
+             INSERT INTO orders (id, user_id, amount, status) VALUES (1, 1, 9.99, 'pending')",
+        )
+        .await;
+    second.sync_converges().await;
+    first
+        .exec("ALTER TABLE orders MODIFY amount DECIMAL(16,4) NOT NULL")
+        .await;
+    init_ok(&first);
+    second
+        .exec("ALTER TABLE users ADD COLUMN fax VARCHAR(20)")
+        .await;
+    let out = second.cli(&["init"]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{}{said}", stdout(&out));
+    assert!(
+        said.contains("give db_a's column db_b's type")
+            && said.contains("MODIFY COLUMN `amount` decimal(16,4)"),
+        "{said}"
+    );
+    second
+        .exec("ALTER TABLE orders MODIFY amount DECIMAL(16,4) NOT NULL")
+        .await;
+    init_ok(&second);
+    second.sync_converges().await;
+    first.sync_converges().await;
+}
+
+/// A site joining with a primary key compared another way than db_b's (`_bin` beside the
+/// first site's `_ci`): its `init` is refused (exit 2) naming the ALTER that gives its db_a
+/// db_b's collation, and db_b stays as the first site needs it. Before, the joining site's
+/// `init` changed db_b's key without a word and the first site's runs stopped for good.
+#[tokio::test]
+async fn a_site_joining_with_a_key_compared_otherwise_is_refused() {
+    let central = central_name();
+    let tags = |collation: &str| {
+        format!(
+            "CREATE TABLE tags (code VARCHAR(20) CHARACTER SET utf8mb4 COLLATE {collation} \
+             PRIMARY KEY, label VARCHAR(20))"
+        )
+    };
+    let mut first = site(&central, "shop-1").await;
+    first.exec(&tags("utf8mb4_general_ci")).await;
+    first.set("SYNC_TABLES", "users,orders,tags");
+    init_ok(&first);
+    first.exec("INSERT INTO tags VALUES ('a', 'x')").await;
+    first.sync_converges().await;
+    let mut second = site(&central, "shop-2").await;
+    second.exec(&tags("utf8mb4_bin")).await;
+    second.set("SYNC_TABLES", "users,orders,tags");
+    let out = second.cli(&["init"]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{}{said}", stdout(&out));
+    assert!(
+        said.contains("COLLATE utf8mb4_general_ci") && said.contains("every site's rows"),
+        "{said}"
+    );
+    first.exec("INSERT INTO tags VALUES ('B', 'y')").await;
+    first.sync_converges().await;
+    second
+        .exec("ALTER TABLE tags MODIFY code VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL")
+        .await;
+    init_ok(&second);
+    second.exec("INSERT INTO tags VALUES ('A', 'z')").await;
+    second.sync_converges().await;
+    first.sync_converges().await;
+}
+
 /// A unique key's collation made stricter on one site (`_ci` → `_bin`) follows into db_b,
 /// where it still refuses nothing the other sites' `_ci` allows: they keep syncing, their
 /// `init` leaves it, and the first site going back to `_ci` leaves it too. Before, every

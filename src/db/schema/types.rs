@@ -106,12 +106,16 @@ pub fn is_widening(old: &str, new: &str) -> bool {
 
 /// True when db_b's column type `central` already takes every value of db_a's `live` one
 /// and reads it back the same: db_a narrowed a column (a shorter VARCHAR, a smaller
-/// integer, an ENUM's last members gone) and db_b's may stay as it is. Not for types whose
-/// values read differently at another size (DECIMAL scale, fractions of seconds, BINARY
-/// padding, FLOAT to DOUBLE).
+/// integer, an ENUM's last members gone, a DECIMAL with fewer digits before the point) and
+/// db_b's may stay as it is. Not for types whose values read differently at another size
+/// (DECIMAL scale, fractions of seconds, BINARY padding, FLOAT to DOUBLE).
 pub fn holds_alike(central: &str, live: &str) -> bool {
-    let (central_name, _, _) = split_type(central);
-    let (live_name, _, _) = split_type(live);
+    let (central_name, central_args, _) = split_type(central);
+    let (live_name, live_args, _) = split_type(live);
+    let scale = |args: &[String]| args.get(1).and_then(|a| a.parse::<u64>().ok()).unwrap_or(0);
+    let same_scale = central_name == "decimal"
+        && live_name == "decimal"
+        && scale(&central_args) == scale(&live_args);
     let strings = ["char", "varchar"];
     let in_family = |family: &[&str]| {
         let member = |name: &str| rank(family, name).is_some();
@@ -123,7 +127,8 @@ pub fn holds_alike(central: &str, live: &str) -> bool {
         || in_family(&texts)
         || in_family(&bytes)
         || in_family(&["enum"])
-        || in_family(&["set"]);
+        || in_family(&["set"])
+        || same_scale;
     alike && is_widening(live, central)
 }
 
@@ -294,11 +299,15 @@ mod tests {
             ("bigint(20)", "int(11)"),
             ("enum('a','b','c')", "enum('a','b')"),
             ("blob", "varbinary(10)"),
+            ("decimal(14,2)", "decimal(10,2)"),
+            ("decimal(14,2) unsigned", "decimal(10,2) unsigned"),
         ] {
             assert!(holds_alike(central, live), "{central} holds {live}");
         }
         for (central, live) in [
             ("decimal(12,4)", "decimal(12,2)"),
+            ("decimal(14,4)", "decimal(10,2)"),
+            ("decimal(14,2)", "decimal(10,2) unsigned"),
             ("datetime(6)", "datetime"),
             ("binary(8)", "binary(4)"),
             ("double", "float"),

@@ -2,13 +2,15 @@
 //! dropped, indexes added, unique keys dropped, foreign keys added, dropped or changed — or
 //! why it cannot follow without a person's decision.
 
-use super::shared::{keeping_nulls, shared_definition, without_not_null};
+use super::shared::{
+    self, column_of_others, keeping_nulls, needs_a_value, shared_definition, without_not_null,
+};
 use super::{
     CentralColumn, Refusal, SITE_COLUMN, central_key_of, foreign_key_definition, index_definition,
 };
 use crate::db::quote_ident;
 use crate::db::schema::types;
-use crate::domain::table::{ColumnSpec, TableSpec};
+use crate::domain::table::TableSpec;
 
 /// What db_b's copy of a table has now.
 pub struct CentralTable {
@@ -195,6 +197,15 @@ fn column_changes(
                          (ALTER TABLE … MODIFY COLUMN {definition})",
                         live.name, column.name
                     ));
+                } else if site
+                    && key == types::KeyUse::Primary
+                    && central.collation != column.collation
+                    && !keeps_values(central)
+                {
+                    // Every site's rows are keyed by it: compared another way, they would
+                    // name other rows (or clash) under the sites already syncing.
+                    let message = shared::key_compared_otherwise(&table, column, central);
+                    return Err(refusal(live, Some(&column.name), message));
                 } else if !keeps_values(central) || recomputed || made_plain {
                     changes.push(modify(central));
                 }
@@ -207,6 +218,14 @@ fn column_changes(
             Some(central)
                 if types::holds_alike(&central.column_type, &column.column_type)
                     && keeps_values(central) => {}
+            // Another site widened it (more decimals, fractions of seconds): this site's
+            // values would read back otherwise; db_b must not be narrowed under the others.
+            Some(central)
+                if site && types::is_widening(&column.column_type, &central.column_type) =>
+            {
+                let message = shared::widened_elsewhere(&table, column, central);
+                return Err(refusal(live, Some(&column.name), message));
+            }
             Some(central) => {
                 return Err(refusal(
                     live,
@@ -259,36 +278,6 @@ fn column_changes(
         }
     }
     Ok(changes)
-}
-
-/// Whether `column` is NOT NULL without a default: a row that does not give it a value gets
-/// an implicit `0` or `''`. (`SHOW CREATE TABLE` prints `DEFAULT` for any default.)
-fn needs_a_value(column: &ColumnSpec) -> bool {
-    !column.nullable
-        && !column.generated
-        && !column.definition.to_ascii_uppercase().contains(" DEFAULT ")
-}
-
-/// With many sites, db_b's copy holds every site's rows, and a column this site's db_a
-/// lacks (dropped, or never had: another site added it) may hold other sites' values: it
-/// stays. Rows of this site leave it out, so one NOT NULL without a default is made
-/// nullable (an implicit 0 or '' would look like a value).
-fn column_of_others(table: &str, central: &CentralColumn) -> Option<String> {
-    if central.nullable || central.has_default {
-        return None;
-    }
-    let collate = central
-        .collation
-        .as_deref()
-        .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
-        .map(|c| format!(" COLLATE {c}"))
-        .unwrap_or_default();
-    Some(format!(
-        "ALTER TABLE {} MODIFY COLUMN {} {}{collate} NULL",
-        quote_ident(table),
-        quote_ident(&central.name),
-        central.column_type
-    ))
 }
 
 /// Whether `sql` (a statement of [`plan_changes`]) adds a unique key: db_b's rows may not

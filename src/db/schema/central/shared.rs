@@ -1,7 +1,8 @@
-//! What a text column of db_b takes when many sites share it: db_b's copy holds every
-//! site's rows, so a change one site's db_a makes must not narrow what the others need.
+//! What a column of db_b takes when many sites share it: db_b's copy holds every site's
+//! rows, so a change one site's db_a makes must not narrow what the others need.
 
 use super::CentralColumn;
+use crate::db::quote_ident;
 use crate::db::schema::types::{self, KeyUse};
 use crate::domain::table::{ColumnSpec, charset_of, collation_pads_spaces};
 
@@ -103,6 +104,63 @@ pub fn without_not_null(definition: &str) -> String {
         Some(at) => format!("{}{}", &definition[..at], &definition[at + " NOT".len()..]),
         None => definition.to_string(),
     }
+}
+
+/// Whether `column` is NOT NULL without a default: a row that does not give it a value gets
+/// an implicit `0` or `''`. (`SHOW CREATE TABLE` prints `DEFAULT` for any default.)
+pub fn needs_a_value(column: &ColumnSpec) -> bool {
+    !column.nullable
+        && !column.generated
+        && !column.definition.to_ascii_uppercase().contains(" DEFAULT ")
+}
+
+/// With many sites, db_b's copy holds every site's rows, and a column this site's db_a
+/// lacks (dropped, or never had: another site added it) may hold other sites' values: it
+/// stays. Rows of this site leave it out, so one NOT NULL without a default is made
+/// nullable (an implicit 0 or '' would look like a value).
+pub fn column_of_others(table: &str, central: &CentralColumn) -> Option<String> {
+    if central.nullable || central.has_default {
+        return None;
+    }
+    let collate = central
+        .collation
+        .as_deref()
+        .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+        .map(|c| format!(" COLLATE {c}"))
+        .unwrap_or_default();
+    Some(format!(
+        "ALTER TABLE {} MODIFY COLUMN {} {}{collate} NULL",
+        quote_ident(table),
+        quote_ident(&central.name),
+        central.column_type
+    ))
+}
+
+/// Why `init` refuses a column db_b has wider than this site's db_a (another site widened
+/// it), where this site's values would read back otherwise (`1.5100` for `1.51`).
+pub fn widened_elsewhere(table: &str, column: &ColumnSpec, central: &CentralColumn) -> String {
+    format!(
+        "db_b has {} (as another site has it) and this site's db_a has {}; give db_a's column \
+         db_b's type (ALTER TABLE {table} MODIFY COLUMN {} {} …) and run `dbsync init` again",
+        central.column_type,
+        column.column_type,
+        quote_ident(&column.name),
+        central.column_type
+    )
+}
+
+/// Why `init` refuses a primary key column compared another way on this site than in db_b:
+/// every site's rows are keyed by it.
+pub fn key_compared_otherwise(table: &str, column: &ColumnSpec, central: &CentralColumn) -> String {
+    let theirs = central.collation.as_deref().unwrap_or_default();
+    format!(
+        "db_b's primary key compares it as {theirs} (every site's rows are keyed so) and this \
+         site's db_a as {}; give db_a's column db_b's collation (ALTER TABLE {table} MODIFY \
+         COLUMN {} … COLLATE {theirs}) and run `dbsync init` again — or, while no other site \
+         has rows in it, change db_b's",
+        column.collation.as_deref().unwrap_or_default(),
+        quote_ident(&column.name),
+    )
 }
 
 #[cfg(test)]
