@@ -56,6 +56,10 @@ pub mod code {
     pub const INVALID_JSON: u16 = 3140;
     pub const CHECK_CONSTRAINT_VIOLATED: u16 = 3819;
     pub const CONSTRAINT_FAILED: u16 = 4025;
+    /// DDL finding its work done or undone by another session (two `init`s at once):
+    /// table exists, duplicate column, duplicate key name, nothing to drop, trigger exists,
+    /// no such trigger, duplicate foreign key name.
+    pub const DDL_RACES: [u16; 7] = [1050, 1060, 1061, 1091, 1359, 1360, 1826];
     pub const CR_CONN_HOST_ERROR: u16 = 2003;
     pub const CR_UNKNOWN_HOST: u16 = 2005;
     pub const CR_SERVER_GONE: u16 = 2006;

@@ -72,7 +72,7 @@ pub enum InitError {
         "db_b cannot take {said}: {reason}. db_b's copy holds every site's rows, and this would change values there (other sites', or this site's changes not applied yet); nothing of it was done. Keep db_a's column able to hold them, or change db_b's column by hand once no row needs it, then run `dbsync init` again"
     )]
     WouldChangeValues { said: String, reason: String },
-    #[error("setting up the {role} database `{database}` failed: {source}")]
+    #[error("setting up the {role} database `{database}` failed: {}", schema_failure(.source))]
     Schema {
         role: &'static str,
         database: String,
@@ -349,6 +349,17 @@ async fn undo_made(config: &Config, samples: &[&str], databases: &[(Role, &DbTar
     };
     if let Err(err) = undo.await {
         tracing::warn!(error = %err, "removing what the refused init made failed");
+    }
+}
+
+/// A failed set-up statement, with what to do where another `init` got there first.
+fn schema_failure(err: &sqlx::Error) -> String {
+    let said = crate::db::error::describe(err);
+    match crate::db::error::number(err) {
+        Some(number) if crate::db::error::code::DDL_RACES.contains(&number) => format!(
+            "{said} (another `dbsync init` changed it at the same time? run `dbsync init` again)"
+        ),
+        _ => said,
     }
 }
 

@@ -162,7 +162,11 @@ async fn a_single_site_deployment_moves_under_a_site_id() {
     single.set("SITE_ID", "shop-9");
     let out = single.cli(&["init"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("primary key"), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("primary key") && said.contains("migrate-site") && !said.contains("drop"),
+        "{said}"
+    );
     let out = single.cli(&["migrate-site"]);
     assert_eq!(
         out.status.code(),

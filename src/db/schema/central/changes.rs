@@ -57,6 +57,20 @@ pub fn plan_changes(
             ),
         ));
     }
+    // A single-site deployment's copy (no `site_id` in its key) under a SITE_ID: moving it
+    // is `migrate-site`'s work; dropping it would lose the rows it holds.
+    if site && *key != expected_key && !key.is_empty() && !key.iter().any(|k| k == SITE_COLUMN) {
+        return Err(refusal(
+            live,
+            None,
+            format!(
+                "db_b's primary key ({}) is a single-site deployment's, without `{SITE_COLUMN}`: \
+                 run `dbsync migrate-site` on the site whose rows it holds to move them under \
+                 its SITE_ID (README, Many sites), then `dbsync init` here",
+                key.join(", ")
+            ),
+        ));
+    }
     if *key != expected_key {
         return Err(refusal(
             live,
@@ -73,8 +87,6 @@ pub fn plan_changes(
                 expected_key.join(", "),
                 if !site {
                     ""
-                } else if !key.iter().any(|k| k == SITE_COLUMN) {
-                    " (or, for a single-site deployment getting a SITE_ID, `dbsync migrate-site`)"
                 } else {
                     " — db_b's table holds every site's rows: give every site's db_a the new key \
                      first, then, once the table is remade, run `init` and `resync` on each site"
