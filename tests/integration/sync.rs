@@ -415,6 +415,53 @@ async fn a_failed_change_is_closed_once_a_later_change_of_its_record_applies() {
     assert_eq!(db.count(&db.central, label).await, 1);
 }
 
+/// Only a change written to db_b closes an earlier FAILED one: a change passed over for a
+/// later one (db_b lacks its parent, a later change of the record is queued) does not, nor
+/// does the refused later one. A FAILED delete stays FAILED when the row is made again.
+#[tokio::test]
+async fn a_failed_change_stays_failed_until_a_later_change_reaches_db_b() {
+    let db = TestDb::new(&[("SYNC_MAX_RETRIES", "1")]).await;
+    db.exec(
+        "SET SESSION foreign_key_checks = 0; \
+         INSERT INTO orders (id, user_id, amount, status) VALUES (100, 999, 1.00, 'pending')",
+    )
+    .await;
+    assert_eq!(db.sync().await.failed, 1);
+    db.exec(
+        "SET SESSION foreign_key_checks = 0; \
+         UPDATE orders SET user_id = 998 WHERE id = 100; \
+         UPDATE orders SET user_id = 997 WHERE id = 100",
+    )
+    .await;
+    let report = db.engine().run().await.expect("sync run");
+    assert_eq!(report.failed, 1, "{report}");
+    let first = &db.queue().await[0];
+    assert_eq!(first.status, "FAILED", "{first:?}");
+
+    // A delete db_b refuses (a child db_a does not have holds the row there), then the row
+    // made again in db_a: its insert is applied, the delete stays FAILED.
+    db.insert_users(1).await;
+    db.sync().await;
+    db.exec_central(
+        "INSERT INTO orders (id, user_id, amount, status, updated_at) \
+         VALUES (500, 1, 2.00, 'pending', NOW(6))",
+    )
+    .await;
+    db.exec(
+        "DELETE FROM users WHERE id = 1; \
+         INSERT INTO users (id, name, email) VALUES (1, 'again', 'again@x.io')",
+    )
+    .await;
+    for _ in 0..2 {
+        db.engine().run().await.expect("sync run");
+    }
+    let again = "SELECT COUNT(*) FROM users WHERE id = 1 AND name = 'again'";
+    assert_eq!(db.count(&db.central, again).await, 1);
+    let deletes = "SELECT COUNT(*) FROM sync_queue WHERE operation = 'DELETE' \
+                   AND sync_status = 'FAILED' AND record_id = 1 AND table_name = 'users'";
+    assert_eq!(db.count(&db.local, deletes).await, 1);
+}
+
 #[tokio::test]
 async fn backoff_delays_the_next_attempt() {
     let db = TestDb::new(&[("SYNC_RETRY_BACKOFF", "1h")]).await;

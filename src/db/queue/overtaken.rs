@@ -9,13 +9,15 @@ use super::{MAX_ERROR_CHARS, QueuedChange};
 /// FAILED changes a run watches at most; more wait for the runs after it.
 pub const MAX_WATCHED_FAILED: u32 = 100_000;
 
-/// The FAILED changes (oldest first, at most [`MAX_WATCHED_FAILED`]), with what names their
-/// record; their images are not read.
+/// The FAILED inserts and updates (oldest first, at most [`MAX_WATCHED_FAILED`]), with what
+/// names their record; their images are not read. A FAILED delete stays FAILED: what db_b
+/// would have done beside it (a cascade to its children) no later change of the row does.
 pub async fn failed_records(conn: &mut MySqlConnection) -> Result<Vec<QueuedChange>, sqlx::Error> {
     sqlx::query_as::<_, QueuedChange>(
         "SELECT id, table_name, record_id, record_key, CAST(operation AS CHAR) AS operation, \
          NULL AS payload, retry_count, CAST(0 AS SIGNED) AS due, '' AS created_at \
-         FROM sync_queue WHERE sync_status = 'FAILED' ORDER BY id LIMIT ?",
+         FROM sync_queue WHERE sync_status = 'FAILED' AND operation <> 'DELETE' \
+         ORDER BY id LIMIT ?",
     )
     .bind(MAX_WATCHED_FAILED)
     .fetch_all(conn)

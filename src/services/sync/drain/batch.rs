@@ -20,6 +20,8 @@ use crate::services::sync::report::central_failed;
 pub(super) struct BatchResult {
     /// Queue ids committed to db_b, to be marked SYNCED.
     pub(super) done: Vec<i64>,
+    /// Those of `done` db_b holds nothing of: superseded by a later change still to come.
+    pub(super) passed_over: Vec<i64>,
     /// Changes db_b refused, with the reason; blamed only once late commits are ruled out.
     pub(super) rejected: Vec<(Change, String)>,
     /// Changes held back without blame (their row, or one they rely on, is locked in db_b).
@@ -159,6 +161,7 @@ impl Drain<'_> {
                     if !self.superseded(central, only, &mut result).await {
                         return result;
                     }
+                    result.passed_over.push(only.queue_id);
                     continue;
                 }
                 if !self.settle(central, only, &err, action, &mut result).await {

@@ -23,7 +23,7 @@ use super::report::Tally;
 use super::tables::Tables;
 use crate::db::error::{self, Kind};
 use crate::db::queue::{self, QueuedChange};
-use crate::domain::Outcome;
+use crate::domain::{Operation, Outcome};
 use crate::services::read_size::{self, FIRST_READ};
 use crate::services::watchdog::Watchdog;
 
@@ -133,6 +133,7 @@ impl<'a> Drain<'a> {
             });
             let (next, next_decoded) = db_a_stage?;
             self.forget(&previous);
+            self.overtaken.unwatch(&batch.passed_over);
             unmarked = batch.done;
             rows = next;
             decoded = next_decoded;
@@ -266,7 +267,7 @@ impl<'a> Drain<'a> {
         match queue::record_failed_attempt(conn, row.id, attempts, reason, None).await {
             Ok(()) => {
                 self.known.remove(&row.id);
-                if let Some(key) = key {
+                if let Some(key) = key.filter(|_| row.operation != "DELETE") {
                     self.overtaken.failed(key, row.id);
                 }
                 self.engine
@@ -303,7 +304,9 @@ impl<'a> Drain<'a> {
             }
             None => {
                 self.known.remove(&change.queue_id);
-                self.overtaken.failed(change.key(), change.queue_id);
+                if change.operation != Operation::Delete {
+                    self.overtaken.failed(change.key(), change.queue_id);
+                }
                 tracing::error!(queue_id = change.queue_id, table = %change.spec.name, record = %change.record, attempts, error = %reason, "change rejected by db_b; parked as FAILED");
             }
         }

@@ -1,7 +1,8 @@
 //! FAILED changes a later change of their record overtakes. A row image is the whole row:
-//! once a later change of a record is in db_b, an earlier FAILED one has nothing left to
-//! carry (requeued, the ledger would skip it), so it is closed rather than left asking an
-//! operator for a fix no longer needed.
+//! once a later change of a record is in db_b, an earlier FAILED insert or update has
+//! nothing left to carry (requeued, the ledger would skip it), so it is closed rather than
+//! left asking an operator for a fix no longer needed. (A delete's cascade in db_b is more
+//! than its row: a FAILED delete stays.)
 
 use std::collections::HashMap;
 
@@ -34,7 +35,7 @@ impl Overtaken {
         Ok(overtaken)
     }
 
-    /// Change `id` of record `key` was parked as FAILED.
+    /// Change `id` of record `key` (an insert or update) was parked as FAILED.
     pub(super) fn failed(&mut self, key: RecordKey, id: i64) {
         self.failed.entry(key).or_default().push(id);
     }
@@ -44,6 +45,14 @@ impl Overtaken {
         // Most runs have no FAILED change at all: nothing is hashed for them.
         if !self.failed.is_empty() && self.failed.contains_key(key) {
             self.watched.insert(id, key.clone());
+        }
+    }
+
+    /// Changes `ids` were marked done without reaching db_b (a later change of their record
+    /// carries them): they overtake nothing.
+    pub(super) fn unwatch(&mut self, ids: &[i64]) {
+        for id in ids {
+            self.watched.remove(id);
         }
     }
 
