@@ -794,3 +794,26 @@ async fn a_generated_column_made_ordinary_takes_written_values_in_db_b() {
     let stored = "SELECT COUNT(*) FROM g WHERE (id = 4 AND b = 999) OR (id = 1 AND b = 2)";
     assert_eq!(db.count(&db.central, stored).await, 2);
 }
+
+/// A ZEROFILL integer's width is how its values read (`00042`): a width changed on db_a
+/// is taken into db_b, and `verify` stays equal. Before, db_b kept the old width (the
+/// width was ignored as for other integers) and `verify` differed on every row for good.
+#[tokio::test]
+async fn a_zerofill_width_change_follows_into_db_b() {
+    let db = TestDb::with_table(
+        "CREATE TABLE codes (id INT PRIMARY KEY, c INT(5) UNSIGNED ZEROFILL)",
+        "codes",
+    )
+    .await;
+    db.exec("INSERT INTO codes VALUES (1, 42)").await;
+    db.sync_converges().await;
+    db.exec("ALTER TABLE codes MODIFY c INT(8) UNSIGNED ZEROFILL")
+        .await;
+    cli_exits(&db, &["init"], 0);
+    db.exec("INSERT INTO codes VALUES (2, 7)").await;
+    db.sync().await;
+    db.assert_converged().await;
+    let width = "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+                 AND TABLE_NAME = 'codes' AND COLUMN_TYPE = 'int(8) unsigned zerofill'";
+    assert_eq!(db.count(&db.central, width).await, 1);
+}

@@ -6,6 +6,10 @@ use crate::domain::table::{TableSpec, charset_of, collation_pads_spaces};
 /// Integer display widths differ between servers (`int(11)` / `int`): not a difference.
 fn normalize(column_type: &str) -> String {
     let t = column_type.to_ascii_lowercase();
+    // A ZEROFILL integer's width is how its values read (`00042`): it stays.
+    if t.contains("zerofill") {
+        return t;
+    }
     for int in ["tinyint", "smallint", "mediumint", "int", "bigint"] {
         if let Some(rest) = t.strip_prefix(int)
             && rest.starts_with('(')
@@ -63,7 +67,10 @@ pub fn is_widening(old: &str, new: &str) -> bool {
     let number = |args: &[String], i: usize| args.get(i).and_then(|a| a.parse::<u64>().ok());
     match (old_name.as_str(), new_name.as_str()) {
         (o, n) if rank(&INTS, o).is_some() && rank(&INTS, n).is_some() => {
-            (old_rest == new_rest && rank(&INTS, o) <= rank(&INTS, n))
+            let padded = old_rest.contains("zerofill");
+            (old_rest == new_rest
+                && rank(&INTS, o) <= rank(&INTS, n)
+                && (!padded || number(&old_args, 0) <= number(&new_args, 0)))
                 || (old_rest == "unsigned"
                     && new_rest.is_empty()
                     && rank(&INTS, o) < rank(&INTS, n))
@@ -110,6 +117,12 @@ pub fn is_widening(old: &str, new: &str) -> bool {
 /// db_b's may stay as it is. Not for types whose values read differently at another size
 /// (DECIMAL scale, fractions of seconds, BINARY padding, FLOAT to DOUBLE).
 pub fn holds_alike(central: &str, live: &str) -> bool {
+    // ZEROFILL pads to the width: any other width reads back otherwise.
+    if central.to_ascii_lowercase().contains("zerofill")
+        || live.to_ascii_lowercase().contains("zerofill")
+    {
+        return same_type(central, live);
+    }
     let (central_name, central_args, _) = split_type(central);
     let (live_name, live_args, _) = split_type(live);
     let scale = |args: &[String]| args.get(1).and_then(|a| a.parse::<u64>().ok()).unwrap_or(0);
@@ -254,7 +267,7 @@ pub fn holds_text(
 
 #[cfg(test)]
 mod tests {
-    use super::{KeyUse, holds_alike, holds_text, is_widening};
+    use super::{KeyUse, holds_alike, holds_text, is_widening, same_type};
 
     #[test]
     fn widenings_and_not() {
@@ -271,6 +284,7 @@ mod tests {
             ("int(11)", "int"),
             ("int(10) unsigned", "bigint(20)"),
             ("smallint(5) unsigned", "int(11)"),
+            ("int(5) unsigned zerofill", "int(8) unsigned zerofill"),
             ("bit(8)", "bit(16)"),
         ] {
             assert!(is_widening(old, new), "{old} -> {new}");
@@ -284,11 +298,21 @@ mod tests {
             ("text", "varchar(10)"),
             ("int(11)", "varchar(20)"),
             ("int(10) unsigned", "int(11)"),
+            ("int(8) unsigned zerofill", "int(5) unsigned zerofill"),
             ("bigint(20) unsigned", "bigint(20)"),
             ("bit(16)", "bit(8)"),
         ] {
             assert!(!is_widening(old, new), "{old} -> {new}");
         }
+    }
+
+    #[test]
+    fn a_zerofill_width_is_part_of_the_type() {
+        assert!(same_type("int(11)", "int(10)"));
+        assert!(!same_type(
+            "int(5) unsigned zerofill",
+            "int(8) unsigned zerofill"
+        ));
     }
 
     #[test]
@@ -307,6 +331,8 @@ mod tests {
         for (central, live) in [
             ("decimal(12,4)", "decimal(12,2)"),
             ("decimal(14,4)", "decimal(10,2)"),
+            ("bigint(20) unsigned zerofill", "int(5) unsigned zerofill"),
+            ("int(8) unsigned zerofill", "int(5) unsigned zerofill"),
             ("decimal(14,2)", "decimal(10,2) unsigned"),
             ("datetime(6)", "datetime"),
             ("binary(8)", "binary(4)"),

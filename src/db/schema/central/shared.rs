@@ -137,11 +137,14 @@ pub fn column_of_others(table: &str, central: &CentralColumn) -> Option<String> 
 }
 
 /// Why `init` refuses a column db_b has wider than this site's db_a (another site widened
-/// it), where this site's values would read back otherwise (`1.5100` for `1.51`).
+/// it, or this site narrowed its own), where this site's values would read back otherwise
+/// (`1.5100` for `1.51`).
 pub fn widened_elsewhere(table: &str, column: &ColumnSpec, central: &CentralColumn) -> String {
     format!(
-        "db_b has {} (as another site has it) and this site's db_a has {}; give db_a's column \
-         db_b's type (ALTER TABLE {table} MODIFY COLUMN {} {} …) and run `dbsync init` again",
+        "db_b has {} and this site's db_a has {}, whose values would read back otherwise \
+         there; db_b's copy holds every site's rows, so it is not narrowed: give db_a's column \
+         db_b's type (ALTER TABLE {table} MODIFY COLUMN {} {} …), or, if no other site's rows \
+         need db_b's, change db_b's column by hand; then run `dbsync init` again",
         central.column_type,
         column.column_type,
         quote_ident(&column.name),
@@ -157,7 +160,7 @@ pub fn key_compared_otherwise(table: &str, column: &ColumnSpec, central: &Centra
         "db_b's primary key compares it as {theirs} (every site's rows are keyed so) and this \
          site's db_a as {}; give db_a's column db_b's collation (ALTER TABLE {table} MODIFY \
          COLUMN {} … COLLATE {theirs}) and run `dbsync init` again — or, while no other site \
-         has rows in it, change db_b's",
+         has rows in the table, change db_b's column by hand and run `dbsync init`",
         column.collation.as_deref().unwrap_or_default(),
         quote_ident(&column.name),
     )
