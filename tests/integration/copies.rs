@@ -58,6 +58,46 @@ async fn a_key_widened_past_record_id_hands_its_queued_changes_to_a_copy() {
     converges(&db).await;
 }
 
+/// Key columns widened so that their values read otherwise (a ZEROFILL width: `00001`
+/// becomes `00000001`; more decimals): queued changes named their rows by the old
+/// spelling. Before, a change backing off after a rejection, retried after the row's newer
+/// change was applied, put the older row back in db_b.
+#[tokio::test]
+async fn a_key_that_reads_otherwise_hands_its_queued_changes_to_a_copy() {
+    let mut db = synced_then(
+        "CREATE TABLE padded (id INT(5) UNSIGNED ZEROFILL PRIMARY KEY, v VARCHAR(10) UNIQUE); \
+         CREATE TABLE priced (p DECIMAL(6,2) PRIMARY KEY, v VARCHAR(10))",
+        "padded,priced",
+        "INSERT INTO padded VALUES (1, 'a'), (2, 'b'); INSERT INTO priced VALUES (1.50, 'a')",
+        "UPDATE priced SET v = 'older'",
+    )
+    .await;
+    db.set("SYNC_RETRY_BACKOFF", "1h");
+    // Refused by a row only db_b has: it backs off.
+    db.exec_central("INSERT INTO padded VALUES (99, 'older')")
+        .await;
+    db.exec("UPDATE padded SET v = 'older' WHERE id = 1").await;
+    assert_eq!(db.sync().await.failed, 1);
+    db.exec(
+        "ALTER TABLE padded MODIFY id INT(8) UNSIGNED ZEROFILL NOT NULL; \
+         ALTER TABLE priced MODIFY p DECIMAL(8,4) NOT NULL",
+    )
+    .await;
+    let said = init(&db);
+    for table in ["padded", "priced"] {
+        assert!(
+            said.contains(&format!("{table}: its key names rows another way now")),
+            "{said}"
+        );
+    }
+    db.exec("UPDATE padded SET v = 'newest' WHERE id = 1; UPDATE priced SET v = 'newest'")
+        .await;
+    db.sync().await;
+    let out = db.cli(&["retry", "--all"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    converges(&db).await;
+}
+
 /// A key collation that tells more strings apart: queued changes named their rows by a
 /// collation weight, new ones by the value.
 #[tokio::test]

@@ -436,6 +436,23 @@ async fn a_number_column_one_site_widens_leaves_the_others_syncing() {
     init_ok(&second);
     second.sync_converges().await;
     first.sync_converges().await;
+
+    // A column one site has ZEROFILL (values read `0000000042`): the other is told to match,
+    // not to change db_b's under the first site's rows.
+    first
+        .exec("ALTER TABLE users ADD COLUMN code INT UNSIGNED ZEROFILL")
+        .await;
+    init_ok(&first);
+    second
+        .exec("ALTER TABLE users ADD COLUMN code INT UNSIGNED")
+        .await;
+    let out = second.cli(&["init"]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{}{said}", stdout(&out));
+    assert!(
+        said.contains("MODIFY COLUMN `code` int(10) unsigned zerofill"),
+        "{said}"
+    );
 }
 
 /// A site joining with a primary key compared another way than db_b's (`_bin` beside the

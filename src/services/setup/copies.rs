@@ -116,6 +116,17 @@ fn why_unreadable(captured: &TableSpec, live: &TableSpec) -> Option<String> {
             ));
         }
         let changed = !types::same_type(&before.column_type, &column.column_type);
+        // A key column whose values now read otherwise (a ZEROFILL width, more decimals,
+        // fractions of seconds): queued changes name their rows by the old spelling.
+        if changed
+            && live.key.contains(&column.name)
+            && !types::holds_alike(&column.column_type, &before.column_type)
+        {
+            return Some(format!(
+                "its key names rows another way now (`{}` reads otherwise as {} than as {})",
+                column.name, column.column_type, before.column_type
+            ));
+        }
         if changed && !types::is_widening(&before.column_type, &column.column_type) {
             return Some(format!(
                 "`{}` was narrowed ({} to {}): values queued before may not fit it",

@@ -230,12 +230,10 @@ fn column_changes(
             Some(central)
                 if types::holds_alike(&central.column_type, &column.column_type)
                     && keeps_values(central) => {}
-            // Another site widened it (more decimals, fractions of seconds): this site's
-            // values would read back otherwise; db_b must not be narrowed under the others.
-            Some(central)
-                if site && types::is_widening(&column.column_type, &central.column_type) =>
-            {
-                let message = shared::widened_elsewhere(&table, column, central);
+            // Another site widened it (more decimals, fractions of seconds), or has it
+            // otherwise (ZEROFILL): db_b's column holds their rows, and is not changed here.
+            Some(central) if site => {
+                let message = shared::held_for_other_sites(&table, column, central);
                 return Err(refusal(live, Some(&column.name), message));
             }
             Some(central) => {

@@ -136,13 +136,14 @@ pub fn column_of_others(table: &str, central: &CentralColumn) -> Option<String> 
     ))
 }
 
-/// Why `init` refuses a column db_b has wider than this site's db_a (another site widened
-/// it, or this site narrowed its own), where this site's values would read back otherwise
-/// (`1.5100` for `1.51`).
-pub fn widened_elsewhere(table: &str, column: &ColumnSpec, central: &CentralColumn) -> String {
+/// Why `init` refuses, with many sites, a db_b column that cannot hold this site's values
+/// as they read (another site widened it — more decimals, fractions of seconds — or has it
+/// otherwise, ZEROFILL; or this site narrowed its own): db_b's is not changed under the
+/// other sites' rows.
+pub fn held_for_other_sites(table: &str, column: &ColumnSpec, central: &CentralColumn) -> String {
     format!(
-        "db_b has {} and this site's db_a has {}, whose values would read back otherwise \
-         there; db_b's copy holds every site's rows, so it is not narrowed: give db_a's column \
+        "db_b has {} and this site's db_a has {}, whose values would not read back alike \
+         there; db_b's copy holds every site's rows, so it is not changed: give db_a's column \
          db_b's type (ALTER TABLE {table} MODIFY COLUMN {} {} …), or, if no other site's rows \
          need db_b's, change db_b's column by hand; then run `dbsync init` again",
         central.column_type,
