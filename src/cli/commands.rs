@@ -201,7 +201,11 @@ async fn status(config: &Config, json: bool) -> Result<u8, CliError> {
 async fn verify_command(config: &Config, json: bool, watchdog: &Watchdog) -> Result<u8, CliError> {
     let local = db::connect_pool(Role::Local, &config.local, startup::LOCAL_POOL).await?;
     let central = central_pool(config).await?;
-    let tables = synced_tables(&local, config).await?;
+    // Waits on db_a (an ALTER queued behind a transaction holds its definitions) are not
+    // db_b's silence: they do not count toward SYNC_STALL_TIMEOUT.
+    let tables = watchdog
+        .while_on_db_a(synced_tables(&local, config))
+        .await?;
     let mut conn = central.acquire().await.map_err(on("db_b"))?;
     let mut local_conn = local.acquire().await.map_err(on("db_a"))?;
     let site_id = config.sync.site_id.as_deref().unwrap_or_default();
@@ -225,7 +229,10 @@ async fn verify_command(config: &Config, json: bool, watchdog: &Watchdog) -> Res
     }
     // A table db_a changed since `init` would pass for equal while db_b lacks a column;
     // missing capture triggers leave the comparison sound (and wanted): said, not refused.
-    match tables::load_checked(&mut local_conn, &config.sync.tables).await {
+    let checked = watchdog
+        .while_on_db_a(tables::load_checked(&mut local_conn, &config.sync.tables))
+        .await;
+    match checked {
         Err(SchemaProblem::Database(source)) => Err(on("db_a")(source))?,
         Err(problem @ SchemaProblem::Changed(_)) => {
             Err(CliError::Usage(format!("verify: {problem}")))?

@@ -97,19 +97,21 @@ async fn compare_table(
     let mut central = central_pool.acquire().await?;
     let mut after: Option<Vec<Option<String>>> = None;
     loop {
-        let page = snapshot::read_range(
-            &mut local,
-            &Range {
-                spec,
-                after: after.as_deref(),
-                up_to: None,
-                limit: Some(PAGE),
-                site: None,
-                read: Read::Digest,
-                lock: false,
-            },
-        )
-        .await?;
+        // A wait on db_a (a writer's lock, an ALTER queued) is not db_b's silence.
+        let page = watchdog
+            .while_on_db_a(snapshot::read_range(
+                &mut local,
+                &Range {
+                    spec,
+                    after: after.as_deref(),
+                    up_to: None,
+                    limit: Some(PAGE),
+                    site: None,
+                    read: Read::Digest,
+                    lock: false,
+                },
+            ))
+            .await?;
         let last_page = page.len() < PAGE as usize;
         let up_to = if last_page {
             None

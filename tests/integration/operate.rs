@@ -575,6 +575,35 @@ async fn verify_gives_up_on_a_db_b_gone_silent_after_the_stall_timeout() {
     );
 }
 
+/// `verify` waiting on db_a (a session holds `users` locked past `SYNC_STALL_TIMEOUT`) is
+/// not db_b's silence: it waits, then compares. Before, it gave up saying db_b did not
+/// answer.
+#[tokio::test]
+async fn verify_waiting_on_db_a_does_not_blame_db_b() {
+    let db = TestDb::new(&[]).await;
+    db.insert_users(100).await;
+    db.sync().await;
+    let mut holder = db.local.acquire().await.expect("db_a connection");
+    sqlx::raw_sql("LOCK TABLES users WRITE")
+        .execute(&mut *holder)
+        .await
+        .expect("lock users");
+    let mut env = db.env.clone();
+    env.insert("SYNC_STALL_TIMEOUT".into(), "15s".into());
+    let verify = {
+        let env = env.clone();
+        tokio::task::spawn_blocking(move || crate::helpers::run_cli(&env, &["verify"]))
+    };
+    tokio::time::sleep(Duration::from_secs(18)).await;
+    sqlx::raw_sql("UNLOCK TABLES")
+        .execute(&mut *holder)
+        .await
+        .expect("unlock");
+    let out = verify.await.expect("verify ran");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("users: equal"), "{}", stdout(&out));
+}
+
 #[tokio::test]
 async fn json_logs_are_one_object_per_line_with_the_run_summary() {
     let db = TestDb::new(&[]).await;
