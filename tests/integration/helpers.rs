@@ -427,10 +427,12 @@ impl Drop for TestDb {
                         continue;
                     };
                     // A test that failed while a session of its own held a lock (a row
-                    // held for a load to wait on) would wait here on it for ever.
+                    // held for a load to wait on) would wait here on it for ever. Only
+                    // idle sessions are ended: one cut in the middle of a statement (a
+                    // trigger being made) can leave files that keep the database.
                     let sessions: Vec<u64> = sqlx::query_scalar(
                         "SELECT ID FROM information_schema.PROCESSLIST \
-                         WHERE DB = ? AND ID <> CONNECTION_ID()",
+                         WHERE DB = ? AND ID <> CONNECTION_ID() AND COMMAND = 'Sleep'",
                     )
                     .bind(&target.database)
                     .fetch_all(&mut conn)
