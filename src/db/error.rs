@@ -24,6 +24,13 @@ pub mod code {
     pub const SPECIFIC_ACCESS_DENIED: u16 = 1227;
     /// "execute command denied to user … for routine …" (a trigger's routine).
     pub const ROUTINE_ACCESS_DENIED: u16 = 1370;
+    /// A grant the account lacks: no change is to blame, the account is.
+    pub const PRIVILEGE_DENIED: [u16; 4] = [
+        TABLE_ACCESS_DENIED,
+        COLUMN_ACCESS_DENIED,
+        SPECIFIC_ACCESS_DENIED,
+        ROUTINE_ACCESS_DENIED,
+    ];
     /// "Table … is read only".
     pub const TABLE_READ_ONLY: u16 = 1036;
     /// "Subquery returns more than 1 row": the clash guard of an upsert fired.
@@ -129,17 +136,10 @@ pub fn classify(err: &sqlx::Error) -> Kind {
                 Kind::Capacity
             }
             Some(
-                NO_SUCH_TABLE
-                | BAD_FIELD
-                | BAD_DB
-                | ACCESS_DENIED
-                | DB_ACCESS_DENIED
-                | TABLE_ACCESS_DENIED
-                | COLUMN_ACCESS_DENIED
-                | SPECIFIC_ACCESS_DENIED
-                | ROUTINE_ACCESS_DENIED
+                NO_SUCH_TABLE | BAD_FIELD | BAD_DB | ACCESS_DENIED | DB_ACCESS_DENIED
                 | TABLE_READ_ONLY,
             ) => Kind::Schema,
+            Some(n) if PRIVILEGE_DENIED.contains(&n) => Kind::Schema,
             Some(
                 BAD_NULL
                 | DUP_ENTRY
@@ -186,17 +186,8 @@ pub fn describe(err: &sqlx::Error) -> String {
         sqlx::Error::Database(db) if number(err) == Some(code::BAD_FIELD) => {
             format!("{} (run `dbsync init`)", db.message())
         }
-        // A grant taken away: no change is to blame, the account is.
         sqlx::Error::Database(db)
-            if matches!(
-                number(err),
-                Some(
-                    code::TABLE_ACCESS_DENIED
-                        | code::COLUMN_ACCESS_DENIED
-                        | code::SPECIFIC_ACCESS_DENIED
-                        | code::ROUTINE_ACCESS_DENIED
-                )
-            ) =>
+            if number(err).is_some_and(|n| code::PRIVILEGE_DENIED.contains(&n)) =>
         {
             format!(
                 "{} (the user dbsync connects as lacks a privilege; nothing is blamed: grant it and the next run carries on)",
