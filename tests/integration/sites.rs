@@ -453,6 +453,27 @@ async fn a_number_column_one_site_widens_leaves_the_others_syncing() {
         said.contains("MODIFY COLUMN `code` int(10) unsigned zerofill"),
         "{said}"
     );
+
+    // A BIT value reads back as its number at any width: fewer bits than db_b's are taken
+    // as they are (before, refused as if they read otherwise).
+    second
+        .exec("ALTER TABLE users MODIFY code INT UNSIGNED ZEROFILL")
+        .await;
+    first
+        .exec("ALTER TABLE users ADD COLUMN flags BIT(8)")
+        .await;
+    init_ok(&first);
+    second
+        .exec("ALTER TABLE users ADD COLUMN flags BIT(4)")
+        .await;
+    init_ok(&second);
+    second
+        .exec("INSERT INTO users (id, name, email, code, flags) VALUES (2, 'B', 'b@x.io', 7, b'1010')")
+        .await;
+    second.sync_converges().await;
+    let flags = "SELECT COUNT(*) FROM users WHERE site_id = 'shop-2' AND id = 2 AND flags = 10";
+    assert_eq!(second.count(&second.central, flags).await, 1);
+    first.sync_converges().await;
 }
 
 /// A site joining with a primary key compared another way than db_b's (`_bin` beside the

@@ -113,8 +113,8 @@ pub fn is_widening(old: &str, new: &str) -> bool {
 
 /// True when db_b's column type `central` already takes every value of db_a's `live` one
 /// and reads it back the same: db_a narrowed a column (a shorter VARCHAR, a smaller
-/// integer, an ENUM's last members gone, a DECIMAL with fewer digits before the point) and
-/// db_b's may stay as it is. Not for types whose values read differently at another size
+/// integer, an ENUM's last members gone, a DECIMAL with fewer digits before the point, fewer
+/// bits: a BIT value reads back as its number at any width) and db_b's may stay as it is. Not for types whose values read differently at another size
 /// (DECIMAL scale, fractions of seconds, BINARY padding, FLOAT to DOUBLE).
 pub fn holds_alike(central: &str, live: &str) -> bool {
     // ZEROFILL pads to the width: any other width reads back otherwise.
@@ -141,6 +141,7 @@ pub fn holds_alike(central: &str, live: &str) -> bool {
         || in_family(&bytes)
         || in_family(&["enum"])
         || in_family(&["set"])
+        || in_family(&["bit"])
         || same_scale;
     alike && is_widening(live, central)
 }

@@ -56,6 +56,8 @@ fn narrowings_db_b_need_not_follow() {
         ("blob", "varbinary(10)"),
         ("decimal(14,2)", "decimal(10,2)"),
         ("decimal(14,2) unsigned", "decimal(10,2) unsigned"),
+        ("bit(8)", "bit(4)"),
+        ("bit(64)", "bit(1)"),
     ] {
         assert!(holds_alike(central, live), "{central} holds {live}");
     }
@@ -70,6 +72,8 @@ fn narrowings_db_b_need_not_follow() {
         ("double", "float"),
         ("varchar(10)", "varchar(50)"),
         ("enum('a','c')", "enum('a','b')"),
+        ("bit(4)", "bit(8)"),
+        ("tinyint(4)", "bit(8)"),
     ] {
         assert!(
             !holds_alike(central, live),
