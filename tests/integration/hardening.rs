@@ -334,6 +334,52 @@ async fn a_privilege_missing_in_db_b_blames_no_change() {
     db.assert_converged().await;
 }
 
+/// Before a change db_b refused on a unique key is blamed, the run checks whether the row
+/// holding the value is past it (db_b's ledger); when that check itself cannot be made
+/// (here the holder's ledger row is locked past db_b's lock wait), the change is held back
+/// for the run, not blamed. Before, a failed check counted as "nothing supersedes it" and
+/// the change used up a retry. Once the check can be made, the refusal is the change's own
+/// and it is blamed as usual.
+#[tokio::test]
+async fn a_check_that_cannot_be_made_blames_no_change() {
+    let db = TestDb::new(&[]).await;
+    db.plant_central_clash().await;
+    db.exec_central(
+        "INSERT INTO sync_ledger (site_id, table_name, record_key, last_change_id) \
+         VALUES ('', 'users', '999', 1)",
+    )
+    .await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (2, 'P', 'dup@x.io')")
+        .await;
+    let mut lock = db.central.begin().await.expect("a db_b transaction");
+    sqlx::query("SELECT * FROM sync_ledger WHERE record_key = '999' FOR UPDATE")
+        .execute(&mut *lock)
+        .await
+        .expect("the holder's ledger row locked");
+    let report = db.sync().await;
+    lock.rollback().await.expect("lock released");
+    assert_eq!((report.held_back, report.failed), (1, 0), "{report}");
+    let untouched =
+        "SELECT COUNT(*) FROM sync_queue WHERE sync_status = 'PENDING' AND retry_count = 0";
+    assert_eq!(
+        db.count(&db.local, untouched).await,
+        1,
+        "{:?}",
+        db.queue().await
+    );
+
+    let report = db.sync().await;
+    assert_eq!(report.failed, 1, "{report}");
+    let blamed =
+        "SELECT COUNT(*) FROM sync_queue WHERE retry_count = 1 AND last_error LIKE '%dup@x.io%'";
+    assert_eq!(
+        db.count(&db.local, blamed).await,
+        1,
+        "{:?}",
+        db.queue().await
+    );
+}
+
 /// After a requeue, a freshly synced low-id row does not stop the purge of older rows.
 #[tokio::test]
 async fn purge_steps_over_a_recently_synced_low_id() {

@@ -17,7 +17,8 @@ pub struct RunReport {
     pub applied: u64,
     /// Changes db_b rejected in this run (each now backing off, or FAILED).
     pub failed: u64,
-    /// Changes held back without blame (their row was locked in db_b).
+    /// Changes held back without blame: their row, or one they rely on, was busy in db_b
+    /// (locked, deadlocked), or why db_b refused them could not be checked.
     pub held_back: u64,
     /// What the initial load did in this run, when one ran.
     pub loaded: Option<LoadSummary>,
@@ -117,7 +118,7 @@ impl Tally {
         }
         if self.held_back > 0 {
             parts.push(format!(
-                "{} held back for the next run (their rows, or rows they rely on, are locked in db_b)",
+                "{} held back for the next run (their rows, or rows they rely on, were busy in db_b; the log says which)",
                 self.held_back
             ));
         }

@@ -1,5 +1,6 @@
 //! Why a change db_b refused is no fault to blame: another change supersedes it. Each
-//! check runs only on the rejection path, for one change.
+//! check runs only on the rejection path, for one change. A check that could not be made
+//! says which database failed it: a connection lost on the way is never the change's fault.
 
 use sqlx::mysql::MySqlConnection;
 
@@ -8,6 +9,12 @@ use super::change::{Action, Change};
 use crate::db::error::{self, code};
 use crate::db::snapshot::RowBody;
 use crate::db::{ledger, queue, replica, snapshot};
+
+/// A check that could not be made, by the database that failed it.
+pub(super) enum CheckFailure {
+    Central(sqlx::Error),
+    Local(sqlx::Error),
+}
 
 impl SyncEngine {
     /// Whether db_b refused `change` on a unique key only because the row holding the value
@@ -20,25 +27,28 @@ impl SyncEngine {
         central: &mut MySqlConnection,
         change: &Change,
         err: &sqlx::Error,
-    ) -> bool {
+    ) -> Result<bool, CheckFailure> {
         if !matches!(
             error::number(err),
             Some(code::SUBQUERY_NO_1_ROW | code::DUP_ENTRY)
         ) {
-            return false;
+            return Ok(false);
         }
         let Action::Upsert { values, present } = &change.action else {
-            return false;
+            return Ok(false);
         };
         let site = (!self.site.is_empty()).then_some(self.site.as_str());
-        let Ok(Some(clash)) =
-            replica::find_clash(central, &change.spec, &change.record, values, present, site).await
-        else {
-            return false;
+        let clash =
+            replica::find_clash(central, &change.spec, &change.record, values, present, site)
+                .await
+                .map_err(CheckFailure::Central)?;
+        let Some(clash) = clash else {
+            return Ok(false);
         };
-        let position =
-            ledger::ledger_entry(central, &self.site, &change.spec.name, &clash.holder).await;
-        matches!(position, Ok(Some(position)) if position > change.queue_id)
+        let position = ledger::ledger_entry(central, &self.site, &change.spec.name, &clash.holder)
+            .await
+            .map_err(CheckFailure::Central)?;
+        Ok(position.is_some_and(|position| position > change.queue_id))
     }
 
     /// When db_b refused `change` for a parent row it lacks: the change as db_a's state of
@@ -52,51 +62,50 @@ impl SyncEngine {
         &self,
         change: &Change,
         err: &sqlx::Error,
-    ) -> Option<Change> {
-        if error::number(err) != Some(code::NO_REFERENCED_ROW_2) {
-            return None;
-        }
-        if change.is_delete() {
-            return None;
+    ) -> Result<Option<Change>, CheckFailure> {
+        if error::number(err) != Some(code::NO_REFERENCED_ROW_2) || change.is_delete() {
+            return Ok(None);
         }
         let key = change.key_values();
-        let mut local = self.local.acquire().await.ok()?;
+        let mut local = self.local.acquire().await.map_err(CheckFailure::Local)?;
         let rows = snapshot::read_keys(&mut local, &change.spec, &[&key], None, usize::MAX)
             .await
-            .ok()?;
+            .map_err(CheckFailure::Local)?;
         let action = match rows.into_iter().next().map(|row| row.body) {
             None => Action::Delete { key },
             Some(RowBody::Values(values)) => Action::Upsert {
                 present: vec![true; values.len()],
                 values,
             },
-            Some(_) => return None,
+            Some(_) => return Ok(None),
         };
-        Some(Change {
+        Ok(Some(Change {
             action,
             ..change.clone()
-        })
+        }))
     }
 
     /// Whether a later change of `change`'s record is queued: db_b refusing this one for a
     /// parent it lacks is then no fault to park (db_a moved the row on; a copy of the
     /// parent's table may have left the old parent out), and the later change follows.
-    pub(super) async fn moved_on(&self, change: &Change, err: &sqlx::Error) -> bool {
+    pub(super) async fn moved_on(
+        &self,
+        change: &Change,
+        err: &sqlx::Error,
+    ) -> Result<bool, CheckFailure> {
         if error::number(err) != Some(code::NO_REFERENCED_ROW_2) {
-            return false;
+            return Ok(false);
         }
         let record = match change.spec.has_integer_key() {
             true => match change.record.parse() {
                 Ok(id) => queue::RecordRef::Id(id),
-                Err(_) => return false,
+                Err(_) => return Ok(false),
             },
             false => queue::RecordRef::Key(&change.record),
         };
-        let Ok(mut local) = self.local.acquire().await else {
-            return false;
-        };
-        let later =
-            queue::later_pending_change(&mut local, &change.spec.name, record, change.queue_id);
-        matches!(later.await, Ok(true))
+        let mut local = self.local.acquire().await.map_err(CheckFailure::Local)?;
+        queue::later_pending_change(&mut local, &change.spec.name, record, change.queue_id)
+            .await
+            .map_err(CheckFailure::Local)
     }
 }

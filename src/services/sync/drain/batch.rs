@@ -14,6 +14,7 @@ use crate::services::sync::apply::apply_changes;
 use crate::services::sync::change::{Change, RecordKey};
 use crate::services::sync::policy::{self, BatchAction, ChangeAction};
 use crate::services::sync::report::central_failed;
+use crate::services::sync::superseded::CheckFailure;
 
 /// What applying one batch did.
 #[derive(Default)]
@@ -24,10 +25,21 @@ pub(super) struct BatchResult {
     pub(super) passed_over: Vec<i64>,
     /// Changes db_b refused, with the reason; blamed only once late commits are ruled out.
     pub(super) rejected: Vec<(Change, String)>,
-    /// Changes held back without blame (their row, or one they rely on, is locked in db_b).
+    /// Changes held back without blame (their row, or one they rely on, is busy in db_b, or
+    /// a check of db_b's refusal could not be made).
     pub(super) held: Holds,
     /// Why db_b stopped the run, if it did.
     pub(super) interruption: Option<String>,
+}
+
+/// What the checks of a refused change came to.
+enum Found {
+    /// The change is dealt with (done or held back); the batch goes on.
+    Settled,
+    /// db_b failed: the run is interrupted.
+    Stop,
+    /// No reason not to blame it.
+    Nothing,
 }
 
 impl Drain<'_> {
@@ -52,24 +64,88 @@ impl Drain<'_> {
     /// `only`, superseded without a write to db_b, is done all the same: db_b's watermark is
     /// raised past it, as an applied change's is — else, were it the newest change marked
     /// SYNCED, the next run would find db_b's mark below it and take db_b for restored from
-    /// an older backup. False when db_b failed (the run is interrupted).
+    /// an older backup. `Stop` when db_b failed (the run is interrupted).
     async fn superseded(
         &self,
         central: &mut MySqlConnection,
         only: &Change,
         result: &mut BatchResult,
-    ) -> bool {
+    ) -> Found {
         let newest = Some((only.queue_id, only.fingerprint));
         match ledger::raise_watermark(central, &self.engine.site, only.queue_id, newest).await {
             Ok(()) => {
                 result.done.push(only.queue_id);
-                true
+                Found::Settled
             }
             Err(err) => {
                 result.interruption = Some(central_failed(&err));
-                false
+                Found::Stop
             }
         }
+    }
+
+    /// Whether db_b refused `only` through no fault of its own (see `sync::superseded`): it
+    /// is then done — superseded, or applied as db_a holds the row now — and `Settled`.
+    async fn no_fault(
+        &self,
+        central: &mut MySqlConnection,
+        only: &Change,
+        err: &sqlx::Error,
+        result: &mut BatchResult,
+    ) -> Result<Found, CheckFailure> {
+        let (queue_id, table, record) = (only.queue_id, &only.spec.name, &only.record);
+        if self.engine.overtaken(central, only, err).await? {
+            tracing::info!(queue_id, %table, %record, "change superseded: the db_b row holding its unique value is already past it (a later change or the initial load put it there); the record's later change follows");
+            return Ok(self.superseded(central, only, result).await);
+        }
+        if let Some(now) = self.engine.as_db_a_holds_it(only, err).await? {
+            match apply_changes(central, &[&now], &self.engine.site, self.packet).await {
+                Ok(done) => {
+                    tracing::info!(queue_id, %table, %record, "change superseded: db_b lacks its parent row, and db_a changed or removed the row since (a cascade queues nothing); db_a's row as it is now applied instead");
+                    result.done.extend(done);
+                    return Ok(Found::Settled);
+                }
+                // db_a's row as it is still lacks its parent in db_b.
+                Err(again) if error::classify(&again) == Kind::Data => {}
+                Err(again) => return Err(CheckFailure::Central(again)),
+            }
+        }
+        if self.engine.moved_on(only, err).await? {
+            tracing::info!(queue_id, %table, %record, "change superseded: db_b lacks its parent row, and a later change of the record is queued");
+            let found = self.superseded(central, only, result).await;
+            if matches!(found, Found::Settled) {
+                result.passed_over.push(queue_id);
+            }
+            return Ok(found);
+        }
+        Ok(Found::Nothing)
+    }
+
+    /// What becomes of `only` when a check of db_b's refusal could not be made: db_b lost
+    /// (or a table gone) ends the run, a lock in db_b or a db_a error holds the change back
+    /// for this run — nobody blamed for a connection's trouble — and any other error leaves
+    /// the refusal to be blamed as it is.
+    fn unchecked(&self, only: &Change, failure: CheckFailure, result: &mut BatchResult) -> Found {
+        let (queue_id, table, record) = (only.queue_id, &only.spec.name, &only.record);
+        let (err, on) = match &failure {
+            CheckFailure::Central(err) => (err, "db_b"),
+            CheckFailure::Local(err) => (err, "db_a"),
+        };
+        let kind = error::classify(err);
+        match failure {
+            CheckFailure::Central(_) if matches!(kind, Kind::Connection | Kind::Schema) => {
+                result.interruption = Some(central_failed(err));
+                return Found::Stop;
+            }
+            CheckFailure::Central(_) if !matches!(kind, Kind::Conflict | Kind::LockWait) => {
+                tracing::warn!(queue_id, %table, %record, error = %error::describe(err), "could not tell whether a later change supersedes a change db_b refused; it is rejected as refused");
+                return Found::Nothing;
+            }
+            _ => {}
+        }
+        tracing::warn!(queue_id, %table, %record, error = %error::describe(err), "change held back: {on} failed while checking why db_b refused it");
+        result.held.add(only.clone(), self.tables);
+        Found::Settled
     }
 
     /// [`Drain::apply_batch`]'s work. Once a piece waited out a row lock, the pieces it is
@@ -138,31 +214,14 @@ impl Drain<'_> {
                     blocked.insert(only.key());
                     continue;
                 }
-                if action == ChangeAction::Reject
-                    && self.engine.overtaken(central, only, &err).await
-                {
-                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: the db_b row holding its unique value is already past it (a later change or the initial load put it there); the record's later change follows");
-                    if !self.superseded(central, only, &mut result).await {
-                        return result;
+                if action == ChangeAction::Reject {
+                    let found = self.no_fault(central, only, &err, &mut result).await;
+                    match found.unwrap_or_else(|failure| self.unchecked(only, failure, &mut result))
+                    {
+                        Found::Stop => return result,
+                        Found::Settled => continue,
+                        Found::Nothing => {}
                     }
-                    continue;
-                }
-                if action == ChangeAction::Reject
-                    && let Some(now) = self.engine.as_db_a_holds_it(only, &err).await
-                    && let Ok(done) =
-                        apply_changes(central, &[&now], &self.engine.site, self.packet).await
-                {
-                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: db_b lacks its parent row, and db_a changed or removed the row since (a cascade queues nothing); db_a's row as it is now applied instead");
-                    result.done.extend(done);
-                    continue;
-                }
-                if action == ChangeAction::Reject && self.engine.moved_on(only, &err).await {
-                    tracing::info!(queue_id = only.queue_id, table = %only.spec.name, record = %only.record, "change superseded: db_b lacks its parent row, and a later change of the record is queued");
-                    if !self.superseded(central, only, &mut result).await {
-                        return result;
-                    }
-                    result.passed_over.push(only.queue_id);
-                    continue;
                 }
                 if !self.settle(central, only, &err, action, &mut result).await {
                     return result;
