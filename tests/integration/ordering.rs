@@ -192,6 +192,65 @@ async fn a_change_appearing_below_the_run_is_applied_first_and_nobody_is_blamed(
     assert_clean(&db).await;
 }
 
+/// A change held back (its db_b row locked) in a batch that then steps back for a late
+/// commit is read again: it stays held once. Before, the run counted it held back twice
+/// and held two copies of it.
+#[tokio::test]
+async fn a_change_held_back_before_a_step_back_is_held_once() {
+    let db = TestDb::new(&[]).await;
+    db.exec(
+        "INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x.io'); \
+         INSERT INTO orders (id, user_id, amount) VALUES (10, 1, 1.00)",
+    )
+    .await;
+    db.sync().await;
+    // User 5's insert takes a queue id below the two changes after it, and commits last.
+    let mut conn = db.local.acquire().await.unwrap();
+    let mut late = conn.begin().await.unwrap();
+    sqlx::query("INSERT INTO users (id, name, email) VALUES (5, 'late', 'late@x.io')")
+        .execute(&mut *late)
+        .await
+        .unwrap();
+    db.exec(
+        "UPDATE orders SET amount = 3.00 WHERE id = 10; SET foreign_key_checks = 0; \
+         INSERT INTO orders (id, user_id, amount) VALUES (1, 5, 2.50); SET foreign_key_checks = 1",
+    )
+    .await;
+    let lock = db
+        .hold_in_central(&["SELECT id FROM orders WHERE id = 10 FOR UPDATE"])
+        .await;
+    let engine = db.engine();
+    let run = tokio::spawn(async move { engine.run().await });
+    // The run has read its batch (without user 5) once db_b makes it wait for the row.
+    let waiting = format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+         WHERE DB = '{}' AND ID <> CONNECTION_ID() AND INFO LIKE 'INSERT INTO `orders`%'",
+        db.config.central.database
+    );
+    let mut polls = 0;
+    while db.count(&db.central, &waiting).await == 0 {
+        polls += 1;
+        assert!(polls < 2000, "the run never waited for the locked row");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    late.commit().await.unwrap();
+    let report = run.await.unwrap().unwrap();
+    lock.rollback().await.unwrap();
+    assert_eq!(
+        (report.outcome, report.held_back, report.failed),
+        (Outcome::Partial, 1, 0),
+        "{report}"
+    );
+    let order = "SELECT COUNT(*) FROM orders WHERE id = 1 AND user_id = 5";
+    assert_eq!(
+        db.count(&db.central, order).await,
+        1,
+        "applied after the step back"
+    );
+    db.sync().await;
+    assert_clean(&db).await;
+}
+
 /// Writers racing the engine with multi-statement transactions (some rolled back), two
 /// runners at once: no change db_a committed is ever rejected, and all converges.
 #[tokio::test]

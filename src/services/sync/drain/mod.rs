@@ -222,7 +222,8 @@ impl<'a> Drain<'a> {
     ) -> Result<Vec<Change>, sqlx::Error> {
         let mut changes = Vec::with_capacity(rows.len());
         for (row, DecodedRow { key, change }) in rows.iter().zip(decoded) {
-            self.known.insert(row.id);
+            // Read before in this run: the batch stepped back for a late commit.
+            let read_again = !self.known.insert(row.id);
             let Some(change) = change else {
                 self.waiting.extend(key);
                 continue;
@@ -233,8 +234,10 @@ impl<'a> Drain<'a> {
             if let Some(key) = key.as_ref().filter(|k| self.waiting.contains(*k)) {
                 // A later change of a held record is held with it: what it takes and refers
                 // to must wait too. (One behind a rejected change is left out: that one is
-                // poison, and the others must not wait on it.)
+                // poison, and the others must not wait on it.) One read again is held
+                // already.
                 if self.holds.holds_record(key)
+                    && !read_again
                     && let Ok(change) = change
                 {
                     self.holds.add(change, self.tables);
