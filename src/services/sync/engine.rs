@@ -13,8 +13,7 @@ use super::drain::Drain;
 use super::report::{RunError, RunReport, Tally, central_failed};
 use super::tables;
 use crate::config::{Config, DbTarget, SyncSettings};
-use crate::db::error;
-use crate::db::{self, Role, nodes, packet, queue, runs};
+use crate::db::{self, Role, error, nodes, packet, queue, runs};
 use crate::domain::Outcome;
 use crate::metrics::Metrics;
 use crate::services::load::LoadProgress;
@@ -202,7 +201,12 @@ impl SyncEngine {
             self.purge_history().await;
         }
         *cut_off = tally.cut_off;
-        let (remaining, waiting, next_retry_at) = self.left_pending(conn, tally.cut_off).await;
+        let left = self.left_pending(conn, tally.cut_off).await;
+        let (remaining, waiting, next_retry_at) = left.unwrap_or_else(|err| {
+            outcome = Outcome::Failed; // db_a failed under the run's last step
+            message = Some(format!("db_a error: {}", error::describe(&err)));
+            (-1, 0, None)
+        });
         let refused = tally.loaded.map_or(0, |l| l.refused);
         let troubled = tally.failed > 0 || tally.held_back > 0 || waiting > 0 || refused > 0;
         if outcome == Outcome::Synced && troubled {
@@ -383,18 +387,14 @@ impl SyncEngine {
         &self,
         conn: &mut MySqlConnection,
         cut_off: bool,
-    ) -> (i64, i64, Option<chrono::DateTime<chrono::Utc>>) {
+    ) -> Result<(i64, i64, Option<chrono::DateTime<chrono::Utc>>), sqlx::Error> {
         let mut pooled = None;
-        let conn = if cut_off {
-            match self.local.acquire().await {
-                Ok(fresh) => &mut **pooled.insert(fresh),
-                Err(_) => return (-1, 0, None),
-            }
-        } else {
-            conn
+        let conn = match cut_off {
+            true => &mut **pooled.insert(self.local.acquire().await?),
+            false => conn,
         };
-        let remaining = queue::pending_count(conn).await.unwrap_or(-1);
-        let (waiting, next_retry_at) = queue::backing_off(conn).await.unwrap_or((0, None));
-        (remaining, waiting, next_retry_at)
+        let remaining = queue::pending_count(conn).await?;
+        let (waiting, next_retry_at) = queue::backing_off(conn).await?;
+        Ok((remaining, waiting, next_retry_at))
     }
 }
