@@ -15,6 +15,8 @@ pub mod code {
     pub const TOO_MANY_CONNECTIONS: u16 = 1040;
     /// "Unknown error": Galera reports "Maximum writeset size exceeded" with it.
     pub const UNKNOWN_ERROR: u16 = 1105;
+    /// A server variable this server does not have (`@@wsrep_on` on MySQL).
+    pub const UNKNOWN_SYSTEM_VARIABLE: u16 = 1193;
     pub const NO_SUCH_TABLE: u16 = 1146;
     /// "INSERT command denied to user … for table …": a grant missing on a table.
     pub const TABLE_ACCESS_DENIED: u16 = 1142;

@@ -245,6 +245,7 @@ fn pool_options(role: Role, settings: PoolSettings) -> MySqlPoolOptions {
                     sqlx::raw_sql(CENTRAL_SESSION_SETUP)
                         .execute(&mut *conn)
                         .await?;
+                    nodes::read_causally(conn).await?;
                 }
                 Ok(())
             })

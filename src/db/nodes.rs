@@ -5,19 +5,36 @@
 use sqlx::Row;
 use sqlx::mysql::{MySqlConnection, MySqlPool};
 
+use super::error::code;
 use super::{CONNECT_TIMEOUT, ConnectError, DbTarget, PoolSettings, Role, connect_one, lazy_pool};
 
-/// Whether a node may take work, and why not.
-async fn readiness(conn: &mut MySqlConnection) -> Result<Result<bool, String>, sqlx::Error> {
-    // MySQL has no wsrep variables: a plain server.
-    let wsrep_on: Option<i64> = match sqlx::query_scalar("SELECT @@wsrep_on")
+/// Whether the server is a Galera node with replication on; MySQL has no wsrep variables
+/// at all (a plain server). Any other error is the node's trouble, not an answer.
+async fn wsrep_on(conn: &mut MySqlConnection) -> Result<bool, sqlx::Error> {
+    match sqlx::query_scalar::<_, Option<i64>>("SELECT @@wsrep_on")
         .fetch_one(&mut *conn)
         .await
     {
-        Ok(on) => on,
-        Err(_) => return Ok(Ok(false)),
-    };
-    if wsrep_on.unwrap_or(0) == 0 {
+        Ok(on) => Ok(on.unwrap_or(0) != 0),
+        Err(err) if super::error::number(&err) == Some(code::UNKNOWN_SYSTEM_VARIABLE) => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// Galera sessions read with causality checks (`wsrep_sync_wait`): a session on another
+/// node than the last one still sees that node's commits.
+pub(super) async fn read_causally(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
+    if wsrep_on(conn).await? {
+        sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether a node may take work, and why not.
+async fn readiness(conn: &mut MySqlConnection) -> Result<Result<bool, String>, sqlx::Error> {
+    if !wsrep_on(conn).await? {
         return Ok(Ok(false));
     }
     let rows = sqlx::query(
@@ -48,9 +65,9 @@ async fn readiness(conn: &mut MySqlConnection) -> Result<Result<bool, String>, s
     }
 }
 
-/// A connection to the first ready node of `nodes`, and that node. Galera sessions read
-/// with causality checks (`wsrep_sync_wait`), so a run that fails over to another node
-/// still sees its own last commits. `Err` says why each node was passed over.
+/// A connection to the first ready node of `nodes`, and that node, reading causally (a run
+/// that fails over to another node still sees its own last commits). `Err` says why each
+/// node was passed over.
 pub async fn connect_ready(
     target: &DbTarget,
     nodes: &[(String, u16)],
@@ -76,9 +93,7 @@ pub async fn connect_ready(
         let ready = tokio::time::timeout(CONNECT_TIMEOUT, async {
             let galera = readiness(&mut conn).await?;
             if galera == Ok(true) {
-                let _ = sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")
-                    .execute(&mut conn)
-                    .await;
+                read_causally(&mut conn).await?;
             }
             Ok::<_, sqlx::Error>(galera)
         })
@@ -103,7 +118,8 @@ pub async fn connect_ready(
     Err(err)
 }
 
-/// A pool on the first ready node (for commands that read db_b: verify, init, sites).
+/// A pool on the first ready node (for commands that read db_b: verify, init, sites);
+/// its sessions read causally, as a run's does.
 pub async fn central_pool(
     target: &DbTarget,
     nodes: &[(String, u16)],

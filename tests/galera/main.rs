@@ -162,6 +162,10 @@ async fn three_sites_through_three_nodes_drain_at_once() {
         assert!(round < 2, "not drained in two runs");
     }
     for db in &sites {
+        // verify's sessions, from a pool, read causally like a run's (each site compares
+        // through its own node).
+        let causal = "SELECT CAST(@@SESSION.wsrep_sync_wait AS SIGNED)";
+        assert_eq!(db.count(&db.central, causal).await, 1);
         db.assert_converged().await;
         assert_eq!(db.total_retries().await, 0, "nothing blamed");
     }
