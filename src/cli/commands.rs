@@ -267,12 +267,8 @@ async fn after_closing<T>(pools: &[&sqlx::MySqlPool], result: T) -> T {
 }
 
 async fn central_pool(config: &Config) -> Result<sqlx::MySqlPool, CliError> {
-    let (pool, _) = db::nodes::central_pool(
-        &config.central,
-        &config.central_nodes,
-        startup::CENTRAL_POOL,
-    )
-    .await?;
+    let nodes = &config.central_nodes;
+    let (pool, _) = db::nodes::central_pool(&config.central, nodes, startup::CENTRAL_POOL).await?;
     Ok(pool)
 }
 
@@ -323,7 +319,10 @@ async fn synced_tables(pool: &sqlx::MySqlPool, config: &Config) -> Result<Tables
         .map_err(|source| CliError::Database {
             context: "reading sync_tables failed",
             source,
-        })?;
+        })?
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|unreadable| CliError::Usage(format!("{unreadable}; run `dbsync init`")))?;
     let missing: Vec<&String> = config
         .sync
         .tables

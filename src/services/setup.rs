@@ -201,6 +201,14 @@ async fn check_tables(
         Err(err) if error::number(&err) == Some(error::code::NO_SUCH_TABLE) => Vec::new(),
         other => other.map_err(local_err)?,
     };
+    // One that does not read is recorded anew, as for a table set up for the first time.
+    let captured: Vec<_> = captured
+        .into_iter()
+        .filter_map(|spec| {
+            spec.inspect_err(|unreadable| tracing::warn!(table = %unreadable.table, reason = %unreadable.reason, "the recorded definition of a synced table cannot be read; it is recorded anew"))
+                .ok()
+        })
+        .collect();
     let mut plans = Vec::new();
     for spec in &specs {
         let previous = captured.iter().find(|c| c.name == spec.name);

@@ -45,6 +45,11 @@ pub async fn migrate(
         .await
         .map_err(MigrationError::Local)?
         .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|unreadable| {
+            MigrationError::Refused(format!("{unreadable}; run `dbsync init` first"))
+        })?
+        .into_iter()
         .filter(|s| config.sync.tables.contains(&s.name))
         .collect();
     let mut central_conn = central_pool

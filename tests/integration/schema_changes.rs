@@ -817,3 +817,31 @@ async fn a_zerofill_width_change_follows_into_db_b() {
                  AND TABLE_NAME = 'codes' AND COLUMN_TYPE = 'int(8) unsigned zerofill'";
     assert_eq!(db.count(&db.central, width).await, 1);
 }
+
+/// A recorded definition that does not read (written by another version, edited by hand):
+/// a run stops as `schema_changed` naming the table and `dbsync init`, and `init` records it
+/// anew. Before, the run ended as if db_a did not answer, and `init` refused to run.
+#[tokio::test]
+async fn an_unreadable_recorded_definition_is_recorded_anew_by_init() {
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x.io')")
+        .await;
+    db.exec("UPDATE sync_tables SET spec = '{\"name\": 7' WHERE table_name = 'orders'")
+        .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(report.outcome, Outcome::SchemaChanged, "{report}");
+    let note = report.message.clone().unwrap_or_default();
+    assert!(
+        note.contains("recorded for `orders` cannot be read") && note.contains("dbsync init"),
+        "{note}"
+    );
+    let out = db.cli(&["verify"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("run `dbsync init`"),
+        "{}",
+        stderr(&out)
+    );
+    cli_exits(&db, &["init"], 0);
+    db.sync_converges().await;
+}

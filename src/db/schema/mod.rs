@@ -202,19 +202,33 @@ async fn upgrade_central(pool: &MySqlPool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// The table definitions `dbsync init` last captured on db_a (what the triggers write).
-pub async fn captured_specs(conn: &mut MySqlConnection) -> Result<Vec<TableSpec>, sqlx::Error> {
+/// A `sync_tables` row that does not read as a definition (written by another version of
+/// dbsync, or edited by hand): `dbsync init` records it anew.
+#[derive(Debug, thiserror::Error)]
+#[error("the definition `dbsync init` recorded for `{table}` cannot be read ({reason})")]
+pub struct UnreadableSpec {
+    pub table: String,
+    pub reason: String,
+}
+
+/// The table definitions `dbsync init` last captured on db_a (what the triggers write),
+/// each as it reads.
+pub async fn captured_specs(
+    conn: &mut MySqlConnection,
+) -> Result<Vec<Result<TableSpec, UnreadableSpec>>, sqlx::Error> {
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT table_name, spec FROM sync_tables ORDER BY table_name")
             .fetch_all(conn)
             .await?;
-    rows.into_iter()
-        .map(|(name, spec)| {
-            serde_json::from_str(&spec).map_err(|err| {
-                sqlx::Error::Protocol(format!("sync_tables row for {name} is unreadable: {err}"))
+    Ok(rows
+        .into_iter()
+        .map(|(table, spec)| {
+            serde_json::from_str(&spec).map_err(|err| UnreadableSpec {
+                table,
+                reason: err.to_string(),
             })
         })
-        .collect()
+        .collect())
 }
 
 /// Records `specs` as the captured definitions and forgets tables no longer synced.
@@ -227,8 +241,8 @@ pub async fn record_specs(
         .execute(&mut *tx)
         .await?;
     for spec in specs {
-        let text = serde_json::to_string(spec)
-            .map_err(|err| sqlx::Error::Protocol(format!("cannot store table spec: {err}")))?;
+        // A definition is plain strings, numbers and lists: it always serializes.
+        let text = serde_json::to_string(spec).unwrap_or_default();
         sqlx::query("INSERT INTO sync_tables (table_name, spec) VALUES (?, ?)")
             .bind(&spec.name)
             .bind(text)

@@ -160,7 +160,11 @@ pub async fn load_checked(
     conn: &mut MySqlConnection,
     configured: &[String],
 ) -> Result<Tables, SchemaProblem> {
-    let captured = schema::captured_specs(conn).await?;
+    let captured = schema::captured_specs(conn)
+        .await?
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|unreadable| SchemaProblem::Changed(unreadable.to_string()))?;
     let captured_names: Vec<&str> = captured.iter().map(|s| s.name.as_str()).collect();
     for name in configured {
         if !captured_names.contains(&name.as_str()) {
@@ -240,7 +244,7 @@ pub async fn changed_while_copied(
     let mut restarted = Vec::new();
     for spec in tables.specs() {
         match catalog::table_spec(conn, &spec.name).await {
-            Ok(live) if live == *spec => {}
+            Ok(live) if differences(spec, &live).is_empty() => {}
             Err(CatalogError::Database(err)) => return Err(err),
             _ => {
                 let estimate = crate::db::snapshot::estimated_rows(conn, &spec.name).await?;
