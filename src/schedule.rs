@@ -8,6 +8,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::services::sync::{RunError, SyncEngine};
 
+/// Why the schedule did not start: only a `Cron` error is the configuration's.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("SYNC_CRON {cron:?} cannot be scheduled: {reason}")]
+    Cron { cron: String, reason: String },
+    #[error("the scheduler did not start: {0}")]
+    Scheduler(String),
+}
+
 pub struct SyncSchedule {
     scheduler: JobScheduler,
     engine: Arc<SyncEngine>,
@@ -19,8 +28,10 @@ pub async fn start(
     cron: &str,
     engine: Arc<SyncEngine>,
     shutdown: CancellationToken,
-) -> Result<SyncSchedule, String> {
-    let mut scheduler = JobScheduler::new().await.map_err(|e| e.to_string())?;
+) -> Result<SyncSchedule, ScheduleError> {
+    let failed =
+        |e: tokio_cron_scheduler::JobSchedulerError| ScheduleError::Scheduler(e.to_string());
+    let mut scheduler = JobScheduler::new().await.map_err(failed)?;
     let job_engine = engine.clone();
     let job = Job::new_async(cron, move |_, _| {
         let engine = job_engine.clone();
@@ -38,9 +49,12 @@ pub async fn start(
             }
         })
     })
-    .map_err(|e| e.to_string())?;
-    let job_id = scheduler.add(job).await.map_err(|e| e.to_string())?;
-    scheduler.start().await.map_err(|e| e.to_string())?;
+    .map_err(|e| ScheduleError::Cron {
+        cron: cron.to_string(),
+        reason: e.to_string(),
+    })?;
+    let job_id = scheduler.add(job).await.map_err(failed)?;
+    scheduler.start().await.map_err(failed)?;
     let next_run = scheduler.next_tick_for_job(job_id).await.ok().flatten();
     Ok(SyncSchedule {
         scheduler,

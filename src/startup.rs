@@ -42,8 +42,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("SYNC_CRON {cron:?} cannot be scheduled: {reason}")]
-    Schedule { cron: String, reason: String },
+    #[error(transparent)]
+    Schedule(#[from] schedule::ScheduleError),
     #[error("metrics registry: {0}")]
     Metrics(#[from] prometheus::Error),
 }
@@ -92,12 +92,7 @@ impl Service {
     pub async fn run(self) -> Result<(), StartError> {
         self.log_start();
         let cron = self.config.sync.cron.clone();
-        let scheduler = schedule::start(&cron, self.engine.clone(), self.shutdown.clone())
-            .await
-            .map_err(|reason| StartError::Schedule {
-                cron: cron.clone(),
-                reason,
-            })?;
+        let scheduler = schedule::start(&cron, self.engine.clone(), self.shutdown.clone()).await?;
         match scheduler.next_run {
             Some(at) => tracing::info!(next_run = %at.to_rfc3339(), "sync runs scheduled"),
             None => tracing::warn!(

@@ -4,8 +4,14 @@
 //! - [`records`]: users and orders on db_a (the REST API's CRUD), on connections
 //!   [`kept`] between requests.
 //! - [`queue`]: `sync_queue` on db_a (read, mark, park, requeue, purge).
-//! - [`runs`]: the run lock and `sync_runs` on db_a.
-//! - [`replica`]: db_b — the apply statements, the per-record ledger, the watermark.
+//! - [`runs`]: the run lock and `sync_runs` on db_a; [`identity`]: db_a's token, which
+//!   site in db_b it owns.
+//! - [`replica`]: db_b's apply statements; [`ledger`]: db_b's per-record ledger and
+//!   per-site watermark; [`sites`]: `sync_sites`, each site's last run, on db_b.
+//! - [`snapshot`]: a synced table read in key order on either database (the initial load,
+//!   `verify`), with [`row_size`]; [`load`]: the initial load's progress on both.
+//! - [`packet`]: how much one statement to db_b may carry; [`nodes`]: the Galera node a
+//!   run works through.
 //! - [`catalog`]: table definitions from `information_schema`; [`image`]: the SQL that
 //!   writes and reads row images; [`schema`]: creating tables, triggers and migrations.
 //! - [`error`]: MySQL error numbers by name and their [`error::Kind`].

@@ -1,6 +1,7 @@
-//! SQL on db_b: writing row images (multi-row upserts and deletes of any synced table), the
-//! per-record ledger and the per-site watermark. Table and column names come from a
-//! [`TableSpec`] (read from `information_schema`) and are quoted; every value is bound.
+//! SQL on db_b: writing row images (multi-row upserts and deletes of any synced table); the
+//! ledger and watermark written beside them are [`super::ledger`]'s. Table and column names
+//! come from a [`TableSpec`] (read from `information_schema`) and are quoted; every value is
+//! bound.
 
 use sqlx::mysql::{MySql, MySqlArguments, MySqlConnection};
 use sqlx::{Arguments, QueryBuilder};

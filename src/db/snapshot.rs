@@ -125,8 +125,8 @@ fn text_expr(column: &ColumnSpec) -> String {
     })
 }
 
-/// `key > after` in the key's order: `(k1 > ?) OR (k1 = ? AND k2 > ?) OR …`; `strict =
-/// false` gives `key <= bound` as `NOT (key > bound)`.
+/// `AND key > bound` in the key's order: `(k1 > ?) OR (k1 = ? AND k2 > ?) OR …`; `above =
+/// false` gives `AND key <= bound` as `NOT (key > bound)`.
 pub fn push_key_bound(
     query: &mut QueryBuilder<MySql>,
     key_columns: &[&ColumnSpec],

@@ -85,6 +85,17 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict { code, message } => {
                 Self::new(StatusCode::CONFLICT, code, message)
             }
+            // db_a answered, but cannot take work now (disk full, read-only, too many
+            // connections): the operator's to see, not a network blip.
+            ServiceError::Unavailable(cause) if error::number(&cause).is_some() => {
+                tracing::error!(error = %error::describe(&cause), "db_a refused a request");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the local database (db_a) cannot take this request now (see the service's \
+                     log); try again shortly",
+                )
+            }
             ServiceError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "db_a did not answer a request");
                 Self::new(

@@ -16,7 +16,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use super::error::ApiError;
-use super::routes::RouteTable;
+use super::route_table::RouteTable;
 use crate::config::ApiToken;
 
 /// Largest request body accepted (413 above).

@@ -9,6 +9,7 @@ pub mod error;
 pub mod filters;
 pub mod ops;
 pub mod orders;
+pub mod route_table;
 pub mod routes;
 pub mod server;
 pub mod sync;
@@ -24,7 +25,7 @@ use crate::config::ApiToken;
 use crate::db::kept::KeptConnections;
 use crate::services::sync::SyncEngine;
 use crate::services::sync::history::QueueHistory;
-use routes::RouteTable;
+use route_table::RouteTable;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]

@@ -29,8 +29,9 @@ pub enum ServiceError {
     /// The change conflicts with stored data (409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
-    /// db_a does not answer (503; the client may try again).
-    #[error("the local database (db_a) does not answer: {}", error::describe(.0))]
+    /// db_a does not answer, or cannot take work now: full, read-only, out of connections
+    /// (503; the client may try again).
+    #[error("the local database (db_a) is unavailable: {}", error::describe(.0))]
     Unavailable(sqlx::Error),
     /// Anything the database did that the caller cannot fix (500; logged, not shown).
     #[error("database error: {0}")]

@@ -11,7 +11,7 @@
 //! | LockWait (1205: a row locked in db_b) | split (the pieces do not wait for locks) | hold back |
 //! | Capacity (writeset or packet too large: 1180, 1105, 1153) | halve | reject |
 //! | Data (clash, foreign key, out of range…) | split | reject; held back when it depends on a change held back (see [`dependency`]) |
-//! | Other | split | reject if db_b still takes a write, else interrupt |
+//! | Other | split | reject if db_b still answers a query, else interrupt |
 //!
 //! Only a change db_b refuses for its data moves `retry_count`.
 
@@ -43,7 +43,7 @@ pub enum ChangeAction {
     HoldBack,
     /// Stop the run.
     Interrupt,
-    /// Reject if a trivial write still succeeds on db_b, else interrupt.
+    /// Reject if db_b still answers a trivial query, else interrupt.
     RejectIfDbBHealthy,
 }
 
