@@ -63,6 +63,8 @@ const CENTRAL_SESSION_SETUP: &str = "SET SESSION sql_mode = 'ALLOW_INVALID_DATES
 /// The row lock wait `CENTRAL_SESSION_SETUP` sets, in seconds (a run lowers it while it
 /// looks for the rows locked in a batch, and sets it back).
 pub const CENTRAL_LOCK_WAIT_SECONDS: u32 = 1;
+/// The table lock wait `CENTRAL_SESSION_SETUP` sets, in seconds (lowered with the row's).
+pub const CENTRAL_TABLE_LOCK_WAIT_SECONDS: u32 = 10;
 
 /// Which database a connection is for, and the settings that name it (for messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,11 +275,16 @@ pub fn quote_literal(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_lock_wait_constant_is_the_one_db_b_sessions_get() {
-        let set = format!(
+    fn the_lock_wait_constants_are_the_ones_db_b_sessions_get() {
+        let row = format!(
             "innodb_lock_wait_timeout = {},",
             super::CENTRAL_LOCK_WAIT_SECONDS
         );
-        assert!(super::CENTRAL_SESSION_SETUP.contains(&set));
+        let table = format!(
+            "SESSION lock_wait_timeout = {}",
+            super::CENTRAL_TABLE_LOCK_WAIT_SECONDS
+        );
+        assert!(super::CENTRAL_SESSION_SETUP.contains(&row));
+        assert!(super::CENTRAL_SESSION_SETUP.contains(&table));
     }
 }

@@ -374,10 +374,20 @@ async fn holder_of(
     Ok(Some((identity.unwrap_or_default(), key.join(", "))))
 }
 
-/// Sets how long this session waits for a row lock; 0 fails at once.
-pub async fn set_lock_wait(conn: &mut MySqlConnection, seconds: u32) -> Result<(), sqlx::Error> {
-    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?")
-        .bind(seconds)
+/// Whether this session fails at once on a lock someone else holds — a row's, or a whole
+/// table's (`LOCK TABLES`, an `ALTER`) — or waits as db_b sessions do
+/// ([`super::CENTRAL_LOCK_WAIT_SECONDS`], [`super::CENTRAL_TABLE_LOCK_WAIT_SECONDS`]).
+pub async fn wait_for_locks(conn: &mut MySqlConnection, wait: bool) -> Result<(), sqlx::Error> {
+    let (row, table) = match wait {
+        true => (
+            super::CENTRAL_LOCK_WAIT_SECONDS,
+            super::CENTRAL_TABLE_LOCK_WAIT_SECONDS,
+        ),
+        false => (0, 0),
+    };
+    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?, SESSION lock_wait_timeout = ?")
+        .bind(row)
+        .bind(table)
         .execute(conn)
         .await?;
     Ok(())

@@ -47,8 +47,10 @@ pub struct JsonBody {
 }
 
 impl JsonBody {
-    /// 415 unless the body is declared JSON; 400 when it is not valid JSON of shape `T`
-    /// (unknown fields included: a typo must not be silently ignored).
+    /// 415 unless the body is declared JSON; 400 when it is not a JSON object of shape `T`
+    /// (unknown fields included: a typo must not be silently ignored). Every body the API
+    /// takes is an object: serde would also take `T`'s fields as an array, by position,
+    /// past every field name check.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         let is_json = self.content_type.as_deref().is_some_and(|ct| {
             let mime = ct.split(';').next().unwrap_or_default().trim();
@@ -59,6 +61,12 @@ impl JsonBody {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        let first = self.bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') {
+            return Err(ApiError::bad_request(
+                "the body must be a JSON object ({\"field\": value, …})",
             ));
         }
         serde_json::from_slice(&self.bytes)

@@ -9,7 +9,7 @@ use sqlx::mysql::MySqlConnection;
 use super::Drain;
 use super::holds::{self, Holds};
 use crate::db::error::{self, Kind};
-use crate::db::{self, ledger, replica};
+use crate::db::{ledger, replica};
 use crate::services::sync::apply::apply_changes;
 use crate::services::sync::change::{Change, RecordKey};
 use crate::services::sync::policy::{self, BatchAction, ChangeAction};
@@ -53,7 +53,7 @@ impl Drain<'_> {
         let mut probing = false;
         let mut result = self.apply_pieces(central, changes, &mut probing).await;
         if probing
-            && let Err(err) = replica::set_lock_wait(central, db::CENTRAL_LOCK_WAIT_SECONDS).await
+            && let Err(err) = replica::wait_for_locks(central, true).await
             && result.interruption.is_none()
         {
             result.interruption = Some(central_failed(&err));
@@ -240,7 +240,7 @@ impl Drain<'_> {
                 }
                 BatchAction::Halve | BatchAction::Split => {
                     if kind == Kind::LockWait && !*probing {
-                        if let Err(err) = replica::set_lock_wait(central, 0).await {
+                        if let Err(err) = replica::wait_for_locks(central, false).await {
                             result.interruption = Some(central_failed(&err));
                             return result;
                         }
