@@ -13,6 +13,14 @@ pub mod code {
     pub const ACCESS_DENIED: u16 = 1045;
     pub const DB_ACCESS_DENIED: u16 = 1044;
     pub const TOO_MANY_CONNECTIONS: u16 = 1040;
+    /// The server is out of memory or threads: it answers, but takes no work now.
+    pub const OUT_OF_MEMORY: u16 = 1037;
+    pub const OUT_OF_RESOURCES: u16 = 1041;
+    pub const CANT_CREATE_THREAD: u16 = 1135;
+    /// The account's own limits (`MAX_USER_CONNECTIONS`, `MAX_QUERIES_PER_HOUR`…): reached
+    /// now, not for ever.
+    pub const TOO_MANY_USER_CONNECTIONS: u16 = 1203;
+    pub const USER_LIMIT_REACHED: u16 = 1226;
     /// "Unknown error": Galera reports "Maximum writeset size exceeded" with it.
     pub const UNKNOWN_ERROR: u16 = 1105;
     /// A server variable this server does not have (`@@wsrep_on` on MySQL).
@@ -125,6 +133,11 @@ pub fn classify(err: &sqlx::Error) -> Kind {
                 | QUERY_INTERRUPTED
                 | CONNECTION_KILLED
                 | TOO_MANY_CONNECTIONS
+                | TOO_MANY_USER_CONNECTIONS
+                | USER_LIMIT_REACHED
+                | OUT_OF_MEMORY
+                | OUT_OF_RESOURCES
+                | CANT_CREATE_THREAD
                 | CR_CONN_HOST_ERROR
                 | CR_UNKNOWN_HOST
                 | RECORD_FILE_FULL

@@ -128,6 +128,8 @@ async fn user_input_rules() {
             400,
             "",
         ),
+        // The fields by position: serde takes them, past every field name check.
+        (json!(["A", "arr@x.io"]), 400, ""),
     ];
     for (body, expected, field) in cases {
         let (status, answer) = app.post("/users", body.clone()).await;
@@ -151,6 +153,10 @@ async fn user_input_rules() {
 
     let (status, body) = app.put(&format!("/users/{id}"), json!({})).await;
     assert_eq!((status, error_code(&body)), (422, "validation_failed"));
+    let (status, body) = app
+        .put(&format!("/users/{id}"), json!([null, "arr@x.io"]))
+        .await;
+    assert_eq!((status, error_code(&body)), (400, "bad_request"));
     let (status, body) = app
         .put(&format!("/users/{id}"), json!({"email": "ok@x.io"}))
         .await;
@@ -290,6 +296,7 @@ async fn order_input_rules() {
         (json!({"user_id": "1", "amount": 1}), 400, ""),
         (json!({"amount": 1}), 400, ""),
         (json!({"user_id": 1, "amount": 1, "note": "x"}), 400, ""),
+        (json!([1, "5.00", "pending"]), 400, ""),
     ];
     for (body, expected, field) in cases {
         let (status, answer) = app.post("/orders", body.clone()).await;

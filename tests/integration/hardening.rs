@@ -380,6 +380,45 @@ async fn a_check_that_cannot_be_made_blames_no_change() {
     );
 }
 
+/// An account over its own limit (`MAX_USER_CONNECTIONS`) is db_a or db_b unable to take
+/// work now — a run interrupted, an API request answered 503 — not a data error or a 500.
+#[tokio::test]
+async fn an_account_over_its_connection_limit_is_unavailable_not_broken() {
+    use sqlx::ConnectOptions;
+    let db = TestDb::new(&[]).await;
+    // Named after the databases: the harness drops it with them.
+    let user = db
+        .config
+        .central
+        .database
+        .trim_end_matches("_b")
+        .to_string();
+    db.exec(&format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 'pw' WITH MAX_USER_CONNECTIONS 1; \
+         GRANT ALL ON `{}`.* TO '{user}'@'%'",
+        db.config.local.database
+    ))
+    .await;
+    let options = dbsync::db::connect_options(&db.config.local, true)
+        .username(&user)
+        .password("pw");
+    let _first = options
+        .connect()
+        .await
+        .expect("the account's one connection");
+    let refused = options
+        .connect()
+        .await
+        .expect_err("a second one is over the limit");
+    assert_eq!(
+        dbsync::db::error::classify(&refused),
+        dbsync::db::error::Kind::Connection,
+        "{refused}"
+    );
+    let answer = dbsync::http::error::ApiError::from(dbsync::services::ServiceError::from(refused));
+    assert_eq!((answer.status.as_u16(), answer.code), (503, "unavailable"));
+}
+
 /// After a requeue, a freshly synced low-id row does not stop the purge of older rows.
 #[tokio::test]
 async fn purge_steps_over_a_recently_synced_low_id() {
