@@ -1,5 +1,6 @@
-//! SIGINT and SIGTERM for every command: handled, never left to the signal's default (a
-//! shell's background job inherits SIGINT ignored). Commands that finish what they are
+//! SIGINT, SIGTERM and SIGHUP for every command: handled, never left to the signal's
+//! default (a shell's background job inherits SIGINT ignored; a closed terminal sends
+//! SIGHUP, whose default ends the process mid-batch with its run left `running`). Commands that finish what they are
 //! doing get a bounded grace; the others stop at the signal.
 
 use std::future::Future;
@@ -53,23 +54,26 @@ pub(super) async fn until_stopped(
     }
 }
 
-/// SIGINT or SIGTERM cancels `shutdown`: the server drains, the run in hand finishes its
-/// batch (or is cut off after [`STOP_GRACE`]).
+/// SIGINT, SIGTERM or SIGHUP cancels `shutdown`: the server drains, the run in hand
+/// finishes its batch (or is cut off after [`STOP_GRACE`]).
 async fn cancel_on_signal(shutdown: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
+        // A signal that cannot be listened for is waited on for ever: SIGINT still stops.
+        let received = |kind: SignalKind| async move {
+            match signal(kind) {
+                Ok(mut stream) => {
+                    stream.recv().await;
                 }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            () = received(SignalKind::terminate()) => {}
+            () = received(SignalKind::hangup()) => {}
         }
     }
     #[cfg(not(unix))]

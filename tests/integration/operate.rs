@@ -361,8 +361,9 @@ async fn status_page_in_a_real_browser() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn sigterm_mid_run_stops_cleanly_and_the_next_run_converges() {
+/// `serve` given `signal` mid-run: the run stops after its batch, ends `interrupted`, the
+/// process exits 0, and the next run converges.
+async fn stops_cleanly_mid_run(signal: libc::c_int) {
     let db = TestDb::new(&[("SYNC_BATCH_SIZE", "20"), ("SYNC_CRON", "* * * * * *")]).await;
     db.insert_users(6000).await;
     let mut child = cli_command(&db.env, &["serve"], &std::env::temp_dir())
@@ -383,7 +384,7 @@ async fn sigterm_mid_run_stops_cleanly_and_the_next_run_converges() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let status = signal_and_wait(&mut child, libc::SIGTERM, Duration::from_secs(10)).await;
+    let status = signal_and_wait(&mut child, signal, Duration::from_secs(10)).await;
     assert!(status.success(), "exit status {status:?}");
     let remaining = db
         .count(
@@ -397,6 +398,18 @@ async fn sigterm_mid_run_stops_cleanly_and_the_next_run_converges() {
     let out = db.cli(&["sync"]);
     assert!(stdout(&out).contains("synced"), "{}", stdout(&out));
     db.assert_converged().await;
+}
+
+#[tokio::test]
+async fn sigterm_mid_run_stops_cleanly_and_the_next_run_converges() {
+    stops_cleanly_mid_run(libc::SIGTERM).await;
+}
+
+/// A closed terminal's SIGHUP is a stop like SIGTERM; before, its default action ended
+/// `serve` at once, its run left `running` mid-batch.
+#[tokio::test]
+async fn sighup_mid_run_stops_as_cleanly_as_sigterm() {
+    stops_cleanly_mid_run(libc::SIGHUP).await;
 }
 
 /// SIGTERM while db_b has gone silent mid-run (its network drops every packet): `serve`
