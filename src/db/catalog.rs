@@ -38,6 +38,10 @@ pub enum CatalogError {
     #[error("table `{0}` is not an InnoDB table: capture triggers need transactions")]
     NotTransactional(String),
     #[error(
+        "table `{0}` has an application-time period (PERIOD FOR): `UPDATE`/`DELETE … FOR PORTION OF` split its rows with inserts its triggers cannot order; dbsync does not sync such tables"
+    )]
+    ApplicationPeriod(String),
+    #[error(
         "table `{0}` has a column named `{SITE_COLUMN}`, which db_b's copy needs to tell the sites apart (SITE_ID is set): rename that column in db_a"
     )]
     SiteColumnTaken(String),
@@ -139,9 +143,13 @@ async fn table_options(conn: &mut MySqlConnection, table: &str) -> Result<String
         return Err(CatalogError::NoSuchTable(table.to_string()));
     };
     if kind != "BASE TABLE" {
+        let kind = match kind.as_str() {
+            "SYSTEM VERSIONED" => "system-versioned table".to_string(),
+            other => other.to_lowercase(),
+        };
         return Err(CatalogError::NotAPlainTable {
             table: table.to_string(),
-            kind: kind.to_lowercase(),
+            kind,
         });
     }
     let engine = engine.unwrap_or_default();
@@ -169,7 +177,10 @@ async fn columns(conn: &mut MySqlConnection, table: &str) -> Result<Vec<ColumnSp
     .bind(table)
     .fetch_all(&mut *conn)
     .await?;
-    let definitions = column_definitions(conn, table).await?;
+    let (definitions, period) = column_definitions(conn, table).await?;
+    if period {
+        return Err(CatalogError::ApplicationPeriod(table.to_string()));
+    }
     let mut columns = Vec::with_capacity(rows.len());
     for row in rows {
         let class = classify(&row).ok_or_else(|| CatalogError::UnsupportedType {
@@ -239,16 +250,22 @@ async fn indexes(
 }
 
 /// Each column's definition text from `SHOW CREATE TABLE`: one column per line, starting
-/// with its quoted name. `AUTO_INCREMENT` is dropped.
+/// with its quoted name. `AUTO_INCREMENT` is dropped. And whether the table has an
+/// application-time period (a line of its own; `information_schema` has no word of it
+/// before MariaDB 11.4).
 async fn column_definitions(
     conn: &mut MySqlConnection,
     table: &str,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
+) -> Result<(Vec<(String, String)>, bool), sqlx::Error> {
     let sql = format!("SHOW CREATE TABLE {}", super::quote_ident(table));
     let (_, create): (String, String) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .fetch_one(conn)
         .await?;
-    Ok(create.lines().filter_map(parse_column_line).collect())
+    let period = create.lines().any(|line| line.starts_with("  PERIOD FOR "));
+    Ok((
+        create.lines().filter_map(parse_column_line).collect(),
+        period,
+    ))
 }
 
 /// `  `name` int(11) NOT NULL AUTO_INCREMENT,` → (`name`, `int(11) NOT NULL`).

@@ -172,6 +172,11 @@ async fn init_refuses_tables_it_cannot_sync_before_creating_anything() {
     db.exec("CREATE VIEW big_users AS SELECT * FROM users WHERE id > 10; CREATE SEQUENCE seq")
         .await;
     db.exec(
+        "CREATE TABLE prices (sku INT, s DATE, e DATE, PERIOD FOR valid (s, e), PRIMARY KEY (sku, s)); \
+         CREATE TABLE versioned (id INT PRIMARY KEY) WITH SYSTEM VERSIONING",
+    )
+    .await;
+    db.exec(
         "CREATE TABLE audited (id INT PRIMARY KEY); CREATE TABLE audit_log (id INT); \
          CREATE TRIGGER audited_after_insert AFTER INSERT ON audited FOR EACH ROW \
          INSERT INTO audit_log VALUES (NEW.id)",
@@ -186,6 +191,14 @@ async fn init_refuses_tables_it_cannot_sync_before_creating_anything() {
             "big_users` is a view, not a plain table",
         ),
         ("users,orders,seq", "seq` is a sequence, not a plain table"),
+        (
+            "users,orders,prices",
+            "prices` has an application-time period (PERIOD FOR)",
+        ),
+        (
+            "users,orders,versioned",
+            "versioned` is a system-versioned table, not a plain table",
+        ),
         (
             "users,orders,audited",
             "trigger named `audited_after_insert` that is not dbsync's",
