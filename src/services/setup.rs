@@ -261,6 +261,10 @@ async fn capture_tables(
         let estimate = crate::db::snapshot::estimated_rows(conn, table).await?;
         load::restart_table(conn, table, estimate).await?;
     }
+    for misplaced in triggers::misplaced(conn, synced).await? {
+        tracing::warn!(trigger = %misplaced, "dropped a capture trigger a table swapped for a copy took along to the old table");
+        triggers::drop_trigger(conn, &misplaced).await?;
+    }
     for spec in rewrite {
         triggers::install(conn, spec).await?;
         report.triggers_written.push(spec.name.clone());

@@ -183,6 +183,43 @@ async fn writes_made_without_the_triggers_are_copied_by_init() {
     converges(&db).await;
 }
 
+/// The same swap with the old table kept (gh-ost's default, a cautious hand): the capture
+/// triggers went along to `items_old`, where they queued its writes as `items` changes
+/// and kept the names `init` needs. `init` drops them there and puts `items`' back. Before,
+/// `init` failed on every attempt ("Trigger does not exist").
+#[tokio::test]
+async fn init_takes_back_the_triggers_a_kept_old_table_took_along() {
+    let db = TestDb::with_table(
+        "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(10), qty INT)",
+        "items",
+    )
+    .await;
+    db.exec("INSERT INTO items (name, qty) VALUES ('x', 1), ('y', 2)")
+        .await;
+    converges(&db).await;
+    db.exec(
+        "CREATE TABLE items_new LIKE items; INSERT INTO items_new SELECT * FROM items; \
+         RENAME TABLE items TO items_old, items_new TO items",
+    )
+    .await;
+    db.exec("INSERT INTO items (name, qty) VALUES ('post', 1)")
+        .await;
+    init_says(&db, "items: its capture triggers were missing");
+    let on_old = "SELECT COUNT(*) FROM information_schema.TRIGGERS \
+                  WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = 'items_old'";
+    assert_eq!(db.count(&db.local, on_old).await, 0);
+    let queued = "SELECT COUNT(*) FROM sync_queue WHERE table_name = 'items'";
+    let before = db.count(&db.local, queued).await;
+    db.exec("INSERT INTO items_old (name, qty) VALUES ('old', 9)")
+        .await;
+    assert_eq!(
+        db.count(&db.local, queued).await,
+        before,
+        "the old table's writes are not items'"
+    );
+    converges(&db).await;
+}
+
 /// A column widened while the table is copied, and rows given longer values: the copy wrote
 /// some of them cut to the old width (db_b takes rows in a permissive mode). The run ends
 /// as `schema_changed` with nothing blamed, and the table's copy starts over once `init`

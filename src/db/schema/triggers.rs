@@ -176,6 +176,34 @@ pub async fn stale_triggers(
         .collect())
 }
 
+/// dbsync's capture triggers named for one of `synced` but on another table: a table
+/// swapped for a copy (`RENAME TABLE t TO t_old, t_new TO t`) takes its triggers along, and
+/// there they queue the old table's writes as `t`'s changes and keep `t`'s names taken.
+pub async fn misplaced(
+    conn: &mut MySqlConnection,
+    synced: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(concat!(
+        "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR) \
+         FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND ",
+        writes_queue_rows!()
+    ))
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(name, on)| {
+            synced.iter().any(|table| {
+                table != on
+                    && EVENTS
+                        .iter()
+                        .any(|event| *name == trigger_name(table, event))
+            })
+        })
+        .map(|(name, _)| name)
+        .collect())
+}
+
 /// Of `tables`, those missing one of their three capture triggers (a db_a restored from a
 /// dump taken without triggers, a trigger dropped by hand, or replaced by one of the same
 /// name that queues nothing): their writes go uncaptured.
