@@ -53,6 +53,47 @@ impl From<sqlx::Error> for ServiceError {
     }
 }
 
+/// A delete db_a refused because rows of another table still refer to the record (1451):
+/// a 409 naming that table — `user_has_orders` where it is a user's orders, the one case the
+/// API's own tables make.
+pub(crate) fn still_referenced(err: &sqlx::Error, entity: &str, id: i64) -> Option<ServiceError> {
+    let refused = matches!(
+        error::number(err),
+        Some(error::code::ROW_IS_REFERENCED | error::code::ROW_IS_REFERENCED_2)
+    );
+    if !refused {
+        return None;
+    }
+    // "… a foreign key constraint fails (`db`.`child`, CONSTRAINT …": the child table.
+    let child = match err {
+        sqlx::Error::Database(db) => db
+            .message()
+            .split_once("fails (`")
+            .and_then(|(_, rest)| rest.split_once("`.`"))
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(table, _)| table.to_string()),
+        _ => None,
+    };
+    Some(match child.as_deref() {
+        Some("orders") if entity == "user" => ServiceError::Conflict {
+            code: "user_has_orders",
+            message: format!("user {id} has orders; delete them first"),
+        },
+        Some(table) => ServiceError::Conflict {
+            code: "still_referenced",
+            message: format!(
+                "{entity} {id} is still referred to by rows of `{table}`; delete or change them first"
+            ),
+        },
+        None => ServiceError::Conflict {
+            code: "still_referenced",
+            message: format!(
+                "{entity} {id} is still referred to by other rows; delete or change them first"
+            ),
+        },
+    })
+}
+
 /// Attempts of one write when the server answers with a deadlock or lock wait.
 const WRITE_ATTEMPTS: u32 = 4;
 

@@ -76,13 +76,13 @@ pub async fn update(
 }
 
 pub async fn delete(db: &KeptConnections, id: i64) -> Result<(), ServiceError> {
-    if with_retry(|| db.run(async |conn| records::delete_order(conn, id).await)).await? {
-        Ok(())
-    } else {
-        Err(ServiceError::NotFound {
+    match with_retry(|| db.run(async |conn| records::delete_order(conn, id).await)).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ServiceError::NotFound {
             entity: "order",
             id,
-        })
+        }),
+        Err(err) => Err(super::still_referenced(&err, "order", id).unwrap_or_else(|| err.into())),
     }
 }
 

@@ -61,18 +61,7 @@ pub async fn delete(db: &KeptConnections, id: i64) -> Result<(), ServiceError> {
     match with_retry(|| db.run(async |conn| records::delete_user(conn, id).await)).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(ServiceError::NotFound { entity: "user", id }),
-        Err(err)
-            if matches!(
-                error::number(&err),
-                Some(code::ROW_IS_REFERENCED | code::ROW_IS_REFERENCED_2)
-            ) =>
-        {
-            Err(ServiceError::Conflict {
-                code: "user_has_orders",
-                message: format!("user {id} has orders; delete them first"),
-            })
-        }
-        Err(err) => Err(err.into()),
+        Err(err) => Err(super::still_referenced(&err, "user", id).unwrap_or_else(|| err.into())),
     }
 }
 

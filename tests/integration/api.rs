@@ -328,6 +328,26 @@ async fn order_input_rules() {
         "no bad request changed anything"
     );
     assert_eq!(db.count(&db.local, "SELECT COUNT(*) FROM orders").await, 1);
+
+    // Rows of a table of the shop's own still refer to the order, or to a user without
+    // orders: a 409 naming that table, not a 500 or "has orders".
+    db.exec(
+        "INSERT INTO users (id, name, email) VALUES (2, 'B', 'b@x.io'); \
+         CREATE TABLE notes (id INT PRIMARY KEY, order_id BIGINT NULL REFERENCES orders (id), \
+           user_id BIGINT NULL REFERENCES users (id)); \
+         INSERT INTO notes VALUES (1, 1, NULL), (2, NULL, 2)",
+    )
+    .await;
+    for path in ["/orders/1", "/users/2"] {
+        let (status, body) = app.delete(path).await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (409, "still_referenced"),
+            "{path}"
+        );
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("rows of `notes`"), "{path}: {message}");
+    }
     app.stop().await;
 }
 
