@@ -96,6 +96,16 @@ impl From<ServiceError> for ApiError {
                      log); try again shortly",
                 )
             }
+            ServiceError::Unavailable(sqlx::Error::Io(cause))
+                if cause.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                tracing::warn!(error = %cause, "a request was given up");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    format!("{cause}; try again shortly"),
+                )
+            }
             ServiceError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "db_a did not answer a request");
                 Self::new(

@@ -351,6 +351,37 @@ async fn order_input_rules() {
     app.stop().await;
 }
 
+/// A request waiting on a row another session holds locked in db_a is given up after
+/// REQUEST_WORK_LIMIT with a 503 saying so, nothing changed. Before, it waited out db_a's
+/// lock wait four times over (200 s with the server's default) and answered 500.
+#[tokio::test]
+async fn a_request_kept_waiting_on_a_lock_is_given_up_with_503() {
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x.io')")
+        .await;
+    let app = TestApp::spawn(&db).await;
+    let mut holder = db.local.acquire().await.expect("db_a connection");
+    let mut lock = sqlx::Connection::begin(&mut *holder).await.expect("begin");
+    sqlx::query("SELECT id FROM users WHERE id = 1 FOR UPDATE")
+        .execute(&mut *lock)
+        .await
+        .expect("row locked");
+    let started = std::time::Instant::now();
+    let (status, body) = app.put("/users/1", json!({"name": "Locked"})).await;
+    let took = started.elapsed();
+    lock.rollback().await.expect("released");
+    assert_eq!((status, error_code(&body)), (503, "unavailable"), "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("kept the request waiting"), "{message}");
+    let limit = dbsync::db::kept::REQUEST_WORK_LIMIT;
+    assert!(took >= limit && took < limit * 2, "took {took:?}");
+    let name = "SELECT COUNT(*) FROM users WHERE id = 1 AND name = 'A'";
+    assert_eq!(db.count(&db.local, name).await, 1, "nothing changed");
+    let (status, _) = app.put("/users/1", json!({"name": "Free"})).await;
+    assert_eq!(status, 200);
+    app.stop().await;
+}
+
 /// An order another tool wrote in a lenient session, with a status outside the list (MySQL
 /// keeps ''): it reads as it is, and a PUT that leaves status out changes what it gives.
 #[tokio::test]
