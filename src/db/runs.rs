@@ -30,6 +30,16 @@ pub async fn unlock(conn: &mut MySqlConnection) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Whether some session holds the run lock now: a run of this process or of another one
+/// (`dbsync sync` beside `serve`).
+pub async fn lock_taken(pool: &MySqlPool) -> Result<bool, sqlx::Error> {
+    let sql = format!("SELECT IS_FREE_LOCK({LOCK_NAME}) = 0");
+    let taken: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await?;
+    Ok(taken == Some(1))
+}
+
 /// The lock's name, for tests and for operators looking at `performance_schema`.
 pub async fn lock_name(conn: &mut MySqlConnection) -> Result<String, sqlx::Error> {
     let sql = format!("SELECT {LOCK_NAME}");

@@ -8,7 +8,9 @@ use super::AppState;
 use super::error::ApiError;
 use super::filters::{JsonBody, json, page_limit, parse_query};
 use crate::db::queue::{EntryFilter, RequeueSelection};
+use crate::db::runs;
 use crate::domain::SyncStatus;
+use crate::services::ServiceError;
 use crate::services::sync::{requeue, status};
 
 #[derive(Deserialize)]
@@ -41,9 +43,17 @@ pub async fn status(raw_query: String, state: AppState) -> Result<Response, ApiE
     Ok(json(StatusCode::OK, &page))
 }
 
-/// Starts a run in the background: 202, or 409 while one is already running here.
+/// Starts a run in the background: 202, or 409 while one is already running, here or in
+/// another process (the run would only find the lock taken).
 pub async fn run(state: AppState) -> Result<Response, ApiError> {
-    match state.engine.start_in_background() {
+    let elsewhere = runs::lock_taken(&state.local)
+        .await
+        .map_err(ServiceError::from)?;
+    let started = match elsewhere {
+        true => Err(()),
+        false => state.engine.start_in_background().map_err(|_| ()),
+    };
+    match started {
         Ok(()) => Ok(json(
             StatusCode::ACCEPTED,
             &serde_json::json!({ "started": true }),

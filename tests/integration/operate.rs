@@ -122,6 +122,26 @@ async fn a_second_run_request_while_one_runs_is_refused() {
     app.stop().await;
 }
 
+/// A run of another process (`dbsync sync` beside `serve`, here its lock held by hand):
+/// the API's status says a run is going, and a run request is refused with 409. Before,
+/// status said none was, and the request was accepted (202) for a run that then only
+/// found the lock taken.
+#[tokio::test]
+async fn a_run_of_another_process_shows_in_status_and_refuses_a_run_request() {
+    let db = TestDb::new(&[]).await;
+    let app = TestApp::spawn(&db).await;
+    assert_eq!(app.get("/sync/status").await.1["running"], false);
+    let mut other = db.local.acquire().await.expect("db_a connection");
+    assert!(dbsync::db::runs::try_lock(&mut other).await.expect("lock"));
+    assert_eq!(app.get("/sync/status").await.1["running"], true);
+    let (status, body) = app.post("/sync/run", json!({})).await;
+    assert_eq!((status, error_code(&body)), (409, "sync_running"));
+    dbsync::db::runs::unlock(&mut other).await.expect("unlock");
+    assert_eq!(app.get("/sync/status").await.1["running"], false);
+    assert_eq!(app.post("/sync/run", json!({})).await.0, 202);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn api_token_guards_everything_but_health_metrics_and_the_page() {
     let db = TestDb::new(&[("API_TOKEN", "s3cret-token")]).await;

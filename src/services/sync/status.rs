@@ -110,10 +110,12 @@ pub async fn status(
         queue::backing_off(&mut conn).await?
     };
     let last_run = runs::last_run(local_pool).await?;
+    // A run of another process (`dbsync sync` beside `serve`) is one too.
+    let elsewhere = !running && runs::lock_taken(local_pool).await?;
     Ok(SyncStatusReport {
         online,
         central: CentralReach::of(online, last_run.as_ref()),
-        running,
+        running: running || elsewhere,
         counts,
         by_table: queue::open_counts_by_table(local_pool)
             .await?
