@@ -32,7 +32,7 @@ pub async fn create(
 ) -> Result<Order, ServiceError> {
     with_retry(|| db.run(async |conn| records::insert_order(conn, user_id, amount, status).await))
         .await
-        .map_err(|err| missing_user(err, user_id))
+        .map_err(|err| missing_user(err, Some(user_id)))
 }
 
 pub async fn get(db: &KeptConnections, id: i64) -> Result<Order, ServiceError> {
@@ -68,7 +68,7 @@ pub async fn update(
         })
     })
     .await
-    .map_err(|err| missing_user(err, changes.user_id.unwrap_or_default()))?
+    .map_err(|err| missing_user(err, changes.user_id))?
     .ok_or(ServiceError::NotFound {
         entity: "order",
         id,
@@ -87,16 +87,23 @@ pub async fn delete(db: &KeptConnections, id: i64) -> Result<(), ServiceError> {
 }
 
 /// The foreign key is the check that `user_id` exists: no race with a concurrent delete.
-fn missing_user(err: sqlx::Error, user_id: i64) -> ServiceError {
-    if matches!(
+/// Only when the request gave `user_id`: a foreign key a shop added to its `orders` (to a
+/// table of its own) is not the user's.
+fn missing_user(err: sqlx::Error, user_id: Option<i64>) -> ServiceError {
+    let missing = matches!(
         error::number(&err),
         Some(code::NO_REFERENCED_ROW | code::NO_REFERENCED_ROW_2)
-    ) {
-        ServiceError::Invalid(FieldError {
+    );
+    // "… FOREIGN KEY (`user_id`) REFERENCES `users` (`id`))"
+    let ours = match &err {
+        sqlx::Error::Database(db) => db.message().contains("(`user_id`) REFERENCES `users`"),
+        _ => false,
+    };
+    match user_id {
+        Some(user_id) if missing && ours => ServiceError::Invalid(FieldError {
             field: "user_id",
             message: format!("user_id {user_id} does not refer to an existing user"),
-        })
-    } else {
-        err.into()
+        }),
+        _ => err.into(),
     }
 }

@@ -19,7 +19,7 @@ pub async fn create(db: &KeptConnections, name: &str, email: &str) -> Result<Use
     let email = validation::email(email)?;
     with_retry(|| db.run(async |conn| records::insert_user(conn, &name, &email).await))
         .await
-        .map_err(|err| email_conflict(err, &email))
+        .map_err(|err| email_conflict(err, Some(&email)))
 }
 
 pub async fn get(db: &KeptConnections, id: i64) -> Result<User, ServiceError> {
@@ -53,7 +53,7 @@ pub async fn update(
         db.run(async |conn| records::update_user(conn, id, name.as_deref(), email.as_deref()).await)
     })
     .await
-    .map_err(|err| email_conflict(err, email.as_deref().unwrap_or_default()))?
+    .map_err(|err| email_conflict(err, email.as_deref()))?
     .ok_or(ServiceError::NotFound { entity: "user", id })
 }
 
@@ -65,13 +65,28 @@ pub async fn delete(db: &KeptConnections, id: i64) -> Result<(), ServiceError> {
     }
 }
 
-fn email_conflict(err: sqlx::Error, email: &str) -> ServiceError {
-    if error::number(&err) == Some(code::DUP_ENTRY) {
-        ServiceError::Conflict {
+/// A unique key refusing the write: the email's (a key named for it, `uq_users_email`) is
+/// `email_taken`; one a shop added to its `users` (a unique name, a phone) is named as it is.
+fn email_conflict(err: sqlx::Error, email: Option<&str>) -> ServiceError {
+    if error::number(&err) != Some(code::DUP_ENTRY) {
+        return err.into();
+    }
+    let message = match &err {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        _ => String::new(),
+    };
+    // "Duplicate entry '…' for key 'uq_users_email'" (MySQL: 'users.uq_users_email').
+    let key = message
+        .rsplit_once("for key '")
+        .map(|(_, key)| key.to_ascii_lowercase());
+    match email {
+        Some(email) if key.is_some_and(|key| key.contains("email")) => ServiceError::Conflict {
             code: "email_taken",
             message: format!("email {email} is already used by another user"),
-        }
-    } else {
-        err.into()
+        },
+        _ => ServiceError::Conflict {
+            code: "duplicate",
+            message: format!("another user already has that value: {message}"),
+        },
     }
 }

@@ -169,6 +169,17 @@ async fn user_input_rules() {
     // Invalid input changed nothing: one more user (the valid one), one more queue row.
     assert_eq!(db.queue().await.len(), queued + 1);
     assert_eq!(db.count(&db.local, "SELECT COUNT(*) FROM users").await, 2);
+
+    // A unique key the shop added is named as it is, not taken for the email's (which the
+    // request did not even give).
+    db.exec("ALTER TABLE users ADD UNIQUE KEY uq_users_name (name)")
+        .await;
+    let (status, body) = app
+        .put(&format!("/users/{id}"), json!({"name": "é".repeat(100)}))
+        .await;
+    assert_eq!((status, error_code(&body)), (409, "duplicate"), "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("uq_users_name"), "{message}");
     app.stop().await;
 }
 
