@@ -14,6 +14,9 @@ pub struct Metrics {
     pub queue_depth_by_table: IntGaugeVec,
     /// Age in seconds of the oldest PENDING change (0 when none), refreshed at each scrape.
     pub oldest_pending_age: IntGauge,
+    /// Whether the last scrape read the queue gauges from db_a (else they hold the values
+    /// read before).
+    pub queue_read_ok: IntGauge,
     pub runs: IntCounterVec,
     pub run_duration: HistogramVec,
     pub changes_applied: IntCounterVec,
@@ -39,6 +42,11 @@ impl Metrics {
         let oldest_pending_age = IntGauge::new(
             "dbsync_oldest_pending_age_seconds",
             "Age of the oldest PENDING change (0 when none)",
+        )?;
+        let queue_read_ok = IntGauge::new(
+            "dbsync_queue_read_ok",
+            "1 when this scrape read the queue gauges from db_a; 0 when db_a did not answer \
+             (they keep the values read before)",
         )?;
         let runs = IntCounterVec::new(
             Opts::new("dbsync_sync_runs_total", "Sync runs by outcome"),
@@ -83,6 +91,7 @@ impl Metrics {
         registry.register(Box::new(queue_depth.clone()))?;
         registry.register(Box::new(queue_depth_by_table.clone()))?;
         registry.register(Box::new(oldest_pending_age.clone()))?;
+        registry.register(Box::new(queue_read_ok.clone()))?;
         registry.register(Box::new(runs.clone()))?;
         registry.register(Box::new(run_duration.clone()))?;
         registry.register(Box::new(changes_applied.clone()))?;
@@ -94,6 +103,7 @@ impl Metrics {
             queue_depth,
             queue_depth_by_table,
             oldest_pending_age,
+            queue_read_ok,
             runs,
             run_duration,
             changes_applied,

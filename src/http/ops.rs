@@ -10,7 +10,7 @@ use warp::reply::Response;
 use super::AppState;
 use super::error::ApiError;
 use super::filters::json;
-use crate::db::queue;
+use crate::db::{error, queue};
 use crate::services::sync::status::queue_depth;
 
 /// The OpenAPI 3 description of every route.
@@ -19,67 +19,77 @@ pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 /// The status page: one self-contained HTML file, compiled in.
 pub const STATUS_PAGE_HTML: &str = include_str!("status_page.html");
 
-/// 200 when db_a answers (its queue table included), 503 otherwise.
+/// 200 when db_a answers (its queue table included), 503 otherwise, saying which.
 pub async fn health(state: AppState) -> Result<Response, ApiError> {
     let check = tokio::time::timeout(
         Duration::from_secs(2),
         sqlx::query("SELECT 1 FROM sync_queue LIMIT 1").execute(&state.local),
     )
     .await;
-    match check {
-        Ok(Ok(_)) => Ok(json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))),
-        _ => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the local database (db_a) does not answer",
-        )),
-    }
+    let why = match check {
+        Ok(Ok(_)) => return Ok(json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))),
+        Ok(Err(err)) => error::describe(&err),
+        Err(_) => "no answer within 2 s".to_string(),
+    };
+    tracing::warn!(reason = %why, "health check failed");
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        format!("the local database (db_a) does not answer the health check: {why}"),
+    ))
 }
 
 /// Prometheus text format. Queue gauges are read from db_a now; if it does not answer they
-/// keep their last value and the rest is still served.
+/// keep their last value, `dbsync_queue_read_ok` says so, and the rest is still served.
 pub async fn metrics(state: AppState) -> Result<Response, ApiError> {
     let metrics = state.engine.metrics();
-    if let Ok((counts, oldest_age)) = queue_depth(&state.local).await {
-        for (status, count) in [
-            ("PENDING", counts.pending),
-            ("SYNCED", counts.synced),
-            ("FAILED", counts.failed),
-        ] {
-            metrics.queue_depth.with_label_values(&[status]).set(count);
-        }
-        metrics.oldest_pending_age.set(oldest_age);
+    let read = read_queue_gauges(&state).await;
+    if let Err(err) = &read {
+        tracing::warn!(error = %error::describe(err), "metrics: could not read the queue from db_a");
     }
-    if let Ok(tables) = queue::open_counts_by_table(&state.local).await {
-        // Every synced table has its series: one whose changes all went through shows 0.
-        for table in state.tables.iter() {
-            for status in ["PENDING", "FAILED"] {
-                metrics
-                    .queue_depth_by_table
-                    .with_label_values(&[table.as_str(), status])
-                    .set(0);
-            }
-        }
-        for (table, pending, failed) in tables
-            .into_iter()
-            .filter(|(t, _, _)| state.tables.contains(t))
-        {
-            metrics
-                .queue_depth_by_table
-                .with_label_values(&[table.as_str(), "PENDING"])
-                .set(pending);
-            metrics
-                .queue_depth_by_table
-                .with_label_values(&[table.as_str(), "FAILED"])
-                .set(failed);
-        }
-    }
+    metrics.queue_read_ok.set(i64::from(read.is_ok()));
     Ok(warp::reply::with_header(
         metrics.render(),
         "content-type",
         "text/plain; version=0.0.4",
     )
     .into_response())
+}
+
+async fn read_queue_gauges(state: &AppState) -> Result<(), sqlx::Error> {
+    let metrics = state.engine.metrics();
+    let (counts, oldest_age) = queue_depth(&state.local).await?;
+    for (status, count) in [
+        ("PENDING", counts.pending),
+        ("SYNCED", counts.synced),
+        ("FAILED", counts.failed),
+    ] {
+        metrics.queue_depth.with_label_values(&[status]).set(count);
+    }
+    metrics.oldest_pending_age.set(oldest_age);
+    let tables = queue::open_counts_by_table(&state.local).await?;
+    // Every synced table has its series: one whose changes all went through shows 0.
+    for table in state.tables.iter() {
+        for status in ["PENDING", "FAILED"] {
+            metrics
+                .queue_depth_by_table
+                .with_label_values(&[table.as_str(), status])
+                .set(0);
+        }
+    }
+    for (table, pending, failed) in tables
+        .into_iter()
+        .filter(|(t, _, _)| state.tables.contains(t))
+    {
+        let by_table = &metrics.queue_depth_by_table;
+        by_table
+            .with_label_values(&[table.as_str(), "PENDING"])
+            .set(pending);
+        by_table
+            .with_label_values(&[table.as_str(), "FAILED"])
+            .set(failed);
+    }
+    Ok(())
 }
 
 pub fn status_page() -> Response {

@@ -210,11 +210,27 @@ async fn api_token_guards_everything_but_health_metrics_and_the_page() {
     app.stop().await;
 }
 
+/// /health says why db_a fails it; /metrics keeps serving, its queue gauges marked as not
+/// read (`dbsync_queue_read_ok 0`) rather than silently stale, and read again once db_a
+/// answers.
 #[tokio::test]
 async fn health_is_503_when_db_a_does_not_answer() {
     let db = TestDb::new(&[]).await;
     let app = TestApp::spawn(&db).await;
     assert_eq!(app.get("/health").await.0, 200);
+    let scrape = async || {
+        let page = app.client.get(app.url("/metrics")).send().await.unwrap();
+        page.text().await.unwrap()
+    };
+    assert_eq!(metric(&scrape().await, "dbsync_queue_read_ok"), Some(1.0));
+    db.exec("RENAME TABLE sync_queue TO sync_queue_away").await;
+    let (status, body) = app.get("/health").await;
+    assert_eq!((status, error_code(&body)), (503, "unavailable"));
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("sync_queue"), "{message}");
+    assert_eq!(metric(&scrape().await, "dbsync_queue_read_ok"), Some(0.0));
+    db.exec("RENAME TABLE sync_queue_away TO sync_queue").await;
+    assert_eq!(metric(&scrape().await, "dbsync_queue_read_ok"), Some(1.0));
     db.exec(&format!("DROP DATABASE {}", db.config.local.database))
         .await;
     let (status, body) = app.get("/health").await;
