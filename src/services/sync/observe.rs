@@ -11,7 +11,7 @@ use super::change::{Action, Change};
 use super::report::RunReport;
 use super::tables;
 use crate::db::error::{self, code};
-use crate::db::{identity, ledger, nodes, queue, replica, sites};
+use crate::db::{identity, ledger, nodes, replica, sites};
 use crate::services::load::LoadProgress;
 
 /// How long reporting a run to db_b's `sync_sites` may take.
@@ -37,10 +37,7 @@ impl SyncEngine {
             if owner.is_some_and(|owner| owner != token) {
                 return Err(identity::refusal(&self.site));
             }
-            let (_, oldest) = super::status::queue_depth(&self.local)
-                .await
-                .map_err(|e| e.to_string())?;
-            let [_, _, failed] = queue::queue_counts(&self.local)
+            let (counts, oldest) = super::status::queue_depth(&self.local)
                 .await
                 .map_err(|e| e.to_string())?;
             let mark = ledger::read_watermark(&mut central, &self.site)
@@ -55,7 +52,7 @@ impl SyncEngine {
                 applied_in_last_run: i64::try_from(report.applied).unwrap_or(i64::MAX),
                 last_applied_change_id: mark.applied_change_id,
                 pending_changes: report.remaining.max(0),
-                failed_changes: failed,
+                failed_changes: counts.failed,
                 oldest_pending_age_seconds: oldest,
                 dbsync_version: env!("CARGO_PKG_VERSION").to_string(),
             };
@@ -95,7 +92,7 @@ impl SyncEngine {
         self.load_progress.subscribe()
     }
 
-    pub(super) fn count_applied(&self, changes: &[Change], _took: Duration) {
+    pub(super) fn count_applied(&self, changes: &[Change]) {
         for change in changes {
             self.metrics
                 .changes_applied

@@ -2,7 +2,6 @@
 //! says until each fault is one change, which is then held back, rejected or ends the run.
 
 use std::collections::{HashSet, VecDeque};
-use std::time::Instant;
 
 use sqlx::mysql::MySqlConnection;
 
@@ -74,6 +73,7 @@ impl Drain<'_> {
         let newest = Some((only.queue_id, only.fingerprint));
         match ledger::raise_watermark(central, &self.engine.site, only.queue_id, newest).await {
             Ok(()) => {
+                self.engine.count_applied(std::slice::from_ref(only));
                 result.done.push(only.queue_id);
                 Found::Settled
             }
@@ -102,6 +102,7 @@ impl Drain<'_> {
             match apply_changes(central, &[&now], &self.engine.site, self.packet).await {
                 Ok(done) => {
                     tracing::info!(queue_id, %table, %record, "change superseded: db_b lacks its parent row, and db_a changed or removed the row since (a cascade queues nothing); db_a's row as it is now applied instead");
+                    self.engine.count_applied(std::slice::from_ref(only));
                     result.done.extend(done);
                     return Ok(Found::Settled);
                 }
@@ -186,13 +187,12 @@ impl Drain<'_> {
                 continue;
             }
             let refs: Vec<&Change> = ready.iter().collect();
-            let started = Instant::now();
             // A db_b that stops answering is the run's watchdog's to cut off.
             let attempt = apply_changes(central, &refs, &self.engine.site, self.packet).await;
             self.watchdog.tick();
             let err = match attempt {
                 Ok(done) => {
-                    self.engine.count_applied(&ready, started.elapsed());
+                    self.engine.count_applied(&ready);
                     result.done.extend(done);
                     continue;
                 }
@@ -280,6 +280,7 @@ impl Drain<'_> {
             let (site, table) = (self.engine.site.as_str(), change.spec.name.as_str());
             match ledger::ledger_entry(central, site, table, &change.record).await {
                 Ok(Some(applied)) if applied >= change.queue_id => {
+                    self.engine.count_applied(std::slice::from_ref(&change));
                     result.done.push(change.queue_id);
                 }
                 Ok(_) => {
