@@ -100,9 +100,11 @@ impl Loader<'_> {
         let lock_waits = sqlx::query("SET SESSION innodb_lock_wait_timeout = ?").bind(wait);
         lock_waits.execute(&mut *local).await?;
         let ended = self.tables_in_turn(local, central).await;
-        let _ = local
-            .execute("SET SESSION innodb_lock_wait_timeout = DEFAULT")
-            .await;
+        // A connection that cannot take this fails the run's next statement on it anyway.
+        let restored = local.execute("SET SESSION innodb_lock_wait_timeout = DEFAULT");
+        if let Err(err) = restored.await {
+            tracing::warn!(error = %error::describe(&err), "could not restore db_a's lock wait after the load");
+        }
         match ended {
             Err(err) if error::classify(&err) == Kind::LockWait => {
                 Ok(LoadEnd::Interrupted(format!(
