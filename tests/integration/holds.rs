@@ -369,7 +369,7 @@ async fn released_then_converged(db: &TestDb, lock: sqlx::Transaction<'static, s
 }
 
 /// A whole table locked in db_b (`LOCK TABLES … WRITE`, an `ALTER` in progress) holds back
-/// that table's changes after a wait or two, not one wait per change, and every other
+/// that table's changes after one wait per batch, not one wait per change, and every other
 /// table's changes go through in the same run. Before, the pieces the batch split into
 /// still waited out db_b's table lock wait (10 s) each: a hundred changes took many minutes
 /// and the unrelated table waited behind them.
