@@ -22,15 +22,31 @@ use crate::services::sync::history::{QueueHistory, Sample};
 /// How often the queue depth is sampled for the status page's chart (and after each run).
 const SAMPLE_EVERY: Duration = Duration::from_secs(30);
 
-/// The API serves from this pool; sized for concurrent requests without swamping db_a.
+/// The engine's and the commands' pool on db_a.
 pub const LOCAL_POOL: PoolSettings = PoolSettings {
     max_connections: 16,
     acquire_timeout: Duration::from_secs(5),
+    lock_wait_seconds: None,
 };
+/// The API's own pool on db_a; sized for concurrent requests without swamping db_a. Its
+/// sessions wait at most [`API_LOCK_WAIT_SECONDS`] for a row or a table another session
+/// holds locked (the server's own waits are 50 s, and a day for a table): the statement then
+/// ends in db_a itself, nothing of it kept — a request given up on the client's side only
+/// would still run, and commit, once the lock went. Its requests cannot take the
+/// engine's connections either.
+pub const API_POOL: PoolSettings = PoolSettings {
+    max_connections: 16,
+    acquire_timeout: Duration::from_secs(5),
+    lock_wait_seconds: Some(API_LOCK_WAIT_SECONDS),
+};
+/// Lock waits are retried a few times (`services::with_retry`): a request gives up after
+/// about four times this.
+pub const API_LOCK_WAIT_SECONDS: u32 = 2;
 /// For commands that read db_b (verify).
 pub const CENTRAL_POOL: PoolSettings = PoolSettings {
     max_connections: 2,
     acquire_timeout: Duration::from_secs(5),
+    lock_wait_seconds: None,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -107,9 +123,10 @@ impl Service {
             history.clone(),
             self.shutdown.clone(),
         ));
-        let records = KeptConnections::new(self.engine.local_pool().clone());
+        let api_pool = db::lazy_pool(Role::Local, &self.config.local, API_POOL);
+        let records = KeptConnections::new(api_pool.clone());
         let state = AppState {
-            local: self.engine.local_pool().clone(),
+            local: api_pool.clone(),
             records: records.clone(),
             engine: self.engine.clone(),
             history,
@@ -126,6 +143,7 @@ impl Service {
         scheduler.stop().await;
         sampler.abort();
         records.release_all();
+        api_pool.close().await;
         self.engine.local_pool().close().await;
         tracing::info!("dbsync stopped");
         Ok(())

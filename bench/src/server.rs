@@ -124,6 +124,7 @@ pub fn config_from(env: &Env) -> Result<Config, String> {
 const POOL: PoolSettings = PoolSettings {
     max_connections: 4,
     acquire_timeout: Duration::from_secs(60),
+    lock_wait_seconds: None,
 };
 
 /// One db_a and its db_b, the environment for `dbsync` children, and pools on both.

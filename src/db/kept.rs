@@ -20,22 +20,6 @@ use sqlx::pool::PoolConnection;
 /// How long a connection waits here for the next request; then it goes back to the pool.
 const KEEP_FOR: Duration = Duration::from_secs(1);
 
-/// How long one request's work may take on db_a — in practice, wait on a row or a table
-/// another session holds locked (db_a's own waits are 50 s a statement, a day for a table):
-/// then it is given up, its connection closed (the server rolls its transaction back).
-pub const REQUEST_WORK_LIMIT: Duration = Duration::from_secs(10);
-
-/// The error of a request given up after [`REQUEST_WORK_LIMIT`].
-pub fn kept_waiting() -> sqlx::Error {
-    sqlx::Error::Io(std::io::Error::new(
-        std::io::ErrorKind::TimedOut,
-        format!(
-            "db_a kept the request waiting over {} s (a row or table another session holds locked)",
-            REQUEST_WORK_LIMIT.as_secs()
-        ),
-    ))
-}
-
 /// A kept connection and when it was given back.
 type Kept = (PoolConnection<MySql>, Instant);
 
@@ -75,7 +59,7 @@ impl KeptConnections {
     /// When `work` succeeds, the connection is kept for the next request; when the server
     /// refused it, the connection goes back to the pool, whose check sends the pending
     /// rollback. Any other error, or `work` cut off before it finished (the client went
-    /// away, or it took over [`REQUEST_WORK_LIMIT`]), leaves the driver's state unknown: the connection is closed, not checked — a
+    /// away), leaves the driver's state unknown: the connection is closed, not checked — a
     /// check would wait for an answer the server may never send, holding a pool slot.
     pub async fn run<T>(
         &self,
@@ -83,9 +67,7 @@ impl KeptConnections {
     ) -> Result<T, sqlx::Error> {
         let mut lease = Lease(None);
         let conn = lease.0.insert(self.acquire().await?);
-        let result = tokio::time::timeout(REQUEST_WORK_LIMIT, work(conn))
-            .await
-            .unwrap_or_else(|_| Err(kept_waiting()));
+        let result = work(conn).await;
         if let Some(mut conn) = lease.0.take() {
             match &result {
                 Ok(_) => self.keep(conn),

@@ -181,11 +181,15 @@ pub fn connect_options(target: &DbTarget, with_database: bool) -> MySqlConnectOp
     }
 }
 
-/// How a pool is sized and how long it waits for a connection.
+/// How a pool is sized, how long it waits for a connection, and how long its sessions wait
+/// for a lock.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSettings {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// Seconds a session waits for a row or a table another session holds locked, after
+    /// which the server ends the statement (and nothing of it stays); `None`: the server's.
+    pub lock_wait_seconds: Option<u32>,
 }
 
 /// One connection with dbsync's session settings, outside any pool: it closes (and its
@@ -254,6 +258,15 @@ fn pool_options(role: Role, settings: PoolSettings) -> MySqlPoolOptions {
                         .execute(&mut *conn)
                         .await?;
                     nodes::read_causally(conn).await?;
+                }
+                if let Some(seconds) = settings.lock_wait_seconds {
+                    sqlx::query(
+                        "SET SESSION innodb_lock_wait_timeout = ?, SESSION lock_wait_timeout = ?",
+                    )
+                    .bind(seconds)
+                    .bind(seconds)
+                    .execute(&mut *conn)
+                    .await?;
                 }
                 Ok(())
             })

@@ -85,6 +85,18 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict { code, message } => {
                 Self::new(StatusCode::CONFLICT, code, message)
             }
+            // Still locked after the API's short lock waits, tried again a few times.
+            ServiceError::Unavailable(cause)
+                if matches!(error::classify(&cause), Kind::LockWait | Kind::Conflict) =>
+            {
+                tracing::warn!(error = %error::describe(&cause), "a request gave up waiting on a lock in db_a");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "a row or table this request needs stays locked by another session in db_a \
+                     (nothing was changed); try again shortly",
+                )
+            }
             // db_a answered, but cannot take work now (disk full, read-only, too many
             // connections): the operator's to see, not a network blip.
             ServiceError::Unavailable(cause) if error::number(&cause).is_some() => {
@@ -94,16 +106,6 @@ impl From<ServiceError> for ApiError {
                     "unavailable",
                     "the local database (db_a) cannot take this request now (see the service's \
                      log); try again shortly",
-                )
-            }
-            ServiceError::Unavailable(sqlx::Error::Io(cause))
-                if cause.kind() == std::io::ErrorKind::TimedOut =>
-            {
-                tracing::warn!(error = %cause, "a request was given up");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    format!("{cause}; try again shortly"),
                 )
             }
             ServiceError::Unavailable(cause) => {

@@ -29,8 +29,8 @@ pub enum ServiceError {
     /// The change conflicts with stored data (409).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
-    /// db_a does not answer, or cannot take work now: full, read-only, out of connections
-    /// (503; the client may try again).
+    /// db_a does not answer, or cannot take work now: full, read-only, out of connections,
+    /// a row or table held locked by another session (503; the client may try again).
     #[error("the local database (db_a) is unavailable: {}", error::describe(.0))]
     Unavailable(sqlx::Error),
     /// Anything the database did that the caller cannot fix (500; logged, not shown).
@@ -47,7 +47,8 @@ impl From<FieldError> for ServiceError {
 impl From<sqlx::Error> for ServiceError {
     fn from(err: sqlx::Error) -> Self {
         match error::classify(&err) {
-            Kind::Connection => ServiceError::Unavailable(err),
+            // A lock still held after the retries: db_a cannot take it now, as when busy.
+            Kind::Connection | Kind::LockWait | Kind::Conflict => ServiceError::Unavailable(err),
             _ => ServiceError::Database(err),
         }
     }

@@ -98,6 +98,7 @@ impl InitError {
 const INIT_POOL: PoolSettings = PoolSettings {
     max_connections: 2,
     acquire_timeout: Duration::from_secs(10),
+    lock_wait_seconds: None,
 };
 
 pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> {

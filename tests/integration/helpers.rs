@@ -40,6 +40,7 @@ pub struct TestDb {
 const TEST_POOL: PoolSettings = PoolSettings {
     max_connections: 4,
     acquire_timeout: Duration::from_secs(10),
+    lock_wait_seconds: None,
 };
 
 impl TestDb {
