@@ -220,6 +220,44 @@ async fn init_takes_back_the_triggers_a_kept_old_table_took_along() {
     converges(&db).await;
 }
 
+/// Two synced tables of one shape that swap names keep each other's triggers, which queue
+/// one table's writes as the other's: the run says the triggers are missing (each table's
+/// must sit on it), and `init` puts them right. Before, runs applied each table's writes to
+/// the other in db_b and said `synced`.
+#[tokio::test]
+async fn synced_tables_that_swap_names_are_told_and_put_right() {
+    let db = TestDb::with_table(
+        "CREATE TABLE ta (id INT PRIMARY KEY, v VARCHAR(20)); \
+         CREATE TABLE tb (id INT PRIMARY KEY, v VARCHAR(20))",
+        "ta,tb",
+    )
+    .await;
+    db.exec("INSERT INTO ta VALUES (1, 'a'); INSERT INTO tb VALUES (1, 'b')")
+        .await;
+    converges(&db).await;
+    db.exec(
+        "RENAME TABLE ta TO tmp_swap, tb TO ta, tmp_swap TO tb; \
+         INSERT INTO ta VALUES (400, 'into ta'); UPDATE tb SET v = 'into tb' WHERE id = 1",
+    )
+    .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(
+        report.outcome,
+        dbsync::domain::Outcome::SchemaChanged,
+        "{report}"
+    );
+    let said = report.message.clone().unwrap_or_default();
+    assert!(said.contains("`ta`") && said.contains("`tb`"), "{said}");
+    let in_b = "SELECT COUNT(*) FROM tb WHERE id = 400";
+    assert_eq!(
+        db.count(&db.central, in_b).await,
+        0,
+        "nothing applied to the wrong table"
+    );
+    init(&db);
+    converges(&db).await;
+}
+
 /// A column widened while the table is copied, and rows given longer values: the copy wrote
 /// some of them cut to the old width (db_b takes rows in a permissive mode). The run ends
 /// as `schema_changed` with nothing blamed, and the table's copy starts over once `init`
