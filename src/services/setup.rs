@@ -12,18 +12,16 @@ use sqlx::mysql::MySqlConnection;
 use sqlx::{ConnectOptions, Connection};
 
 use crate::config::{Config, DbTarget};
-use crate::db::catalog::{self, CatalogError};
+use crate::db::catalog::CatalogError;
 use crate::db::schema::triggers::{self, Installed};
 use crate::db::schema::{self, central};
-use crate::db::{self, ConnectError, PoolSettings, Role, error, load, queue};
+use crate::db::{self, ConnectError, PoolSettings, Role, load, queue};
 use crate::domain::table::TableSpec;
 use crate::services::load::cascades_from_unsynced;
 
 mod checks;
 mod copies;
 mod plan;
-
-use plan::Plans;
 
 #[derive(Debug, Default)]
 pub struct InitReport {
@@ -128,7 +126,7 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     };
     // Check everything first: a refusal leaves dbsync's own tables uncreated on a first
     // `init`, and nothing of db_b's changed.
-    let (specs, captured, plans) = match check_tables(&mut conn, &mut central_conn, config).await {
+    let checked = match checks::check_tables(&mut conn, &mut central_conn, config).await {
         Ok(checked) => checked,
         Err(err) => {
             drop(conn);
@@ -139,6 +137,19 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
             return Err(err);
         }
     };
+    let checks::Checked {
+        specs,
+        captured,
+        plans,
+        unreadable,
+    } = checked;
+    for table in unreadable
+        .into_iter()
+        .filter(|t| specs.iter().any(|s| &s.name == t))
+    {
+        let why = "its recorded definition could not be read: what changed since is not known";
+        report.reloads.push((table, why.to_string()));
+    }
     schema::apply_central_schema(&central)
         .await
         .map_err(central_err)?;
@@ -172,57 +183,6 @@ pub async fn init(config: &Config, seed: bool) -> Result<InitReport, InitError> 
     local.close().await;
     central.close().await;
     Ok(report)
-}
-
-/// Every configured table's live definition, the definitions `init` captured before, and
-/// db_b's DDL plan for each — or the first reason a table cannot be synced.
-async fn check_tables(
-    local: &mut MySqlConnection,
-    central: &mut MySqlConnection,
-    config: &Config,
-) -> Result<(Vec<TableSpec>, Vec<TableSpec>, Plans), InitError> {
-    let local_err = |source| schema_error(Role::Local, &config.local, source);
-    let mut specs = Vec::new();
-    for name in &config.sync.tables {
-        specs.push(
-            catalog::table_spec(local, name)
-                .await
-                .map_err(|err| match err {
-                    CatalogError::Database(source) => local_err(source),
-                    other => InitError::Table(other),
-                })?,
-        );
-    }
-    let site = config.sync.site_id.is_some();
-    if site {
-        catalog::check_site_layout(&specs).map_err(InitError::Table)?;
-    }
-    // None before the first `init` made `sync_tables`.
-    let captured = match schema::captured_specs(local).await {
-        Err(err) if error::number(&err) == Some(error::code::NO_SUCH_TABLE) => Vec::new(),
-        other => other.map_err(local_err)?,
-    };
-    // One that does not read is recorded anew, as for a table set up for the first time.
-    let captured: Vec<_> = captured
-        .into_iter()
-        .filter_map(|spec| {
-            spec.inspect_err(|unreadable| tracing::warn!(table = %unreadable.table, reason = %unreadable.reason, "the recorded definition of a synced table cannot be read; it is recorded anew"))
-                .ok()
-        })
-        .collect();
-    let mut plans = Vec::new();
-    for spec in &specs {
-        let previous = captured.iter().find(|c| c.name == spec.name);
-        plans.push(plan::plan_table(central, spec, previous, &config.sync.tables, site).await?);
-    }
-    // With many sites, db_b's tables are every site's: another site may still sync it.
-    for gone in captured
-        .iter()
-        .filter(|c| !site && !config.sync.tables.contains(&c.name))
-    {
-        plans.push(plan::drop_foreign_keys(central, &gone.name).await?);
-    }
-    Ok((specs, captured, plans))
 }
 
 /// Triggers for tables that are new or changed (or lost theirs), none for tables no longer

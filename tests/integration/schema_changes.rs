@@ -820,13 +820,21 @@ async fn a_zerofill_width_change_follows_into_db_b() {
 
 /// A recorded definition that does not read (written by another version, edited by hand):
 /// a run stops as `schema_changed` naming the table and `dbsync init`, and `init` records it
-/// anew. Before, the run ended as if db_a did not answer, and `init` refused to run.
+/// anew and copies the table — what changed since cannot be told (here a column the old
+/// triggers did not image, set by an UPDATE that queued nothing). Before, the run ended as if
+/// db_a did not answer, and `init` refused to run.
 #[tokio::test]
 async fn an_unreadable_recorded_definition_is_recorded_anew_by_init() {
     let db = TestDb::new(&[]).await;
-    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x.io')")
-        .await;
+    db.exec(
+        "INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x.io'); \
+         INSERT INTO orders (id, user_id, amount) VALUES (1, 1, 2.50)",
+    )
+    .await;
+    db.sync_converges().await;
     db.exec("UPDATE sync_tables SET spec = '{\"name\": 7' WHERE table_name = 'orders'")
+        .await;
+    db.exec("ALTER TABLE orders ADD COLUMN note INT; UPDATE orders SET note = 7")
         .await;
     let report = db.engine().run().await.unwrap();
     assert_eq!(report.outcome, Outcome::SchemaChanged, "{report}");

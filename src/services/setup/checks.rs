@@ -1,12 +1,15 @@
 //! What `init` checks on db_a before it creates anything.
 
+use sqlx::mysql::MySqlConnection;
 use sqlx::{AssertSqlSafe, Connection};
 
+use super::plan::{self, Plans};
 use super::{InitError, connect_server, schema_error};
 use crate::config::Config;
 use crate::db::catalog::{self, CatalogError};
 use crate::db::schema::{self, triggers, types};
-use crate::db::{self, Role};
+use crate::db::{self, Role, error};
+use crate::domain::table::TableSpec;
 
 /// Every configured table checked on db_a before anything is created: a table that is
 /// missing (the database too, even), has no primary key or a type db_b cannot hold stops
@@ -90,4 +93,74 @@ fn samples_to_make(config: &Config, seed: bool, existing: &[String]) -> Vec<&'st
         .into_iter()
         .filter(|name| missing(name) && (wanted(name) || (*name == "users" && orders)))
         .collect()
+}
+
+/// Every configured table's live definition, the definitions `init` captured before, and
+/// db_b's DDL plan for each — or the first reason a table cannot be synced.
+pub(super) async fn check_tables(
+    local: &mut MySqlConnection,
+    central: &mut MySqlConnection,
+    config: &Config,
+) -> Result<Checked, InitError> {
+    let local_err = |source| schema_error(Role::Local, &config.local, source);
+    let mut specs = Vec::new();
+    for name in &config.sync.tables {
+        specs.push(
+            catalog::table_spec(local, name)
+                .await
+                .map_err(|err| match err {
+                    CatalogError::Database(source) => local_err(source),
+                    other => InitError::Table(other),
+                })?,
+        );
+    }
+    let site = config.sync.site_id.is_some();
+    if site {
+        catalog::check_site_layout(&specs).map_err(InitError::Table)?;
+    }
+    // None before the first `init` made `sync_tables`.
+    let captured = match schema::captured_specs(local).await {
+        Err(err) if error::number(&err) == Some(error::code::NO_SUCH_TABLE) => Vec::new(),
+        other => other.map_err(local_err)?,
+    };
+    // One that does not read is recorded anew, and its table copied: what changed since
+    // (a column its old triggers did not image) cannot be told.
+    let mut unreadable = Vec::new();
+    let captured: Vec<_> = captured
+        .into_iter()
+        .filter_map(|spec| {
+            spec.inspect_err(|bad| {
+                tracing::warn!(table = %bad.table, reason = %bad.reason, "the recorded definition of a synced table cannot be read; it is recorded anew and the table copied");
+                unreadable.push(bad.table.clone());
+            })
+            .ok()
+        })
+        .collect();
+    let mut plans = Vec::new();
+    for spec in &specs {
+        let previous = captured.iter().find(|c| c.name == spec.name);
+        plans.push(plan::plan_table(central, spec, previous, &config.sync.tables, site).await?);
+    }
+    // With many sites, db_b's tables are every site's: another site may still sync it.
+    for gone in captured
+        .iter()
+        .filter(|c| !site && !config.sync.tables.contains(&c.name))
+    {
+        plans.push(plan::drop_foreign_keys(central, &gone.name).await?);
+    }
+    Ok(Checked {
+        specs,
+        captured,
+        plans,
+        unreadable,
+    })
+}
+
+/// What `check_tables` found: the tables as they are and as last captured, db_b's changes,
+/// and the tables whose captured definition did not read.
+pub(super) struct Checked {
+    pub(super) specs: Vec<TableSpec>,
+    pub(super) captured: Vec<TableSpec>,
+    pub(super) plans: Plans,
+    pub(super) unreadable: Vec<String>,
 }
