@@ -53,7 +53,11 @@ pub async fn update(
         db.run(async |conn| records::update_user(conn, id, name.as_deref(), email.as_deref()).await)
     })
     .await
-    .map_err(|err| email_conflict(err, email.as_deref()))?
+    .map_err(|err| match super::still_referenced(&err, "user", id) {
+        // A key another table refers to (RESTRICT on update) cannot change.
+        Some(referenced) => referenced,
+        None => email_conflict(err, email.as_deref()),
+    })?
     .ok_or(ServiceError::NotFound { entity: "user", id })
 }
 
@@ -75,12 +79,16 @@ fn email_conflict(err: sqlx::Error, email: Option<&str>) -> ServiceError {
         sqlx::Error::Database(db) => db.message().to_string(),
         _ => String::new(),
     };
-    // "Duplicate entry '…' for key 'uq_users_email'" (MySQL: 'users.uq_users_email').
-    let key = message
-        .rsplit_once("for key '")
-        .map(|(_, key)| key.to_ascii_lowercase());
+    // "Duplicate entry 'ana@x.io' for key 'uq_users_email'" (MySQL: 'users.uq_users_email'):
+    // the email's key holds the email given, and is named for it.
+    let (entry, key) = message
+        .split_once("Duplicate entry '")
+        .and_then(|(_, rest)| rest.rsplit_once("' for key '"))
+        .map(|(entry, key)| (entry.to_lowercase(), key.to_ascii_lowercase()))
+        .unwrap_or_default();
+    let the_emails = |email: &str| entry == email.to_lowercase() && key.contains("email");
     match email {
-        Some(email) if key.is_some_and(|key| key.contains("email")) => ServiceError::Conflict {
+        Some(email) if the_emails(email) => ServiceError::Conflict {
             code: "email_taken",
             message: format!("email {email} is already used by another user"),
         },

@@ -170,16 +170,38 @@ async fn user_input_rules() {
     assert_eq!(db.queue().await.len(), queued + 1);
     assert_eq!(db.count(&db.local, "SELECT COUNT(*) FROM users").await, 2);
 
-    // A unique key the shop added is named as it is, not taken for the email's (which the
-    // request did not even give).
-    db.exec("ALTER TABLE users ADD UNIQUE KEY uq_users_name (name)")
+    // A unique key the shop added is named as it is, not taken for the email's — even
+    // named like it, and with an email in the request.
+    db.exec("ALTER TABLE users ADD UNIQUE KEY emailish_name (name)")
         .await;
+    for changes in [
+        json!({"name": "é".repeat(100)}),
+        json!({"name": "é".repeat(100), "email": "fresh@x.io"}),
+    ] {
+        let (status, body) = app.put(&format!("/users/{id}"), changes.clone()).await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (409, "duplicate"),
+            "{changes} → {body}"
+        );
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("emailish_name"), "{message}");
+    }
+    // A key another table of the shop's refers to cannot change: 409 naming it, not 500.
+    db.exec(
+        "CREATE TABLE contacts (id INT PRIMARY KEY, mail VARCHAR(100) \
+           CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci REFERENCES users (email)); \
+         INSERT INTO contacts VALUES (1, 'first@x.io')",
+    )
+    .await;
     let (status, body) = app
-        .put(&format!("/users/{id}"), json!({"name": "é".repeat(100)}))
+        .put(&format!("/users/{id}"), json!({"email": "moved@x.io"}))
         .await;
-    assert_eq!((status, error_code(&body)), (409, "duplicate"), "{body}");
-    let message = body["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("uq_users_name"), "{message}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (409, "still_referenced"),
+        "{body}"
+    );
     app.stop().await;
 }
 
