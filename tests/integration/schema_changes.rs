@@ -853,3 +853,25 @@ async fn an_unreadable_recorded_definition_is_recorded_anew_by_init() {
     cli_exits(&db, &["init"], 0);
     db.sync_converges().await;
 }
+
+/// A synced table given what `init` refuses (here an application-time period): the run says
+/// what to do — `init` alone would only refuse it.
+#[tokio::test]
+async fn a_synced_table_given_what_init_refuses_is_told_what_to_do() {
+    let db = TestDb::with_table(
+        "CREATE TABLE prices (sku INT, s DATE NOT NULL, e DATE NOT NULL, PRIMARY KEY (sku, s))",
+        "prices",
+    )
+    .await;
+    db.exec("ALTER TABLE prices ADD PERIOD FOR valid (s, e)")
+        .await;
+    let report = db.engine().run().await.unwrap();
+    assert_eq!(report.outcome, Outcome::SchemaChanged, "{report}");
+    let note = report.message.clone().unwrap_or_default();
+    assert!(
+        note.contains("application-time period")
+            && note.contains("take it out of SYNC_TABLES")
+            && !note.contains("update the capture triggers"),
+        "{note}"
+    );
+}

@@ -58,13 +58,23 @@ impl Tables {
 /// Why a run must not apply anything until `dbsync init` has run again.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaProblem {
-    #[error("{0}; run `dbsync init` to update the capture triggers and db_b")]
+    /// A synced table is not as `init` left it; the words say what to run.
+    #[error("{0}")]
     Changed(String),
     /// Capture triggers gone: writes went unqueued (the words say what to run).
     #[error("{0}")]
     Uncaptured(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl SchemaProblem {
+    /// A change `init` follows: what changed, and to run it.
+    fn changed(what: impl std::fmt::Display) -> Self {
+        SchemaProblem::Changed(format!(
+            "{what}; run `dbsync init` to update the capture triggers and db_b"
+        ))
+    }
 }
 
 /// What changed between a captured definition and the live one, in words; empty when the
@@ -164,18 +174,18 @@ pub async fn load_checked(
         .await?
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|unreadable| SchemaProblem::Changed(unreadable.to_string()))?;
+        .map_err(|unreadable| SchemaProblem::changed(unreadable.to_string()))?;
     let captured_names: Vec<&str> = captured.iter().map(|s| s.name.as_str()).collect();
     for name in configured {
         if !captured_names.contains(&name.as_str()) {
-            return Err(SchemaProblem::Changed(format!(
+            return Err(SchemaProblem::changed(format!(
                 "SYNC_TABLES lists `{name}`, which `dbsync init` has not set up"
             )));
         }
     }
     // Its triggers still queue every change of it, and the run would park each one.
     if let Some(dropped) = captured.iter().find(|s| !configured.contains(&s.name)) {
-        return Err(SchemaProblem::Changed(format!(
+        return Err(SchemaProblem::changed(format!(
             "`{}` is no longer in SYNC_TABLES, but `dbsync init` set it up and its triggers \
              still capture its changes",
             dropped.name
@@ -185,7 +195,7 @@ pub async fn load_checked(
     // A table renamed or dropped took its triggers along: say that, not "triggers missing".
     let existing = catalog::table_names(conn).await?;
     if let Some(gone) = names.iter().find(|n| !existing.iter().any(|e| e == *n)) {
-        return Err(SchemaProblem::Changed(format!(
+        return Err(SchemaProblem::changed(format!(
             "table `{gone}` no longer exists on db_a (renamed or dropped): put it back, or take \
              it out of SYNC_TABLES"
         )));
@@ -210,11 +220,16 @@ pub async fn load_checked(
         let live = match catalog::table_spec(conn, &spec.name).await {
             Ok(live) => live,
             Err(CatalogError::Database(err)) => return Err(err.into()),
-            Err(other) => return Err(SchemaProblem::Changed(format!("{other}"))),
+            // `init` would refuse it as it is now, naming why.
+            Err(other) => {
+                return Err(SchemaProblem::Changed(format!(
+                    "{other}; change the table back, or take it out of SYNC_TABLES and run `dbsync init`"
+                )));
+            }
         };
         let changes = differences(&spec, &live);
         if !changes.is_empty() {
-            return Err(SchemaProblem::Changed(format!(
+            return Err(SchemaProblem::changed(format!(
                 "table `{}` changed on db_a since `dbsync init`: {}",
                 spec.name,
                 changes.join("; ")
