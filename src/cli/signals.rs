@@ -1,6 +1,7 @@
 //! SIGINT, SIGTERM and SIGHUP for every command: handled, never left to the signal's
 //! default (a shell's background job inherits SIGINT ignored; a closed terminal sends
-//! SIGHUP, whose default ends the process mid-batch with its run left `running`). Commands that finish what they are
+//! SIGHUP, whose default ends the process mid-batch with its run left `running`). A
+//! process started under `nohup` keeps SIGHUP ignored. Commands that finish what they are
 //! doing get a bounded grace; the others stop at the signal.
 
 use std::future::Future;
@@ -70,10 +71,17 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
                 Err(_) => std::future::pending::<()>().await,
             }
         };
+        // Started under `nohup` (SIGHUP ignored), a hang-up is left ignored.
+        let hangup = async {
+            match hangup_ignored() {
+                true => std::future::pending::<()>().await,
+                false => received(SignalKind::hangup()).await,
+            }
+        };
         tokio::select! {
             _ = ctrl_c => {}
             () = received(SignalKind::terminate()) => {}
-            () = received(SignalKind::hangup()) => {}
+            () = hangup => {}
         }
     }
     #[cfg(not(unix))]
@@ -82,4 +90,17 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     }
     tracing::info!("shutdown requested");
     shutdown.cancel();
+}
+
+/// Whether this process was started with SIGHUP ignored (`nohup`), as Linux tells in
+/// `/proc/self/status` (`SigIgn`, a hex mask whose lowest bit is SIGHUP). Listening for a
+/// signal takes it over, so this is asked first; elsewhere it reads as not ignored.
+#[cfg(unix)]
+fn hangup_ignored() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & 1 == 1)
 }

@@ -448,6 +448,36 @@ async fn sighup_mid_run_stops_as_cleanly_as_sigterm() {
     stops_cleanly_mid_run(libc::SIGHUP).await;
 }
 
+/// `serve` started under `nohup` keeps ignoring SIGHUP (as such a process is asked to); a
+/// SIGTERM still stops it.
+#[tokio::test]
+async fn serve_under_nohup_ignores_a_hangup() {
+    let db = TestDb::new(&[("PORT", "0")]).await;
+    let serve = cli_command(&db.env, &["serve"], &std::env::temp_dir());
+    let mut nohup = Command::new("nohup");
+    nohup
+        .arg(serve.get_program())
+        .args(serve.get_args())
+        .current_dir(std::env::temp_dir())
+        .env_clear()
+        .envs(serve.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = nohup.spawn().expect("nohup dbsync serve");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGHUP);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        child.try_wait().expect("child status").is_none(),
+        "stopped by SIGHUP"
+    );
+    let status = signal_and_wait(&mut child, libc::SIGTERM, Duration::from_secs(10)).await;
+    assert!(status.success(), "exit status {status:?}");
+}
+
 /// SIGTERM while db_b has gone silent mid-run (its network drops every packet): `serve`
 /// still exits within the stop's grace, not when db_b answers again.
 #[tokio::test]
