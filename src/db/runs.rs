@@ -58,7 +58,7 @@ pub async fn start_run(pool: &MySqlPool) -> Result<i64, sqlx::Error> {
 }
 
 /// What a run whose process died mid-run says of itself.
-const ABANDONED: &str = "the process running it stopped before the run ended";
+const ABANDONED: &str = "the run ended without recording how (its process stopped, or db_a failed it at the end)";
 
 /// Runs still `running` while this process holds the run lock belong to processes that
 /// died mid-run: they are closed as `interrupted`.

@@ -575,7 +575,7 @@ async fn load_progress_counts_rows_read_into_a_central_that_has_them() {
         text.contains(&format!("initial load of users: {read} of about"))
             && text.contains("rows read, 0 written to db_b")
             && text.contains(": interrupted")
-            && text.contains("the process running it stopped before the run ended"),
+            && text.contains("the run ended without recording how (its process stopped"),
         "{text}"
     );
     // The run that carries the load on reads the rest.
