@@ -57,8 +57,9 @@ pub async fn start_run(pool: &MySqlPool) -> Result<i64, sqlx::Error> {
     Ok(i64::try_from(id).unwrap_or(i64::MAX))
 }
 
-/// What a run whose process died mid-run says of itself.
-const ABANDONED: &str = "the run ended without recording how (its process stopped, or db_a failed it at the end)";
+/// What a run left `running` (its process died, or db_a failed it at the end) says of itself.
+const ABANDONED: &str =
+    "the run ended without recording how (its process stopped, or db_a failed it at the end)";
 
 /// Runs still `running` while this process holds the run lock belong to processes that
 /// died mid-run: they are closed as `interrupted`.
