@@ -151,20 +151,27 @@ macro_rules! writes_queue_rows {
     };
 }
 
+/// Every trigger on db_a that writes queue rows, with the table it is on.
+async fn capture_triggers(
+    conn: &mut MySqlConnection,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR) \
+         FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND ",
+        writes_queue_rows!()
+    ))
+    .fetch_all(conn)
+    .await
+}
+
 /// dbsync's capture triggers on tables that are no longer synced: they write queue rows
 /// into `sync_queue` and have one of dbsync's names.
 pub async fn stale_triggers(
     conn: &mut MySqlConnection,
     synced: &[String],
 ) -> Result<Vec<String>, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as(concat!(
-        "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR) \
-         FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND ",
-        writes_queue_rows!()
-    ))
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
+    Ok(capture_triggers(conn)
+        .await?
         .into_iter()
         .filter(|(name, table)| {
             !synced.contains(table)
@@ -183,14 +190,8 @@ pub async fn misplaced(
     conn: &mut MySqlConnection,
     synced: &[String],
 ) -> Result<Vec<String>, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as(concat!(
-        "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR) \
-         FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = DATABASE() AND ",
-        writes_queue_rows!()
-    ))
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
+    Ok(capture_triggers(conn)
+        .await?
         .into_iter()
         .filter(|(name, on)| {
             synced.iter().any(|table| {
