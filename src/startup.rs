@@ -40,7 +40,8 @@ pub const API_POOL: PoolSettings = PoolSettings {
     lock_wait_seconds: Some(API_LOCK_WAIT_SECONDS),
 };
 /// Lock waits are retried a few times (`services::with_retry`): a request gives up after
-/// about four times this.
+/// about four times this — more when many requests queue for the pool's connections too
+/// (each try waits up to the pool's 5 s for one).
 pub const API_LOCK_WAIT_SECONDS: u32 = 2;
 /// For commands that read db_b (verify).
 pub const CENTRAL_POOL: PoolSettings = PoolSettings {

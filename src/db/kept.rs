@@ -5,10 +5,11 @@
 //! a tenth more POST /users a second at 16 clients without it, GETs more). A request whose
 //! work completed gives its connection back here instead, unchecked: its transaction is
 //! committed, and what is left of a result the driver skips before the next statement. One
-//! the server refused goes back to the pool, whose check sends the pending rollback. One cut
-//! off mid-statement (the client went away) or broken is closed: sqlx's check of such a
-//! connection can wait forever for an answer, holding a pool slot and, at shutdown, the
-//! pool's close. A connection kept longer than [`KEEP_FOR`] goes back to the pool too.
+//! the server refused goes back to the pool, whose check sends the pending rollback. One
+//! broken is closed: sqlx's check of such a connection can wait forever for an answer,
+//! holding a pool slot and, at shutdown, the pool's close. One cut off mid-statement (the
+//! client went away) stays out of the pool until db_a has answered (see [`Lease`]). A
+//! connection kept longer than [`KEEP_FOR`] goes back to the pool too.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -58,9 +59,10 @@ impl KeptConnections {
     /// Runs `work` on a connection kept within the last [`KEEP_FOR`], or one from the pool.
     /// When `work` succeeds, the connection is kept for the next request; when the server
     /// refused it, the connection goes back to the pool, whose check sends the pending
-    /// rollback. Any other error, or `work` cut off before it finished (the client went
-    /// away), leaves the driver's state unknown: the connection is closed, not checked — a
-    /// check would wait for an answer the server may never send, holding a pool slot.
+    /// rollback. Any other error leaves the driver's state unknown: the connection is
+    /// closed, not checked — a check would wait for an answer the server may never send,
+    /// holding a pool slot. `work` cut off before it finished (the client went away): see
+    /// [`Lease`].
     pub async fn run<T>(
         &self,
         work: impl AsyncFnOnce(&mut MySqlConnection) -> Result<T, sqlx::Error>,
@@ -120,13 +122,32 @@ fn lock(kept: &Mutex<Vec<Kept>>) -> std::sync::MutexGuard<'_, Vec<Kept>> {
 }
 
 /// The connection of a request while its work runs. Dropped with it still inside (the
-/// request was cut off mid-statement), the connection is closed rather than checked.
+/// client went away mid-statement), the connection is not closed at once: its statement
+/// would go on in db_a, in a session the pool no longer counts, while the pool opened
+/// another — clients that give up quickly during a lock then filled the server's
+/// connections. It stays checked out until db_a has answered the statement (within the
+/// API's lock waits; closed after [`SETTLE_WAIT`] regardless, so a stop never waits long on
+/// it), then goes back to the pool, whose check sends the rollback the dropped transaction
+/// left pending.
 struct Lease(Option<PoolConnection<MySql>>);
+
+/// How long a connection cut off mid-statement may take to settle before it is closed.
+const SETTLE_WAIT: Duration = Duration::from_secs(5);
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let Some(conn) = &mut self.0 {
+        let Some(mut conn) = self.0.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             conn.close_on_drop();
-        }
+            return;
+        };
+        runtime.spawn(async move {
+            let settled = tokio::time::timeout(SETTLE_WAIT, sqlx::Connection::ping(&mut *conn));
+            if !matches!(settled.await, Ok(Ok(()))) {
+                conn.close_on_drop();
+            }
+        });
     }
 }

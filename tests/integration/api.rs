@@ -451,6 +451,63 @@ async fn a_request_kept_waiting_on_a_lock_gives_up_and_leaves_nothing() {
     app.stop().await;
 }
 
+/// Clients that give up on their requests while a table is locked in db_a (a short client
+/// timeout) do not pile sessions up on the server: a request's connection stays out of
+/// the pool until db_a has ended its statement, so the API's sessions stay within its pool.
+/// Before, each abandoned request left its session waiting while the pool opened another,
+/// until the server refused every client ("Too many connections"). None of the abandoned
+/// writes stays once db_a has ended them.
+#[tokio::test]
+async fn clients_giving_up_during_a_lock_do_not_pile_up_sessions() {
+    use sqlx::ConnectOptions;
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x.io')")
+        .await;
+    let app = TestApp::spawn(&db).await;
+    let mut holder = dbsync::db::connect_options(&db.config.local, true)
+        .connect()
+        .await
+        .expect("a db_a session");
+    sqlx::raw_sql("LOCK TABLES orders WRITE")
+        .execute(&mut holder)
+        .await
+        .expect("locked");
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(200))
+        .build()
+        .expect("client");
+    let sessions = format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}'",
+        db.config.local.database
+    );
+    let mut most = 0;
+    for round in 0..10 {
+        let requests = (0..12).map(|n| {
+            impatient
+                .post(app.url("/orders"))
+                .json(&json!({"user_id": 1, "amount": format!("{round}.{n:02}")}))
+                .send()
+        });
+        let _ = futures_util::future::join_all(requests).await;
+        most = most.max(db.count(&db.local, &sessions).await);
+    }
+    // Longer than the API's lock waits: what was still waiting has ended in db_a.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    sqlx::raw_sql("UNLOCK TABLES")
+        .execute(&mut holder)
+        .await
+        .expect("released");
+    // The API's pool (16), the test's own and the locker: not one per abandoned request.
+    assert!(most <= 22, "{most} sessions on db_a");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(db.count(&db.local, "SELECT COUNT(*) FROM orders").await, 0);
+    let (status, _) = app
+        .post("/orders", json!({"user_id": 1, "amount": "1.00"}))
+        .await;
+    assert_eq!(status, 201, "the pool recovered");
+    app.stop().await;
+}
+
 /// An order another tool wrote in a lenient session, with a status outside the list (MySQL
 /// keeps ''): it reads as it is, and a PUT that leaves status out changes what it gives.
 #[tokio::test]

@@ -852,6 +852,20 @@ async fn an_unreadable_recorded_definition_is_recorded_anew_by_init() {
     );
     cli_exits(&db, &["init"], 0);
     db.sync_converges().await;
+
+    // One that reads, but as another table's definition, is taken for unreadable too.
+    db.exec(
+        "UPDATE sync_tables t JOIN sync_tables u ON u.table_name = 'users' \
+         SET t.spec = u.spec WHERE t.table_name = 'orders'",
+    )
+    .await;
+    db.exec("ALTER TABLE orders ADD COLUMN memo VARCHAR(5); UPDATE orders SET memo = 'm'")
+        .await;
+    let report = db.engine().run().await.unwrap();
+    let note = report.message.clone().unwrap_or_default();
+    assert!(note.contains("holds the definition of `users`"), "{note}");
+    cli_exits(&db, &["init"], 0);
+    db.sync_converges().await;
 }
 
 /// A synced table given what `init` refuses (here an application-time period): the run says

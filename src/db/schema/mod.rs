@@ -222,12 +222,19 @@ pub async fn captured_specs(
             .await?;
     Ok(rows
         .into_iter()
-        .map(|(table, spec)| {
-            serde_json::from_str(&spec).map_err(|err| UnreadableSpec {
-                table,
-                reason: err.to_string(),
-            })
-        })
+        .map(
+            |(table, spec)| match serde_json::from_str::<TableSpec>(&spec) {
+                Ok(spec) if spec.name == table => Ok(spec),
+                Ok(other) => Err(UnreadableSpec {
+                    reason: format!("it holds the definition of `{}`", other.name),
+                    table,
+                }),
+                Err(err) => Err(UnreadableSpec {
+                    table,
+                    reason: err.to_string(),
+                }),
+            },
+        )
         .collect())
 }
 
