@@ -384,6 +384,20 @@ async fn order_input_rules() {
     app.stop().await;
 }
 
+/// A pair with user 1, the API over it, and a db_a session of its own to hold locks with.
+async fn user_one_and_a_locker() -> (TestDb, TestApp, sqlx::MySqlConnection) {
+    use sqlx::ConnectOptions;
+    let db = TestDb::new(&[]).await;
+    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x.io')")
+        .await;
+    let app = TestApp::spawn(&db).await;
+    let holder = dbsync::db::connect_options(&db.config.local, true)
+        .connect()
+        .await
+        .expect("a db_a session");
+    (db, app, holder)
+}
+
 /// A request waiting on a row or a table another session holds locked in db_a is given up
 /// by db_a itself after the API's short lock waits (tried again a few times): a 503 saying
 /// so, and nothing of it stays — not even once the lock goes. Before, a request waited out
@@ -391,15 +405,7 @@ async fn order_input_rules() {
 /// side only, its INSERT would still have run, and committed, when the lock went.
 #[tokio::test]
 async fn a_request_kept_waiting_on_a_lock_gives_up_and_leaves_nothing() {
-    use sqlx::ConnectOptions;
-    let db = TestDb::new(&[]).await;
-    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x.io')")
-        .await;
-    let app = TestApp::spawn(&db).await;
-    let mut holder = dbsync::db::connect_options(&db.config.local, true)
-        .connect()
-        .await
-        .expect("a db_a session");
+    let (db, app, mut holder) = user_one_and_a_locker().await;
     let limit = std::time::Duration::from_secs(20);
     for (lock, unlock) in [
         (
@@ -459,15 +465,7 @@ async fn a_request_kept_waiting_on_a_lock_gives_up_and_leaves_nothing() {
 /// writes stays once db_a has ended them.
 #[tokio::test]
 async fn clients_giving_up_during_a_lock_do_not_pile_up_sessions() {
-    use sqlx::ConnectOptions;
-    let db = TestDb::new(&[]).await;
-    db.exec("INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@x.io')")
-        .await;
-    let app = TestApp::spawn(&db).await;
-    let mut holder = dbsync::db::connect_options(&db.config.local, true)
-        .connect()
-        .await
-        .expect("a db_a session");
+    let (db, app, mut holder) = user_one_and_a_locker().await;
     sqlx::raw_sql("LOCK TABLES orders WRITE")
         .execute(&mut holder)
         .await

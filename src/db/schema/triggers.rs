@@ -151,6 +151,13 @@ macro_rules! writes_queue_rows {
     };
 }
 
+/// Whether `name` is one of the names of `table`'s capture triggers.
+fn is_capture_name(name: &str, table: &str) -> bool {
+    EVENTS
+        .iter()
+        .any(|event| name == trigger_name(table, event))
+}
+
 /// Every trigger on db_a that writes queue rows, with the table it is on.
 async fn capture_triggers(
     conn: &mut MySqlConnection,
@@ -173,12 +180,7 @@ pub async fn stale_triggers(
     Ok(capture_triggers(conn)
         .await?
         .into_iter()
-        .filter(|(name, table)| {
-            !synced.contains(table)
-                && EVENTS
-                    .iter()
-                    .any(|event| *name == trigger_name(table, event))
-        })
+        .filter(|(name, table)| !synced.contains(table) && is_capture_name(name, table))
         .map(|(name, _)| name)
         .collect())
 }
@@ -194,12 +196,9 @@ pub async fn misplaced(
         .await?
         .into_iter()
         .filter(|(name, on)| {
-            synced.iter().any(|table| {
-                table != on
-                    && EVENTS
-                        .iter()
-                        .any(|event| *name == trigger_name(table, event))
-            })
+            synced
+                .iter()
+                .any(|table| table != on && is_capture_name(name, table))
         })
         .map(|(name, _)| name)
         .collect())
