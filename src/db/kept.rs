@@ -29,14 +29,14 @@ type Kept = (PoolConnection<MySql>, Instant);
 pub struct KeptConnections {
     pool: MySqlPool,
     kept: Arc<Mutex<Vec<Kept>>>,
-    /// At most this many are kept: the rest of the pool stays free for the sync engine,
-    /// which shares it.
+    /// At most this many are kept: the rest of the pool stays free for what does not go
+    /// through here (the status, metrics and health handlers).
     max_kept: usize,
 }
 
 impl KeptConnections {
     /// Also starts the task that gives connections kept too long back to the pool (it ends
-    /// with the last clone), so an idle API does not hold pool slots the engine may need.
+    /// with the last clone), so an idle API does not hold the server's connections.
     pub fn new(pool: MySqlPool) -> Self {
         let max_kept = (pool.options().get_max_connections() / 2) as usize;
         let kept: Arc<Mutex<Vec<Kept>>> = Arc::default();

@@ -54,9 +54,9 @@ impl From<sqlx::Error> for ServiceError {
     }
 }
 
-/// A delete db_a refused because rows of another table still refer to the record (1451):
-/// a 409 naming that table — `user_has_orders` where it is a user's orders, the one case the
-/// API's own tables make.
+/// A delete, or a change of a key, db_a refused because rows of another table still refer
+/// to the record (1451): a 409 naming that table — `user_has_orders` where it is a user's
+/// orders, the one case the API's own tables make.
 pub(crate) fn still_referenced(err: &sqlx::Error, entity: &str, id: i64) -> Option<ServiceError> {
     let refused = matches!(
         error::number(err),
