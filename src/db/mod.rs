@@ -260,17 +260,26 @@ fn pool_options(role: Role, settings: PoolSettings) -> MySqlPoolOptions {
                     nodes::read_causally(conn).await?;
                 }
                 if let Some(seconds) = settings.lock_wait_seconds {
-                    sqlx::query(
-                        "SET SESSION innodb_lock_wait_timeout = ?, SESSION lock_wait_timeout = ?",
-                    )
-                    .bind(seconds)
-                    .bind(seconds)
-                    .execute(&mut *conn)
-                    .await?;
+                    set_lock_waits(conn, seconds, seconds).await?;
                 }
                 Ok(())
             })
         })
+}
+
+/// How long this session waits for a row lock and for a table's (`LOCK TABLES`, an
+/// `ALTER`) before the server ends the statement; 0 fails at once.
+pub async fn set_lock_waits(
+    conn: &mut sqlx::MySqlConnection,
+    row_seconds: u32,
+    table_seconds: u32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?, SESSION lock_wait_timeout = ?")
+        .bind(row_seconds)
+        .bind(table_seconds)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Quotes an identifier read from `information_schema` (or a checked configuration value)

@@ -385,12 +385,7 @@ pub async fn wait_for_locks(conn: &mut MySqlConnection, wait: bool) -> Result<()
         ),
         false => (0, 0),
     };
-    sqlx::query("SET SESSION innodb_lock_wait_timeout = ?, SESSION lock_wait_timeout = ?")
-        .bind(row)
-        .bind(table)
-        .execute(conn)
-        .await?;
-    Ok(())
+    super::set_lock_waits(conn, row, table).await
 }
 
 /// Checks that db_b answers a query.

@@ -128,22 +128,22 @@ impl Drain<'_> {
     /// the refusal to be blamed as it is.
     fn unchecked(&self, only: &Change, failure: CheckFailure, result: &mut BatchResult) -> Found {
         let (queue_id, table, record) = (only.queue_id, &only.spec.name, &only.record);
-        let (err, on) = match &failure {
-            CheckFailure::Central(err) => (err, "db_b"),
-            CheckFailure::Local(err) => (err, "db_a"),
+        let (err, central) = match &failure {
+            CheckFailure::Central(err) => (err, true),
+            CheckFailure::Local(err) => (err, false),
         };
-        let kind = error::classify(err);
-        match failure {
-            CheckFailure::Central(_) if matches!(kind, Kind::Connection | Kind::Schema) => {
+        match (central, error::classify(err)) {
+            (true, Kind::Connection | Kind::Schema) => {
                 result.interruption = Some(central_failed(err));
                 return Found::Stop;
             }
-            CheckFailure::Central(_) if !matches!(kind, Kind::Conflict | Kind::LockWait) => {
+            (false, _) | (_, Kind::Conflict | Kind::LockWait) => {}
+            _ => {
                 tracing::warn!(queue_id, %table, %record, error = %error::describe(err), "could not tell whether a later change supersedes a change db_b refused; it is rejected as refused");
                 return Found::Nothing;
             }
-            _ => {}
         }
+        let on = if central { "db_b" } else { "db_a" };
         tracing::warn!(queue_id, %table, %record, error = %error::describe(err), "change held back: {on} failed while checking why db_b refused it");
         result.held.add(only.clone(), self.tables);
         Found::Settled
